@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Logging to stderr with syslog levels as "<N>" prefixes, which the journal (and
+ * systemd's stderr capture) turns into priorities. */
+
+#include <errno.h>
+#include <stdbool.h>
+#include <syslog.h>
+
+#include "macro.h"
+
+void log_set_max_level(int level);
+int log_get_max_level(void);
+int log_level_from_string(const char *s);       /* "debug", "info", ... or "0".."7" */
+void log_set_prefix_levels(bool enable);        /* "<N>" prefixes; default: when JOURNAL_STREAM is set */
+
+/* Logs the message; where error != 0 "%m" stands for strerror(-error) (or error).
+ * Returns -abs(error), so that "return log_error_errno(r, ...)" passes the error on. */
+int log_internal(int level, int error, const char *file, int line, const char *func,
+                 const char *format, ...) _printf_(6, 7);
+
+#define log_full_errno(level, error, ...) \
+        ({ int _l = (level); int _e = (error); \
+           (log_get_max_level() >= _l) ? log_internal(_l, _e, __FILE__, __LINE__, __func__, __VA_ARGS__) \
+                                       : -abs(_e); })
+
+#define log_debug(...)   log_full_errno(LOG_DEBUG, 0, __VA_ARGS__)
+#define log_info(...)    log_full_errno(LOG_INFO, 0, __VA_ARGS__)
+#define log_notice(...)  log_full_errno(LOG_NOTICE, 0, __VA_ARGS__)
+#define log_warning(...) log_full_errno(LOG_WARNING, 0, __VA_ARGS__)
+#define log_error(...)   log_full_errno(LOG_ERR, 0, __VA_ARGS__)
+
+#define log_debug_errno(e, ...)   log_full_errno(LOG_DEBUG, e, __VA_ARGS__)
+#define log_info_errno(e, ...)    log_full_errno(LOG_INFO, e, __VA_ARGS__)
+#define log_warning_errno(e, ...) log_full_errno(LOG_WARNING, e, __VA_ARGS__)
+#define log_error_errno(e, ...)   log_full_errno(LOG_ERR, e, __VA_ARGS__)
+
+#define log_oom() log_error_errno(ENOMEM, "Out of memory.")
