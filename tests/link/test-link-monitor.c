@@ -1,0 +1,473 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The link monitor against real TUN devices and real `ip link` changes, in our namespace
+ * and in namespaces the test creates, with netlink and the probe together and the probe
+ * alone. Every report is counted: one per change, none when idle. */
+
+/* Before glib.h, which redefines MIN and MAX with its own. */
+#include "log.h"
+
+#include <fcntl.h>
+#include <glib.h>
+#include <linux/if_tun.h>
+#include <netlink/route/link.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <systemd/sd-event.h>
+#include <unistd.h>
+
+#include "link-monitor.h"
+#include "netns.h"
+
+/* Short, so that the probe gets its chances during each test. */
+#define PROBE_INTERVAL_USEC (100 * 1000ULL)
+/* Long enough for several probes and any late netlink message. */
+#define IDLE_USEC (4 * PROBE_INTERVAL_USEC)
+/* A safety net for waiting, not a timing requirement. */
+#define WAIT_LIMIT_USEC (15 * 1000 * 1000ULL)
+
+typedef struct Fixture {
+        sd_event *event;
+        LinkMonitor *monitor;
+        LinkWatch *watch;
+        int tun_fd;
+        char name[IFNAMSIZ];    /* the device's current name, for cleanup */
+        char netns[32];         /* a namespace the test created, or "" */
+        GArray *reports;        /* LinkState */
+        unsigned gone;
+} Fixture;
+
+static void run_cmd(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+
+static gboolean run_cmd_status(char **ret_stderr, const char *fmt, va_list ap) {
+        g_autofree char *cmd = g_strdup_vprintf(fmt, ap);
+        g_auto(GStrv) argv = NULL;
+        g_autoptr(GError) error = NULL;
+        int status;
+
+        g_assert_true(g_shell_parse_argv(cmd, NULL, &argv, &error));
+        g_assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                                   NULL, NULL, NULL, ret_stderr, &status, &error));
+        return g_spawn_check_wait_status(status, NULL);
+}
+
+static void run_cmd(const char *fmt, ...) {
+        g_autofree char *err = NULL;
+        va_list ap;
+        gboolean ok;
+
+        va_start(ap, fmt);
+        ok = run_cmd_status(&err, fmt, ap);
+        va_end(ap);
+        if (!ok)
+                g_error("command failed: %s", err);
+}
+
+static void run_cmd_quiet(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+static void run_cmd_quiet(const char *fmt, ...) {
+        g_autofree char *err = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        (void) run_cmd_status(&err, fmt, ap);
+        va_end(ap);
+}
+
+static int open_tun(const char *name) {
+        struct ifreq ifr = {};
+        int fd;
+
+        fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+        g_assert_cmpint(fd, >=, 0);
+        ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_VNET_HDR;
+        g_strlcpy(ifr.ifr_name, name, sizeof(ifr.ifr_name));
+        g_assert_cmpint(ioctl(fd, TUNSETIFF, &ifr), ==, 0);
+        return fd;
+}
+
+static void on_changed(LinkWatch *w, const LinkState *state, void *userdata) {
+        Fixture *f = userdata;
+
+        g_assert_true(w == f->watch);
+        g_assert_cmpuint(f->gone, ==, 0);
+        g_array_append_val(f->reports, *state);
+        g_strlcpy(f->name, state->name, sizeof(f->name));
+}
+
+static void on_gone(LinkWatch *w, void *userdata) {
+        Fixture *f = userdata;
+
+        g_assert_true(w == f->watch);
+        f->gone++;
+}
+
+static const LinkWatchOps ops = {
+        .changed = on_changed,
+        .gone = on_gone,
+};
+
+/* Which sources run: both (as in tund), or one alone to show that each suffices. */
+typedef enum Sources {
+        SOURCES_BOTH,
+        SOURCES_NETLINK,        /* the probe waits an hour */
+        SOURCES_PROBE,
+} Sources;
+
+static const Sources both = SOURCES_BOTH, netlink_only = SOURCES_NETLINK, probe_only = SOURCES_PROBE;
+
+static void fixture_setup(Fixture *f, gconstpointer data) {
+        const Sources *sources = data;
+
+        *f = (Fixture) { .tun_fd = -1 };
+        if (getuid() != 0)
+                return;
+        f->reports = g_array_new(FALSE, TRUE, sizeof(LinkState));
+        g_assert_cmpint(sd_event_new(&f->event), >=, 0);
+        g_assert_cmpint(link_monitor_new(&f->monitor, f->event), >=, 0);
+        g_assert_cmpint(link_monitor_set_probe_interval(f->monitor, *sources == SOURCES_NETLINK ?
+                                                        3600 * 1000 * 1000ULL : PROBE_INTERVAL_USEC), >=, 0);
+        if (*sources == SOURCES_PROBE)
+                g_assert_cmpint(link_monitor_set_netlink(f->monitor, false), >=, 0);
+}
+
+static void fixture_teardown(Fixture *f, gconstpointer data) {
+        if (!f->event)
+                return;
+        link_watch_free(f->watch);
+        link_monitor_free(f->monitor);
+        sd_event_unref(f->event);
+        if (f->tun_fd >= 0)
+                close(f->tun_fd);       /* a non-persistent device goes with its fd */
+        if (f->netns[0])
+                run_cmd_quiet("ip netns delete %s", f->netns);
+        g_array_unref(f->reports);
+}
+
+static bool skip_unless_root(void) {
+        if (getuid() == 0)
+                return false;
+        g_test_skip("needs root: creates TUN devices and network namespaces");
+        return true;
+}
+
+static void make_name(char *buf, size_t size, const char *what) {
+        g_snprintf(buf, size, "tl%u%s", (unsigned) getpid() % 100000, what);
+}
+
+static void create_and_watch(Fixture *f, const char *what) {
+        make_name(f->name, sizeof(f->name), what);
+        f->tun_fd = open_tun(f->name);
+        g_assert_cmpint(link_monitor_watch(f->monitor, f->tun_fd, &ops, f, &f->watch), >=, 0);
+
+        const LinkState *s = link_watch_state(f->watch);
+        g_assert_cmpstr(s->name, ==, f->name);
+        g_assert_cmpint(s->ifindex, ==, (int) if_nametoindex(f->name));
+        g_assert_cmpuint(s->mtu, ==, 1500);
+        g_assert_false(s->up);
+}
+
+static void create_netns(Fixture *f, const char *what) {
+        make_name(f->netns, sizeof(f->netns), what);
+        run_cmd("ip netns add %s", f->netns);
+}
+
+/* Runs the loop until the device was reported n times (or gone), then for IDLE_USEC more
+ * to catch any extra report. */
+static void expect_reports(Fixture *f, unsigned n) {
+        uint64_t start, now;
+
+        g_assert_cmpint(sd_event_now(f->event, CLOCK_MONOTONIC, &start), >=, 0);
+        while (f->reports->len < n && f->gone == 0) {
+                g_assert_cmpint(sd_event_run(f->event, 100 * 1000), >=, 0);
+                g_assert_cmpint(sd_event_now(f->event, CLOCK_MONOTONIC, &now), >=, 0);
+                if (now - start > WAIT_LIMIT_USEC)
+                        g_error("waited in vain for report %u (have %u)", n, f->reports->len);
+        }
+        g_assert_cmpint(sd_event_now(f->event, CLOCK_MONOTONIC, &start), >=, 0);
+        do {
+                g_assert_cmpint(sd_event_run(f->event, IDLE_USEC), >=, 0);
+                g_assert_cmpint(sd_event_now(f->event, CLOCK_MONOTONIC, &now), >=, 0);
+        } while (now - start < IDLE_USEC);
+        g_assert_cmpuint(f->reports->len, ==, n);
+}
+
+static void expect_gone(Fixture *f) {
+        uint64_t start, now;
+        unsigned reports = f->reports->len;
+
+        g_assert_cmpint(sd_event_now(f->event, CLOCK_MONOTONIC, &start), >=, 0);
+        while (f->gone == 0) {
+                g_assert_cmpint(sd_event_run(f->event, 100 * 1000), >=, 0);
+                g_assert_cmpint(sd_event_now(f->event, CLOCK_MONOTONIC, &now), >=, 0);
+                if (now - start > WAIT_LIMIT_USEC)
+                        g_error("waited in vain for the device to go");
+        }
+        g_assert_cmpint(sd_event_now(f->event, CLOCK_MONOTONIC, &start), >=, 0);
+        do {
+                g_assert_cmpint(sd_event_run(f->event, IDLE_USEC), >=, 0);
+                g_assert_cmpint(sd_event_now(f->event, CLOCK_MONOTONIC, &now), >=, 0);
+        } while (now - start < IDLE_USEC);
+        g_assert_cmpuint(f->gone, ==, 1);
+        g_assert_cmpuint(f->reports->len, ==, reports);
+}
+
+static const LinkState *last_report(Fixture *f) {
+        g_assert_cmpuint(f->reports->len, >, 0);
+        return &g_array_index(f->reports, LinkState, f->reports->len - 1);
+}
+
+/* Runs `ip link ...` in the namespace the device is in. */
+static void ip_link(Fixture *f, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void ip_link(Fixture *f, const char *fmt, ...) {
+        g_autofree char *args = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        args = g_strdup_vprintf(fmt, ap);
+        va_end(ap);
+        if (f->netns[0])
+                run_cmd("ip -n %s link %s", f->netns, args);
+        else
+                run_cmd("ip link %s", args);
+}
+
+static void check_changes(Fixture *f) {
+        unsigned n = f->reports->len;
+        int ifindex = link_watch_state(f->watch)->ifindex;
+        char renamed[IFNAMSIZ];
+        const LinkState *s;
+
+        /* Nothing happens: nothing is reported. */
+        expect_reports(f, n);
+
+        ip_link(f, "set %s up", f->name);
+        expect_reports(f, ++n);
+        s = last_report(f);
+        g_assert_true(s->up);
+        g_assert_cmpuint(s->mtu, ==, 1500);
+        g_assert_cmpint(s->ifindex, ==, ifindex);
+
+        ip_link(f, "set %s mtu 1400", f->name);
+        expect_reports(f, ++n);
+        s = last_report(f);
+        g_assert_cmpuint(s->mtu, ==, 1400);
+        g_assert_true(s->up);
+
+        ip_link(f, "set %s down", f->name);
+        expect_reports(f, ++n);
+        g_assert_false(last_report(f)->up);
+
+        make_name(renamed, sizeof(renamed), "ren");
+        ip_link(f, "set %s name %s", f->name, renamed);
+        expect_reports(f, ++n);
+        s = last_report(f);
+        g_assert_cmpstr(s->name, ==, renamed);
+        g_assert_cmpint(s->ifindex, ==, ifindex);
+        g_assert_cmpuint(s->mtu, ==, 1400);
+        g_assert_false(s->up);
+
+        /* Setting what is already set changes nothing. */
+        ip_link(f, "set %s mtu 1400", f->name);
+        ip_link(f, "set %s down", f->name);
+        expect_reports(f, n);
+
+        g_assert_true(memcmp(link_watch_state(f->watch), s, sizeof(*s)) == 0);
+}
+
+static void move_to_netns(Fixture *f, const char *what) {
+        unsigned n = f->reports->len;
+
+        create_netns(f, what);
+        run_cmd("ip link set %s netns %s", f->name, f->netns);
+        /* A move is not a deletion, and changes nothing here: the device is down, and a
+         * fresh namespace has its ifindex free, so it keeps it. */
+        expect_reports(f, n);
+        g_assert_cmpuint(f->gone, ==, 0);
+        g_assert_false(link_watch_state(f->watch)->up);
+        g_assert_cmpstr(link_watch_state(f->watch)->name, ==, f->name);
+}
+
+static void test_root_changes(Fixture *f, gconstpointer data) {
+        if (skip_unless_root())
+                return;
+        create_and_watch(f, "r");
+        check_changes(f);
+        run_cmd("ip link delete %s", f->name);
+        expect_gone(f);
+}
+
+static void test_netns_changes(Fixture *f, gconstpointer data) {
+        if (skip_unless_root())
+                return;
+        create_and_watch(f, "n");
+        move_to_netns(f, "nsa");
+        check_changes(f);
+        run_cmd("ip -n %s link delete %s", f->netns, f->name);
+        expect_gone(f);
+}
+
+static void test_move_while_up(Fixture *f, gconstpointer data) {
+        if (skip_unless_root())
+                return;
+        create_and_watch(f, "u");
+        run_cmd("ip link set %s up", f->name);
+        expect_reports(f, 1);
+
+        /* Moving closes the device: it goes down, once. */
+        create_netns(f, "nsu");
+        run_cmd("ip link set %s netns %s", f->name, f->netns);
+        expect_reports(f, 2);
+        g_assert_false(last_report(f)->up);
+
+        run_cmd("ip -n %s link set %s up", f->netns, f->name);
+        expect_reports(f, 3);
+        g_assert_true(last_report(f)->up);
+}
+
+static void test_netns_destroyed(Fixture *f, gconstpointer data) {
+        if (skip_unless_root())
+                return;
+        create_and_watch(f, "d");
+        move_to_netns(f, "nsd");
+        run_cmd("ip -n %s link set %s up", f->netns, f->name);
+        expect_reports(f, f->reports->len + 1);
+
+        run_cmd("ip netns delete %s", f->netns);
+        f->netns[0] = '\0';
+        expect_gone(f);
+}
+
+/* Two moves: into a namespace, then from there into another one. The second namespace
+ * gets its id from the monitor, not from `ip`. */
+static void test_netns_to_netns(Fixture *f, gconstpointer data) {
+        char second[32];
+
+        if (skip_unless_root())
+                return;
+        create_and_watch(f, "t");
+        move_to_netns(f, "nst1");
+        make_name(second, sizeof(second), "nst2");
+        run_cmd("ip netns add %s", second);
+        run_cmd("ip -n %s link set %s netns %s", f->netns, f->name, second);
+        run_cmd("ip netns delete %s", f->netns);
+        g_strlcpy(f->netns, second, sizeof(f->netns));
+        expect_reports(f, f->reports->len);
+        g_assert_cmpuint(f->gone, ==, 0);
+
+        check_changes(f);
+        run_cmd("ip netns delete %s", f->netns);
+        f->netns[0] = '\0';
+        expect_gone(f);
+}
+
+/* The daemon's way of acting on a device wherever it is: an rtnl socket in its namespace. */
+static void test_set_mtu_after_move(Fixture *f, gconstpointer data) {
+        struct nl_sock *sk = NULL;
+        struct rtnl_link *change;
+        struct rtnl_link *orig;
+
+        if (skip_unless_root())
+                return;
+        create_and_watch(f, "m");
+        move_to_netns(f, "nsm");
+
+        g_assert_cmpint(netns_open_rtnl_of_tun(f->tun_fd, &sk), >=, 0);
+        orig = rtnl_link_alloc();
+        rtnl_link_set_ifindex(orig, link_watch_state(f->watch)->ifindex);
+        change = rtnl_link_alloc();
+        rtnl_link_set_mtu(change, 9000);
+        g_assert_cmpint(rtnl_link_change(sk, orig, change, 0), ==, 0);
+        rtnl_link_put(orig);
+        rtnl_link_put(change);
+        nl_socket_free(sk);
+
+        expect_reports(f, f->reports->len + 1);
+        g_assert_cmpuint(last_report(f)->mtu, ==, 9000);
+}
+
+/* Many changes in a row while the probe runs often: each still reported exactly once. */
+static void test_many_changes(Fixture *f, gconstpointer data) {
+        unsigned n = 0;
+
+        if (skip_unless_root())
+                return;
+        g_assert_cmpint(link_monitor_set_probe_interval(f->monitor, 1000), >=, 0);
+        create_and_watch(f, "x");
+        for (unsigned i = 0; i < 20; i++) {
+                run_cmd("ip link set %s up", f->name);
+                run_cmd("ip link set %s mtu %u", f->name, 1300 + i);
+                run_cmd("ip link set %s down", f->name);
+                n += 3;
+                /* Let the loop see some of it now, the rest later. */
+                if (i % 2 == 0)
+                        for (unsigned j = 0; j < 5; j++)
+                                g_assert_cmpint(sd_event_run(f->event, 2000), >=, 0);
+        }
+        expect_reports(f, n);
+        for (unsigned i = 0; i < n; i++) {
+                const LinkState *s = &g_array_index(f->reports, LinkState, i);
+                g_assert_cmpint(s->up, ==, i % 3 == 0 || i % 3 == 1);
+                g_assert_cmpuint(s->mtu, ==, i % 3 == 0 ? (i == 0 ? 1500 : 1300 + i / 3 - 1) : 1300 + i / 3);
+        }
+}
+
+static void test_probe_only(Fixture *f, gconstpointer data) {
+        if (skip_unless_root())
+                return;
+        create_and_watch(f, "p");
+        check_changes(f);
+
+        move_to_netns(f, "nsp");
+        run_cmd("ip -n %s link set %s up", f->netns, f->name);
+        expect_reports(f, f->reports->len + 1);
+        g_assert_true(last_report(f)->up);
+        run_cmd("ip -n %s link set %s down", f->netns, f->name);
+        expect_reports(f, f->reports->len + 1);
+        g_assert_false(last_report(f)->up);
+
+        run_cmd("ip netns delete %s", f->netns);
+        f->netns[0] = '\0';
+        expect_gone(f);
+}
+
+/* A watch that starts after changes were queued reports none of them. */
+static void test_no_stale_reports(Fixture *f, gconstpointer data) {
+        if (skip_unless_root())
+                return;
+        make_name(f->name, sizeof(f->name), "s");
+        f->tun_fd = open_tun(f->name);
+        run_cmd("ip link set %s up", f->name);
+        run_cmd("ip link set %s mtu 1280", f->name);
+        g_assert_cmpint(link_monitor_watch(f->monitor, f->tun_fd, &ops, f, &f->watch), >=, 0);
+        g_assert_true(link_watch_state(f->watch)->up);
+        g_assert_cmpuint(link_watch_state(f->watch)->mtu, ==, 1280);
+        expect_reports(f, 0);
+}
+
+int main(int argc, char *argv[]) {
+        g_test_init(&argc, &argv, NULL);
+        if (getenv("TL_DEBUG"))
+                log_set_max_level(LOG_DEBUG);
+
+#define ADD(path, sources, func) g_test_add(path, Fixture, &sources, fixture_setup, func, fixture_teardown)
+        ADD("/link/root/changes", both, test_root_changes);
+        ADD("/link/root/no-stale-reports", both, test_no_stale_reports);
+        ADD("/link/root/many-changes", both, test_many_changes);
+        ADD("/link/netns/changes", both, test_netns_changes);
+        ADD("/link/netns/move-while-up", both, test_move_while_up);
+        ADD("/link/netns/destroyed", both, test_netns_destroyed);
+        ADD("/link/netns/to-netns", both, test_netns_to_netns);
+        ADD("/link/netns/set-mtu-after-move", both, test_set_mtu_after_move);
+
+        ADD("/link/netlink-only/root/changes", netlink_only, test_root_changes);
+        ADD("/link/netlink-only/netns/changes", netlink_only, test_netns_changes);
+        ADD("/link/netlink-only/netns/move-while-up", netlink_only, test_move_while_up);
+        ADD("/link/netlink-only/netns/destroyed", netlink_only, test_netns_destroyed);
+        ADD("/link/netlink-only/netns/to-netns", netlink_only, test_netns_to_netns);
+
+        ADD("/link/probe-only/root-and-netns", probe_only, test_probe_only);
+        ADD("/link/probe-only/netns/move-while-up", probe_only, test_move_while_up);
+        ADD("/link/probe-only/netns/to-netns", probe_only, test_netns_to_netns);
+
+        return g_test_run();
+}
