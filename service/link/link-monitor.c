@@ -7,6 +7,7 @@
 #include <netlink/netlink.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "link-monitor.h"
@@ -502,7 +503,7 @@ static void listener_read_ahead(LinkMonitor *m) {
 
 static void listener_drain(LinkMonitor *m) {
         Datagram *d;
-        int n, nsid;
+        int n = -EAGAIN, nsid;
 
         while ((d = m->backlog)) {
                 m->backlog = d->next;
@@ -576,6 +577,14 @@ int link_monitor_set_netlink(LinkMonitor *m, bool enabled) {
         for (LinkWatch *w = m->watches; w; w = w->next)
                 w->netns_ino = 0;
         mark_all_for_recheck(m);
+        return 0;
+}
+
+int link_monitor_set_netlink_buffer_size(LinkMonitor *m, int bytes) {
+        if (!m->listener)
+                return -ENOTCONN;
+        if (setsockopt(nl_socket_get_fd(m->listener), SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) < 0)
+                return negative_errno();
         return 0;
 }
 

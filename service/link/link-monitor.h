@@ -53,3 +53,6 @@ int link_monitor_set_probe_interval(LinkMonitor *m, uint64_t usec);
 
 /* Netlink on (default) or off, leaving the probe alone. For tests and benchmarks. */
 int link_monitor_set_netlink(LinkMonitor *m, bool enabled);
+
+/* The netlink socket's receive buffer, to provoke overruns in tests. */
+int link_monitor_set_netlink_buffer_size(LinkMonitor *m, int bytes);

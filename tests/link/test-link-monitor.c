@@ -12,7 +12,9 @@
 #include <linux/if_tun.h>
 #include <netlink/route/link.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <systemd/sd-event.h>
 #include <unistd.h>
 
@@ -36,6 +38,43 @@ typedef struct Fixture {
         GArray *reports;        /* LinkState */
         unsigned gone;
 } Fixture;
+
+/* Namespaces to delete even when an assertion aborts the test: what a test starts, it
+ * stops. (Our TUN devices go with the process, their fds being closed.) */
+#define MAX_NETNS 8
+static char netns_to_delete[MAX_NETNS][32];
+
+static void delete_netns_on_abort(int sig) {
+        for (unsigned i = 0; i < MAX_NETNS; i++) {
+                if (!netns_to_delete[i][0])
+                        continue;
+                char *argv[] = { (char *) "ip", (char *) "netns", (char *) "delete", netns_to_delete[i], NULL };
+                pid_t pid = fork();
+                if (pid == 0) {
+                        execvp("ip", argv);
+                        _exit(127);
+                }
+                if (pid > 0)
+                        (void) waitpid(pid, NULL, 0);
+        }
+        signal(sig, SIG_DFL);
+        raise(sig);
+}
+
+static void netns_register(const char *name) {
+        for (unsigned i = 0; i < MAX_NETNS; i++)
+                if (!netns_to_delete[i][0]) {
+                        g_strlcpy(netns_to_delete[i], name, sizeof(netns_to_delete[i]));
+                        return;
+                }
+        g_assert_not_reached();
+}
+
+static void netns_unregister(const char *name) {
+        for (unsigned i = 0; i < MAX_NETNS; i++)
+                if (strcmp(netns_to_delete[i], name) == 0)
+                        netns_to_delete[i][0] = '\0';
+}
 
 static void run_cmd(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 
@@ -138,8 +177,10 @@ static void fixture_teardown(Fixture *f, gconstpointer data) {
         sd_event_unref(f->event);
         if (f->tun_fd >= 0)
                 close(f->tun_fd);       /* a non-persistent device goes with its fd */
-        if (f->netns[0])
+        if (f->netns[0]) {
                 run_cmd_quiet("ip netns delete %s", f->netns);
+                netns_unregister(f->netns);
+        }
         g_array_unref(f->reports);
 }
 
@@ -166,9 +207,19 @@ static void create_and_watch(Fixture *f, const char *what) {
         g_assert_false(s->up);
 }
 
+static void netns_add(const char *name) {
+        netns_register(name);
+        run_cmd("ip netns add %s", name);
+}
+
+static void netns_delete(const char *name) {
+        run_cmd("ip netns delete %s", name);
+        netns_unregister(name);
+}
+
 static void create_netns(Fixture *f, const char *what) {
         make_name(f->netns, sizeof(f->netns), what);
-        run_cmd("ip netns add %s", f->netns);
+        netns_add(f->netns);
 }
 
 /* Runs the loop until the device was reported n times (or gone), then for IDLE_USEC more
@@ -332,7 +383,7 @@ static void test_netns_destroyed(Fixture *f, gconstpointer data) {
         run_cmd("ip -n %s link set %s up", f->netns, f->name);
         expect_reports(f, f->reports->len + 1);
 
-        run_cmd("ip netns delete %s", f->netns);
+        netns_delete(f->netns);
         f->netns[0] = '\0';
         expect_gone(f);
 }
@@ -347,15 +398,15 @@ static void test_netns_to_netns(Fixture *f, gconstpointer data) {
         create_and_watch(f, "t");
         move_to_netns(f, "nst1");
         make_name(second, sizeof(second), "nst2");
-        run_cmd("ip netns add %s", second);
+        netns_add(second);
         run_cmd("ip -n %s link set %s netns %s", f->netns, f->name, second);
-        run_cmd("ip netns delete %s", f->netns);
+        netns_delete(f->netns);
         g_strlcpy(f->netns, second, sizeof(f->netns));
         expect_reports(f, f->reports->len);
         g_assert_cmpuint(f->gone, ==, 0);
 
         check_changes(f);
-        run_cmd("ip netns delete %s", f->netns);
+        netns_delete(f->netns);
         f->netns[0] = '\0';
         expect_gone(f);
 }
@@ -425,7 +476,7 @@ static void test_probe_only(Fixture *f, gconstpointer data) {
         expect_reports(f, f->reports->len + 1);
         g_assert_false(last_report(f)->up);
 
-        run_cmd("ip netns delete %s", f->netns);
+        netns_delete(f->netns);
         f->netns[0] = '\0';
         expect_gone(f);
 }
@@ -444,8 +495,116 @@ static void test_no_stale_reports(Fixture *f, gconstpointer data) {
         expect_reports(f, 0);
 }
 
+/* The kernel drops notifications when the socket overruns; the monitor then asks every
+ * device. Some changes may be seen only as their sum, but the final state is reported,
+ * no state twice in a row, and nothing when idle. */
+static void test_overrun(Fixture *f, gconstpointer data) {
+        const LinkState *prev = NULL;
+        uint64_t start, now;
+
+        if (skip_unless_root())
+                return;
+        create_and_watch(f, "o");
+        g_assert_cmpint(link_monitor_set_netlink_buffer_size(f->monitor, 1), >=, 0);
+        for (unsigned i = 0; i < 10; i++) {
+                run_cmd("ip link set %s up", f->name);
+                run_cmd("ip link set %s mtu %u", f->name, 1400 + i);
+        }
+        run_cmd("ip link set %s down", f->name);
+        run_cmd("ip link set %s mtu 1300", f->name);
+
+        g_assert_cmpint(sd_event_now(f->event, CLOCK_MONOTONIC, &start), >=, 0);
+        while (f->reports->len == 0 || last_report(f)->mtu != 1300 || last_report(f)->up) {
+                g_assert_cmpint(sd_event_run(f->event, 100 * 1000), >=, 0);
+                g_assert_cmpint(sd_event_now(f->event, CLOCK_MONOTONIC, &now), >=, 0);
+                g_assert_cmpuint(now - start, <, WAIT_LIMIT_USEC);
+        }
+        expect_reports(f, f->reports->len);
+        g_assert_false(last_report(f)->up);
+        for (unsigned i = 0; i < f->reports->len; i++) {
+                const LinkState *s = &g_array_index(f->reports, LinkState, i);
+                g_assert_true(!prev || memcmp(prev, s, sizeof(*s)) != 0);
+                prev = s;
+        }
+}
+
+/* Several devices in a namespace that is destroyed; each callback frees its watch, and
+ * the first also frees the others' watches, as a daemon tearing down may. */
+typedef struct Many {
+        LinkMonitor *monitor;
+        LinkWatch *watches[4];
+        int fds[4];
+        unsigned gone[4];
+        unsigned changed[4];
+} Many;
+
+static void many_changed(LinkWatch *w, const LinkState *state, void *userdata) {
+        Many *many = userdata;
+
+        for (unsigned i = 0; i < G_N_ELEMENTS(many->watches); i++)
+                if (many->watches[i] == w)
+                        many->changed[i]++;
+}
+
+static void many_gone(LinkWatch *w, void *userdata) {
+        Many *many = userdata;
+
+        for (unsigned i = 0; i < G_N_ELEMENTS(many->watches); i++)
+                if (many->watches[i] == w) {
+                        many->gone[i]++;
+                        many->watches[i] = link_watch_free(w);
+                        if (i == 0)
+                                many->watches[1] = link_watch_free(many->watches[1]);
+                }
+}
+
+static const LinkWatchOps many_ops = {
+        .changed = many_changed,
+        .gone = many_gone,
+};
+
+static void test_many_devices_netns_destroyed(Fixture *f, gconstpointer data) {
+        Many many = { .monitor = f->monitor };
+        char names[4][IFNAMSIZ];
+        uint64_t start, now;
+
+        if (skip_unless_root())
+                return;
+        create_netns(f, "nsm4");
+        for (unsigned i = 0; i < 4; i++) {
+                char what[8];
+                g_snprintf(what, sizeof(what), "m4%u", i);
+                make_name(names[i], sizeof(names[i]), what);
+                many.fds[i] = open_tun(names[i]);
+                g_assert_cmpint(link_monitor_watch(f->monitor, many.fds[i], &many_ops, &many, &many.watches[i]), >=, 0);
+                run_cmd("ip link set %s netns %s", names[i], f->netns);
+        }
+        run_cmd("ip -n %s link set %s up", f->netns, names[3]);
+        netns_delete(f->netns);
+        f->netns[0] = '\0';
+
+        g_assert_cmpint(sd_event_now(f->event, CLOCK_MONOTONIC, &start), >=, 0);
+        do {
+                g_assert_cmpint(sd_event_run(f->event, 100 * 1000), >=, 0);
+                g_assert_cmpint(sd_event_now(f->event, CLOCK_MONOTONIC, &now), >=, 0);
+                g_assert_cmpuint(now - start, <, WAIT_LIMIT_USEC);
+        } while (many.watches[0] || many.watches[2] || many.watches[3]);
+        expect_reports(f, 0);   /* runs the loop a while longer */
+
+        g_assert_cmpuint(many.gone[0], ==, 1);
+        g_assert_cmpuint(many.gone[1], <=, 1);  /* its watch may have been freed first */
+        g_assert_cmpuint(many.gone[2], ==, 1);
+        g_assert_cmpuint(many.gone[3], ==, 1);
+        /* Device 3 went up once, and nothing else changed. */
+        g_assert_cmpuint(many.changed[0] + many.changed[1] + many.changed[2], ==, 0);
+        g_assert_cmpuint(many.changed[3], <=, 1);
+        for (unsigned i = 0; i < 4; i++)
+                close(many.fds[i]);
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
+        signal(SIGABRT, delete_netns_on_abort);
         if (getenv("TL_DEBUG"))
                 log_set_max_level(LOG_DEBUG);
 
@@ -458,16 +617,21 @@ int main(int argc, char *argv[]) {
         ADD("/link/netns/destroyed", both, test_netns_destroyed);
         ADD("/link/netns/to-netns", both, test_netns_to_netns);
         ADD("/link/netns/set-mtu-after-move", both, test_set_mtu_after_move);
+        ADD("/link/netns/many-devices-destroyed", both, test_many_devices_netns_destroyed);
+        ADD("/link/root/overrun", both, test_overrun);
 
         ADD("/link/netlink-only/root/changes", netlink_only, test_root_changes);
         ADD("/link/netlink-only/netns/changes", netlink_only, test_netns_changes);
         ADD("/link/netlink-only/netns/move-while-up", netlink_only, test_move_while_up);
         ADD("/link/netlink-only/netns/destroyed", netlink_only, test_netns_destroyed);
         ADD("/link/netlink-only/netns/to-netns", netlink_only, test_netns_to_netns);
+        ADD("/link/netlink-only/netns/many-devices-destroyed", netlink_only, test_many_devices_netns_destroyed);
+        ADD("/link/netlink-only/root/overrun", netlink_only, test_overrun);
 
         ADD("/link/probe-only/root-and-netns", probe_only, test_probe_only);
         ADD("/link/probe-only/netns/move-while-up", probe_only, test_move_while_up);
         ADD("/link/probe-only/netns/to-netns", probe_only, test_netns_to_netns);
+        ADD("/link/probe-only/netns/many-devices-destroyed", probe_only, test_many_devices_netns_destroyed);
 
         return g_test_run();
 }
