@@ -69,7 +69,6 @@ struct LinkWatch {
 
 struct LinkMonitor {
         sd_event *event;
-        int self_netns_fd;
         ino_t self_netns_ino;
         int self_nsid;                  /* the id our namespace has in itself, usually none */
         int ioctl_fd;                   /* in our namespace */
@@ -89,21 +88,6 @@ struct LinkMonitor {
         LinkWatch *watches;
         LinkWatch *ready, *ready_tail;  /* probe answers of the running pass */
 };
-
-/* Sockets in foreign namespaces, opened for one probe pass only. */
-typedef struct ProbePass {
-        struct {
-                ino_t ino;
-                int fd;
-        } sockets[8];
-        size_t n_sockets;
-} ProbePass;
-
-static void probe_pass_done(ProbePass *pass) {
-        for (size_t i = 0; i < pass->n_sockets; i++)
-                safe_close(pass->sockets[i].fd);
-        pass->n_sockets = 0;
-}
 
 static bool link_state_equal(const LinkState *a, const LinkState *b) {
         return a->ifindex == b->ifindex &&
@@ -180,14 +164,13 @@ static void schedule_recheck(LinkMonitor *m, uint64_t delay) {
                 log_error_errno(r, "Failed to schedule a link recheck: %m");
 }
 
-/* The id the namespace netns_fd has in ours, for matching netlink messages. */
+/* The id the namespace netns_fd has in ours: what netlink messages from there carry and
+ * what requests to there name. */
 static int monitor_nsid_of(LinkMonitor *m, int netns_fd, ino_t ino) {
         int nsid;
 
         if (ino == m->self_netns_ino)
                 return LINK_NSID_SELF;
-        if (!m->listener)
-                return NSID_UNKNOWN;
         nsid = netns_get_or_assign_nsid(m->rtnl, netns_fd);
         if (nsid < 0) {
                 log_debug_errno(nsid, "Failed to get an id for a device's namespace: %m");
@@ -196,28 +179,8 @@ static int monitor_nsid_of(LinkMonitor *m, int netns_fd, ino_t ino) {
         return nsid == m->self_nsid ? LINK_NSID_SELF : nsid;
 }
 
-static int probe_pass_socket(ProbePass *pass, int netns_fd, ino_t ino) {
-        int fd;
-
-        for (size_t i = 0; i < pass->n_sockets; i++)
-                if (pass->sockets[i].ino == ino)
-                        return pass->sockets[i].fd;
-
-        if (pass->n_sockets == ELEMENTSOF(pass->sockets))
-                probe_pass_done(pass);
-        fd = netns_open_ioctl_socket(netns_fd);
-        if (fd < 0)
-                return fd;
-        pass->sockets[pass->n_sockets].ino = ino;
-        pass->sockets[pass->n_sockets].fd = fd;
-        pass->n_sockets++;
-        return fd;
-}
-
-/* Finds the namespace the device is in now (moving the watch there when it changed) and
- * returns an ioctl socket in it, owned by the monitor or the pass. */
-static int watch_locate(LinkWatch *w, ProbePass *pass) {
-        LinkMonitor *m = w->monitor;
+/* Finds the namespace the device is in now, and moves the watch there when it changed. */
+static int watch_locate(LinkWatch *w) {
         _cleanup_close_ int netns_fd = -EBADF;
         ino_t ino;
         int r;
@@ -229,22 +192,36 @@ static int watch_locate(LinkWatch *w, ProbePass *pass) {
         if (r < 0)
                 return r;
 
-        if (ino != w->netns_ino || (w->nsid == NSID_UNKNOWN && m->listener)) {
+        if (ino != w->netns_ino || w->nsid == NSID_UNKNOWN) {
                 w->netns_ino = ino;
-                w->nsid = monitor_nsid_of(m, netns_fd, ino);
+                w->nsid = monitor_nsid_of(w->monitor, netns_fd, ino);
                 w->ifindex = 0;
         }
-
-        if (ino == m->self_netns_ino)
-                return m->ioctl_fd;
-        return probe_pass_socket(pass, netns_fd, ino);
+        return w->nsid == NSID_UNKNOWN ? -EAGAIN : 0;
 }
 
-static void watch_probe(LinkWatch *w, ProbePass *pass) {
+/* In our namespace ioctls answer. Elsewhere they would need a socket inside that
+ * namespace, so a request addressed to it by id asks instead (see netns.h). */
+static int watch_read(LinkWatch *w, LinkState *ret) {
+        char name[IFNAMSIZ];
+        int r;
+
+        if (w->nsid == LINK_NSID_SELF)
+                return link_probe_read(w->tun_fd, w->monitor->ioctl_fd, ret);
+
+        r = tun_get_name(w->tun_fd, name);
+        if (r < 0)
+                return r;
+        r = netns_link_get(w->monitor->rtnl, w->nsid, 0, name, ret);
+        /* ENODEV: renamed or moved meanwhile. */
+        return r == -ENODEV ? -EAGAIN : r;
+}
+
+static void watch_probe(LinkWatch *w) {
         LinkMonitor *m = w->monitor;
         char name[IFNAMSIZ];
         LinkState s;
-        int fd, r;
+        int r;
 
         w->probe_result = PROBE_NONE;
 
@@ -260,11 +237,9 @@ static void watch_probe(LinkWatch *w, ProbePass *pass) {
                 return;
         }
 
-        fd = watch_locate(w, pass);
-        if (fd >= 0)
-                r = link_probe_read(w->tun_fd, fd, &s);
-        else
-                r = fd;
+        r = watch_locate(w);
+        if (r >= 0)
+                r = watch_read(w, &s);
         if (r == -EBADFD) {
                 w->probe_result = PROBE_GONE;
                 return;
@@ -287,18 +262,16 @@ static void listener_drain(LinkMonitor *m);
  * messages queued meanwhile are handled first: a device netlink spoke about since its
  * probe keeps netlink's word, which is never older than the probe's. */
 static void monitor_probe_pass(LinkMonitor *m, bool marked_only) {
-        ProbePass pass = {};
         LinkWatch *w;
 
         for (w = m->watches; w; w = w->next) {
                 if (w->gone || (marked_only && !w->recheck))
                         continue;
                 w->recheck = false;
-                watch_probe(w, &pass);
+                watch_probe(w);
                 if (w->probe_result != PROBE_NONE)
                         ready_append(m, w);
         }
-        probe_pass_done(&pass);
 
         if (m->listener)
                 listener_drain(m);
@@ -602,6 +575,7 @@ int link_monitor_set_probe_interval(LinkMonitor *m, uint64_t usec) {
 }
 
 int link_monitor_new(LinkMonitor **ret, sd_event *e) {
+        _cleanup_close_ int self_netns_fd = -EBADF;
         LinkMonitor *m;
         int r;
 
@@ -609,7 +583,7 @@ int link_monitor_new(LinkMonitor **ret, sd_event *e) {
         if (!m)
                 return -ENOMEM;
         m->event = sd_event_ref(e);
-        m->self_netns_fd = m->ioctl_fd = -EBADF;
+        m->ioctl_fd = -EBADF;
         m->backlog_tail = &m->backlog;
         m->probe_interval = LINK_PROBE_INTERVAL_USEC;
         m->self_nsid = NSID_UNKNOWN;
@@ -620,28 +594,35 @@ int link_monitor_new(LinkMonitor **ret, sd_event *e) {
                 goto fail;
         }
 
-        m->self_netns_fd = netns_open_self();
-        if (m->self_netns_fd < 0) {
-                r = log_error_errno(m->self_netns_fd, "Failed to open our network namespace: %m");
+        self_netns_fd = netns_open_self();
+        if (self_netns_fd < 0) {
+                r = log_error_errno(self_netns_fd, "Failed to open our network namespace: %m");
                 goto fail;
         }
-        r = netns_inode(m->self_netns_fd, &m->self_netns_ino);
+        r = netns_inode(self_netns_fd, &m->self_netns_ino);
         if (r < 0)
                 goto fail;
 
-        m->ioctl_fd = netns_open_ioctl_socket(m->self_netns_fd);
+        /* AF_UNIX: any socket answers SIOCGIF*, and tund.service allows only AF_UNIX and
+         * AF_NETLINK. */
+        m->ioctl_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (m->ioctl_fd < 0) {
-                r = log_error_errno(m->ioctl_fd, "Failed to open an interface ioctl socket: %m");
+                r = log_error_errno(errno, "Failed to open an interface ioctl socket: %m");
                 goto fail;
         }
 
-        r = netns_open_rtnl(m->self_netns_fd, &m->rtnl);
+        m->rtnl = nl_socket_alloc();
+        if (!m->rtnl) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        r = nl_connect(m->rtnl, NETLINK_ROUTE);
         if (r < 0) {
-                log_error_errno(r, "Failed to open an rtnetlink socket: %m");
+                r = log_error_errno(nl_error_to_errno(r), "Failed to open an rtnetlink socket: %m");
                 goto fail;
         }
         /* Our namespace rarely has an id of its own; if it has, our messages carry it. */
-        r = netns_get_nsid(m->rtnl, m->self_netns_fd);
+        r = netns_get_nsid(m->rtnl, self_netns_fd);
         if (r < 0 && r != -ENOENT)
                 log_debug_errno(r, "Failed to get our own namespace's id: %m");
         m->self_nsid = r >= 0 ? r : NSID_UNKNOWN;
@@ -681,7 +662,6 @@ LinkMonitor *link_monitor_free(LinkMonitor *m) {
         if (m->rtnl)
                 nl_socket_free(m->rtnl);
         safe_close(m->ioctl_fd);
-        safe_close(m->self_netns_fd);
         free(m->buffer);
         sd_event_unref(m->event);
         free(m);
@@ -690,7 +670,6 @@ LinkMonitor *link_monitor_free(LinkMonitor *m) {
 
 int link_monitor_watch(LinkMonitor *m, int tun_fd, const LinkWatchOps *ops, void *userdata,
                        LinkWatch **ret) {
-        ProbePass pass = {};
         LinkWatch *w;
 
         w = calloc(1, sizeof(*w));
@@ -711,8 +690,7 @@ int link_monitor_watch(LinkMonitor *m, int tun_fd, const LinkWatchOps *ops, void
 
         /* A rename racing with the read asks for another try. */
         for (unsigned attempt = 0; attempt < 3 && w->probe_result == PROBE_NONE; attempt++)
-                watch_probe(w, &pass);
-        probe_pass_done(&pass);
+                watch_probe(w);
         if (w->probe_result != PROBE_STATE) {
                 ProbeResult result = w->probe_result;
                 free(w);

@@ -2,15 +2,18 @@
 #pragma once
 
 /* Watches the links of tund's devices: rtnetlink (RTNLGRP_LINK, through libnl-3) from
- * every namespace a device is in, plus a probe per device (ioctls only) as the backstop.
- * Runs on the control plane's sd-event loop and never blocks it. Reports states:
- * ops->changed runs only when the state differs from the one last reported, so each
- * change is reported once whichever source saw it first, and nothing when idle.
+ * every namespace a device is in, plus a probe per device as the backstop. Runs on the
+ * control plane's sd-event loop and never blocks it. Reports states: ops->changed runs
+ * only when the state differs from the one last reported, so each change is reported once
+ * whichever source saw it first, and nothing when idle.
  *
- * The netlink socket listens in the monitor's namespace with NETLINK_LISTEN_ALL_NSID and
- * gives every namespace a device is in an id there: a socket opened inside a device's
- * namespace would keep that namespace alive, so deleting it (ip netns del) would never
- * destroy it. The monitor holds nothing in a device's namespace between probes. */
+ * One netlink socket, in the monitor's namespace, hears the others through
+ * NETLINK_LISTEN_ALL_NSID (needs CAP_NET_BROADCAST; without it only our own namespace is
+ * heard and the probe alone covers devices moved elsewhere); every namespace a device is
+ * in gets an id here. Nothing of the monitor stays inside a device's namespace, which
+ * would keep it alive after `ip netns delete`. The probe reads TUNGETIFF and SIOCGIF*
+ * ioctls in our namespace and asks with RTM_GETLINK addressed by namespace id elsewhere
+ * (see netns.h). */
 
 #include <net/if.h>
 #include <stdbool.h>
@@ -51,7 +54,8 @@ const LinkState *link_watch_state(LinkWatch *w);
 #define LINK_PROBE_INTERVAL_USEC (1000 * 1000ULL)
 int link_monitor_set_probe_interval(LinkMonitor *m, uint64_t usec);
 
-/* Netlink on (default) or off, leaving the probe alone. For tests and benchmarks. */
+/* Netlink notifications on (default) or off, leaving the probe alone. For tests and
+ * benchmarks. */
 int link_monitor_set_netlink(LinkMonitor *m, bool enabled);
 
 /* The netlink socket's receive buffer, to provoke overruns in tests. */

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "link-netlink.h"
+#include "log.h"
 #include "macro.h"
 #include "nl-util.h"
 
@@ -35,8 +36,12 @@ int link_netlink_open_listener(struct nl_sock **ret) {
                 return nl_error_to_errno(r);
 
         fd = nl_socket_get_fd(sk);
-        if (setsockopt(fd, SOL_NETLINK, NETLINK_LISTEN_ALL_NSID, &one, sizeof(one)) < 0)
-                return negative_errno();
+        if (setsockopt(fd, SOL_NETLINK, NETLINK_LISTEN_ALL_NSID, &one, sizeof(one)) < 0) {
+                if (errno != EPERM)
+                        return negative_errno();
+                log_notice("Cannot hear link changes in other network namespaces (that needs "
+                           "CAP_NET_BROADCAST); the probe alone watches devices moved there.");
+        }
         if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
                 (void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 
