@@ -474,22 +474,30 @@ static void listener_read_ahead(LinkMonitor *m) {
                 log_warning_errno(n, "Failed to read link notifications: %m");
 }
 
+/* Handles the backlog, then what the socket has, in the order read. A callback may start
+ * a watch, which reads ahead into the backlog, or turn netlink off. */
 static void listener_drain(LinkMonitor *m) {
         Datagram *d;
-        int n = -EAGAIN, nsid;
+        int n, nsid;
 
-        while ((d = m->backlog)) {
-                m->backlog = d->next;
-                if (!m->backlog)
-                        m->backlog_tail = &m->backlog;
-                handle_datagram(m, d->data, d->size, d->nsid, d->gen);
-                free(d);
-        }
-
-        /* A callback may turn netlink off. */
-        while (m->listener && (n = listener_receive(m, m->buffer, &nsid)) >= 0)
+        for (;;) {
+                d = m->backlog;
+                if (d) {
+                        m->backlog = d->next;
+                        if (!m->backlog)
+                                m->backlog_tail = &m->backlog;
+                        handle_datagram(m, d->data, d->size, d->nsid, d->gen);
+                        free(d);
+                        continue;
+                }
+                if (!m->listener)
+                        return;
+                n = listener_receive(m, m->buffer, &nsid);
+                if (n < 0)
+                        break;
                 handle_datagram(m, m->buffer, (size_t) n, nsid, m->next_gen++);
-        if (m->listener && n != -EAGAIN)
+        }
+        if (n != -EAGAIN)
                 log_warning_errno(n, "Failed to read link notifications: %m");
 }
 

@@ -624,6 +624,67 @@ static void test_many_devices_netns_destroyed(Fixture *f, gconstpointer data) {
                 close(many.fds[i]);
 }
 
+/* A callback that starts another watch: the changes queued for that device before are not
+ * reported, those after are, in order. */
+typedef struct Chain {
+        Fixture *f;
+        int fd_b;
+        LinkWatch *watch_b;
+        GArray *reports_b;
+} Chain;
+
+static void chain_b_changed(LinkWatch *w, const LinkState *state, void *userdata) {
+        Chain *c = userdata;
+        g_array_append_val(c->reports_b, *state);
+}
+
+static const LinkWatchOps chain_b_ops = { .changed = chain_b_changed, .gone = on_gone };
+
+static void chain_a_changed(LinkWatch *w, const LinkState *state, void *userdata) {
+        Chain *c = userdata;
+
+        g_array_append_val(c->f->reports, *state);
+        if (!c->watch_b)
+                g_assert_cmpint(link_monitor_watch(c->f->monitor, c->fd_b, &chain_b_ops, c, &c->watch_b), >=, 0);
+}
+
+static const LinkWatchOps chain_a_ops = { .changed = chain_a_changed, .gone = on_gone };
+
+static void test_watch_from_callback(Fixture *f, gconstpointer data) {
+        Chain c = { .f = f };
+        char name_b[IFNAMSIZ];
+
+        if (skip_unless_root())
+                return;
+        make_name(f->name, sizeof(f->name), "ca");
+        make_name(name_b, sizeof(name_b), "cb");
+        f->tun_fd = open_tun(f->name);
+        c.fd_b = open_tun(name_b);
+        c.reports_b = g_array_new(FALSE, TRUE, sizeof(LinkState));
+        g_assert_cmpint(link_monitor_watch(f->monitor, f->tun_fd, &chain_a_ops, &c, &f->watch), >=, 0);
+
+        run_cmd("ip link set %s up", f->name);
+        run_cmd("ip link set %s up", name_b);
+        run_cmd("ip link set %s mtu 1400", name_b);
+        expect_reports(f, 1);
+        g_assert_nonnull(c.watch_b);
+        g_assert_cmpuint(c.reports_b->len, ==, 0);
+        g_assert_true(link_watch_state(c.watch_b)->up);
+        g_assert_cmpuint(link_watch_state(c.watch_b)->mtu, ==, 1400);
+
+        run_cmd("ip link set %s mtu 1300", name_b);
+        run_cmd("ip link set %s down", name_b);
+        expect_reports(f, 1);
+        g_assert_cmpuint(c.reports_b->len, ==, 2);
+        g_assert_cmpuint(g_array_index(c.reports_b, LinkState, 0).mtu, ==, 1300);
+        g_assert_true(g_array_index(c.reports_b, LinkState, 0).up);
+        g_assert_false(g_array_index(c.reports_b, LinkState, 1).up);
+
+        link_watch_free(c.watch_b);
+        close(c.fd_b);
+        g_array_unref(c.reports_b);
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
         signal(SIGABRT, delete_netns_on_abort);
@@ -641,6 +702,7 @@ int main(int argc, char *argv[]) {
         ADD("/link/netns/act-after-move", both, test_act_after_move);
         ADD("/link/netns/many-devices-destroyed", both, test_many_devices_netns_destroyed);
         ADD("/link/root/overrun", both, test_overrun);
+        ADD("/link/root/watch-from-callback", both, test_watch_from_callback);
 
         ADD("/link/netlink-only/root/changes", netlink_only, test_root_changes);
         ADD("/link/netlink-only/netns/changes", netlink_only, test_netns_changes);
@@ -649,6 +711,7 @@ int main(int argc, char *argv[]) {
         ADD("/link/netlink-only/netns/to-netns", netlink_only, test_netns_to_netns);
         ADD("/link/netlink-only/netns/many-devices-destroyed", netlink_only, test_many_devices_netns_destroyed);
         ADD("/link/netlink-only/root/overrun", netlink_only, test_overrun);
+        ADD("/link/netlink-only/root/watch-from-callback", netlink_only, test_watch_from_callback);
 
         ADD("/link/probe-only/root-and-netns", probe_only, test_probe_only);
         ADD("/link/probe-only/netns/move-while-up", probe_only, test_move_while_up);
