@@ -32,13 +32,19 @@ static int device_new(Manager *m, int tun_fd, Device **ret) {
         return 0;
 }
 
+/* Appends, so that ListDevices lists devices in the order they came. */
 static void device_link(Device *d) {
         Manager *m = d->manager;
+        Device *last = m->devices;
 
-        d->next = m->devices;
-        if (m->devices)
-                m->devices->prev = d;
-        m->devices = d;
+        if (!last) {
+                m->devices = d;
+                return;
+        }
+        while (last->next)
+                last = last->next;
+        last->next = d;
+        d->prev = last;
 }
 
 static void device_unlink(Device *d) {

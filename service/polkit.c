@@ -105,7 +105,9 @@ static int polkit_query_handle_reply(sd_bus_message *reply, void *userdata, sd_b
                 return 0;
         }
 
-        r = sd_bus_message_read(reply, "(bb", &authorized, &challenge);
+        r = sd_bus_message_enter_container(reply, 'r', "bba{ss}");
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "bb", &authorized, &challenge);
         if (r < 0) {
                 log_warning_errno(r, "Failed to parse polkit's answer about %s: %m", action);
                 sd_bus_error_setf(&q->error, SD_BUS_ERROR_ACCESS_DENIED,
@@ -130,9 +132,13 @@ static int polkit_query_handle_reply(sd_bus_message *reply, void *userdata, sd_b
                 return 0;
         }
 
-        if (challenge)
+        if (challenge && sd_bus_message_get_allow_interactive_authorization(q->request) > 0)
                 sd_bus_error_setf(&q->error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
-                                  "Authentication is required for %s: call again allowing interactive authorization, as an administrator.",
+                                  "Authentication as an administrator is required for %s, but no polkit agent could ask for it: run one, or ask an administrator.",
+                                  action);
+        else if (challenge)
+                sd_bus_error_setf(&q->error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
+                                  "Authentication as an administrator is required for %s: call again allowing interactive authorization.",
                                   action);
         else
                 sd_bus_error_setf(&q->error, SD_BUS_ERROR_ACCESS_DENIED,
