@@ -7,6 +7,7 @@
 
 #include "device-bus.h"
 #include "device.h"
+#include "ifname.h"
 #include "log.h"
 #include "manager.h"
 #include "offloads.h"
@@ -68,14 +69,24 @@ Device *device_free(Device *d) {
         return NULL;
 }
 
+/* The rtnetlink socket of the namespace the device is in now; NULL when tund has none
+ * there. */
+static struct nl_sock *device_rtnl(Device *d) {
+        return tun_in_own_netns(d->tun_fd) > 0 ? d->manager->rtnl : NULL;
+}
+
 static int device_read_link(Device *d) {
+        struct nl_sock *sk;
         RtnlLinkInfo info;
         int r;
 
         r = tun_get_info(d->tun_fd, d->name, NULL);
         if (r < 0)
                 return r;
-        r = rtnl_get_link(d->manager->rtnl, 0, d->name, &info);
+        sk = device_rtnl(d);
+        if (!sk)
+                return -EREMOTE;
+        r = rtnl_get_link(sk, 0, d->name, &info);
         if (r < 0)
                 return r;
         d->ifindex = info.ifindex;
@@ -129,6 +140,10 @@ int device_create(Manager *m, const DeviceConfig *config, Device **ret) {
         r = tun_create(config->name, &fd, name);
         if (r < 0)
                 return r;
+        /* The kernel completes a pattern with a name free here, which a managed device in
+         * another namespace may have. */
+        if (ifname_is_pattern(config->name) && manager_find_device_by_name(m, name))
+                return -EEXIST;
 
         r = device_new(m, TAKE_FD(fd), &d);
         if (r < 0)
@@ -237,14 +252,26 @@ int device_track_creator(Device *d, sd_bus_message *m) {
 }
 
 int device_set_mtu(Device *d, uint32_t mtu) {
+        char name[IFNAMSIZ];
+        struct nl_sock *sk;
+        RtnlLinkInfo info;
         int r;
 
-        r = rtnl_set_mtu(d->manager->rtnl, d->ifindex, mtu);
+        sk = device_rtnl(d);
+        if (!sk)
+                return -EREMOTE;
+        r = tun_get_info(d->tun_fd, name, NULL);
+        if (r < 0)
+                return r;
+        r = rtnl_get_link(sk, 0, name, &info);
+        if (r < 0)
+                return r;
+        r = rtnl_set_mtu(sk, info.ifindex, mtu);
         if (r < 0)
                 return r;
         /* Emits MTU's change; the link monitor, once it watches, reports it again as the
          * same state. */
-        device_apply_link_state(d, d->ifindex, d->name, mtu);
+        device_apply_link_state(d, info.ifindex, info.name, mtu);
         return 0;
 }
 
@@ -284,16 +311,17 @@ void device_apply_link_state(Device *d, int ifindex, const char *name, uint32_t 
  * link monitor compares with that). Falls back to the last seen values when the device
  * is outside tund's namespace. */
 static int device_query_link(Device *d, RtnlLinkInfo *ret) {
-        RtnlLinkInfo info;
         char name[IFNAMSIZ];
+        struct nl_sock *sk;
+        RtnlLinkInfo info;
         int r;
 
         r = tun_get_info(d->tun_fd, name, NULL);
         if (r < 0)
                 return r;
-        r = rtnl_get_link(d->manager->rtnl, d->ifindex, NULL, &info);
-        /* The same ifindex may belong to another link here once the device moved away. */
-        if (r < 0 || strcmp(info.name, name) != 0) {
+        sk = device_rtnl(d);
+        r = sk ? rtnl_get_link(sk, 0, name, &info) : -EREMOTE;
+        if (r < 0) {
                 info = (RtnlLinkInfo) { .ifindex = d->ifindex, .mtu = d->mtu };
                 strcpy(info.name, name);
         }
