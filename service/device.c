@@ -14,18 +14,22 @@
 #include "rtnl.h"
 #include "tun.h"
 
+/* Takes tun_fd over, also on failure. */
 static int device_new(Manager *m, int tun_fd, Device **ret) {
         Device *d;
 
         d = calloc(1, sizeof(*d));
-        if (!d)
+        if (!d) {
+                safe_close(tun_fd);
                 return -ENOMEM;
+        }
         *d = (Device) {
                 .manager = m,
                 .id = m->next_device_id++,
                 .tun_fd = tun_fd,
         };
         if (asprintf(&d->object_path, DEVICE_OBJECT_PREFIX "/%" PRIu64, d->id) < 0) {
+                safe_close(tun_fd);
                 free(d);
                 return -ENOMEM;
         }
@@ -190,10 +194,8 @@ int device_adopt(Manager *m, int tun_fd, const DeviceRecord *rec, Device **ret) 
         int r;
 
         r = device_new(m, tun_fd, &d);
-        if (r < 0) {
-                safe_close(tun_fd);
+        if (r < 0)
                 return r;
-        }
         d->owner = rec->owner;
         d->persistent = true;
         strcpy(d->record_id, rec->id);
@@ -204,7 +206,7 @@ int device_adopt(Manager *m, int tun_fd, const DeviceRecord *rec, Device **ret) 
         if (r < 0)
                 log_debug_errno(r, "Device %s is not in tund's network namespace: %m", d->name);
 
-        r = device_apply_offloads(d, rec->offloads);
+        r = device_apply_offloads(d, rec->offloads & m->supported_offloads);
         if (r < 0)
                 log_warning_errno(r, "Failed to set offloads of %s again: %m", d->name);
 
