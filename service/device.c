@@ -108,25 +108,41 @@ static int device_apply_offloads(Device *d, unsigned offloads) {
         return 0;
 }
 
-static int device_make_persistent(Device *d) {
+static int device_write_record(Device *d) {
         DeviceRecord rec = { .owner = d->owner, .offloads = d->offloads };
+
+        strcpy(rec.id, d->record_id);
+        strcpy(rec.name, d->name);
+        return record_save(d->manager->state_dir, &rec);
+}
+
+/* Keeps the record of a persistent device up to date with its name and offloads, which a
+ * restart without the fd store needs. */
+static void device_save_record(Device *d) {
         int r;
 
-        r = record_new_id(rec.id);
+        if (!d->persistent)
+                return;
+        r = device_write_record(d);
+        if (r < 0)
+                log_warning_errno(r, "Failed to update the record of %s in %s: %m", d->name, d->manager->state_dir);
+}
+
+static int device_make_persistent(Device *d) {
+        int r;
+
+        r = record_new_id(d->record_id);
         if (r < 0)
                 return r;
-        strcpy(rec.name, d->name);
-
         r = tun_set_persist(d->tun_fd, true);
         if (r < 0)
                 return r;
-        r = record_save(d->manager->state_dir, &rec);
+        r = device_write_record(d);
         if (r < 0) {
                 log_error_errno(r, "Failed to save the record of %s in %s: %m", d->name, d->manager->state_dir);
                 (void) tun_set_persist(d->tun_fd, false);
                 return r;
         }
-        strcpy(d->record_id, rec.id);
         d->persistent = true;
 
         r = fdstore_push(d->record_id, d->tun_fd);
@@ -285,6 +301,7 @@ int device_set_offloads(Device *d, unsigned offloads) {
         r = device_apply_offloads(d, offloads);
         if (r < 0)
                 return r;
+        device_save_record(d);
         device_bus_emit_changed(d, "Offloads", NULL);
         return 0;
 }
@@ -300,6 +317,7 @@ void device_apply_link_state(Device *d, int ifindex, const char *name, uint32_t 
         if (strcmp(name, d->name) != 0) {
                 snprintf(d->name, sizeof(d->name), "%s", name);
                 changed[n++] = "Name";
+                device_save_record(d);
         }
         if (mtu != d->mtu) {
                 d->mtu = mtu;
