@@ -148,6 +148,7 @@ static int polkit_query_handle_reply(sd_bus_message *reply, void *userdata, sd_b
                         polkit_query_finish(q, 1);
                         return 0;
                 }
+                q->slot = sd_bus_slot_unref(q->slot);
                 r = polkit_query_ask(q);
                 if (r < 0) {
                         sd_bus_error_setf(&q->error, SD_BUS_ERROR_ACCESS_DENIED,
