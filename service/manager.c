@@ -45,6 +45,7 @@ Manager *manager_free(Manager *m) {
         while (m->devices)
                 device_free(m->devices);
 
+        link_monitor_free(m->link_monitor);
         polkit_registry_free(m->polkit);
         if (m->bus)
                 sd_bus_flush_close_unref(m->bus);
@@ -237,6 +238,9 @@ int manager_start(Manager *m) {
         r = rtnl_open(&m->rtnl);
         if (r < 0)
                 return log_error_errno(r, "Failed to open an rtnetlink socket: %m");
+        r = link_monitor_new(&m->link_monitor, m->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start watching links: %m");
         r = manager_probe_offloads(m);
         if (r < 0)
                 return r;
