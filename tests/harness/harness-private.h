@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What the harness's parts share among themselves; tests use harness.h only. */
+
+#include "harness.h"
+
+struct TbEnv {
+        char *dir;              /* /tmp/tbXXXXXX, world-searchable: holds the bus socket */
+        char *state_dir;        /* tund's RUNTIME_DIRECTORY, kept across restarts */
+        char *address;
+        GSubprocess *dbus;
+        GSubprocess *polkitd;
+        GSubprocess *tund;
+        GDBusConnection *bus;
+        TbUser users[_TB_ROLE_MAX];
+        GPtrArray *callers;     /* borrowed TbCaller, so that they are stopped at the end */
+        char *notify_path;
+        int notify_fd;
+        GPtrArray *notifications;
+        pid_t reaper;
+        int reaper_fd;
+};
+
+/* Spawns ARGV with the bus address and EXTRA_ENV (NULL or KEY, VALUE, ..., NULL) set, and
+ * SIGTERM for it when the test process dies. */
+GSubprocess *tb_spawn(TbEnv *env, GSubprocessFlags flags, const char *const *argv,
+                      const char *const *extra_env);
+/* Waits for the exit of PROC (SIGKILL after a hang); returns the wait status, -1 on a hang. */
+int tb_subprocess_wait(GSubprocess *proc);
+int tb_subprocess_stop(GSubprocess *proc);
+bool tb_wait_name(GDBusConnection *bus, const char *name, GSubprocess *proc);
+void tb_env_write_pids(TbEnv *env);
