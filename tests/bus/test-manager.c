@@ -364,7 +364,7 @@ static void test_introspection_device(void) {
         g_autoptr(GDBusNodeInfo) node = runtime_node(bus, path);
         assert_standard_interfaces(node);
         assert_interface_matches_file(node, TB_DEVICE_IFACE);
-        const char *emitting[] = { "Name", "Index", "MTU", "Up", "Offloads", "Clients" };
+        const char *emitting[] = { "Name", "Index", "MTU", "Offloads", "Clients" };
         for (size_t i = 0; i < G_N_ELEMENTS(emitting); i++)
                 assert_emits_changed(node, TB_DEVICE_IFACE, emitting[i], NULL);
         assert_emits_changed(node, TB_DEVICE_IFACE, "Owner", "const");

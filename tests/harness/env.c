@@ -4,12 +4,15 @@
 #include "harness.h"
 #include "harness-private.h"
 
+#include <glib-unix.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <pwd.h>
 #include <grp.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -371,7 +374,6 @@ static void start_bus(TbEnv *env) {
         env->address = g_data_input_stream_read_line(in, NULL, NULL, &error);
         g_assert_no_error(error);
         g_assert_nonnull(env->address);
-        g_setenv("DBUS_SYSTEM_BUS_ADDRESS", env->address, TRUE);
 
         env->bus = tb_env_connect(env);
 }
@@ -489,6 +491,9 @@ static void make_notify_socket(TbEnv *env) {
         g_assert_cmpint(env->notify_fd, >=, 0);
         g_assert_no_errno(bind(env->notify_fd, (struct sockaddr *) &sa, sizeof(sa)));
         env->notifications = g_ptr_array_new_with_free_func(g_free);
+        /* Read as they come: FDSTORE=1 messages carry TUN fds, which reading drops; left
+         * in the queue they would keep deleted devices alive. */
+        env->notify_source = g_unix_fd_add(env->notify_fd, G_IO_IN, tb_tund_read_notifications, env);
 }
 
 TbEnv *tb_env_new(void) {
@@ -545,6 +550,7 @@ void tb_env_free(TbEnv *env) {
         while (waitpid(env->reaper, NULL, 0) < 0 && errno == EINTR)
                 ;
 
+        g_source_remove(env->notify_source);
         close(env->notify_fd);
         g_ptr_array_unref(env->notifications);
         g_ptr_array_unref(env->callers);

@@ -7,7 +7,7 @@
 
 struct TbEnv {
         char *dir;              /* /tmp/tbXXXXXX, world-searchable: holds the bus socket */
-        char *state_dir;        /* tund's RUNTIME_DIRECTORY, kept across restarts */
+        char *state_dir;        /* tund's --state-directory, kept across restarts */
         char *address;
         GSubprocess *dbus;
         GSubprocess *polkitd;
@@ -18,6 +18,7 @@ struct TbEnv {
         char *notify_path;
         int notify_fd;
         GPtrArray *notifications;
+        guint notify_source;
         pid_t reaper;
         int reaper_fd;
 };
@@ -31,3 +32,4 @@ int tb_subprocess_wait(GSubprocess *proc);
 int tb_subprocess_stop(GSubprocess *proc);
 bool tb_wait_name(GDBusConnection *bus, const char *name, GSubprocess *proc);
 void tb_env_write_pids(TbEnv *env);
+gboolean tb_tund_read_notifications(int fd, GIOCondition condition, gpointer env);

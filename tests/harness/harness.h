@@ -60,8 +60,8 @@ char *tb_ifname(const char *suffix);
 
 /* tund */
 const char *tb_tund_path(void);
-/* Starts tund on the bus (with $NOTIFY_SOCKET, and $RUNTIME_DIRECTORY set to a state folder
- * that stays the same for the whole test program) and waits until it owns its name. */
+/* Starts tund on the bus, with $NOTIFY_SOCKET and a state directory that stays the same for
+ * the whole test program, and waits until it owns its name. */
 void tb_tund_start(TbEnv *env);
 pid_t tb_tund_pid(TbEnv *env);
 /* Sends SIGTERM and waits for the exit; returns the wait status. */

@@ -14,20 +14,14 @@ const char *tb_tund_path(void) {
 }
 
 void tb_tund_start(TbEnv *env) {
-        const char *argv[] = { tb_tund_path(), NULL };
-        g_autoptr(GSubprocessLauncher) l = NULL;
+        g_autofree char *state_arg = g_strconcat("--state-directory=", env->state_dir, NULL);
+        const char *argv[] = { tb_tund_path(), state_arg, NULL };
 
         g_assert_nonnull(argv[0]);
         g_assert_true(env->tund == NULL || !g_subprocess_get_identifier(env->tund));
         g_clear_object(&env->tund);
 
-        /* RUNTIME_DIRECTORY: where tund keeps what it knows about persistent devices (systemd
-         * sets it from RuntimeDirectory=); the same folder across restarts of one test. */
-        const char *extra_env[] = {
-                "NOTIFY_SOCKET", env->notify_path,
-                "RUNTIME_DIRECTORY", env->state_dir,
-                NULL,
-        };
+        const char *extra_env[] = { "NOTIFY_SOCKET", env->notify_path, NULL };
         env->tund = tb_spawn(env, G_SUBPROCESS_FLAGS_NONE, argv, extra_env);
         tb_env_write_pids(env);
 
@@ -56,6 +50,13 @@ int tb_tund_wait_exit(TbEnv *env) {
         int status = tb_subprocess_wait(env->tund);
         tb_env_write_pids(env);
         return status;
+}
+
+static void read_notifications(TbEnv *env);
+
+gboolean tb_tund_read_notifications(int fd, GIOCondition condition, gpointer env) {
+        read_notifications(env);
+        return G_SOURCE_CONTINUE;
 }
 
 static void read_notifications(TbEnv *env) {
