@@ -153,8 +153,8 @@ GVariant *tb_caller_wait(TbCaller *c, unsigned id, GError **error) {
         g_assert_true(g_str_has_prefix(line, "error "));
         g_auto(GStrv) f = g_strsplit(line + strlen("error "), "\t", 2);
         g_assert_cmpuint(g_strv_length(f), ==, 2);
-        /* The same shape as a GDBus remote error, so tb_assert_dbus_error works on both. */
-        g_set_error(error, G_DBUS_ERROR, G_DBUS_ERROR_FAILED, "GDBus.Error:%s: %s", f[0], f[1]);
+        /* The same as GDBus makes of a remote error, so tb_assert_dbus_error works on both. */
+        g_propagate_error(error, g_dbus_error_new_for_dbus_error(f[0], f[1]));
         return NULL;
 }
 
