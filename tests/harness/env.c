@@ -399,6 +399,10 @@ static bool name_has_owner(GDBusConnection *bus, const char *name) {
         return owned;
 }
 
+bool tb_name_has_owner(TbEnv *env, const char *name) {
+        return name_has_owner(env->bus, name);
+}
+
 typedef struct NameWait {
         GDBusConnection *bus;
         const char *name;

@@ -63,7 +63,11 @@ const char *tb_tund_path(void);
 /* Starts tund on the bus, with $NOTIFY_SOCKET and a state directory that stays the same for
  * the whole test program, and waits until it owns its name. */
 void tb_tund_start(TbEnv *env);
+/* Only starts it. */
+void tb_tund_spawn(TbEnv *env);
 pid_t tb_tund_pid(TbEnv *env);
+/* Whether the bus name is owned now. */
+bool tb_name_has_owner(TbEnv *env, const char *name);
 /* Sends SIGTERM and waits for the exit; returns the wait status. */
 int tb_tund_stop(TbEnv *env);
 /* Waits for tund to exit on its own; returns the wait status, or -1 on a hang. */

@@ -13,7 +13,7 @@ const char *tb_tund_path(void) {
         return path && *path && access(path, X_OK) == 0 ? path : NULL;
 }
 
-void tb_tund_start(TbEnv *env) {
+void tb_tund_spawn(TbEnv *env) {
         g_autofree char *state_arg = g_strconcat("--state-directory=", env->state_dir, NULL);
         const char *argv[] = { tb_tund_path(), state_arg, NULL };
 
@@ -24,7 +24,10 @@ void tb_tund_start(TbEnv *env) {
         const char *extra_env[] = { "NOTIFY_SOCKET", env->notify_path, NULL };
         env->tund = tb_spawn(env, G_SUBPROCESS_FLAGS_NONE, argv, extra_env);
         tb_env_write_pids(env);
+}
 
+void tb_tund_start(TbEnv *env) {
+        tb_tund_spawn(env);
         if (!tb_wait_name(env->bus, TB_BUS_NAME, env->tund)) {
                 if (!g_subprocess_get_identifier(env->tund))
                         g_error("tund exited before owning %s (wait status %d)", TB_BUS_NAME,
