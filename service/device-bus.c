@@ -120,6 +120,10 @@ static int method_set_mtu(sd_bus_message *message, void *userdata, sd_bus_error 
                 return r < 0 ? r : 1;
 
         r = device_set_mtu(d, mtu);
+        if (r == -EREMOTE)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                         "Device %s is in another network namespace now; tund sets MTUs only in its own.",
+                                         d->name);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to set MTU %" PRIu32 " on %s: %m", mtu, d->name);
         return sd_bus_reply_method_return(message, NULL);

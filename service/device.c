@@ -7,24 +7,29 @@
 
 #include "device-bus.h"
 #include "device.h"
+#include "ifname.h"
 #include "log.h"
 #include "manager.h"
 #include "offloads.h"
 #include "rtnl.h"
 #include "tun.h"
 
+/* Takes tun_fd over, also on failure. */
 static int device_new(Manager *m, int tun_fd, Device **ret) {
         Device *d;
 
         d = calloc(1, sizeof(*d));
-        if (!d)
+        if (!d) {
+                safe_close(tun_fd);
                 return -ENOMEM;
+        }
         *d = (Device) {
                 .manager = m,
                 .id = m->next_device_id++,
                 .tun_fd = tun_fd,
         };
         if (asprintf(&d->object_path, DEVICE_OBJECT_PREFIX "/%" PRIu64, d->id) < 0) {
+                safe_close(tun_fd);
                 free(d);
                 return -ENOMEM;
         }
@@ -32,13 +37,19 @@ static int device_new(Manager *m, int tun_fd, Device **ret) {
         return 0;
 }
 
+/* Appends, so that ListDevices lists devices in the order they came. */
 static void device_link(Device *d) {
         Manager *m = d->manager;
+        Device *last = m->devices;
 
-        d->next = m->devices;
-        if (m->devices)
-                m->devices->prev = d;
-        m->devices = d;
+        if (!last) {
+                m->devices = d;
+                return;
+        }
+        while (last->next)
+                last = last->next;
+        last->next = d;
+        d->prev = last;
 }
 
 static void device_unlink(Device *d) {
@@ -62,14 +73,24 @@ Device *device_free(Device *d) {
         return NULL;
 }
 
+/* The rtnetlink socket of the namespace the device is in now; NULL when tund has none
+ * there. */
+static struct nl_sock *device_rtnl(Device *d) {
+        return tun_in_own_netns(d->tun_fd) > 0 ? d->manager->rtnl : NULL;
+}
+
 static int device_read_link(Device *d) {
+        struct nl_sock *sk;
         RtnlLinkInfo info;
         int r;
 
         r = tun_get_info(d->tun_fd, d->name, NULL);
         if (r < 0)
                 return r;
-        r = rtnl_get_link(d->manager->rtnl, 0, d->name, &info);
+        sk = device_rtnl(d);
+        if (!sk)
+                return -EREMOTE;
+        r = rtnl_get_link(sk, 0, d->name, &info);
         if (r < 0)
                 return r;
         d->ifindex = info.ifindex;
@@ -87,25 +108,41 @@ static int device_apply_offloads(Device *d, unsigned offloads) {
         return 0;
 }
 
-static int device_make_persistent(Device *d) {
+static int device_write_record(Device *d) {
         DeviceRecord rec = { .owner = d->owner, .offloads = d->offloads };
+
+        strcpy(rec.id, d->record_id);
+        strcpy(rec.name, d->name);
+        return record_save(d->manager->state_dir, &rec);
+}
+
+/* Keeps the record of a persistent device up to date with its name and offloads, which a
+ * restart without the fd store needs. */
+static void device_save_record(Device *d) {
         int r;
 
-        r = record_new_id(rec.id);
+        if (!d->persistent)
+                return;
+        r = device_write_record(d);
+        if (r < 0)
+                log_warning_errno(r, "Failed to update the record of %s in %s: %m", d->name, d->manager->state_dir);
+}
+
+static int device_make_persistent(Device *d) {
+        int r;
+
+        r = record_new_id(d->record_id);
         if (r < 0)
                 return r;
-        strcpy(rec.name, d->name);
-
         r = tun_set_persist(d->tun_fd, true);
         if (r < 0)
                 return r;
-        r = record_save(d->manager->state_dir, &rec);
+        r = device_write_record(d);
         if (r < 0) {
                 log_error_errno(r, "Failed to save the record of %s in %s: %m", d->name, d->manager->state_dir);
                 (void) tun_set_persist(d->tun_fd, false);
                 return r;
         }
-        strcpy(d->record_id, rec.id);
         d->persistent = true;
 
         r = fdstore_push(d->record_id, d->tun_fd);
@@ -123,6 +160,10 @@ int device_create(Manager *m, const DeviceConfig *config, Device **ret) {
         r = tun_create(config->name, &fd, name);
         if (r < 0)
                 return r;
+        /* The kernel completes a pattern with a name free here, which a managed device in
+         * another namespace may have. */
+        if (ifname_is_pattern(config->name) && manager_find_device_by_name(m, name))
+                return -EEXIST;
 
         r = device_new(m, TAKE_FD(fd), &d);
         if (r < 0)
@@ -169,10 +210,8 @@ int device_adopt(Manager *m, int tun_fd, const DeviceRecord *rec, Device **ret) 
         int r;
 
         r = device_new(m, tun_fd, &d);
-        if (r < 0) {
-                safe_close(tun_fd);
+        if (r < 0)
                 return r;
-        }
         d->owner = rec->owner;
         d->persistent = true;
         strcpy(d->record_id, rec->id);
@@ -183,7 +222,7 @@ int device_adopt(Manager *m, int tun_fd, const DeviceRecord *rec, Device **ret) 
         if (r < 0)
                 log_debug_errno(r, "Device %s is not in tund's network namespace: %m", d->name);
 
-        r = device_apply_offloads(d, rec->offloads);
+        r = device_apply_offloads(d, rec->offloads & m->supported_offloads);
         if (r < 0)
                 log_warning_errno(r, "Failed to set offloads of %s again: %m", d->name);
 
@@ -231,14 +270,26 @@ int device_track_creator(Device *d, sd_bus_message *m) {
 }
 
 int device_set_mtu(Device *d, uint32_t mtu) {
+        char name[IFNAMSIZ];
+        struct nl_sock *sk;
+        RtnlLinkInfo info;
         int r;
 
-        r = rtnl_set_mtu(d->manager->rtnl, d->ifindex, mtu);
+        sk = device_rtnl(d);
+        if (!sk)
+                return -EREMOTE;
+        r = tun_get_info(d->tun_fd, name, NULL);
+        if (r < 0)
+                return r;
+        r = rtnl_get_link(sk, 0, name, &info);
+        if (r < 0)
+                return r;
+        r = rtnl_set_mtu(sk, info.ifindex, mtu);
         if (r < 0)
                 return r;
         /* Emits MTU's change; the link monitor, once it watches, reports it again as the
          * same state. */
-        device_apply_link_state(d, d->ifindex, d->name, mtu);
+        device_apply_link_state(d, info.ifindex, info.name, mtu);
         return 0;
 }
 
@@ -250,6 +301,7 @@ int device_set_offloads(Device *d, unsigned offloads) {
         r = device_apply_offloads(d, offloads);
         if (r < 0)
                 return r;
+        device_save_record(d);
         device_bus_emit_changed(d, "Offloads", NULL);
         return 0;
 }
@@ -265,6 +317,7 @@ void device_apply_link_state(Device *d, int ifindex, const char *name, uint32_t 
         if (strcmp(name, d->name) != 0) {
                 snprintf(d->name, sizeof(d->name), "%s", name);
                 changed[n++] = "Name";
+                device_save_record(d);
         }
         if (mtu != d->mtu) {
                 d->mtu = mtu;
@@ -278,16 +331,17 @@ void device_apply_link_state(Device *d, int ifindex, const char *name, uint32_t 
  * link monitor compares with that). Falls back to the last seen values when the device
  * is outside tund's namespace. */
 static int device_query_link(Device *d, RtnlLinkInfo *ret) {
-        RtnlLinkInfo info;
         char name[IFNAMSIZ];
+        struct nl_sock *sk;
+        RtnlLinkInfo info;
         int r;
 
         r = tun_get_info(d->tun_fd, name, NULL);
         if (r < 0)
                 return r;
-        r = rtnl_get_link(d->manager->rtnl, d->ifindex, NULL, &info);
-        /* The same ifindex may belong to another link here once the device moved away. */
-        if (r < 0 || strcmp(info.name, name) != 0) {
+        sk = device_rtnl(d);
+        r = sk ? rtnl_get_link(sk, 0, name, &info) : -EREMOTE;
+        if (r < 0) {
                 info = (RtnlLinkInfo) { .ifindex = d->ifindex, .mtu = d->mtu };
                 strcpy(info.name, name);
         }

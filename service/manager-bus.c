@@ -175,6 +175,9 @@ static int method_create_device(sd_bus_message *message, void *userdata, sd_bus_
         if (r == -EBUSY)
                 return sd_bus_error_setf(error, BUS_ERROR_EXISTS,
                                          "An interface named '%s' exists already; choose another name.", name);
+        if (r == -EEXIST)
+                return sd_bus_error_setf(error, BUS_ERROR_EXISTS,
+                                         "The kernel completed '%s' with the name of a device tund manages in another network namespace; choose another name.", name);
         if (r == -ENFILE)
                 return sd_bus_error_setf(error, BUS_ERROR_EXISTS,
                                          "Every name of pattern '%s' is taken; choose another pattern.", name);

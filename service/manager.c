@@ -257,6 +257,7 @@ int manager_run(Manager *m) {
         int r;
 
         r = sd_event_loop(m->event);
+        log_info("Stopping; non-persistent devices go away.");
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down");
         if (r < 0)
                 return log_error_errno(r, "The event loop failed: %m");

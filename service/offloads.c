@@ -59,13 +59,24 @@ static bool fail(const char **ret_reason, const char *reason) {
 }
 
 bool offloads_consistent(unsigned offloads, const char **ret_reason) {
-        const unsigned need_csum = OFFLOAD_TSO4|OFFLOAD_TSO6|OFFLOAD_TSO_ECN|OFFLOAD_USO4|OFFLOAD_USO6;
+        static const struct {
+                Offload offload;
+                const char *reason;
+        } need_csum[] = {
+                { OFFLOAD_TSO4,    "tso4 needs csum"    },
+                { OFFLOAD_TSO6,    "tso6 needs csum"    },
+                { OFFLOAD_TSO_ECN, "tso-ecn needs csum" },
+                { OFFLOAD_USO4,    "uso4 needs csum"    },
+                { OFFLOAD_USO6,    "uso6 needs csum"    },
+        };
 
-        if ((offloads & need_csum) && !(offloads & OFFLOAD_CSUM))
-                return fail(ret_reason, "tso4, tso6, tso-ecn, uso4 and uso6 need csum");
-        if ((offloads & OFFLOAD_TSO_ECN) && !(offloads & (OFFLOAD_TSO4|OFFLOAD_TSO6)))
-                return fail(ret_reason, "tso-ecn needs tso4 or tso6");
         if (!!(offloads & OFFLOAD_USO4) != !!(offloads & OFFLOAD_USO6))
                 return fail(ret_reason, "the kernel takes uso4 and uso6 only together: enable both or neither");
+        if ((offloads & OFFLOAD_TSO_ECN) && !(offloads & (OFFLOAD_TSO4|OFFLOAD_TSO6)))
+                return fail(ret_reason, "tso-ecn needs tso4 or tso6");
+        if (!(offloads & OFFLOAD_CSUM))
+                for (size_t i = 0; i < ELEMENTSOF(need_csum); i++)
+                        if (offloads & need_csum[i].offload)
+                                return fail(ret_reason, need_csum[i].reason);
         return true;
 }

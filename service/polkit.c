@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bus-util.h"
 #include "log.h"
@@ -20,6 +21,7 @@ struct PolkitQuery {
         size_t next_action;             /* index of the action being asked about */
         sd_bus_slot *slot;              /* the pending CheckAuthorization */
         bool done;
+        uint64_t done_usec;             /* CLOCK_MONOTONIC */
         int result;                     /* once done: 1, or a negative errno ... */
         sd_bus_error error;             /* ... with this error */
         PolkitQuery *prev, *next;
@@ -72,6 +74,29 @@ static PolkitQuery *polkit_registry_find(PolkitRegistry *reg, sd_bus_message *m)
 
 static int polkit_query_ask(PolkitQuery *q);
 
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+/* An answered query is picked up as soon as its method call is dispatched again, unless
+ * the call no longer reaches polkit_verify() (say, its device was deleted meanwhile).
+ * Those are dropped after a while. */
+#define POLKIT_ANSWER_KEEP_USEC (60u * 1000000u)
+
+static void polkit_registry_drop_stale(PolkitRegistry *reg) {
+        uint64_t now = now_usec();
+        PolkitQuery *next;
+
+        for (PolkitQuery *q = reg->queries; q; q = next) {
+                next = q->next;
+                if (q->done && now - q->done_usec > POLKIT_ANSWER_KEEP_USEC)
+                        polkit_query_free(q);
+        }
+}
+
 /* Ends the query and dispatches its method call again, so that the handler picks up the
  * result. */
 static void polkit_query_finish(PolkitQuery *q, int result) {
@@ -79,6 +104,7 @@ static void polkit_query_finish(PolkitQuery *q, int result) {
         int r;
 
         q->done = true;
+        q->done_usec = now_usec();
         q->result = result;
         q->slot = sd_bus_slot_unref(q->slot);
 
@@ -105,7 +131,9 @@ static int polkit_query_handle_reply(sd_bus_message *reply, void *userdata, sd_b
                 return 0;
         }
 
-        r = sd_bus_message_read(reply, "(bb", &authorized, &challenge);
+        r = sd_bus_message_enter_container(reply, 'r', "bba{ss}");
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "bb", &authorized, &challenge);
         if (r < 0) {
                 log_warning_errno(r, "Failed to parse polkit's answer about %s: %m", action);
                 sd_bus_error_setf(&q->error, SD_BUS_ERROR_ACCESS_DENIED,
@@ -120,6 +148,7 @@ static int polkit_query_handle_reply(sd_bus_message *reply, void *userdata, sd_b
                         polkit_query_finish(q, 1);
                         return 0;
                 }
+                q->slot = sd_bus_slot_unref(q->slot);
                 r = polkit_query_ask(q);
                 if (r < 0) {
                         sd_bus_error_setf(&q->error, SD_BUS_ERROR_ACCESS_DENIED,
@@ -130,9 +159,13 @@ static int polkit_query_handle_reply(sd_bus_message *reply, void *userdata, sd_b
                 return 0;
         }
 
-        if (challenge)
+        if (challenge && sd_bus_message_get_allow_interactive_authorization(q->request) > 0)
                 sd_bus_error_setf(&q->error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
-                                  "Authentication is required for %s: call again allowing interactive authorization, as an administrator.",
+                                  "Authentication as an administrator is required for %s, but no polkit agent could ask for it: run one, or ask an administrator.",
+                                  action);
+        else if (challenge)
+                sd_bus_error_setf(&q->error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
+                                  "Authentication as an administrator is required for %s: call again allowing interactive authorization.",
                                   action);
         else
                 sd_bus_error_setf(&q->error, SD_BUS_ERROR_ACCESS_DENIED,
@@ -184,6 +217,8 @@ int polkit_verify(PolkitRegistry *reg, sd_bus_message *m, const char *const *act
                 return sd_bus_error_set_errnof(error, r, "Could not find out who is calling: %m");
         if (uid == 0)
                 return 1;
+
+        polkit_registry_drop_stale(reg);
 
         q = polkit_registry_find(reg, m);
         if (q) {

@@ -5,6 +5,7 @@
 #include <linux/virtio_net.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 
 #include "log.h"
 #include "offloads.h"
@@ -75,6 +76,18 @@ int tun_get_info(int fd, char ret_name[static IFNAMSIZ], unsigned *ret_flags) {
         if (ret_flags)
                 *ret_flags = (unsigned short) ifr.ifr_flags;
         return 0;
+}
+
+int tun_in_own_netns(int fd) {
+        _cleanup_close_ int ns = -EBADF;
+        struct stat dev_ns, own_ns;
+
+        ns = ioctl(fd, TUNGETDEVNETNS);
+        if (ns < 0)
+                return negative_errno();
+        if (fstat(ns, &dev_ns) < 0 || stat("/proc/self/ns/net", &own_ns) < 0)
+                return negative_errno();
+        return dev_ns.st_dev == own_ns.st_dev && dev_ns.st_ino == own_ns.st_ino;
 }
 
 int tun_set_offload(int fd, unsigned tun_flags) {

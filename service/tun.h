@@ -18,6 +18,9 @@ int tun_attach(const char *name, int *ret_fd);
 /* The name and IFF_* flags of the device behind a TUN fd. */
 int tun_get_info(int fd, char ret_name[static IFNAMSIZ], unsigned *ret_flags);
 
+/* Whether the device is in the network namespace of the caller now (TUNGETDEVNETNS). */
+int tun_in_own_netns(int fd);
+
 int tun_set_offload(int fd, unsigned tun_flags);
 int tun_set_persist(int fd, bool persist);
 
