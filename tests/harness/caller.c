@@ -148,7 +148,7 @@ GVariant *tb_caller_wait(TbCaller *c, unsigned id, GError **error) {
                 g_autoptr(GError) parse_error = NULL;
                 GVariant *v = g_variant_parse(NULL, line + 3, NULL, NULL, &parse_error);
                 g_assert_no_error(parse_error);
-                return g_variant_ref_sink(v);
+                return v;       /* g_variant_parse gives a full reference */
         }
         g_assert_true(g_str_has_prefix(line, "error "));
         g_auto(GStrv) f = g_strsplit(line + strlen("error "), "\t", 2);

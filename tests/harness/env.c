@@ -47,7 +47,8 @@ bool tb_can_run(void) {
                 g_test_skip("/dev/net/tun is not usable");
                 return false;
         }
-        if (access(POLKITD, X_OK) < 0 || !g_find_program_in_path("dbus-daemon")) {
+        g_autofree char *dbus_daemon = g_find_program_in_path("dbus-daemon");
+        if (access(POLKITD, X_OK) < 0 || !dbus_daemon) {
                 g_test_skip("dbus-daemon or polkitd is not installed");
                 return false;
         }

@@ -58,7 +58,7 @@ static void run_command(Caller *c, const char *line) {
         }
         GDBusCallFlags flags = strchr(f[1], 'i') ? G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION
                                                  : G_DBUS_CALL_FLAGS_NONE;
-        g_dbus_connection_call(c->bus, "org.example.Tun1", f[2], f[3], f[4], g_steal_pointer(&args),
+        g_dbus_connection_call(c->bus, "org.example.Tun1", f[2], f[3], f[4], args,
                                NULL, flags, G_MAXINT, NULL, on_reply, GUINT_TO_POINTER(id));
 }
 
