@@ -52,8 +52,7 @@ static bool caller_ready(void *data) {
 }
 
 TbCaller *tb_caller_new(TbEnv *env, const TbUser *user) {
-        const char *helper = g_getenv("TB_CALLER");
-        g_assert_nonnull(helper);
+        const char *helper = env->caller_path;
         g_autofree char *reuid = g_strdup_printf("--reuid=%u", (unsigned) user->uid);
         g_autofree char *regid = g_strdup_printf("--regid=%u", (unsigned) user->gid);
         g_autofree char *address = g_strconcat("DBUS_SYSTEM_BUS_ADDRESS=", env->address, NULL);

@@ -501,6 +501,18 @@ static void make_notify_socket(TbEnv *env) {
         env->notify_source = g_unix_fd_add(env->notify_fd, G_IO_IN, tb_tund_read_notifications, env);
 }
 
+/* The build folder may sit where test users cannot reach it (/root): they run a copy. */
+static void install_caller(TbEnv *env) {
+        const char *helper = g_getenv("TB_CALLER");
+        g_assert_nonnull(helper);
+        g_autoptr(GFile) from = g_file_new_for_path(helper);
+        env->caller_path = g_build_filename(env->dir, "tb-caller", NULL);
+        g_autoptr(GFile) to = g_file_new_for_path(env->caller_path);
+        g_autoptr(GError) error = NULL;
+        g_assert_true(g_file_copy(from, to, G_FILE_COPY_NONE, NULL, NULL, NULL, &error));
+        g_assert_no_errno(chmod(env->caller_path, 0755));
+}
+
 TbEnv *tb_env_new(void) {
         TbEnv *env = g_new0(TbEnv, 1);
 
@@ -514,6 +526,7 @@ TbEnv *tb_env_new(void) {
         env->callers = g_ptr_array_new();
         env->reaper = start_reaper(env->dir, &env->reaper_fd);
 
+        install_caller(env);
         create_users(env);
         install_polkit_files(env);
         make_notify_socket(env);
@@ -562,6 +575,7 @@ void tb_env_free(TbEnv *env) {
         for (TbRole r = 0; r < _TB_ROLE_MAX; r++)
                 g_free(env->users[r].name);
         g_free(env->notify_path);
+        g_free(env->caller_path);
         g_free(env->state_dir);
         g_free(env->address);
         g_free(env->dir);

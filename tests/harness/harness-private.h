@@ -14,6 +14,7 @@ struct TbEnv {
         GSubprocess *tund;
         GDBusConnection *bus;
         TbUser users[_TB_ROLE_MAX];
+        char *caller_path;      /* a copy of tb-caller that test users can run */
         GPtrArray *callers;     /* borrowed TbCaller, so that they are stopped at the end */
         char *notify_path;
         int notify_fd;
