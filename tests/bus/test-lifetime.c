@@ -55,7 +55,7 @@ static void test_unprivileged_creator_disconnect(void) {
         g_autofree char *name = tb_ifname("u");
         TbCaller *c = tb_caller_new(env, tb_env_user(env, TB_ROLE_CREATE));
         g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) r = tb_caller_call(c, false, TB_MANAGER_PATH, TB_MANAGER_IFACE, "CreateDevice",
+        g_autoptr(GVariant) r G_GNUC_UNUSED = tb_caller_call(c, false, TB_MANAGER_PATH, TB_MANAGER_IFACE, "CreateDevice",
                                                g_variant_new("(s@a{sv})", name, tb_options(NULL, NULL)), &error);
         g_assert_no_error(error);
         g_assert_true(tb_link_exists(name));
@@ -116,7 +116,7 @@ static void test_persistent_survives_restart(void) {
                 "Offloads", g_variant_new_strv(offloads, -1),
                 "Owner", g_variant_new_uint32(owner->uid),
                 NULL));
-        g_autofree char *transient_path = tb_create_ok(bus, transient, NULL);
+        g_autofree char *transient_path G_GNUC_UNUSED = tb_create_ok(bus, transient, NULL);
         DeviceState before = device_state(bus, path);
         g_autoptr(GHashTable) kernel_offloads = tb_link_kernel_offloads(name);
 
@@ -144,7 +144,7 @@ static void test_persistent_survives_restart(void) {
         /* Managed for real: its owner may still change it, and it can be deleted. */
         g_autoptr(TbCaller) c = tb_caller_new(env, owner);
         g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) r = tb_caller_call(c, false, new_path, TB_DEVICE_IFACE, "SetMTU",
+        g_autoptr(GVariant) r G_GNUC_UNUSED = tb_caller_call(c, false, new_path, TB_DEVICE_IFACE, "SetMTU",
                                                g_variant_new("(u)", 1300), &error);
         g_assert_no_error(error);
         g_assert_cmpuint(tb_link_mtu(name), ==, 1300);
@@ -168,9 +168,9 @@ static void test_sigterm_removes_devices(void) {
                 return;
         GDBusConnection *bus = tb_env_bus(env);
         g_autofree char *name1 = tb_ifname("s1"), *name2 = tb_ifname("s2");
-        g_autofree char *path1 = tb_create_ok(bus, name1, NULL);
+        g_autofree char *path1 G_GNUC_UNUSED = tb_create_ok(bus, name1, NULL);
         GDBusConnection *other = tb_env_connect(env);
-        g_autofree char *path2 = tb_create_ok(other, name2, NULL);
+        g_autofree char *path2 G_GNUC_UNUSED = tb_create_ok(other, name2, NULL);
 
         g_ptr_array_set_size(tb_tund_notifications(env), 0);
         assert_clean_exit(tb_tund_stop(env));
@@ -229,7 +229,7 @@ static void test_exit_when_bus_goes(void) {
         if (!env)
                 return;
         g_autofree char *name = tb_ifname("b");
-        g_autofree char *path = tb_create_ok(tb_env_bus(env), name, NULL);
+        g_autofree char *path G_GNUC_UNUSED = tb_create_ok(tb_env_bus(env), name, NULL);
 
         tb_env_stop_bus(env);
         int status = tb_tund_wait_exit(env);

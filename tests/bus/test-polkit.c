@@ -160,13 +160,13 @@ static void test_owner_needs_no_polkit(void) {
                         path = tb_create_ok(bus, name, tb_options("Owner", g_variant_new_uint32(user->uid), NULL));
 
                 g_autoptr(GError) error = NULL;
-                g_autoptr(GVariant) r1 = caller_device_call(c, path, "SetMTU", g_variant_new("(u)", 1300), &error);
+                g_autoptr(GVariant) r1 G_GNUC_UNUSED = caller_device_call(c, path, "SetMTU", g_variant_new("(u)", 1300), &error);
                 g_assert_no_error(error);
                 g_assert_cmpuint(tb_link_mtu(name), ==, 1300);
-                g_autoptr(GVariant) r2 = caller_device_call(c, path, "SetOffloads",
+                g_autoptr(GVariant) r2 G_GNUC_UNUSED = caller_device_call(c, path, "SetOffloads",
                                                             g_variant_new("(^as)", (const char *[]) { "csum", NULL }), &error);
                 g_assert_no_error(error);
-                g_autoptr(GVariant) r3 = caller_device_call(c, path, "Delete", NULL, &error);
+                g_autoptr(GVariant) r3 G_GNUC_UNUSED = caller_device_call(c, path, "Delete", NULL, &error);
                 g_assert_no_error(error);
                 g_assert_true(tb_wait_link_gone(name));
         }
@@ -214,13 +214,13 @@ static void test_others_devices(void) {
                 /* manage-device allows all of it. */
                 g_autoptr(TbCaller) m = tb_caller_new(env, tb_env_user(env, TB_ROLE_MANAGE));
                 g_autoptr(GError) error = NULL;
-                g_autoptr(GVariant) r1 = caller_device_call(m, path, "SetMTU", g_variant_new("(u)", 1280), &error);
+                g_autoptr(GVariant) r1 G_GNUC_UNUSED = caller_device_call(m, path, "SetMTU", g_variant_new("(u)", 1280), &error);
                 g_assert_no_error(error);
                 g_assert_cmpuint(tb_link_mtu(name), ==, 1280);
-                g_autoptr(GVariant) r2 = caller_device_call(m, path, "SetOffloads",
+                g_autoptr(GVariant) r2 G_GNUC_UNUSED = caller_device_call(m, path, "SetOffloads",
                                                             g_variant_new("(^as)", (const char *[]) { "gro-tcp", NULL }), &error);
                 g_assert_no_error(error);
-                g_autoptr(GVariant) r3 = caller_device_call(m, path, "Delete", NULL, &error);
+                g_autoptr(GVariant) r3 G_GNUC_UNUSED = caller_device_call(m, path, "Delete", NULL, &error);
                 g_assert_no_error(error);
                 g_assert_true(tb_wait_link_gone(name));
         }
@@ -272,7 +272,7 @@ static void test_reading_is_open(void) {
         g_autoptr(TbCaller) c = tb_caller_new(env, tb_env_user(env, TB_ROLE_DENIED));
         g_autoptr(GError) error = NULL;
 
-        g_autoptr(GVariant) list = tb_caller_call(c, false, TB_MANAGER_PATH, TB_MANAGER_IFACE, "ListDevices", NULL, &error);
+        g_autoptr(GVariant) list G_GNUC_UNUSED = tb_caller_call(c, false, TB_MANAGER_PATH, TB_MANAGER_IFACE, "ListDevices", NULL, &error);
         g_assert_no_error(error);
         g_autoptr(GVariant) get = tb_caller_call(c, false, TB_MANAGER_PATH, TB_MANAGER_IFACE, "GetDevice",
                                                  g_variant_new("(s)", name), &error);
@@ -280,16 +280,16 @@ static void test_reading_is_open(void) {
         const char *got;
         g_variant_get(get, "(&o)", &got);
         g_assert_cmpstr(got, ==, path);
-        g_autoptr(GVariant) manager = tb_caller_call(c, false, TB_MANAGER_PATH, "org.freedesktop.DBus.Properties", "GetAll",
+        g_autoptr(GVariant) manager G_GNUC_UNUSED = tb_caller_call(c, false, TB_MANAGER_PATH, "org.freedesktop.DBus.Properties", "GetAll",
                                                      g_variant_new("(s)", TB_MANAGER_IFACE), &error);
         g_assert_no_error(error);
-        g_autoptr(GVariant) device = tb_caller_call(c, false, path, "org.freedesktop.DBus.Properties", "GetAll",
+        g_autoptr(GVariant) device G_GNUC_UNUSED = tb_caller_call(c, false, path, "org.freedesktop.DBus.Properties", "GetAll",
                                                     g_variant_new("(s)", TB_DEVICE_IFACE), &error);
         g_assert_no_error(error);
-        g_autoptr(GVariant) objects = tb_caller_call(c, false, TB_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
+        g_autoptr(GVariant) objects G_GNUC_UNUSED = tb_caller_call(c, false, TB_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
                                                      "GetManagedObjects", NULL, &error);
         g_assert_no_error(error);
-        g_autoptr(GVariant) xml = tb_caller_call(c, false, path, "org.freedesktop.DBus.Introspectable",
+        g_autoptr(GVariant) xml G_GNUC_UNUSED = tb_caller_call(c, false, path, "org.freedesktop.DBus.Introspectable",
                                                  "Introspect", NULL, &error);
         g_assert_no_error(error);
 
@@ -358,7 +358,7 @@ static void test_loop_serves_while_polkit_decides(void) {
         Agent agent = {};
         guint reg = g_dbus_connection_register_object(bus, AGENT_PATH, info->interfaces[0], &vtable, &agent, NULL, &error);
         g_assert_no_error(error);
-        g_autoptr(GVariant) registered = g_dbus_connection_call_sync(
+        g_autoptr(GVariant) registered G_GNUC_UNUSED = g_dbus_connection_call_sync(
                 bus, POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "RegisterAuthenticationAgent",
                 g_variant_new("(@(sa{sv})ss)", process_subject(tb_caller_pid(c), user->uid), "C", AGENT_PATH),
                 NULL, G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &error);
@@ -374,13 +374,13 @@ static void test_loop_serves_while_polkit_decides(void) {
 
         /* Meanwhile tund answers the same caller and others. */
         unsigned list = tb_caller_send(c, false, TB_MANAGER_PATH, TB_MANAGER_IFACE, "ListDevices", NULL);
-        g_autoptr(GVariant) listed = tb_caller_wait(c, list, &error);
+        g_autoptr(GVariant) listed G_GNUC_UNUSED = tb_caller_wait(c, list, &error);
         g_assert_no_error(error);
         g_autofree char *other = tb_ifname("k");
         g_autofree char *path = tb_create_ok(bus, other, NULL);
         tb_delete_ok(bus, path);
         g_autoptr(TbCaller) d = tb_caller_new(env, tb_env_user(env, TB_ROLE_DENIED));
-        g_autoptr(GVariant) denied = caller_create(d, false, other, NULL, &error);
+        g_autoptr(GVariant) denied G_GNUC_UNUSED = caller_create(d, false, other, NULL, &error);
         tb_assert_error(error, ACCESS_DENIED);
         g_clear_error(&error);
         g_assert_false(tb_caller_has_reply(c, create));
@@ -394,7 +394,7 @@ static void test_loop_serves_while_polkit_decides(void) {
         g_clear_error(&error);
         g_assert_false(tb_link_exists(name));
 
-        g_autoptr(GVariant) unregistered = g_dbus_connection_call_sync(
+        g_autoptr(GVariant) unregistered G_GNUC_UNUSED = g_dbus_connection_call_sync(
                 bus, POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "UnregisterAuthenticationAgent",
                 g_variant_new("(@(sa{sv})s)", process_subject(tb_caller_pid(c), user->uid), AGENT_PATH),
                 NULL, G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &error);
@@ -418,7 +418,7 @@ static void test_no_agent_without_flag(void) {
         Agent agent = {};
         guint reg = g_dbus_connection_register_object(bus, AGENT_PATH, info->interfaces[0], &vtable, &agent, NULL, &error);
         g_assert_no_error(error);
-        g_autoptr(GVariant) registered = g_dbus_connection_call_sync(
+        g_autoptr(GVariant) registered G_GNUC_UNUSED = g_dbus_connection_call_sync(
                 bus, POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "RegisterAuthenticationAgent",
                 g_variant_new("(@(sa{sv})ss)", process_subject(tb_caller_pid(c), user->uid), "C", AGENT_PATH),
                 NULL, G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &error);
@@ -430,7 +430,7 @@ static void test_no_agent_without_flag(void) {
         tb_assert_error(error, INTERACTIVE);
         g_assert_null(agent.pending);
 
-        g_autoptr(GVariant) unregistered = g_dbus_connection_call_sync(
+        g_autoptr(GVariant) unregistered G_GNUC_UNUSED = g_dbus_connection_call_sync(
                 bus, POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "UnregisterAuthenticationAgent",
                 g_variant_new("(@(sa{sv})s)", process_subject(tb_caller_pid(c), user->uid), AGENT_PATH),
                 NULL, G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, NULL);

@@ -45,12 +45,12 @@ static void cycle(GDBusConnection *bus, const char *name) {
                 "MTU", g_variant_new_uint32(1400),
                 "Offloads", g_variant_new_strv(offloads, -1),
                 NULL));
-        g_autoptr(GVariant) got = tb_call(bus, TB_MANAGER_PATH, TB_MANAGER_IFACE, "GetDevice",
+        g_autoptr(GVariant) got G_GNUC_UNUSED = tb_call(bus, TB_MANAGER_PATH, TB_MANAGER_IFACE, "GetDevice",
                                           g_variant_new("(s)", name), "(o)", &error);
         g_assert_no_error(error);
-        g_autoptr(GVariant) set = tb_call(bus, path, TB_DEVICE_IFACE, "SetMTU", g_variant_new("(u)", 1280), "()", &error);
+        g_autoptr(GVariant) set G_GNUC_UNUSED = tb_call(bus, path, TB_DEVICE_IFACE, "SetMTU", g_variant_new("(u)", 1280), "()", &error);
         g_assert_no_error(error);
-        g_autoptr(GVariant) all = tb_get_all(bus, path, TB_DEVICE_IFACE);
+        g_autoptr(GVariant) all G_GNUC_UNUSED = tb_get_all(bus, path, TB_DEVICE_IFACE);
         g_autofree char *bad = tb_create(bus, name, NULL, &error);      /* Exists */
         g_assert_null(bad);
         g_clear_error(&error);
@@ -108,13 +108,13 @@ static void test_creator_cycles(void) {
                 }
                 if (i % 2) {
                         GDBusConnection *creator = tb_env_connect(env);
-                        g_autofree char *path = tb_create_ok(creator, name, NULL);
+                        g_autofree char *path G_GNUC_UNUSED = tb_create_ok(creator, name, NULL);
                         g_dbus_connection_close_sync(creator, NULL, NULL);
                         g_object_unref(creator);
                 } else {
                         g_autoptr(TbCaller) c = tb_caller_new(env, tb_env_user(env, TB_ROLE_CREATE));
                         g_autoptr(GError) error = NULL;
-                        g_autoptr(GVariant) r = tb_caller_call(c, false, TB_MANAGER_PATH, TB_MANAGER_IFACE, "CreateDevice",
+                        g_autoptr(GVariant) r G_GNUC_UNUSED = tb_caller_call(c, false, TB_MANAGER_PATH, TB_MANAGER_IFACE, "CreateDevice",
                                                                g_variant_new("(s@a{sv})", name, tb_options(NULL, NULL)), &error);
                         g_assert_no_error(error);
                 }

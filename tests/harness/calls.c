@@ -62,7 +62,7 @@ char *tb_create_ok(GDBusConnection *bus, const char *name, GVariant *options) {
 
 void tb_delete_ok(GDBusConnection *bus, const char *path) {
         g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) r = tb_call(bus, path, TB_DEVICE_IFACE, "Delete", NULL, "()", &error);
+        g_autoptr(GVariant) r G_GNUC_UNUSED = tb_call(bus, path, TB_DEVICE_IFACE, "Delete", NULL, "()", &error);
         g_assert_no_error(error);
 }
 
@@ -132,7 +132,7 @@ TbSignals *tb_signals_new(GDBusConnection *bus, const char *iface, const char *m
         s->id = g_dbus_connection_signal_subscribe(bus, TB_BUS_NAME, iface, member, path, NULL,
                                                    G_DBUS_SIGNAL_FLAGS_NONE, on_signal, s, NULL);
         /* The match rule is in place once a round trip to the bus has finished. */
-        g_autoptr(GVariant) r = g_dbus_connection_call_sync(
+        g_autoptr(GVariant) r G_GNUC_UNUSED = g_dbus_connection_call_sync(
                 bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
                 "GetId", NULL, NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
         return s;
