@@ -290,6 +290,45 @@ static void test_exists_foreign_link(void) {
                                  (const char *[]) { "ip", "link", "delete", veth, NULL });
 }
 
+/* Names stay taken while a device lives in another network namespace (API.md, Names). */
+static void test_exists_in_other_netns(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *name = tb_ifname("n"), *netns = tb_ifname("ns");
+        const char *add_netns[] = { "ip", "netns", "add", netns, NULL };
+        const char *del_netns[] = { "ip", "netns", "delete", netns, NULL };
+        const char *move[] = { "ip", "link", "set", name, "netns", netns, NULL };
+        const char *show[] = { "ip", "-n", netns, "link", "show", name, NULL };
+        g_autofree char *err = NULL;
+        if (tb_run(add_netns, NULL, &err) != 0) {
+                g_test_skip_printf("cannot add a network namespace: %s", err);
+                return;
+        }
+
+        g_autofree char *path = tb_create_ok(bus, name, NULL);
+        g_assert_cmpint(tb_run(move, NULL, NULL), ==, 0);
+        g_assert_false(tb_link_exists(name));
+        g_assert_cmpint(tb_run(show, NULL, NULL), ==, 0);
+
+        expect_create_error(bus, name, no_options(), EXISTS);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) r = tb_call(bus, TB_MANAGER_PATH, TB_MANAGER_IFACE, "GetDevice",
+                                        g_variant_new("(s)", name), "(o)", &error);
+        g_assert_no_error(error);
+        const char *got;
+        g_variant_get(r, "(&o)", &got);
+        g_assert_cmpstr(got, ==, path);
+        g_autoptr(GHashTable) devices = tb_list_devices(bus);
+        g_assert_cmpstr(g_hash_table_lookup(devices, name), ==, path);
+
+        /* Delete reaches it there too. */
+        tb_delete_ok(bus, path);
+        g_assert_cmpint(tb_run(show, NULL, NULL), !=, 0);
+        g_assert_cmpint(tb_run(del_netns, NULL, NULL), ==, 0);
+}
+
 static void test_no_such_device(void) {
         TbEnv *env = tb_test_env();
         if (!env)
@@ -386,6 +425,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/bad-input/device-calls", test_bad_device_calls);
         g_test_add_func("/errors/exists", test_exists);
         g_test_add_func("/errors/exists-foreign-link", test_exists_foreign_link);
+        g_test_add_func("/errors/exists-in-other-netns", test_exists_in_other_netns);
         g_test_add_func("/errors/no-such-device", test_no_such_device);
         g_test_add_func("/errors/not-supported", test_not_supported);
         g_test_add_func("/errors/unknown-object", test_unknown_object);

@@ -8,6 +8,8 @@
 
 #include "harness.h"
 
+#include <signal.h>
+
 #define ACCESS_DENIED "org.freedesktop.DBus.Error.AccessDenied"
 #define INTERACTIVE "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"
 
@@ -437,6 +439,43 @@ static void test_no_agent_without_flag(void) {
         g_dbus_connection_unregister_object(bus, reg);
 }
 
+/* A name taken while polkit decides on a CreateDevice of that name: the call that waited
+ * must get Exists when polkit says yes, and the device that won stays untouched. */
+static void test_name_taken_while_polkit_decides(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autoptr(TbCaller) c = tb_caller_new(env, tb_env_user(env, TB_ROLE_CREATE));
+        g_autofree char *name = tb_ifname("z");
+        pid_t polkitd = tb_env_polkitd_pid(env);
+        g_autoptr(GError) error = NULL;
+
+        /* polkitd holds its answer while stopped. */
+        g_assert_no_errno(kill(polkitd, SIGSTOP));
+        unsigned create = tb_caller_send(c, false, TB_MANAGER_PATH, TB_MANAGER_IFACE, "CreateDevice",
+                                         g_variant_new("(s@a{sv})", name, tb_options(NULL, NULL)));
+        /* tund handles one caller's messages in order: once this is answered, the
+         * CreateDevice above waits for polkit. */
+        unsigned list = tb_caller_send(c, false, TB_MANAGER_PATH, TB_MANAGER_IFACE, "ListDevices", NULL);
+        g_autoptr(GVariant) listed G_GNUC_UNUSED = tb_caller_wait(c, list, &error);
+        g_assert_no_error(error);
+        g_autofree char *path = tb_create_ok(bus, name, tb_options("MTU", g_variant_new_uint32(1400), NULL));
+        int ifindex = tb_link_ifindex(name);
+        g_assert_false(tb_caller_has_reply(c, create));
+        g_assert_no_errno(kill(polkitd, SIGCONT));
+
+        g_autoptr(GVariant) created = tb_caller_wait(c, create, &error);
+        g_assert_null(created);
+        tb_assert_error(error, "org.example.Tun1.Error.Exists");
+        g_assert_cmpint(tb_link_ifindex(name), ==, ifindex);
+        g_assert_cmpuint(tb_link_mtu(name), ==, 1400);
+        g_autoptr(GHashTable) devices = tb_list_devices(bus);
+        g_assert_cmpstr(g_hash_table_lookup(devices, name), ==, path);
+        tb_delete_ok(bus, path);
+        g_assert_true(tb_wait_link_gone(name));
+}
+
 int main(int argc, char **argv) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/polkit/create/allowed", test_create_allowed);
@@ -448,5 +487,6 @@ int main(int argc, char **argv) {
         g_test_add_func("/polkit/reading-is-open", test_reading_is_open);
         g_test_add_func("/polkit/interactive/agent-not-asked-without-flag", test_no_agent_without_flag);
         g_test_add_func("/polkit/interactive/loop-serves-while-polkit-decides", test_loop_serves_while_polkit_decides);
+        g_test_add_func("/polkit/name-taken-while-polkit-decides", test_name_taken_while_polkit_decides);
         return tb_test_run();
 }

@@ -15,6 +15,7 @@
 #include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -149,6 +150,23 @@ static void reaper_delete_links(pid_t owner) {
                 reaper_run_argv((char *[]) { "ip", "link", "delete", names[i], NULL });
 }
 
+static void reaper_delete_netns(pid_t owner) {
+        char prefix[32];
+        snprintf(prefix, sizeof(prefix), "tb%u", (unsigned) owner);
+        DIR *d = opendir("/run/netns");
+        if (!d)
+                return;
+        char names[16][256];
+        int n = 0;
+        struct dirent *de;
+        while ((de = readdir(d)) && n < 16)
+                if (strncmp(de->d_name, prefix, strlen(prefix)) == 0)
+                        snprintf(names[n++], sizeof(names[0]), "%s", de->d_name);
+        closedir(d);
+        for (int i = 0; i < n; i++)
+                reaper_run_argv((char *[]) { "ip", "netns", "delete", names[i], NULL });
+}
+
 static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
         (void) st; (void) flag; (void) ftw;
         remove(path);
@@ -160,6 +178,7 @@ static int remove_one(const char *path, const struct stat *st, int flag, struct 
 static void reaper_clean(pid_t owner, const char *dir) {
         if (dir)
                 reaper_stop_pids(dir);
+        reaper_delete_netns(owner);
         reaper_delete_links(owner);
 
         g_autofree char *rules = rules_path(owner);
@@ -592,6 +611,12 @@ const char *tb_env_dir(TbEnv *env) {
 
 GDBusConnection *tb_env_bus(TbEnv *env) {
         return env->bus;
+}
+
+pid_t tb_env_polkitd_pid(TbEnv *env) {
+        const char *id = g_subprocess_get_identifier(env->polkitd);
+        g_assert_nonnull(id);
+        return (pid_t) atoi(id);
 }
 
 const TbUser *tb_env_user(TbEnv *env, TbRole role) {

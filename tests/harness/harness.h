@@ -52,6 +52,7 @@ GDBusConnection *tb_env_bus(TbEnv *env);
 /* A new uid 0 connection; closing it ends its lifetime on the bus. */
 GDBusConnection *tb_env_connect(TbEnv *env);
 const TbUser *tb_env_user(TbEnv *env, TbRole role);
+pid_t tb_env_polkitd_pid(TbEnv *env);
 /* Stops the bus daemon (tund then must exit on its own). */
 void tb_env_stop_bus(TbEnv *env);
 
