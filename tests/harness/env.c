@@ -1,39 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The private system bus, polkitd, and the files and users the tests install. */
 
-#include "harness.h"
 #include "harness-private.h"
 
 #include <glib-unix.h>
-
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <pwd.h>
-#include <grp.h>
-#include <net/if.h>
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define POLKITD "/usr/lib/polkit-1/polkitd"
-#define RULES_DIR "/etc/polkit-1/rules.d"
-#define ACTIONS_DIR "/usr/share/polkit-1/actions"
-
-static const char role_suffix[_TB_ROLE_MAX] = {
-        [TB_ROLE_CREATE] = 'c',
-        [TB_ROLE_MANAGE] = 'm',
-        [TB_ROLE_DENIED] = 'd',
-        [TB_ROLE_NOBODY] = 'n',
-};
 
 bool tb_can_run(void) {
         if (geteuid() != 0) {
@@ -62,213 +42,6 @@ char *tb_ifname(const char *suffix) {
         return name;
 }
 
-static char *user_name(pid_t pid, TbRole role) {
-        return g_strdup_printf("tb%u%c", (unsigned) pid, role_suffix[role]);
-}
-
-static char *rules_path(pid_t pid) {
-        return g_strdup_printf(RULES_DIR "/tb-%u.rules", (unsigned) pid);
-}
-
-static char *actions_path(pid_t pid) {
-        return g_strdup_printf(ACTIONS_DIR "/tb%u-org.example.tun1.policy", (unsigned) pid);
-}
-
-/* The reaper runs after fork() in a process that may hold GLib state: plain syscalls only. */
-static void reaper_run_argv(char *const argv[]) {
-        pid_t pid = fork();
-        if (pid == 0) {
-                int null = open("/dev/null", O_RDWR);
-                dup2(null, STDOUT_FILENO);
-                dup2(null, STDERR_FILENO);
-                execvp(argv[0], argv);
-                _exit(127);
-        }
-        if (pid > 0)
-                while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-                        ;
-}
-
-static bool process_gone(pid_t pid) {
-        char path[64], buf[512];
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return true;
-        ssize_t n = read(fd, buf, sizeof(buf) - 1);
-        close(fd);
-        if (n <= 0)
-                return true;
-        buf[n] = 0;
-        const char *p = strrchr(buf, ')');
-        return p && p[1] == ' ' && p[2] == 'Z';
-}
-
-static void reaper_stop_pids(const char *dir) {
-        char path[PATH_MAX];
-        pid_t pids[64];
-        int n = 0;
-
-        snprintf(path, sizeof(path), "%s/pids", dir);
-        FILE *f = fopen(path, "re");
-        if (!f)
-                return;
-        int pid;
-        while (n < 64 && fscanf(f, "%d", &pid) == 1)
-                if (pid > 1)
-                        pids[n++] = pid;
-        fclose(f);
-
-        for (int i = 0; i < n; i++)
-                kill(pids[i], SIGTERM);
-        for (int tries = 0; tries < 100; tries++) {
-                bool all_gone = true;
-                for (int i = 0; i < n; i++)
-                        all_gone = all_gone && process_gone(pids[i]);
-                if (all_gone)
-                        return;
-                usleep(100 * 1000);
-        }
-        for (int i = 0; i < n; i++)
-                kill(pids[i], SIGKILL);
-}
-
-static void reaper_delete_links(pid_t owner) {
-        char prefix[32];
-        snprintf(prefix, sizeof(prefix), "tb%u", (unsigned) owner);
-        DIR *d = opendir("/sys/class/net");
-        if (!d)
-                return;
-        char names[64][IFNAMSIZ + 1];
-        int n = 0;
-        struct dirent *de;
-        while ((de = readdir(d)) && n < 64)
-                if (strncmp(de->d_name, prefix, strlen(prefix)) == 0 && strlen(de->d_name) <= IFNAMSIZ)
-                        strcpy(names[n++], de->d_name);
-        closedir(d);
-        for (int i = 0; i < n; i++)
-                reaper_run_argv((char *[]) { "ip", "link", "delete", names[i], NULL });
-}
-
-static void reaper_delete_netns(pid_t owner) {
-        char prefix[32];
-        snprintf(prefix, sizeof(prefix), "tb%u", (unsigned) owner);
-        DIR *d = opendir("/run/netns");
-        if (!d)
-                return;
-        char names[16][256];
-        int n = 0;
-        struct dirent *de;
-        while ((de = readdir(d)) && n < 16)
-                if (strncmp(de->d_name, prefix, strlen(prefix)) == 0)
-                        snprintf(names[n++], sizeof(names[0]), "%s", de->d_name);
-        closedir(d);
-        for (int i = 0; i < n; i++)
-                reaper_run_argv((char *[]) { "ip", "netns", "delete", names[i], NULL });
-}
-
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        (void) st; (void) flag; (void) ftw;
-        remove(path);
-        return 0;
-}
-
-/* Removes every trace of test process OWNER: its processes, links, polkit files, users,
- * temporary folder. Safe to run for an owner that left nothing behind. */
-static void reaper_clean(pid_t owner, const char *dir) {
-        if (dir)
-                reaper_stop_pids(dir);
-        reaper_delete_netns(owner);
-        reaper_delete_links(owner);
-
-        g_autofree char *rules = rules_path(owner);
-        g_autofree char *actions = actions_path(owner);
-        unlink(rules);
-        unlink(actions);
-
-        for (TbRole r = 0; r < _TB_ROLE_MAX; r++) {
-                char name[32];
-                snprintf(name, sizeof(name), "tb%u%c", (unsigned) owner, role_suffix[r]);
-                for (int tries = 0; tries < 20 && getpwnam(name); tries++) {
-                        reaper_run_argv((char *[]) { "userdel", name, NULL });
-                        if (getpwnam(name))
-                                usleep(200 * 1000);     /* another process holds the passwd lock */
-                }
-                for (int tries = 0; tries < 20 && getgrnam(name); tries++) {
-                        reaper_run_argv((char *[]) { "groupdel", name, NULL });
-                        if (getgrnam(name))
-                                usleep(200 * 1000);
-                }
-        }
-        if (dir)
-                nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static bool pid_alive(pid_t pid) {
-        return kill(pid, 0) == 0 || errno == EPERM;
-}
-
-/* Leftovers of test processes that were killed before their reaper could run (SIGKILL). */
-static void clean_stale(void) {
-        g_autoptr(GHashTable) owners = g_hash_table_new(NULL, NULL);
-        const char *dirs[] = { RULES_DIR, ACTIONS_DIR };
-        for (size_t i = 0; i < G_N_ELEMENTS(dirs); i++) {
-                g_autoptr(GDir) d = g_dir_open(dirs[i], 0, NULL);
-                const char *name;
-                unsigned pid;
-                while (d && (name = g_dir_read_name(d)))
-                        if (sscanf(name, "tb-%u.rules", &pid) == 1 || sscanf(name, "tb%u-", &pid) == 1)
-                                g_hash_table_add(owners, GUINT_TO_POINTER(pid));
-        }
-        setpwent();
-        struct passwd *pw;
-        while ((pw = getpwent())) {
-                unsigned pid;
-                char role, end;
-                if (sscanf(pw->pw_name, "tb%u%c%c", &pid, &role, &end) == 2)
-                        g_hash_table_add(owners, GUINT_TO_POINTER(pid));
-        }
-        endpwent();
-
-        GHashTableIter iter;
-        gpointer key;
-        g_hash_table_iter_init(&iter, owners);
-        while (g_hash_table_iter_next(&iter, &key, NULL)) {
-                pid_t pid = GPOINTER_TO_UINT(key);
-                if (pid != getpid() && !pid_alive(pid)) {
-                        g_test_message("removing leftovers of test process %d", (int) pid);
-                        reaper_clean(pid, NULL);
-                }
-        }
-}
-
-static pid_t start_reaper(const char *dir, int *ret_fd) {
-        int p[2];
-        g_assert_no_errno(pipe2(p, O_CLOEXEC));
-        pid_t owner = getpid();
-        pid_t pid = fork();
-        g_assert_cmpint(pid, >=, 0);
-        if (pid == 0) {
-                /* Outlive a killed process group, so that cleaning up still happens. */
-                signal(SIGTERM, SIG_IGN);
-                signal(SIGINT, SIG_IGN);
-                setsid();
-                int null = open("/dev/null", O_RDWR);
-                dup2(null, STDIN_FILENO);
-                dup2(null, STDOUT_FILENO);
-                dup2(null, STDERR_FILENO);
-                close(p[1]);
-                char c;
-                while (read(p[0], &c, 1) != 0 && errno == EINTR)
-                        ;
-                reaper_clean(owner, dir);
-                _exit(0);
-        }
-        close(p[0]);
-        *ret_fd = p[1];
-        return pid;
-}
-
 void tb_env_write_pids(TbEnv *env) {
         g_autoptr(GString) s = g_string_new(NULL);
         GSubprocess *procs[] = { env->tund, env->polkitd, env->dbus };
@@ -279,58 +52,6 @@ void tb_env_write_pids(TbEnv *env) {
                 g_string_append_printf(s, "%d\n", (int) tb_caller_pid(env->callers->pdata[i]));
         g_autofree char *path = g_build_filename(env->dir, "pids", NULL);
         g_assert_true(g_file_set_contents(path, s->str, -1, NULL));
-}
-
-static void child_setup_pdeathsig(gpointer data) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-}
-
-GSubprocess *tb_spawn(TbEnv *env, GSubprocessFlags flags, const char *const *argv,
-                      const char *const *extra_env) {
-        g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(flags);
-        if (env->address)
-                g_subprocess_launcher_setenv(l, "DBUS_SYSTEM_BUS_ADDRESS", env->address, TRUE);
-        for (; extra_env && extra_env[0]; extra_env += 2)
-                g_subprocess_launcher_setenv(l, extra_env[0], extra_env[1], TRUE);
-        g_subprocess_launcher_set_child_setup(l, child_setup_pdeathsig, NULL, NULL);
-        g_autoptr(GError) error = NULL;
-        GSubprocess *p = g_subprocess_launcher_spawnv(l, argv, &error);
-        g_assert_no_error(error);
-        return p;
-}
-
-typedef struct WaitExit {
-        GSubprocess *proc;
-        bool done;
-} WaitExit;
-
-static void wait_exit_done(GObject *source, GAsyncResult *res, gpointer data) {
-        WaitExit *w = data;
-        g_subprocess_wait_finish(G_SUBPROCESS(source), res, NULL);
-        w->done = true;
-}
-
-static bool wait_exit_predicate(void *data) {
-        return ((WaitExit *) data)->done;
-}
-
-int tb_subprocess_wait(GSubprocess *proc) {
-        WaitExit w = { proc, false };
-        g_subprocess_wait_async(proc, NULL, wait_exit_done, &w);
-        if (!tb_wait_until(wait_exit_predicate, &w)) {
-                g_subprocess_force_exit(proc);
-                while (!w.done)
-                        g_main_context_iteration(NULL, TRUE);
-                return -1;
-        }
-        return g_subprocess_get_status(proc);
-}
-
-int tb_subprocess_stop(GSubprocess *proc) {
-        if (!g_subprocess_get_identifier(proc))
-                return g_subprocess_get_status(proc);
-        g_subprocess_send_signal(proc, SIGTERM);
-        return tb_subprocess_wait(proc);
 }
 
 static void write_bus_config(TbEnv *env) {
@@ -451,7 +172,7 @@ static void install_polkit_files(TbEnv *env) {
         pid_t pid = getpid();
 
         if (g_file_get_contents(actions, &contents, NULL, &error)) {
-                g_autofree char *dest = actions_path(pid);
+                g_autofree char *dest = tb_actions_path(pid);
                 g_assert_true(g_file_set_contents(dest, contents, -1, NULL));
                 g_assert_no_errno(chmod(dest, 0644));
         } else
@@ -472,7 +193,7 @@ static void install_polkit_files(TbEnv *env) {
                 "});\n",
                 env->users[TB_ROLE_DENIED].name, env->users[TB_ROLE_MANAGE].name,
                 env->users[TB_ROLE_CREATE].name);
-        g_autofree char *dest = rules_path(pid);
+        g_autofree char *dest = tb_rules_path(pid);
         g_assert_true(g_file_set_contents(dest, rules, -1, NULL));
         g_assert_no_errno(chmod(dest, 0644));
 }
@@ -480,7 +201,7 @@ static void install_polkit_files(TbEnv *env) {
 static void create_users(TbEnv *env) {
         for (TbRole r = 0; r < _TB_ROLE_MAX; r++) {
                 TbUser *u = &env->users[r];
-                u->name = user_name(getpid(), r);
+                u->name = tb_user_name(getpid(), r);
                 struct passwd *pw = getpwnam(u->name);
                 for (int tries = 0; !pw && tries < 20; tries++) {
                         const char *argv[] = { "useradd", "--system", "--no-create-home",
@@ -535,7 +256,7 @@ static void install_caller(TbEnv *env) {
 TbEnv *tb_env_new(void) {
         TbEnv *env = g_new0(TbEnv, 1);
 
-        clean_stale();
+        tb_clean_stale();
         env->dir = g_dir_make_tmp("tbXXXXXX", NULL);
         g_assert_nonnull(env->dir);
         /* Test users reach the bus socket through this folder. */
@@ -543,7 +264,7 @@ TbEnv *tb_env_new(void) {
         env->state_dir = g_build_filename(env->dir, "state", NULL);
         g_assert_no_errno(mkdir(env->state_dir, 0755));
         env->callers = g_ptr_array_new();
-        env->reaper = start_reaper(env->dir, &env->reaper_fd);
+        env->reaper = tb_reaper_start(env->dir, &env->reaper_fd);
 
         install_caller(env);
         create_users(env);

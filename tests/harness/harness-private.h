@@ -5,6 +5,10 @@
 
 #include "harness.h"
 
+#define POLKITD "/usr/lib/polkit-1/polkitd"
+#define RULES_DIR "/etc/polkit-1/rules.d"
+#define ACTIONS_DIR "/usr/share/polkit-1/actions"
+
 struct TbEnv {
         char *dir;              /* /tmp/tbXXXXXX, world-searchable: holds the bus socket */
         char *state_dir;        /* tund's --state-directory, kept across restarts */
@@ -32,5 +36,14 @@ GSubprocess *tb_spawn(TbEnv *env, GSubprocessFlags flags, const char *const *arg
 int tb_subprocess_wait(GSubprocess *proc);
 int tb_subprocess_stop(GSubprocess *proc);
 bool tb_wait_name(GDBusConnection *bus, const char *name, GSubprocess *proc);
+/* Writes the PIDs the reaper must stop, should the test process die. */
 void tb_env_write_pids(TbEnv *env);
+
+/* reaper.c */
+char *tb_user_name(pid_t pid, TbRole role);
+char *tb_rules_path(pid_t pid);
+char *tb_actions_path(pid_t pid);
+void tb_clean_stale(void);
+/* Forks the reaper for this test process; closing *RET_FD makes it clean up and exit. */
+pid_t tb_reaper_start(const char *dir, int *ret_fd);
 gboolean tb_tund_read_notifications(int fd, GIOCondition condition, gpointer env);
