@@ -329,6 +329,45 @@ static void test_exists_in_other_netns(void) {
         g_assert_cmpint(tb_run(del_netns, NULL, NULL), ==, 0);
 }
 
+/* A pattern makes the kernel pick a name; one that a managed device in another namespace
+ * has is still taken. */
+static void test_pattern_skips_names_in_other_netns(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *pattern = tb_ifname("q%d"), *first = tb_ifname("q0"), *netns = tb_ifname("nq");
+        const char *add_netns[] = { "ip", "netns", "add", netns, NULL };
+        const char *del_netns[] = { "ip", "netns", "delete", netns, NULL };
+        const char *move[] = { "ip", "link", "set", first, "netns", netns, NULL };
+        g_autofree char *err = NULL;
+        if (tb_run(add_netns, NULL, &err) != 0) {
+                g_test_skip_printf("cannot add a network namespace: %s", err);
+                return;
+        }
+
+        g_autofree char *path = tb_create_ok(bus, pattern, NULL);
+        g_autofree char *ifname = tb_device_name(bus, path);
+        g_assert_cmpstr(ifname, ==, first);
+        g_assert_cmpint(tb_run(move, NULL, NULL), ==, 0);
+
+        /* Either another name or Exists; never a second device called q0. */
+        g_autoptr(GError) error = NULL;
+        g_autofree char *second = tb_create(bus, pattern, NULL, &error);
+        if (second) {
+                g_autofree char *second_name = tb_device_name(bus, second);
+                g_test_message("the second device is %s", second_name);
+                g_assert_cmpstr(second_name, !=, first);
+                tb_delete_ok(bus, second);
+        } else
+                tb_assert_error(error, EXISTS);
+        g_autoptr(GHashTable) devices = tb_list_devices(bus);
+        g_assert_cmpstr(g_hash_table_lookup(devices, first), ==, path);
+
+        tb_delete_ok(bus, path);
+        g_assert_cmpint(tb_run(del_netns, NULL, NULL), ==, 0);
+}
+
 static void test_no_such_device(void) {
         TbEnv *env = tb_test_env();
         if (!env)
@@ -426,6 +465,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/errors/exists", test_exists);
         g_test_add_func("/errors/exists-foreign-link", test_exists_foreign_link);
         g_test_add_func("/errors/exists-in-other-netns", test_exists_in_other_netns);
+        g_test_add_func("/errors/pattern-skips-names-in-other-netns", test_pattern_skips_names_in_other_netns);
         g_test_add_func("/errors/no-such-device", test_no_such_device);
         g_test_add_func("/errors/not-supported", test_not_supported);
         g_test_add_func("/errors/unknown-object", test_unknown_object);

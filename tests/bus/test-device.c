@@ -243,10 +243,27 @@ static void test_owner_and_persistent_options(void) {
         g_assert_true(tb_wait_link_gone(name));
 }
 
+static void test_no_offloads(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *name = tb_ifname("e");
+        const char *none[] = { NULL };
+        g_autofree char *path = tb_create_ok(bus, name, tb_options("Offloads", g_variant_new_strv(none, 0), NULL));
+        g_autoptr(GHashTable) offloads = property_set(bus, path, TB_DEVICE_IFACE, "Offloads");
+        g_assert_cmpuint(g_hash_table_size(offloads), ==, 0);
+        g_autoptr(GHashTable) kernel = tb_link_kernel_offloads(name);
+        g_assert_cmpuint(g_hash_table_size(kernel), ==, 0);
+        tb_delete_ok(bus, path);
+        g_assert_true(tb_wait_link_gone(name));
+}
+
 int main(int argc, char **argv) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/device/properties", test_properties);
         g_test_add_func("/device/default-offloads", test_default_offloads);
+        g_test_add_func("/device/no-offloads", test_no_offloads);
         g_test_add_func("/device/set-mtu", test_set_mtu);
         g_test_add_func("/device/set-offloads", test_set_offloads);
         g_test_add_func("/device/delete", test_delete);

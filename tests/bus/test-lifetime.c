@@ -5,6 +5,7 @@
 
 #include "harness.h"
 
+#include <signal.h>
 #include <sys/wait.h>
 
 static bool first_arg_is(GVariant *parameters, const void *data) {
@@ -223,6 +224,77 @@ static void test_help_and_version(void) {
         g_assert_cmpstr(bad_err, !=, "");
 }
 
+/* Sends CreateDevice as C while polkitd is stopped and returns once tund waits for polkit. */
+static unsigned create_while_polkit_stopped(TbEnv *env, TbCaller *c, const char *name) {
+        g_assert_no_errno(kill(tb_env_polkitd_pid(env), SIGSTOP));
+        unsigned create = tb_caller_send(c, false, TB_MANAGER_PATH, TB_MANAGER_IFACE, "CreateDevice",
+                                         g_variant_new("(s@a{sv})", name, tb_options(NULL, NULL)));
+        /* tund handles one caller's messages in order. */
+        unsigned list = tb_caller_send(c, false, TB_MANAGER_PATH, TB_MANAGER_IFACE, "ListDevices", NULL);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) listed G_GNUC_UNUSED = tb_caller_wait(c, list, &error);
+        g_assert_no_error(error);
+        g_assert_false(tb_caller_has_reply(c, create));
+        return create;
+}
+
+typedef struct Gone {
+        GDBusConnection *bus;
+        const char *name;
+} Gone;
+
+static bool device_gone(void *data) {
+        Gone *g = data;
+        g_autoptr(GHashTable) devices = tb_list_devices(g->bus);
+        if (!g_hash_table_contains(devices, g->name) && !tb_link_exists(g->name))
+                return true;
+        g_usleep(20 * 1000);
+        return false;
+}
+
+/* The creator leaves while polkit decides: when polkit says yes, no device may outlive it. */
+static void test_creator_leaves_while_polkit_decides(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        g_autofree char *name = tb_ifname("y");
+        TbCaller *c = tb_caller_new(env, tb_env_user(env, TB_ROLE_CREATE));
+        create_while_polkit_stopped(env, c, name);
+        tb_caller_free(c);
+        g_assert_no_errno(kill(tb_env_polkitd_pid(env), SIGCONT));
+
+        /* Another polkit question, answered after the first was asked. */
+        g_autoptr(TbCaller) other = tb_caller_new(env, tb_env_user(env, TB_ROLE_CREATE));
+        g_autofree char *other_name = tb_ifname("y2");
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) r G_GNUC_UNUSED = tb_caller_call(other, false, TB_MANAGER_PATH, TB_MANAGER_IFACE, "CreateDevice",
+                                               g_variant_new("(s@a{sv})", other_name, tb_options(NULL, NULL)), &error);
+        g_assert_no_error(error);
+
+        Gone gone = { tb_env_bus(env), name };
+        if (!tb_wait_until(device_gone, &gone))
+                g_error("%s outlived its creator, who left while polkit decided", name);
+}
+
+/* SIGTERM while polkit decides: tund still exits cleanly, and frees what waited. */
+static void test_sigterm_while_polkit_decides(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        g_autofree char *name = tb_ifname("v");
+        g_autoptr(TbCaller) c = tb_caller_new(env, tb_env_user(env, TB_ROLE_CREATE));
+        unsigned create = create_while_polkit_stopped(env, c, name);
+
+        int status = tb_tund_stop(env);
+        g_assert_no_errno(kill(tb_env_polkitd_pid(env), SIGCONT));
+        assert_clean_exit(status);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) r = tb_caller_wait(c, create, &error);
+        g_assert_null(r);
+        g_test_message("the waiting caller got: %s", error->message);
+        g_assert_false(tb_link_exists(name));
+}
+
 /* Last: it takes the bus away from the test program's environment. */
 static void test_exit_when_bus_goes(void) {
         TbEnv *env = tb_test_env();
@@ -248,6 +320,8 @@ int main(int argc, char **argv) {
         g_test_add_func("/lifetime/unprivileged-creator-disconnect", test_unprivileged_creator_disconnect);
         g_test_add_func("/lifetime/persistent-survives-restart", test_persistent_survives_restart);
         g_test_add_func("/lifetime/sigterm-removes-devices", test_sigterm_removes_devices);
+        g_test_add_func("/lifetime/creator-leaves-while-polkit-decides", test_creator_leaves_while_polkit_decides);
+        g_test_add_func("/lifetime/sigterm-while-polkit-decides", test_sigterm_while_polkit_decides);
         g_test_add_func("/lifetime/exit-when-bus-goes", test_exit_when_bus_goes);
         return tb_test_run();
 }
