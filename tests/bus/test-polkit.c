@@ -1,0 +1,492 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Authorization through the real polkitd: denied, allowed by the test rules, the owner's own
+ * devices, others' devices, the Owner option, ALLOW_INTERACTIVE_AUTHORIZATION, and a loop
+ * that keeps serving while polkit waits for an authentication agent.
+ *
+ * The harness's rules file: user "…c" may create devices, "…m" may create and manage any,
+ * "…d" gets a plain NO, "…n" has no rule (the actions' defaults, auth_admin, apply). */
+
+#include "harness.h"
+
+#include <signal.h>
+
+#define ACCESS_DENIED "org.freedesktop.DBus.Error.AccessDenied"
+#define INTERACTIVE "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"
+
+#define POLKIT_NAME "org.freedesktop.PolicyKit1"
+#define POLKIT_PATH "/org/freedesktop/PolicyKit1/Authority"
+#define POLKIT_IFACE "org.freedesktop.PolicyKit1.Authority"
+#define POLKIT_ALLOW_USER_INTERACTION 1u
+
+typedef enum Answer {
+        ANSWER_YES,
+        ANSWER_CHALLENGE,
+        ANSWER_NO,
+} Answer;
+
+/* What polkitd itself answers about the caller behind a bus name. */
+static Answer polkit_answer(TbEnv *env, const char *bus_name, const char *action, bool interactive) {
+        g_autoptr(GError) error = NULL;
+        GVariantBuilder subject_details;
+        g_variant_builder_init(&subject_details, G_VARIANT_TYPE("a{sv}"));
+        g_variant_builder_add(&subject_details, "{sv}", "name", g_variant_new_string(bus_name));
+        g_autoptr(GVariant) r = g_dbus_connection_call_sync(
+                tb_env_bus(env), POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "CheckAuthorization",
+                g_variant_new("((sa{sv})sa{ss}us)", "system-bus-name", &subject_details, action, NULL,
+                              interactive ? POLKIT_ALLOW_USER_INTERACTION : 0u, ""),
+                G_VARIANT_TYPE("((bba{ss}))"), G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &error);
+        g_assert_no_error(error);
+        gboolean authorized, challenge;
+        g_variant_get(r, "((bb@a{ss}))", &authorized, &challenge, NULL);
+        return authorized ? ANSWER_YES : challenge ? ANSWER_CHALLENGE : ANSWER_NO;
+}
+
+/* Asserts that a call tund answered with R/ERROR got what polkit's ANSWER calls for. */
+static void assert_as_polkit_answers(GVariant *r, GError *error, Answer answer) {
+        switch (answer) {
+        case ANSWER_YES:
+                g_assert_no_error(error);
+                g_assert_nonnull(r);
+                break;
+        case ANSWER_CHALLENGE:
+                g_assert_null(r);
+                tb_assert_error(error, INTERACTIVE);
+                break;
+        case ANSWER_NO:
+                g_assert_null(r);
+                tb_assert_error(error, ACCESS_DENIED);
+                break;
+        }
+}
+
+static GVariant *caller_create(TbCaller *c, bool interactive, const char *name, GVariant *options,
+                               GError **error) {
+        if (!options)
+                options = g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0);
+        return tb_caller_call(c, interactive, TB_MANAGER_PATH, TB_MANAGER_IFACE, "CreateDevice",
+                              g_variant_new("(s@a{sv})", name, options), error);
+}
+
+static char *created_path(GVariant *r) {
+        char *path;
+        g_variant_get(r, "(o)", &path);
+        return path;
+}
+
+static void test_create_allowed(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        const TbRole roles[] = { TB_ROLE_CREATE, TB_ROLE_MANAGE };
+        for (size_t i = 0; i < G_N_ELEMENTS(roles); i++)
+                for (int interactive = 0; interactive <= 1; interactive++) {
+                        const TbUser *user = tb_env_user(env, roles[i]);
+                        g_autoptr(TbCaller) c = tb_caller_new(env, user);
+                        g_autofree char *name = tb_ifname("a");
+                        g_autoptr(GError) error = NULL;
+                        g_autoptr(GVariant) r = caller_create(c, interactive, name, NULL, &error);
+                        g_assert_no_error(error);
+                        g_autofree char *path = created_path(r);
+                        g_assert_true(tb_link_exists(name));
+                        g_autoptr(GVariant) owner = tb_get_property(bus, path, TB_DEVICE_IFACE, "Owner");
+                        g_assert_cmpuint(g_variant_get_uint32(owner), ==, user->uid);
+                        tb_delete_ok(bus, path);
+                        g_assert_true(tb_wait_link_gone(name));
+                }
+}
+
+static void test_create_denied(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        g_autoptr(TbCaller) c = tb_caller_new(env, tb_env_user(env, TB_ROLE_DENIED));
+        g_autofree char *name = tb_ifname("d");
+        for (int interactive = 0; interactive <= 1; interactive++) {
+                g_assert_cmpint(polkit_answer(env, tb_caller_unique_name(c), TB_ACTION_CREATE, interactive), ==, ANSWER_NO);
+                g_autoptr(GError) error = NULL;
+                g_autoptr(GVariant) r = caller_create(c, interactive, name, NULL, &error);
+                g_assert_null(r);
+                tb_assert_error(error, ACCESS_DENIED);
+                g_assert_false(tb_link_exists(name));
+        }
+        g_autoptr(GHashTable) devices = tb_list_devices(tb_env_bus(env));
+        g_assert_false(g_hash_table_contains(devices, name));
+}
+
+/* No rule: polkit's answer is the action's default, auth_admin, which with no agent to ask
+ * is a challenge whether or not the caller allowed interaction. */
+static void test_create_challenge(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        g_autoptr(TbCaller) c = tb_caller_new(env, tb_env_user(env, TB_ROLE_NOBODY));
+        g_autofree char *name = tb_ifname("n");
+        for (int interactive = 0; interactive <= 1; interactive++) {
+                Answer answer = polkit_answer(env, tb_caller_unique_name(c), TB_ACTION_CREATE, interactive);
+                g_assert_cmpint(answer, !=, ANSWER_YES);
+                g_autoptr(GError) error = NULL;
+                g_autoptr(GVariant) r = caller_create(c, interactive, name, NULL, &error);
+                assert_as_polkit_answers(r, error, answer);
+                g_assert_false(tb_link_exists(name));
+        }
+}
+
+static GVariant *caller_device_call(TbCaller *c, const char *path, const char *method, GVariant *args,
+                                    GError **error) {
+        return tb_caller_call(c, false, path, TB_DEVICE_IFACE, method, args, error);
+}
+
+/* The owner changes and deletes its device with no polkit check: the owner here is a user
+ * whom polkit would not allow manage-device. */
+static void test_owner_needs_no_polkit(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        const TbRole roles[] = { TB_ROLE_NOBODY, TB_ROLE_DENIED, TB_ROLE_CREATE };
+        for (size_t i = 0; i < G_N_ELEMENTS(roles); i++) {
+                const TbUser *user = tb_env_user(env, roles[i]);
+                g_autoptr(TbCaller) c = tb_caller_new(env, user);
+                g_assert_cmpint(polkit_answer(env, tb_caller_unique_name(c), TB_ACTION_MANAGE, false), !=, ANSWER_YES);
+
+                g_autofree char *name = tb_ifname("o");
+                g_autofree char *path = NULL;
+                if (roles[i] == TB_ROLE_CREATE) {
+                        /* Created by the owner itself. */
+                        g_autoptr(GError) error = NULL;
+                        g_autoptr(GVariant) r = caller_create(c, false, name, NULL, &error);
+                        g_assert_no_error(error);
+                        path = created_path(r);
+                } else
+                        path = tb_create_ok(bus, name, tb_options("Owner", g_variant_new_uint32(user->uid), NULL));
+
+                g_autoptr(GError) error = NULL;
+                g_autoptr(GVariant) r1 G_GNUC_UNUSED = caller_device_call(c, path, "SetMTU", g_variant_new("(u)", 1300), &error);
+                g_assert_no_error(error);
+                g_assert_cmpuint(tb_link_mtu(name), ==, 1300);
+                g_autoptr(GVariant) r2 G_GNUC_UNUSED = caller_device_call(c, path, "SetOffloads",
+                                                            g_variant_new("(^as)", (const char *[]) { "csum", NULL }), &error);
+                g_assert_no_error(error);
+                g_autoptr(GVariant) r3 G_GNUC_UNUSED = caller_device_call(c, path, "Delete", NULL, &error);
+                g_assert_no_error(error);
+                g_assert_true(tb_wait_link_gone(name));
+        }
+}
+
+static void test_others_devices(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *name = tb_ifname("x");
+        /* Owned by root; then by a test user, for whom the others are just as foreign. */
+        const uid_t owners[] = { 0, tb_env_user(env, TB_ROLE_NOBODY)->uid };
+
+        for (size_t o = 0; o < G_N_ELEMENTS(owners); o++) {
+                g_autofree char *path = tb_create_ok(bus, name, tb_options("Owner", g_variant_new_uint32(owners[o]), NULL));
+                const TbRole refused[] = { TB_ROLE_CREATE, TB_ROLE_DENIED, TB_ROLE_NOBODY };
+                for (size_t i = 0; i < G_N_ELEMENTS(refused); i++) {
+                        const TbUser *user = tb_env_user(env, refused[i]);
+                        if (user->uid == owners[o])
+                                continue;
+                        g_autoptr(TbCaller) c = tb_caller_new(env, user);
+                        Answer answer = polkit_answer(env, tb_caller_unique_name(c), TB_ACTION_MANAGE, false);
+                        g_assert_cmpint(answer, !=, ANSWER_YES);
+                        struct {
+                                const char *method;
+                                GVariant *args;
+                        } calls[] = {
+                                { "SetMTU", g_variant_new("(u)", 1280) },
+                                { "SetOffloads", g_variant_new("(^as)", (const char *[]) { NULL }) },
+                                { "Delete", NULL },
+                        };
+                        for (size_t j = 0; j < G_N_ELEMENTS(calls); j++) {
+                                g_autoptr(GError) error = NULL;
+                                g_test_message("%s on a device of uid %u as %s", calls[j].method,
+                                               (unsigned) owners[o], user->name);
+                                g_autoptr(GVariant) r = caller_device_call(c, path, calls[j].method, calls[j].args, &error);
+                                assert_as_polkit_answers(r, error, answer);
+                        }
+                        g_assert_cmpuint(tb_link_mtu(name), ==, 1500);
+                        g_autoptr(GVariant) offloads = tb_get_property(bus, path, TB_DEVICE_IFACE, "Offloads");
+                        g_assert_cmpuint(g_variant_n_children(offloads), >, 0);
+                }
+
+                /* manage-device allows all of it. */
+                g_autoptr(TbCaller) m = tb_caller_new(env, tb_env_user(env, TB_ROLE_MANAGE));
+                g_autoptr(GError) error = NULL;
+                g_autoptr(GVariant) r1 G_GNUC_UNUSED = caller_device_call(m, path, "SetMTU", g_variant_new("(u)", 1280), &error);
+                g_assert_no_error(error);
+                g_assert_cmpuint(tb_link_mtu(name), ==, 1280);
+                g_autoptr(GVariant) r2 G_GNUC_UNUSED = caller_device_call(m, path, "SetOffloads",
+                                                            g_variant_new("(^as)", (const char *[]) { "gro-tcp", NULL }), &error);
+                g_assert_no_error(error);
+                g_autoptr(GVariant) r3 G_GNUC_UNUSED = caller_device_call(m, path, "Delete", NULL, &error);
+                g_assert_no_error(error);
+                g_assert_true(tb_wait_link_gone(name));
+        }
+}
+
+static void test_owner_option(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *name = tb_ifname("w");
+        const TbUser *other = tb_env_user(env, TB_ROLE_NOBODY);
+
+        /* create-device alone does not let a caller give a device away... */
+        g_autoptr(TbCaller) c = tb_caller_new(env, tb_env_user(env, TB_ROLE_CREATE));
+        Answer answer = polkit_answer(env, tb_caller_unique_name(c), TB_ACTION_MANAGE, false);
+        g_assert_cmpint(answer, !=, ANSWER_YES);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) r = caller_create(c, false, name, tb_options("Owner", g_variant_new_uint32(other->uid), NULL), &error);
+        assert_as_polkit_answers(r, error, answer);
+        g_assert_false(tb_link_exists(name));
+        g_clear_error(&error);
+
+        /* ...but naming its own uid is the default and needs nothing more. */
+        g_autoptr(GVariant) own = caller_create(c, false, name, tb_options("Owner", g_variant_new_uint32(tb_env_user(env, TB_ROLE_CREATE)->uid), NULL), &error);
+        g_assert_no_error(error);
+        g_autofree char *own_path = created_path(own);
+        tb_delete_ok(bus, own_path);
+        g_assert_true(tb_wait_link_gone(name));
+
+        /* manage-device does. */
+        g_autoptr(TbCaller) m = tb_caller_new(env, tb_env_user(env, TB_ROLE_MANAGE));
+        g_autoptr(GVariant) given = caller_create(m, false, name, tb_options("Owner", g_variant_new_uint32(other->uid), NULL), &error);
+        g_assert_no_error(error);
+        g_autofree char *path = created_path(given);
+        g_autoptr(GVariant) owner = tb_get_property(bus, path, TB_DEVICE_IFACE, "Owner");
+        g_assert_cmpuint(g_variant_get_uint32(owner), ==, other->uid);
+        tb_delete_ok(bus, path);
+        g_assert_true(tb_wait_link_gone(name));
+}
+
+static void test_reading_is_open(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *name = tb_ifname("r");
+        g_autofree char *path = tb_create_ok(bus, name, NULL);
+        g_autoptr(TbCaller) c = tb_caller_new(env, tb_env_user(env, TB_ROLE_DENIED));
+        g_autoptr(GError) error = NULL;
+
+        g_autoptr(GVariant) list G_GNUC_UNUSED = tb_caller_call(c, false, TB_MANAGER_PATH, TB_MANAGER_IFACE, "ListDevices", NULL, &error);
+        g_assert_no_error(error);
+        g_autoptr(GVariant) get = tb_caller_call(c, false, TB_MANAGER_PATH, TB_MANAGER_IFACE, "GetDevice",
+                                                 g_variant_new("(s)", name), &error);
+        g_assert_no_error(error);
+        const char *got;
+        g_variant_get(get, "(&o)", &got);
+        g_assert_cmpstr(got, ==, path);
+        g_autoptr(GVariant) manager G_GNUC_UNUSED = tb_caller_call(c, false, TB_MANAGER_PATH, "org.freedesktop.DBus.Properties", "GetAll",
+                                                     g_variant_new("(s)", TB_MANAGER_IFACE), &error);
+        g_assert_no_error(error);
+        g_autoptr(GVariant) device G_GNUC_UNUSED = tb_caller_call(c, false, path, "org.freedesktop.DBus.Properties", "GetAll",
+                                                    g_variant_new("(s)", TB_DEVICE_IFACE), &error);
+        g_assert_no_error(error);
+        g_autoptr(GVariant) objects G_GNUC_UNUSED = tb_caller_call(c, false, TB_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
+                                                     "GetManagedObjects", NULL, &error);
+        g_assert_no_error(error);
+        g_autoptr(GVariant) xml G_GNUC_UNUSED = tb_caller_call(c, false, path, "org.freedesktop.DBus.Introspectable",
+                                                 "Introspect", NULL, &error);
+        g_assert_no_error(error);
+
+        tb_delete_ok(bus, path);
+}
+
+/* A polkit authentication agent that never answers until told to. */
+
+static const char agent_xml[] =
+        "<node><interface name='org.freedesktop.PolicyKit1.AuthenticationAgent'>"
+        "<method name='BeginAuthentication'>"
+        "<arg type='s' name='action_id' direction='in'/><arg type='s' name='message' direction='in'/>"
+        "<arg type='s' name='icon_name' direction='in'/><arg type='a{ss}' name='details' direction='in'/>"
+        "<arg type='s' name='cookie' direction='in'/><arg type='a(sa{sv})' name='identities' direction='in'/>"
+        "</method>"
+        "<method name='CancelAuthentication'><arg type='s' name='cookie' direction='in'/></method>"
+        "</interface></node>";
+#define AGENT_PATH "/org/example/Tun1Tests/Agent"
+
+typedef struct Agent {
+        GDBusMethodInvocation *pending;
+        char *action_id;
+} Agent;
+
+static void agent_method(GDBusConnection *bus, const char *sender, const char *path, const char *iface,
+                         const char *method, GVariant *params, GDBusMethodInvocation *invocation,
+                         gpointer data) {
+        Agent *a = data;
+        if (strcmp(method, "BeginAuthentication") == 0) {
+                g_assert_null(a->pending);
+                g_variant_get_child(params, 0, "s", &a->action_id);
+                a->pending = invocation;        /* answered by the test, later */
+                return;
+        }
+        g_dbus_method_invocation_return_value(invocation, NULL);
+}
+
+static bool agent_asked(void *data) {
+        Agent *a = data;
+        if (!a->pending)
+                g_main_context_iteration(NULL, TRUE);
+        return a->pending != NULL;
+}
+
+static GVariant *process_subject(pid_t pid, uid_t uid) {
+        GVariantBuilder b;
+        g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+        g_variant_builder_add(&b, "{sv}", "pid", g_variant_new_uint32(pid));
+        g_variant_builder_add(&b, "{sv}", "start-time", g_variant_new_uint64(0));
+        g_variant_builder_add(&b, "{sv}", "uid", g_variant_new_int32(uid));
+        return g_variant_new("(sa{sv})", "unix-process", &b);
+}
+
+static void test_loop_serves_while_polkit_decides(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        const TbUser *user = tb_env_user(env, TB_ROLE_NOBODY);
+        g_autoptr(TbCaller) c = tb_caller_new(env, user);
+        g_autoptr(GError) error = NULL;
+
+        g_autoptr(GDBusNodeInfo) info = g_dbus_node_info_new_for_xml(agent_xml, &error);
+        g_assert_no_error(error);
+        const GDBusInterfaceVTable vtable = { agent_method };
+        Agent agent = {};
+        guint reg = g_dbus_connection_register_object(bus, AGENT_PATH, info->interfaces[0], &vtable, &agent, NULL, &error);
+        g_assert_no_error(error);
+        g_autoptr(GVariant) registered G_GNUC_UNUSED = g_dbus_connection_call_sync(
+                bus, POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "RegisterAuthenticationAgent",
+                g_variant_new("(@(sa{sv})ss)", process_subject(tb_caller_pid(c), user->uid), "C", AGENT_PATH),
+                NULL, G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &error);
+        g_assert_no_error(error);
+
+        /* The first call waits for the agent, which waits for the test. */
+        g_autofree char *name = tb_ifname("l");
+        unsigned create = tb_caller_send(c, true, TB_MANAGER_PATH, TB_MANAGER_IFACE, "CreateDevice",
+                                         g_variant_new("(s@a{sv})", name, tb_options("MTU", g_variant_new_uint32(1400), NULL)));
+        if (!tb_wait_until(agent_asked, &agent))
+                g_error("polkit never asked the authentication agent: did tund pass AllowUserInteraction?");
+        g_assert_cmpstr(agent.action_id, ==, TB_ACTION_CREATE);
+
+        /* Meanwhile tund answers the same caller and others. */
+        unsigned list = tb_caller_send(c, false, TB_MANAGER_PATH, TB_MANAGER_IFACE, "ListDevices", NULL);
+        g_autoptr(GVariant) listed G_GNUC_UNUSED = tb_caller_wait(c, list, &error);
+        g_assert_no_error(error);
+        g_autofree char *other = tb_ifname("k");
+        g_autofree char *path = tb_create_ok(bus, other, NULL);
+        tb_delete_ok(bus, path);
+        g_autoptr(TbCaller) d = tb_caller_new(env, tb_env_user(env, TB_ROLE_DENIED));
+        g_autoptr(GVariant) denied G_GNUC_UNUSED = caller_create(d, false, other, NULL, &error);
+        tb_assert_error(error, ACCESS_DENIED);
+        g_clear_error(&error);
+        g_assert_false(tb_caller_has_reply(c, create));
+
+        /* The user dismisses the dialog: polkit says no, and so does tund. */
+        g_dbus_method_invocation_return_dbus_error(agent.pending, "org.freedesktop.PolicyKit1.Error.Cancelled",
+                                                   "Dismissed by the test");
+        g_autoptr(GVariant) created = tb_caller_wait(c, create, &error);
+        g_assert_null(created);
+        tb_assert_error(error, ACCESS_DENIED);
+        g_clear_error(&error);
+        g_assert_false(tb_link_exists(name));
+
+        g_autoptr(GVariant) unregistered G_GNUC_UNUSED = g_dbus_connection_call_sync(
+                bus, POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "UnregisterAuthenticationAgent",
+                g_variant_new("(@(sa{sv})s)", process_subject(tb_caller_pid(c), user->uid), AGENT_PATH),
+                NULL, G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &error);
+        g_assert_no_error(error);
+        g_dbus_connection_unregister_object(bus, reg);
+        g_free(agent.action_id);
+}
+
+/* Without ALLOW_INTERACTIVE_AUTHORIZATION tund must not make polkit ask an agent. */
+static void test_no_agent_without_flag(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        const TbUser *user = tb_env_user(env, TB_ROLE_NOBODY);
+        g_autoptr(TbCaller) c = tb_caller_new(env, user);
+        g_autoptr(GError) error = NULL;
+
+        g_autoptr(GDBusNodeInfo) info = g_dbus_node_info_new_for_xml(agent_xml, &error);
+        const GDBusInterfaceVTable vtable = { agent_method };
+        Agent agent = {};
+        guint reg = g_dbus_connection_register_object(bus, AGENT_PATH, info->interfaces[0], &vtable, &agent, NULL, &error);
+        g_assert_no_error(error);
+        g_autoptr(GVariant) registered G_GNUC_UNUSED = g_dbus_connection_call_sync(
+                bus, POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "RegisterAuthenticationAgent",
+                g_variant_new("(@(sa{sv})ss)", process_subject(tb_caller_pid(c), user->uid), "C", AGENT_PATH),
+                NULL, G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &error);
+        g_assert_no_error(error);
+
+        g_autofree char *name = tb_ifname("q");
+        g_autoptr(GVariant) r = caller_create(c, false, name, NULL, &error);
+        g_assert_null(r);
+        tb_assert_error(error, INTERACTIVE);
+        g_assert_null(agent.pending);
+
+        g_autoptr(GVariant) unregistered G_GNUC_UNUSED = g_dbus_connection_call_sync(
+                bus, POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "UnregisterAuthenticationAgent",
+                g_variant_new("(@(sa{sv})s)", process_subject(tb_caller_pid(c), user->uid), AGENT_PATH),
+                NULL, G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, NULL);
+        g_dbus_connection_unregister_object(bus, reg);
+}
+
+/* A name taken while polkit decides on a CreateDevice of that name: the call that waited
+ * must get Exists when polkit says yes, and the device that won stays untouched. */
+static void test_name_taken_while_polkit_decides(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autoptr(TbCaller) c = tb_caller_new(env, tb_env_user(env, TB_ROLE_CREATE));
+        g_autofree char *name = tb_ifname("z");
+        pid_t polkitd = tb_env_polkitd_pid(env);
+        g_autoptr(GError) error = NULL;
+
+        /* polkitd holds its answer while stopped. */
+        g_assert_no_errno(kill(polkitd, SIGSTOP));
+        unsigned create = tb_caller_send(c, false, TB_MANAGER_PATH, TB_MANAGER_IFACE, "CreateDevice",
+                                         g_variant_new("(s@a{sv})", name, tb_options(NULL, NULL)));
+        /* tund handles one caller's messages in order: once this is answered, the
+         * CreateDevice above waits for polkit. */
+        unsigned list = tb_caller_send(c, false, TB_MANAGER_PATH, TB_MANAGER_IFACE, "ListDevices", NULL);
+        g_autoptr(GVariant) listed G_GNUC_UNUSED = tb_caller_wait(c, list, &error);
+        g_assert_no_error(error);
+        g_autofree char *path = tb_create_ok(bus, name, tb_options("MTU", g_variant_new_uint32(1400), NULL));
+        int ifindex = tb_link_ifindex(name);
+        g_assert_false(tb_caller_has_reply(c, create));
+        g_assert_no_errno(kill(polkitd, SIGCONT));
+
+        g_autoptr(GVariant) created = tb_caller_wait(c, create, &error);
+        g_assert_null(created);
+        tb_assert_error(error, "org.example.Tun1.Error.Exists");
+        g_assert_cmpint(tb_link_ifindex(name), ==, ifindex);
+        g_assert_cmpuint(tb_link_mtu(name), ==, 1400);
+        g_autoptr(GHashTable) devices = tb_list_devices(bus);
+        g_assert_cmpstr(g_hash_table_lookup(devices, name), ==, path);
+        tb_delete_ok(bus, path);
+        g_assert_true(tb_wait_link_gone(name));
+}
+
+int main(int argc, char **argv) {
+        g_test_init(&argc, &argv, NULL);
+        g_test_add_func("/polkit/create/allowed", test_create_allowed);
+        g_test_add_func("/polkit/create/denied", test_create_denied);
+        g_test_add_func("/polkit/create/challenge", test_create_challenge);
+        g_test_add_func("/polkit/owner-needs-no-polkit", test_owner_needs_no_polkit);
+        g_test_add_func("/polkit/others-devices", test_others_devices);
+        g_test_add_func("/polkit/owner-option", test_owner_option);
+        g_test_add_func("/polkit/reading-is-open", test_reading_is_open);
+        g_test_add_func("/polkit/interactive/agent-not-asked-without-flag", test_no_agent_without_flag);
+        g_test_add_func("/polkit/interactive/loop-serves-while-polkit-decides", test_loop_serves_while_polkit_decides);
+        g_test_add_func("/polkit/name-taken-while-polkit-decides", test_name_taken_while_polkit_decides);
+        return tb_test_run();
+}

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The bus test harness: a private system-type dbus-daemon carrying the project's own policy
+ * file, a real polkitd on it with the project's actions and a rules file for the test users,
+ * and tund itself. Everything it starts it stops by PID; a reaper process removes what it
+ * installed even when a test aborts. Names it makes start with "tb" and the test's PID. */
+
+#include <gio/gio.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#define TB_BUS_NAME        "org.example.Tun1"
+#define TB_MANAGER_PATH    "/org/example/Tun1"
+#define TB_MANAGER_IFACE   "org.example.Tun1.Manager"
+#define TB_DEVICE_IFACE    "org.example.Tun1.Device"
+#define TB_ACTION_CREATE   "org.example.tun1.create-device"
+#define TB_ACTION_MANAGE   "org.example.tun1.manage-device"
+
+/* How long any wait may last before the test calls it a hang. Not a timing assertion. */
+#define TB_HANG_SECONDS 60
+
+/* Test users; each has a user-private group of the same name, which the rules file names. */
+typedef enum TbRole {
+        TB_ROLE_CREATE,         /* may create devices (polkit rule: YES for create-device) */
+        TB_ROLE_MANAGE,         /* may create devices and manage others' (YES for both) */
+        TB_ROLE_DENIED,         /* polkit rule: NO for both, no challenge */
+        TB_ROLE_NOBODY,         /* no rule: the actions' defaults apply (auth_admin) */
+        _TB_ROLE_MAX,
+} TbRole;
+
+typedef struct TbUser {
+        char *name;
+        uid_t uid;
+        gid_t gid;
+} TbUser;
+
+typedef struct TbEnv TbEnv;
+
+/* Skips the current test (or all, from main) with a message unless running as root with
+ * what the bus tests need. Returns true when the tests may run. */
+bool tb_can_run(void);
+
+/* Starts bus and polkitd (and installs files, creates users); tund is started separately. */
+TbEnv *tb_env_new(void);
+void tb_env_free(TbEnv *env);
+
+const char *tb_env_address(TbEnv *env);
+const char *tb_env_dir(TbEnv *env);
+/* The shared uid 0 connection of the test. */
+GDBusConnection *tb_env_bus(TbEnv *env);
+/* A new uid 0 connection; closing it ends its lifetime on the bus. */
+GDBusConnection *tb_env_connect(TbEnv *env);
+const TbUser *tb_env_user(TbEnv *env, TbRole role);
+pid_t tb_env_polkitd_pid(TbEnv *env);
+/* Stops the bus daemon (tund then must exit on its own). */
+void tb_env_stop_bus(TbEnv *env);
+
+/* A name unique to this test process: "tb" PID SUFFIX, at most 15 bytes. */
+char *tb_ifname(const char *suffix);
+
+/* tund */
+const char *tb_tund_path(void);
+/* Starts tund on the bus, with $NOTIFY_SOCKET and a state directory that stays the same for
+ * the whole test program, and waits until it owns its name. */
+void tb_tund_start(TbEnv *env);
+/* Only starts it. */
+void tb_tund_spawn(TbEnv *env);
+pid_t tb_tund_pid(TbEnv *env);
+/* Whether the bus name is owned now. */
+bool tb_name_has_owner(TbEnv *env, const char *name);
+/* Sends SIGTERM and waits for the exit; returns the wait status. */
+int tb_tund_stop(TbEnv *env);
+/* Waits for tund to exit on its own; returns the wait status, or -1 on a hang. */
+int tb_tund_wait_exit(TbEnv *env);
+/* The datagrams tund sent to $NOTIFY_SOCKET so far, in order, each one a string. */
+GPtrArray *tb_tund_notifications(TbEnv *env);
+/* Waits until tund has sent a notification holding LINE (e.g. "READY=1"). */
+bool tb_tund_wait_notification(TbEnv *env, const char *line);
+
+/* Iterates the default main context until PREDICATE(data) holds; false on a hang. */
+bool tb_wait_until(bool (*predicate)(void *data), void *data);
+/* Runs the default main context until idle. */
+void tb_drain(void);
+
+/* Calls on tund as the given connection. Return NULL and set ERROR on a D-Bus error. */
+GVariant *tb_call(GDBusConnection *bus, const char *path, const char *iface, const char *method,
+                  GVariant *args, const char *reply_type, GError **error);
+GVariant *tb_call_flags(GDBusConnection *bus, GDBusCallFlags flags, const char *path,
+                        const char *iface, const char *method, GVariant *args,
+                        const char *reply_type, GError **error);
+/* CreateDevice; returns the object path or NULL with ERROR. OPTIONS may be NULL (floating ok). */
+char *tb_create(GDBusConnection *bus, const char *name, GVariant *options, GError **error);
+/* Like tb_create but asserts success. */
+char *tb_create_ok(GDBusConnection *bus, const char *name, GVariant *options);
+void tb_delete_ok(GDBusConnection *bus, const char *path);
+GVariant *tb_get_property(GDBusConnection *bus, const char *path, const char *iface,
+                          const char *name);
+GVariant *tb_get_all(GDBusConnection *bus, const char *path, const char *iface);
+char *tb_device_name(GDBusConnection *bus, const char *path);
+/* ListDevices as a name → path table. */
+GHashTable *tb_list_devices(GDBusConnection *bus);
+/* Asserts ERROR is the D-Bus error NAME with a non-empty message. */
+void tb_assert_dbus_error(const GError *error, const char *name);
+#define tb_assert_error(error, name) do {                                       \
+                g_assert_nonnull(error);                                        \
+                tb_assert_dbus_error((error), (name));                          \
+        } while (0)
+
+/* Signals received by one subscription, in order. */
+typedef struct TbSignals {
+        GDBusConnection *bus;
+        guint id;
+        GPtrArray *received;    /* of GVariant "(sosv)": path, member, parameters */
+} TbSignals;
+TbSignals *tb_signals_new(GDBusConnection *bus, const char *iface, const char *member,
+                          const char *path);
+void tb_signals_free(TbSignals *s);
+/* Waits for a signal with this member on this path (NULL: any) whose parameters satisfy
+ * MATCH (NULL: any); removes and returns its parameters. NULL on a hang. */
+GVariant *tb_signals_wait(TbSignals *s, const char *member, const char *path,
+                          bool (*match)(GVariant *parameters, const void *data), const void *data);
+/* The signals received so far that match, without waiting (after a tb_drain()). */
+unsigned tb_signals_count(TbSignals *s, const char *member, const char *path);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(TbSignals, tb_signals_free)
+
+/* An unprivileged connection: the tb-caller helper run as USER via setpriv. Calls are
+ * asynchronous; replies come back by id. */
+typedef struct TbCaller TbCaller;
+TbCaller *tb_caller_new(TbEnv *env, const TbUser *user);
+void tb_caller_free(TbCaller *caller);
+const char *tb_caller_unique_name(TbCaller *caller);
+pid_t tb_caller_pid(TbCaller *caller);
+/* Sends a call; returns its id. */
+unsigned tb_caller_send(TbCaller *caller, bool interactive, const char *path, const char *iface,
+                        const char *method, GVariant *args);
+/* True when the reply to ID has arrived (it stays queued). */
+bool tb_caller_has_reply(TbCaller *caller, unsigned id);
+/* Waits for the reply to ID: its result tuple, or NULL and ERROR. */
+GVariant *tb_caller_wait(TbCaller *caller, unsigned id, GError **error);
+GVariant *tb_caller_call(TbCaller *caller, bool interactive, const char *path, const char *iface,
+                         const char *method, GVariant *args, GError **error);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(TbCaller, tb_caller_free)
+
+/* The kernel's view, independent of tund. */
+bool tb_link_exists(const char *ifname);
+int tb_link_ifindex(const char *ifname);
+/* The MTU as `ip link show` prints it; 0 when the link is missing. */
+unsigned tb_link_mtu(const char *ifname);
+/* Names of all links now. */
+GHashTable *tb_links(void);
+/* Waits until the link is gone; false on a hang. */
+bool tb_wait_link_gone(const char *ifname);
+/* Offload names (API.md) whose kernel features `ethtool -k` shows on for this TUN; tund's own
+ * gro-* names are not visible to the kernel and never listed. */
+GHashTable *tb_link_kernel_offloads(const char *ifname);
+/* Offload names the running kernel accepts on a TUN with IFF_VNET_HDR, probed on a TUN the
+ * harness creates itself, plus gro-tcp and gro-udp. */
+GHashTable *tb_kernel_supported_offloads(void);
+
+/* Utilities */
+GHashTable *tb_strv_set(const char *const *strv);
+bool tb_sets_equal(GHashTable *a, GHashTable *b);
+char *tb_set_to_string(GHashTable *set);
+#define tb_assert_sets_equal(a, b) do {                                         \
+                if (!tb_sets_equal((a), (b))) {                                 \
+                        g_autofree char *_sa = tb_set_to_string(a);             \
+                        g_autofree char *_sb = tb_set_to_string(b);             \
+                        g_error("%s:%d: sets differ: %s = [%s], %s = [%s]",     \
+                                __FILE__, __LINE__, #a, _sa, #b, _sb);          \
+                }                                                               \
+        } while (0)
+/* Source tree files (meson passes TB_SOURCE_ROOT). */
+char *tb_source_path(const char *relative);
+/* Runs ARGV, returns its exit status; stdout in *OUT when OUT is set. */
+int tb_run(const char *const *argv, char **out, char **err);
+
+/* The test program's environment, started on first use, with tund running (started again
+ * if a test stopped it). NULL when the test was skipped (see tb_can_run). */
+TbEnv *tb_test_env(void);
+/* g_test_run(), then stops and removes everything the environment started. */
+int tb_test_run(void);
+/* An a{sv} from KEY, GVariant * (floating is fine) pairs ending with NULL. */
+GVariant *tb_options(const char *first_key, ...) G_GNUC_NULL_TERMINATED;
+/* The strings of an "as" value as a set. */
+GHashTable *tb_variant_strv_set(GVariant *as);
