@@ -20,6 +20,8 @@
 
 #define NSID_UNKNOWN INT_MIN
 #define DATAGRAM_MAX (64 * 1024)
+/* How long a device that is up gets to become running after its watch began (below). */
+#define SETTLE_USEC (2 * 1000 * 1000ULL)
 /* First retry while a namespace that held a device is being destroyed. */
 #define DYING_RECHECK_USEC (10 * 1000ULL)
 
@@ -56,10 +58,12 @@ struct LinkWatch {
         uint64_t netlink_seen;          /* messages about it applied so far */
 
         LinkState state;                /* as last reported */
+        uint64_t settle_until;          /* not running yet is no change before this */
 
         /* A probe's answer, applied unless netlink spoke about the device meanwhile. */
         ProbeResult probe_result;
         LinkState probe_state;
+        bool probe_admin_up;
         uint64_t probe_netlink_seen;
 
         bool recheck;                   /* probe at the next recheck */
@@ -96,7 +100,33 @@ static bool link_state_equal(const LinkState *a, const LinkState *b) {
                 strncmp(a->name, b->name, IFNAMSIZ) == 0;
 }
 
-static void watch_report_state(LinkWatch *w, const LinkState *s) {
+/* A TUN has no carrier while no fd is attached, and the kernel's link watch sets
+ * IFF_RUNNING up to a second after the carrier came (rate-limited work). A device that is
+ * administratively up when its watch begins, typically as tund attaches it again after a
+ * restart, is taken as up, and "up but not running yet" during the next SETTLE_USEC is no
+ * change. */
+static bool watch_settling(LinkWatch *w, const LinkState *s, bool admin_up) {
+        uint64_t now;
+
+        if (w->settle_until == 0)
+                return false;
+        if (s->up || !admin_up ||
+            sd_event_now(w->monitor->event, CLOCK_MONOTONIC, &now) < 0 || now >= w->settle_until) {
+                w->settle_until = 0;
+                return false;
+        }
+        return true;
+}
+
+static void watch_report_state(LinkWatch *w, const LinkState *state, bool admin_up) {
+        LinkState settled;
+        const LinkState *s = state;
+
+        if (watch_settling(w, state, admin_up)) {
+                settled = *state;
+                settled.up = w->state.up;
+                s = &settled;
+        }
         if (w->gone || link_state_equal(&w->state, s))
                 return;
         w->state = *s;
@@ -202,25 +232,30 @@ static int watch_locate(LinkWatch *w) {
 
 /* In our namespace ioctls answer. Elsewhere they would need a socket inside that
  * namespace, so a request addressed to it by id asks instead (see netns.h). */
-static int watch_read(LinkWatch *w, LinkState *ret) {
+static int watch_read(LinkWatch *w, LinkState *ret, bool *ret_admin_up) {
         char name[IFNAMSIZ];
+        unsigned flags;
         int r;
 
         if (w->nsid == LINK_NSID_SELF)
-                return link_probe_read(w->tun_fd, w->monitor->ioctl_fd, ret);
+                return link_probe_read(w->tun_fd, w->monitor->ioctl_fd, ret, ret_admin_up);
 
         r = tun_get_name(w->tun_fd, name);
         if (r < 0)
                 return r;
-        r = netns_link_get(w->monitor->rtnl, w->nsid, 0, name, ret);
+        r = netns_link_get_flags(w->monitor->rtnl, w->nsid, 0, name, ret, &flags);
         /* ENODEV: renamed or moved meanwhile. */
-        return r == -ENODEV ? -EAGAIN : r;
+        if (r < 0)
+                return r == -ENODEV ? -EAGAIN : r;
+        *ret_admin_up = flags & IFF_UP;
+        return 0;
 }
 
 static void watch_probe(LinkWatch *w) {
         LinkMonitor *m = w->monitor;
         char name[IFNAMSIZ];
         LinkState s;
+        bool admin_up;
         int r;
 
         w->probe_result = PROBE_NONE;
@@ -239,7 +274,7 @@ static void watch_probe(LinkWatch *w) {
 
         r = watch_locate(w);
         if (r >= 0)
-                r = watch_read(w, &s);
+                r = watch_read(w, &s, &admin_up);
         if (r == -EBADFD) {
                 w->probe_result = PROBE_GONE;
                 return;
@@ -252,6 +287,7 @@ static void watch_probe(LinkWatch *w) {
 
         w->ifindex = s.ifindex;
         w->probe_state = s;
+        w->probe_admin_up = admin_up;
         w->probe_netlink_seen = w->netlink_seen;
         w->probe_result = PROBE_STATE;
 }
@@ -282,7 +318,7 @@ static void monitor_probe_pass(LinkMonitor *m, bool marked_only) {
                 if (w->probe_result == PROBE_GONE)
                         watch_report_gone(w);
                 else if (w->probe_netlink_seen == w->netlink_seen)
-                        watch_report_state(w, &w->probe_state);
+                        watch_report_state(w, &w->probe_state, w->probe_admin_up);
         }
 }
 
@@ -369,7 +405,7 @@ static void handle_newlink(LinkMonitor *m, struct nlmsghdr *h, int nsid, uint64_
                 s.mtu = nla_get_u32(tb[IFLA_MTU]);
         if (tb[IFLA_IFNAME])
                 nla_strlcpy(s.name, tb[IFLA_IFNAME], sizeof(s.name));
-        watch_report_state(w, &s);
+        watch_report_state(w, &s, ifi->ifi_flags & IFF_UP);
 }
 
 /* Sent for a deletion and for a move to another namespace alike; the TUN fd tells which. */
@@ -706,6 +742,11 @@ int link_monitor_watch(LinkMonitor *m, int tun_fd, const LinkWatchOps *ops, void
         }
         w->state = w->probe_state;
         w->probe_result = PROBE_NONE;
+        if (!w->state.up && w->probe_admin_up &&
+            sd_event_now(m->event, CLOCK_MONOTONIC, &w->settle_until) >= 0) {
+                w->settle_until += SETTLE_USEC;
+                w->state.up = true;
+        }
 
         w->next = m->watches;
         if (m->watches)

@@ -26,10 +26,11 @@ static int interface_ioctl(int ioctl_fd, unsigned long request, const char *name
         return 0;
 }
 
-int link_probe_read(int tun_fd, int ioctl_fd, LinkState *ret) {
+int link_probe_read(int tun_fd, int ioctl_fd, LinkState *ret, bool *ret_admin_up) {
         char name[IFNAMSIZ], after[IFNAMSIZ];
         struct ifreq ifr;
         LinkState s = {};
+        bool admin_up;
         int r;
 
         r = tun_get_name(tun_fd, name);
@@ -45,6 +46,7 @@ int link_probe_read(int tun_fd, int ioctl_fd, LinkState *ret) {
         if (r < 0)
                 return r;
         s.up = (ifr.ifr_flags & IFF_UP) && (ifr.ifr_flags & IFF_RUNNING);
+        admin_up = ifr.ifr_flags & IFF_UP;
 
         r = interface_ioctl(ioctl_fd, SIOCGIFMTU, name, &ifr);
         if (r < 0)
@@ -61,5 +63,6 @@ int link_probe_read(int tun_fd, int ioctl_fd, LinkState *ret) {
 
         memcpy(s.name, name, IFNAMSIZ);
         *ret = s;
+        *ret_admin_up = admin_up;
         return 0;
 }

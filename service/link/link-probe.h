@@ -13,6 +13,6 @@
 int tun_get_name(int tun_fd, char ret[IFNAMSIZ]);
 
 /* Index, name, MTU and IFF_UP && IFF_RUNNING of the device of tun_fd, through ioctl_fd, a
- * socket in the namespace the device is in. -EBADFD: gone; -EAGAIN: renamed or moved
- * while being read, try again. */
-int link_probe_read(int tun_fd, int ioctl_fd, LinkState *ret);
+ * socket in the namespace the device is in; IFF_UP alone in *ret_admin_up. -EBADFD: gone;
+ * -EAGAIN: renamed or moved while being read, try again. */
+int link_probe_read(int tun_fd, int ioctl_fd, LinkState *ret, bool *ret_admin_up);

@@ -181,17 +181,24 @@ static int link_target(struct nl_msg *msg, int nsid) {
         return nla_put_s32(msg, IFLA_TARGET_NETNSID, nsid) < 0 ? -ENOMEM : 0;
 }
 
+typedef struct LinkReply {
+        LinkState state;
+        unsigned flags;
+} LinkReply;
+
 static int parse_link_reply(struct nl_msg *msg, void *arg) {
         struct nlattr *tb[IFLA_MAX + 1];
         struct nlmsghdr *h = nlmsg_hdr(msg);
         struct ifinfomsg *ifi;
-        LinkState *s = arg;
+        LinkReply *reply = arg;
+        LinkState *s = &reply->state;
 
         if (h->nlmsg_type != RTM_NEWLINK ||
             nlmsg_parse(h, sizeof(*ifi), tb, IFLA_MAX, NULL) < 0 ||
             !tb[IFLA_IFNAME] || !tb[IFLA_MTU])
                 return NL_SKIP;
         ifi = nlmsg_data(h);
+        reply->flags = ifi->ifi_flags;
         s->ifindex = ifi->ifi_index;
         s->up = (ifi->ifi_flags & IFF_UP) && (ifi->ifi_flags & IFF_RUNNING);
         s->mtu = nla_get_u32(tb[IFLA_MTU]);
@@ -204,8 +211,15 @@ static int not_found_as_enodev(int r) {
 }
 
 int netns_link_get(struct nl_sock *rtnl, int nsid, int ifindex, const char *name, LinkState *ret) {
+        unsigned flags;
+
+        return netns_link_get_flags(rtnl, nsid, ifindex, name, ret, &flags);
+}
+
+int netns_link_get_flags(struct nl_sock *rtnl, int nsid, int ifindex, const char *name,
+                         LinkState *ret, unsigned *ret_flags) {
         _cleanup_(nlmsg_freep) struct nl_msg *msg = NULL;
-        LinkState s = {};
+        LinkReply reply = {};
         int r;
 
         r = rtnl_link_build_get_request(ifindex > 0 ? ifindex : 0, ifindex > 0 ? NULL : name, &msg);
@@ -214,12 +228,13 @@ int netns_link_get(struct nl_sock *rtnl, int nsid, int ifindex, const char *name
         r = link_target(msg, nsid);
         if (r < 0)
                 return r;
-        r = rtnl_call(rtnl, msg, parse_link_reply, &s);
+        r = rtnl_call(rtnl, msg, parse_link_reply, &reply);
         if (r < 0)
                 return not_found_as_enodev(r);
-        if (s.ifindex <= 0)
+        if (reply.state.ifindex <= 0)
                 return -ENODEV;
-        *ret = s;
+        *ret = reply.state;
+        *ret_flags = reply.flags;
         return 0;
 }
 

@@ -50,6 +50,9 @@ int netns_run(int netns_fd, int (*func)(void *userdata), void *userdata);
 /* Link requests on rtnl addressed to the namespace nsid (NETNS_NSID_SELF: rtnl's own).
  * The link is found by ifindex (> 0) or else by name. -ENODEV: no such link there. */
 int netns_link_get(struct nl_sock *rtnl, int nsid, int ifindex, const char *name, LinkState *ret);
+/* The same, with the link's IFF_* flags. */
+int netns_link_get_flags(struct nl_sock *rtnl, int nsid, int ifindex, const char *name,
+                         LinkState *ret, unsigned *ret_flags);
 int netns_link_delete(struct nl_sock *rtnl, int nsid, int ifindex);
 
 /* The TUN device of tun_fd, wherever it is now (rtnl: a socket in the calling thread's

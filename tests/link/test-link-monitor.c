@@ -503,6 +503,30 @@ static void test_probe_only(Fixture *f, gconstpointer data) {
         expect_gone(f);
 }
 
+/* A persistent device that is up has no carrier while no fd is attached; attached again
+ * (as by a restarted tund), it is up at once, with nothing reported while the kernel
+ * catches up with IFF_RUNNING. A real change right then is still reported. */
+static void test_reattached_up(Fixture *f, gconstpointer data) {
+        if (skip_unless_root())
+                return;
+        make_name(f->name, sizeof(f->name), "ra");
+        f->tun_fd = open_tun(f->name);
+        g_assert_cmpint(ioctl(f->tun_fd, TUNSETPERSIST, 1), ==, 0);
+        run_cmd("ip link set %s up", f->name);
+        close(f->tun_fd);
+        /* While no fd is attached the link is up but not running. */
+        f->tun_fd = open_tun(f->name);
+        g_assert_cmpint(ioctl(f->tun_fd, TUNSETPERSIST, 0), ==, 0);
+
+        g_assert_cmpint(link_monitor_watch(f->monitor, f->tun_fd, &ops, f, &f->watch), >=, 0);
+        g_assert_true(link_watch_state(f->watch)->up);
+        expect_reports(f, 0);
+
+        run_cmd("ip link set %s down", f->name);
+        expect_reports(f, 1);
+        g_assert_false(last_report(f)->up);
+}
+
 /* A watch that starts after changes were queued reports none of them. */
 static void test_no_stale_reports(Fixture *f, gconstpointer data) {
         if (skip_unless_root())
@@ -694,6 +718,7 @@ int main(int argc, char *argv[]) {
 #define ADD(path, sources, func) g_test_add(path, Fixture, &sources, fixture_setup, func, fixture_teardown)
         ADD("/link/root/changes", both, test_root_changes);
         ADD("/link/root/no-stale-reports", both, test_no_stale_reports);
+        ADD("/link/root/reattached-up", both, test_reattached_up);
         ADD("/link/root/many-changes", both, test_many_changes);
         ADD("/link/netns/changes", both, test_netns_changes);
         ADD("/link/netns/move-while-up", both, test_move_while_up);
@@ -711,6 +736,8 @@ int main(int argc, char *argv[]) {
         ADD("/link/netlink-only/netns/to-netns", netlink_only, test_netns_to_netns);
         ADD("/link/netlink-only/netns/many-devices-destroyed", netlink_only, test_many_devices_netns_destroyed);
         ADD("/link/netlink-only/root/overrun", netlink_only, test_overrun);
+        ADD("/link/netlink-only/root/reattached-up", netlink_only, test_reattached_up);
+        ADD("/link/probe-only/root/reattached-up", probe_only, test_reattached_up);
         ADD("/link/netlink-only/root/watch-from-callback", netlink_only, test_watch_from_callback);
 
         ADD("/link/probe-only/root-and-netns", probe_only, test_probe_only);
