@@ -304,7 +304,6 @@ int device_track_creator(Device *d, sd_bus_message *m) {
 }
 
 int device_set_mtu(Device *d, uint32_t mtu) {
-        LinkState s;
         int r;
 
         r = netns_tun_set_mtu(d->manager->rtnl, d->tun_fd, mtu);
@@ -312,11 +311,9 @@ int device_set_mtu(Device *d, uint32_t mtu) {
                 return -EREMOTE;        /* tund may not enter the device's namespace */
         if (r < 0)
                 return r;
-        /* MTUChanged now; the link monitor's report of the same MTU is no second change. */
-        r = netns_tun_get_link(d->manager->rtnl, d->tun_fd, &s);
-        if (r < 0)
-                return 0;       /* set; the monitor reports it */
-        device_apply_link_state(d, &s);
+        /* MTUChanged before the reply, after any older change still queued. d may be gone
+         * after this. */
+        link_watch_refresh(d->link_watch);
         return 0;
 }
 

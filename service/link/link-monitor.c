@@ -776,6 +776,13 @@ LinkWatch *link_watch_free(LinkWatch *w) {
         return NULL;
 }
 
+void link_watch_refresh(LinkWatch *w) {
+        if (w->gone)
+                return;
+        w->recheck = true;
+        monitor_probe_pass(w->monitor, true);
+}
+
 const LinkState *link_watch_state(LinkWatch *w) {
         return &w->state;
 }

@@ -50,6 +50,11 @@ LinkWatch *link_watch_free(LinkWatch *w);
  * device's state at that moment, which is not reported through ops->changed. */
 const LinkState *link_watch_state(LinkWatch *w);
 
+/* Brings the reported state up to date now, in order: what tund itself just changed (the
+ * kernel queued its notification before the change's request returned) is reported before
+ * this returns, after any older change still queued. Callbacks run from here. */
+void link_watch_refresh(LinkWatch *w);
+
 /* How often the probe looks at every device (default LINK_PROBE_INTERVAL_USEC). */
 #define LINK_PROBE_INTERVAL_USEC (1000 * 1000ULL)
 int link_monitor_set_probe_interval(LinkMonitor *m, uint64_t usec);

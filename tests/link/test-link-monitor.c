@@ -527,6 +527,25 @@ static void test_reattached_up(Fixture *f, gconstpointer data) {
         g_assert_false(last_report(f)->up);
 }
 
+/* What tund changes itself is reported at once, after older changes still queued. */
+static void test_refresh(Fixture *f, gconstpointer data) {
+        if (skip_unless_root())
+                return;
+        create_and_watch(f, "f");
+        run_cmd("ip link set %s up", f->name);
+        run_cmd("ip link set %s mtu 1400", f->name);
+        link_watch_refresh(f->watch);
+        g_assert_cmpuint(f->reports->len, >=, 1);
+        g_assert_cmpuint(last_report(f)->mtu, ==, 1400);
+        g_assert_true(last_report(f)->up);
+        expect_reports(f, f->reports->len);
+        g_assert_cmpuint(f->reports->len, <=, 2);
+        if (f->reports->len == 2) {
+                g_assert_true(g_array_index(f->reports, LinkState, 0).up);
+                g_assert_cmpuint(g_array_index(f->reports, LinkState, 0).mtu, ==, 1500);
+        }
+}
+
 /* A watch that starts after changes were queued reports none of them. */
 static void test_no_stale_reports(Fixture *f, gconstpointer data) {
         if (skip_unless_root())
@@ -719,6 +738,8 @@ int main(int argc, char *argv[]) {
         ADD("/link/root/changes", both, test_root_changes);
         ADD("/link/root/no-stale-reports", both, test_no_stale_reports);
         ADD("/link/root/reattached-up", both, test_reattached_up);
+        ADD("/link/root/refresh", both, test_refresh);
+        ADD("/link/probe-only/root/refresh", probe_only, test_refresh);
         ADD("/link/root/many-changes", both, test_many_changes);
         ADD("/link/netns/changes", both, test_netns_changes);
         ADD("/link/netns/move-while-up", both, test_move_while_up);
@@ -737,6 +758,7 @@ int main(int argc, char *argv[]) {
         ADD("/link/netlink-only/netns/many-devices-destroyed", netlink_only, test_many_devices_netns_destroyed);
         ADD("/link/netlink-only/root/overrun", netlink_only, test_overrun);
         ADD("/link/netlink-only/root/reattached-up", netlink_only, test_reattached_up);
+        ADD("/link/netlink-only/root/refresh", netlink_only, test_refresh);
         ADD("/link/probe-only/root/reattached-up", probe_only, test_reattached_up);
         ADD("/link/netlink-only/root/watch-from-callback", netlink_only, test_watch_from_callback);
 
