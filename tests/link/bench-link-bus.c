@@ -135,12 +135,16 @@ static void bench_idle(TbEnv *env, unsigned devices, unsigned seconds) {
         for (unsigned i = 0; i < devices; i++) {
                 g_autofree char *name = g_strdup_printf("tl%04u%05u", prefix, i);
                 g_ptr_array_add(paths, tb_create_ok(bus, name, tb_options("Persistent", g_variant_new_boolean(true), NULL)));
+                /* Reads tund's FDSTORE=1 notifications: a full $NOTIFY_SOCKET blocks tund. */
+                tb_drain();
         }
         run_for_usec(2000000);  /* creation's notifications pass */
         printf("tund_idle_cpu_%u_devices %.3f %%\n", devices, tund_cpu_percent(env, seconds));
         fflush(stdout);
-        for (unsigned i = 0; i < paths->len; i++)
+        for (unsigned i = 0; i < paths->len; i++) {
                 tb_delete_ok(bus, paths->pdata[i]);
+                tb_drain();
+        }
         signal(SIGABRT, SIG_DFL);
 }
 

@@ -276,6 +276,47 @@ static void test_other_namespace(void) {
         watch_done(&w);
 }
 
+/* SetOffloads and Delete keep working after a move. */
+static void test_act_in_other_namespace(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *name = link_name("d");
+        g_autofree char *ns = link_name("nsd");
+        g_autofree char *path = tb_create_ok(bus, name, NULL);
+        g_autoptr(GError) error = NULL;
+        const char *offloads[] = { "csum", "tso4", NULL };
+        g_autofree char *out = NULL;
+        Watch w;
+
+        cleanup_register("link", name);
+        cleanup_register("netns", ns);
+        watch_init(&w, bus, path);
+        ip("netns add %s", ns);
+        ip("link set %s netns %s", name, ns);
+
+        g_autoptr(GVariant) r = tb_call(bus, path, TB_DEVICE_IFACE, "SetOffloads",
+                                        g_variant_new("(^as)", offloads), NULL, &error);
+        g_assert_no_error(error);
+        g_autoptr(GVariant) got = tb_get_property(bus, path, TB_DEVICE_IFACE, "Offloads");
+        g_autoptr(GHashTable) got_set = tb_variant_strv_set(got);
+        g_autoptr(GHashTable) want_set = tb_strv_set(offloads);
+        tb_assert_sets_equal(got_set, want_set);
+
+        tb_delete_ok(bus, path);
+        cleanup_unregister(name);
+        expect_removed(&w);
+        const char *argv[] = { "ip", "-n", ns, "-o", "link", "show", NULL };
+        g_assert_cmpint(tb_run(argv, &out, NULL), ==, 0);
+        g_assert_null(strstr(out, name));
+        expect_nothing(&w);
+        watch_done(&w);
+
+        ip("netns delete %s", ns);
+        cleanup_unregister(ns);
+}
+
 /* A restarted tund reports the current state of its persistent devices, with no burst of
  * signals about what changed while it was away. */
 static void test_restart(void) {
@@ -333,6 +374,7 @@ int main(int argc, char **argv) {
 
         g_test_add_func("/link-bus/root-namespace", test_root_namespace);
         g_test_add_func("/link-bus/other-namespace", test_other_namespace);
+        g_test_add_func("/link-bus/act-in-other-namespace", test_act_in_other_namespace);
         g_test_add_func("/link-bus/restart", test_restart);
         return tb_test_run();
 }
