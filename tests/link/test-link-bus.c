@@ -164,14 +164,14 @@ static void expect_removed(Watch *w) {
         g_assert_nonnull(p);
         g_variant_get(p, "(&o@as)", &path, NULL);
         g_assert_cmpstr(path, ==, w->path);
-        g_autoptr(GVariant) r = tb_call(w->bus, w->path, TB_DEVICE_IFACE, "SetMTU",
+        g_autoptr(GVariant) r G_GNUC_UNUSED = tb_call(w->bus, w->path, TB_DEVICE_IFACE, "SetMTU",
                                         g_variant_new("(u)", 1400), NULL, &error);
         tb_assert_error(error, "org.freedesktop.DBus.Error.UnknownObject");
 }
 
 static void set_mtu(Watch *w, guint32 mtu) {
         g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) r = tb_call(w->bus, w->path, TB_DEVICE_IFACE, "SetMTU",
+        g_autoptr(GVariant) r G_GNUC_UNUSED = tb_call(w->bus, w->path, TB_DEVICE_IFACE, "SetMTU",
                                         g_variant_new("(u)", mtu), NULL, &error);
         g_assert_no_error(error);
 }
@@ -296,7 +296,7 @@ static void test_act_in_other_namespace(void) {
         ip("netns add %s", ns);
         ip("link set %s netns %s", name, ns);
 
-        g_autoptr(GVariant) r = tb_call(bus, path, TB_DEVICE_IFACE, "SetOffloads",
+        g_autoptr(GVariant) r G_GNUC_UNUSED = tb_call(bus, path, TB_DEVICE_IFACE, "SetOffloads",
                                         g_variant_new("(^as)", offloads), NULL, &error);
         g_assert_no_error(error);
         g_autoptr(GVariant) got = tb_get_property(bus, path, TB_DEVICE_IFACE, "Offloads");
