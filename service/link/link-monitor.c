@@ -76,7 +76,7 @@ struct LinkMonitor {
         ino_t self_netns_ino;
         int self_nsid;                  /* the id our namespace has in itself, usually none */
         int ioctl_fd;                   /* in our namespace */
-        struct nl_sock *rtnl;           /* requests about namespace ids */
+        struct nl_sock *rtnl;           /* requests: namespace ids, links elsewhere */
 
         struct nl_sock *listener;       /* NULL while netlink is off */
         sd_event_source *listener_source;
