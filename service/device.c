@@ -136,7 +136,7 @@ static int device_apply_offloads(Device *d, unsigned offloads) {
 }
 
 static int device_write_record(Device *d) {
-        DeviceRecord rec = { .owner = d->owner, .offloads = d->offloads };
+        DeviceRecord rec = { .owner = d->owner, .offloads = d->offloads, .ifindex = d->ifindex };
 
         strcpy(rec.id, d->record_id);
         strcpy(rec.name, d->name);
@@ -255,6 +255,8 @@ int device_adopt(Manager *m, int tun_fd, const DeviceRecord *rec, Device **ret) 
                 device_free(d);
                 return r;
         }
+        if (d->ifindex != rec->ifindex)
+                device_save_record(d);
 
         r = device_apply_offloads(d, rec->offloads & m->supported_offloads);
         if (r < 0)
@@ -342,8 +344,9 @@ void device_apply_link_state(Device *d, const LinkState *state) {
         if (strcmp(state->name, d->name) != 0) {
                 snprintf(d->name, sizeof(d->name), "%s", state->name);
                 changed[n++] = "Name";
-                device_save_record(d);
         }
+        if (n > 0)
+                device_save_record(d);
         if (state->mtu != d->mtu) {
                 d->mtu = state->mtu;
                 changed[n++] = "MTU";
