@@ -476,8 +476,27 @@ static void test_name_taken_while_polkit_decides(void) {
         g_assert_true(tb_wait_link_gone(name));
 }
 
+/* The bus policy file: only root may own org.example.Tun1; everyone may call it. */
+static void test_policy_only_root_owns_the_name(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        for (TbRole role = 0; role < _TB_ROLE_MAX; role++) {
+                g_autoptr(TbCaller) c = tb_caller_new(env, tb_env_user(env, role));
+                g_autoptr(GError) error = NULL;
+                unsigned id = tb_caller_send_to(c, false, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                                "org.freedesktop.DBus", "RequestName",
+                                                g_variant_new("(su)", TB_BUS_NAME, 0u));
+                g_autoptr(GVariant) r = tb_caller_wait(c, id, &error);
+                g_assert_null(r);
+                tb_assert_error(error, ACCESS_DENIED);
+        }
+        g_assert_true(tb_name_has_owner(env, TB_BUS_NAME));
+}
+
 int main(int argc, char **argv) {
         g_test_init(&argc, &argv, NULL);
+        g_test_add_func("/polkit/policy-only-root-owns-the-name", test_policy_only_root_owns_the_name);
         g_test_add_func("/polkit/create/allowed", test_create_allowed);
         g_test_add_func("/polkit/create/denied", test_create_denied);
         g_test_add_func("/polkit/create/challenge", test_create_challenge);

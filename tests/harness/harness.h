@@ -131,9 +131,12 @@ TbCaller *tb_caller_new(TbEnv *env, const TbUser *user);
 void tb_caller_free(TbCaller *caller);
 const char *tb_caller_unique_name(TbCaller *caller);
 pid_t tb_caller_pid(TbCaller *caller);
-/* Sends a call; returns its id. */
+/* Sends a call to tund; returns its id. */
 unsigned tb_caller_send(TbCaller *caller, bool interactive, const char *path, const char *iface,
                         const char *method, GVariant *args);
+/* Sends a call to another service. */
+unsigned tb_caller_send_to(TbCaller *caller, bool interactive, const char *destination, const char *path,
+                           const char *iface, const char *method, GVariant *args);
 /* True when the reply to ID has arrived (it stays queued). */
 bool tb_caller_has_reply(TbCaller *caller, unsigned id);
 /* Waits for the reply to ID: its result tuple, or NULL and ERROR. */
