@@ -37,8 +37,8 @@ typedef struct TbUser {
 
 typedef struct TbEnv TbEnv;
 
-/* Skips the current test (or all, from main) with a message unless running as root with
- * what the bus tests need. Returns true when the tests may run. */
+/* Skips the current test with a message (g_test_skip) unless running as root with what the
+ * bus tests need. Returns true when the test may run. */
 bool tb_can_run(void);
 
 /* Starts bus and polkitd (and installs files, creates users); tund is started separately. */
