@@ -304,6 +304,9 @@ static void test_follows_kernel_changes(void) {
         g_autoptr(GVariant) got = tb_call(bus, TB_MANAGER_PATH, TB_MANAGER_IFACE, "GetDevice",
                                           g_variant_new("(s)", renamed), "(o)", &error);
         g_assert_no_error(error);
+        const char *got_path;
+        g_variant_get(got, "(&o)", &got_path);
+        g_assert_cmpstr(got_path, ==, path);
         g_autoptr(GHashTable) devices = tb_list_devices(bus);
         g_assert_cmpstr(g_hash_table_lookup(devices, renamed), ==, path);
         g_assert_false(g_hash_table_contains(devices, name));
