@@ -312,8 +312,13 @@ static const char agent_xml[] =
 #define AGENT_PATH "/org/example/Tun1Tests/Agent"
 
 typedef struct Agent {
+        GDBusConnection *bus;
+        GDBusNodeInfo *info;
+        guint registration;
+        GVariant *subject;
         GDBusMethodInvocation *pending;
-        char *action_id;
+        char *action_id, *cookie;
+        GVariant *identities;
 } Agent;
 
 static void agent_method(GDBusConnection *bus, const char *sender, const char *path, const char *iface,
@@ -322,11 +327,55 @@ static void agent_method(GDBusConnection *bus, const char *sender, const char *p
         Agent *a = data;
         if (strcmp(method, "BeginAuthentication") == 0) {
                 g_assert_null(a->pending);
-                g_variant_get_child(params, 0, "s", &a->action_id);
+                g_variant_get(params, "(s&s&s@a{ss}s@a(sa{sv}))", &a->action_id, NULL, NULL, NULL,
+                              &a->cookie, &a->identities);
                 a->pending = invocation;        /* answered by the test, later */
                 return;
         }
         g_dbus_method_invocation_return_value(invocation, NULL);
+}
+
+static GVariant *process_subject(pid_t pid, uid_t uid) {
+        GVariantBuilder b;
+        g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+        g_variant_builder_add(&b, "{sv}", "pid", g_variant_new_uint32(pid));
+        g_variant_builder_add(&b, "{sv}", "start-time", g_variant_new_uint64(0));
+        g_variant_builder_add(&b, "{sv}", "uid", g_variant_new_int32(uid));
+        return g_variant_ref_sink(g_variant_new("(sa{sv})", "unix-process", &b));
+}
+
+/* Registers an agent of the test (uid 0 may register one for any process) for the process
+ * of caller C, so that polkit asks it about C's interactive calls. */
+static void agent_start(Agent *a, TbEnv *env, TbCaller *c, const TbUser *user) {
+        static const GDBusInterfaceVTable vtable = { agent_method };
+        g_autoptr(GError) error = NULL;
+        *a = (Agent) { .bus = tb_env_bus(env) };
+        a->info = g_dbus_node_info_new_for_xml(agent_xml, &error);
+        g_assert_no_error(error);
+        a->registration = g_dbus_connection_register_object(a->bus, AGENT_PATH, a->info->interfaces[0],
+                                                            &vtable, a, NULL, &error);
+        g_assert_no_error(error);
+        a->subject = process_subject(tb_caller_pid(c), user->uid);
+        g_autoptr(GVariant) r G_GNUC_UNUSED = g_dbus_connection_call_sync(
+                a->bus, POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "RegisterAuthenticationAgent",
+                g_variant_new("(@(sa{sv})ss)", a->subject, "C", AGENT_PATH),
+                NULL, G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &error);
+        g_assert_no_error(error);
+}
+
+static void agent_stop(Agent *a) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) r G_GNUC_UNUSED = g_dbus_connection_call_sync(
+                a->bus, POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "UnregisterAuthenticationAgent",
+                g_variant_new("(@(sa{sv})s)", a->subject, AGENT_PATH),
+                NULL, G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &error);
+        g_assert_no_error(error);
+        g_dbus_connection_unregister_object(a->bus, a->registration);
+        g_dbus_node_info_unref(a->info);
+        g_variant_unref(a->subject);
+        g_clear_pointer(&a->identities, g_variant_unref);
+        g_free(a->action_id);
+        g_free(a->cookie);
 }
 
 static bool agent_asked(void *data) {
@@ -336,13 +385,29 @@ static bool agent_asked(void *data) {
         return a->pending != NULL;
 }
 
-static GVariant *process_subject(pid_t pid, uid_t uid) {
-        GVariantBuilder b;
-        g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
-        g_variant_builder_add(&b, "{sv}", "pid", g_variant_new_uint32(pid));
-        g_variant_builder_add(&b, "{sv}", "start-time", g_variant_new_uint64(0));
-        g_variant_builder_add(&b, "{sv}", "uid", g_variant_new_int32(uid));
-        return g_variant_new("(sa{sv})", "unix-process", &b);
+static void agent_wait_asked(Agent *a) {
+        if (!tb_wait_until(agent_asked, a))
+                g_error("polkit never asked the authentication agent: did tund pass AllowUserInteraction?");
+}
+
+/* The user dismisses the dialog. */
+static void agent_dismiss(Agent *a) {
+        g_dbus_method_invocation_return_dbus_error(g_steal_pointer(&a->pending),
+                                                   "org.freedesktop.PolicyKit1.Error.Cancelled",
+                                                   "Dismissed by the test");
+}
+
+/* The user authenticates as the first identity polkit offered: what polkit-agent-helper-1
+ * (running as root) reports after checking a password. */
+static void agent_authenticate(Agent *a) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) identity = g_variant_get_child_value(a->identities, 0);
+        g_autoptr(GVariant) r G_GNUC_UNUSED = g_dbus_connection_call_sync(
+                a->bus, POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "AuthenticationAgentResponse2",
+                g_variant_new("(us@(sa{sv}))", 0u, a->cookie, identity),
+                NULL, G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &error);
+        g_assert_no_error(error);
+        g_dbus_method_invocation_return_value(g_steal_pointer(&a->pending), NULL);
 }
 
 static void test_loop_serves_while_polkit_decides(void) {
@@ -353,25 +418,14 @@ static void test_loop_serves_while_polkit_decides(void) {
         const TbUser *user = tb_env_user(env, TB_ROLE_NOBODY);
         g_autoptr(TbCaller) c = tb_caller_new(env, user);
         g_autoptr(GError) error = NULL;
-
-        g_autoptr(GDBusNodeInfo) info = g_dbus_node_info_new_for_xml(agent_xml, &error);
-        g_assert_no_error(error);
-        const GDBusInterfaceVTable vtable = { agent_method };
-        Agent agent = {};
-        guint reg = g_dbus_connection_register_object(bus, AGENT_PATH, info->interfaces[0], &vtable, &agent, NULL, &error);
-        g_assert_no_error(error);
-        g_autoptr(GVariant) registered G_GNUC_UNUSED = g_dbus_connection_call_sync(
-                bus, POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "RegisterAuthenticationAgent",
-                g_variant_new("(@(sa{sv})ss)", process_subject(tb_caller_pid(c), user->uid), "C", AGENT_PATH),
-                NULL, G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &error);
-        g_assert_no_error(error);
+        Agent agent;
+        agent_start(&agent, env, c, user);
 
         /* The first call waits for the agent, which waits for the test. */
         g_autofree char *name = tb_ifname("l");
         unsigned create = tb_caller_send(c, true, TB_MANAGER_PATH, TB_MANAGER_IFACE, "CreateDevice",
                                          g_variant_new("(s@a{sv})", name, tb_options("MTU", g_variant_new_uint32(1400), NULL)));
-        if (!tb_wait_until(agent_asked, &agent))
-                g_error("polkit never asked the authentication agent: did tund pass AllowUserInteraction?");
+        agent_wait_asked(&agent);
         g_assert_cmpstr(agent.action_id, ==, TB_ACTION_CREATE);
 
         /* Meanwhile tund answers the same caller and others. */
@@ -387,26 +441,17 @@ static void test_loop_serves_while_polkit_decides(void) {
         g_clear_error(&error);
         g_assert_false(tb_caller_has_reply(c, create));
 
-        /* The user dismisses the dialog: polkit says no, and so does tund. */
-        g_dbus_method_invocation_return_dbus_error(agent.pending, "org.freedesktop.PolicyKit1.Error.Cancelled",
-                                                   "Dismissed by the test");
+        /* Dismissed: polkit says no, and so does tund. */
+        agent_dismiss(&agent);
         g_autoptr(GVariant) created = tb_caller_wait(c, create, &error);
         g_assert_null(created);
         tb_assert_error(error, ACCESS_DENIED);
-        g_clear_error(&error);
         g_assert_false(tb_link_exists(name));
-
-        g_autoptr(GVariant) unregistered G_GNUC_UNUSED = g_dbus_connection_call_sync(
-                bus, POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "UnregisterAuthenticationAgent",
-                g_variant_new("(@(sa{sv})s)", process_subject(tb_caller_pid(c), user->uid), AGENT_PATH),
-                NULL, G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &error);
-        g_assert_no_error(error);
-        g_dbus_connection_unregister_object(bus, reg);
-        g_free(agent.action_id);
+        agent_stop(&agent);
 }
 
-/* Without ALLOW_INTERACTIVE_AUTHORIZATION tund must not make polkit ask an agent. */
-static void test_no_agent_without_flag(void) {
+/* auth_admin passed through an agent: the call goes through. */
+static void test_agent_authenticates(void) {
         TbEnv *env = tb_test_env();
         if (!env)
                 return;
@@ -414,29 +459,44 @@ static void test_no_agent_without_flag(void) {
         const TbUser *user = tb_env_user(env, TB_ROLE_NOBODY);
         g_autoptr(TbCaller) c = tb_caller_new(env, user);
         g_autoptr(GError) error = NULL;
+        Agent agent;
+        agent_start(&agent, env, c, user);
 
-        g_autoptr(GDBusNodeInfo) info = g_dbus_node_info_new_for_xml(agent_xml, &error);
-        const GDBusInterfaceVTable vtable = { agent_method };
-        Agent agent = {};
-        guint reg = g_dbus_connection_register_object(bus, AGENT_PATH, info->interfaces[0], &vtable, &agent, NULL, &error);
+        g_autofree char *name = tb_ifname("h");
+        unsigned create = tb_caller_send(c, true, TB_MANAGER_PATH, TB_MANAGER_IFACE, "CreateDevice",
+                                         g_variant_new("(s@a{sv})", name, tb_options(NULL, NULL)));
+        agent_wait_asked(&agent);
+        g_assert_cmpstr(agent.action_id, ==, TB_ACTION_CREATE);
+        agent_authenticate(&agent);
+
+        g_autoptr(GVariant) created = tb_caller_wait(c, create, &error);
         g_assert_no_error(error);
-        g_autoptr(GVariant) registered G_GNUC_UNUSED = g_dbus_connection_call_sync(
-                bus, POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "RegisterAuthenticationAgent",
-                g_variant_new("(@(sa{sv})ss)", process_subject(tb_caller_pid(c), user->uid), "C", AGENT_PATH),
-                NULL, G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &error);
-        g_assert_no_error(error);
+        g_autofree char *path = created_path(created);
+        g_assert_true(tb_link_exists(name));
+        g_autoptr(GVariant) owner = tb_get_property(bus, path, TB_DEVICE_IFACE, "Owner");
+        g_assert_cmpuint(g_variant_get_uint32(owner), ==, user->uid);
+        tb_delete_ok(bus, path);
+        g_assert_true(tb_wait_link_gone(name));
+        agent_stop(&agent);
+}
+
+/* Without ALLOW_INTERACTIVE_AUTHORIZATION tund must not make polkit ask an agent. */
+static void test_no_agent_without_flag(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        const TbUser *user = tb_env_user(env, TB_ROLE_NOBODY);
+        g_autoptr(TbCaller) c = tb_caller_new(env, user);
+        g_autoptr(GError) error = NULL;
+        Agent agent;
+        agent_start(&agent, env, c, user);
 
         g_autofree char *name = tb_ifname("q");
         g_autoptr(GVariant) r = caller_create(c, false, name, NULL, &error);
         g_assert_null(r);
         tb_assert_error(error, INTERACTIVE);
         g_assert_null(agent.pending);
-
-        g_autoptr(GVariant) unregistered G_GNUC_UNUSED = g_dbus_connection_call_sync(
-                bus, POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "UnregisterAuthenticationAgent",
-                g_variant_new("(@(sa{sv})s)", process_subject(tb_caller_pid(c), user->uid), AGENT_PATH),
-                NULL, G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, NULL);
-        g_dbus_connection_unregister_object(bus, reg);
+        agent_stop(&agent);
 }
 
 /* A name taken while polkit decides on a CreateDevice of that name: the call that waited
@@ -506,6 +566,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/polkit/reading-is-open", test_reading_is_open);
         g_test_add_func("/polkit/interactive/agent-not-asked-without-flag", test_no_agent_without_flag);
         g_test_add_func("/polkit/interactive/loop-serves-while-polkit-decides", test_loop_serves_while_polkit_decides);
+        g_test_add_func("/polkit/interactive/agent-authenticates", test_agent_authenticates);
         g_test_add_func("/polkit/name-taken-while-polkit-decides", test_name_taken_while_polkit_decides);
         return tb_test_run();
 }
