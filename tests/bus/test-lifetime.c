@@ -104,6 +104,22 @@ static void test_ready_notification(void) {
                 g_test_message("notification: %s", (char *) n->pdata[i]);
 }
 
+/* With $WATCHDOG_USEC set (as systemd does for WatchdogSec=), tund pings the watchdog. */
+static void test_watchdog(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        assert_clean_exit(tb_tund_stop(env));
+        g_ptr_array_set_size(tb_tund_notifications(env), 0);
+
+        const char *watchdog[] = { "WATCHDOG_USEC", "1000000", NULL };
+        tb_tund_spawn_with_env(env, watchdog);
+        g_assert_true(tb_tund_wait_notification(env, "READY=1"));
+        if (!tb_tund_wait_notification(env, "WATCHDOG=1"))
+                g_error("tund sent no WATCHDOG=1 with WATCHDOG_USEC set");
+        assert_clean_exit(tb_tund_stop(env));
+}
+
 static void test_help_and_version(void) {
         if (!tb_tund_path()) {
                 g_test_skip("tund is not built (TUND is not set)");
@@ -219,6 +235,7 @@ int main(int argc, char **argv) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/lifetime/help-and-version", test_help_and_version);
         g_test_add_func("/lifetime/ready-notification", test_ready_notification);
+        g_test_add_func("/lifetime/watchdog", test_watchdog);
         g_test_add_func("/lifetime/creator-disconnect", test_creator_disconnect);
         g_test_add_func("/lifetime/unprivileged-creator-disconnect", test_unprivileged_creator_disconnect);
         g_test_add_func("/lifetime/sigterm-removes-devices", test_sigterm_removes_devices);

@@ -64,8 +64,9 @@ const char *tb_tund_path(void);
 /* Starts tund on the bus, with $NOTIFY_SOCKET and a state directory that stays the same for
  * the whole test program, and waits until it owns its name. */
 void tb_tund_start(TbEnv *env);
-/* Only starts it. */
+/* Only starts it; with EXTRA_ENV (NULL or KEY, VALUE, ..., NULL) in its environment. */
 void tb_tund_spawn(TbEnv *env);
+void tb_tund_spawn_with_env(TbEnv *env, const char *const *extra_env);
 pid_t tb_tund_pid(TbEnv *env);
 /* Whether the bus name is owned now. */
 bool tb_name_has_owner(TbEnv *env, const char *name);
