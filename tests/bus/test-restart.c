@@ -122,8 +122,12 @@ static void restart_after(TbEnv *env, const char *name, const char *const *chang
 
         const char *del[] = { "ip", "link", "delete", name, NULL };
         g_assert_cmpint(tb_run(del, NULL, NULL), ==, 0);
-        if (change)
-                g_assert_cmpint(tb_run(change, NULL, NULL), ==, 0);
+        g_autofree char *err = NULL;
+        if (change && tb_run(change, NULL, &err) != 0) {
+                g_test_skip_printf("cannot run %s %s %s: %s", change[0], change[1], change[2], err);
+                tb_tund_start(env);
+                return;
+        }
         int foreign_ifindex = foreign_link ? tb_link_ifindex(name) : 0;
 
         tb_tund_start(env);
