@@ -87,6 +87,48 @@ static void test_sigterm_removes_devices(void) {
         g_object_unref(other);
 }
 
+/* Devices moved to another network namespace are still tund's: they go with their creator
+ * and when tund stops, like the others. */
+static void test_devices_in_other_netns_go_too(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        g_autofree char *netns = tb_ifname("ns"), *by_creator = tb_ifname("nc"), *by_stop = tb_ifname("nt");
+        const char *add_netns[] = { "ip", "netns", "add", netns, NULL };
+        const char *del_netns[] = { "ip", "netns", "delete", netns, NULL };
+        g_autofree char *err = NULL;
+        if (tb_run(add_netns, NULL, &err) != 0) {
+                g_test_skip_printf("cannot add a network namespace: %s", err);
+                return;
+        }
+        GDBusConnection *bus = tb_env_bus(env);
+        GDBusConnection *creator = tb_env_connect(env);
+        g_autofree char *path1 = tb_create_ok(creator, by_creator, NULL);
+        g_autofree char *path2 = tb_create_ok(bus, by_stop, NULL);
+        const char *move1[] = { "ip", "link", "set", by_creator, "netns", netns, NULL };
+        const char *move2[] = { "ip", "link", "set", by_stop, "netns", netns, NULL };
+        const char *show1[] = { "ip", "-n", netns, "link", "show", by_creator, NULL };
+        const char *show2[] = { "ip", "-n", netns, "link", "show", by_stop, NULL };
+        g_assert_cmpint(tb_run(move1, NULL, NULL), ==, 0);
+        g_assert_cmpint(tb_run(move2, NULL, NULL), ==, 0);
+
+        g_autoptr(TbSignals) signals = tb_signals_new(bus, "org.freedesktop.DBus.ObjectManager",
+                                                      "InterfacesRemoved", TB_MANAGER_PATH);
+        g_dbus_connection_close_sync(creator, NULL, NULL);
+        g_object_unref(creator);
+        g_autoptr(GVariant) removed = tb_signals_wait(signals, "InterfacesRemoved", NULL, first_arg_is, path1);
+        g_assert_nonnull(removed);
+        if (tb_run(show1, NULL, NULL) == 0)
+                g_error("%s stays in namespace %s after its creator left", by_creator, netns);
+
+        g_autoptr(GHashTable) devices = tb_list_devices(bus);
+        g_assert_cmpstr(g_hash_table_lookup(devices, by_stop), ==, path2);
+        assert_clean_exit(tb_tund_stop(env));
+        if (tb_run(show2, NULL, NULL) == 0)
+                g_error("%s stays in namespace %s after tund stopped", by_stop, netns);
+        g_assert_cmpint(tb_run(del_netns, NULL, NULL), ==, 0);
+}
+
 static void test_ready_notification(void) {
         TbEnv *env = tb_test_env();
         if (!env)
@@ -239,6 +281,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/lifetime/creator-disconnect", test_creator_disconnect);
         g_test_add_func("/lifetime/unprivileged-creator-disconnect", test_unprivileged_creator_disconnect);
         g_test_add_func("/lifetime/sigterm-removes-devices", test_sigterm_removes_devices);
+        g_test_add_func("/lifetime/devices-in-other-netns-go-too", test_devices_in_other_netns_go_too);
         g_test_add_func("/lifetime/creator-leaves-while-polkit-decides", test_creator_leaves_while_polkit_decides);
         g_test_add_func("/lifetime/sigterm-while-polkit-decides", test_sigterm_while_polkit_decides);
         g_test_add_func("/lifetime/exit-when-bus-goes", test_exit_when_bus_goes);
