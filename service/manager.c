@@ -230,13 +230,32 @@ static int manager_restore_devices(Manager *m) {
 }
 
 static int manager_on_name_acquired(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        /* RequestName's answers (without queueing, as sd-bus asks) */
+        enum { NAME_PRIMARY_OWNER = 1, NAME_EXISTS = 3, NAME_ALREADY_OWNER = 4 };
         Manager *m = userdata;
         const sd_bus_error *e = sd_bus_message_get_error(reply);
+        uint32_t answer;
+        int r;
 
         if (e) {
                 log_error("Failed to own the name " MANAGER_BUS_NAME ": %s", e->message);
+                return sd_event_exit(m->event, -EACCES);
+        }
+        r = sd_bus_message_read(reply, "u", &answer);
+        if (r < 0) {
+                log_error_errno(r, "Failed to read the bus's answer about the name " MANAGER_BUS_NAME ": %m");
+                return sd_event_exit(m->event, r);
+        }
+        if (answer != NAME_PRIMARY_OWNER && answer != NAME_ALREADY_OWNER) {
+                log_error("The name " MANAGER_BUS_NAME " is owned by another program already (is tund running?).");
                 return sd_event_exit(m->event, -EEXIST);
         }
+
+        /* Only the name's owner touches the devices of an earlier run; no call is served
+         * before they are back. */
+        r = manager_restore_devices(m);
+        if (r < 0)
+                return sd_event_exit(m->event, r);
 
         log_info("Serving " MANAGER_BUS_NAME " (version " PACKAGE_VERSION ").");
         (void) sd_notify(false, "READY=1\nSTATUS=Serving " MANAGER_BUS_NAME);
@@ -263,10 +282,6 @@ int manager_start(Manager *m) {
         r = manager_connect_bus(m);
         if (r < 0)
                 return r;
-        r = manager_restore_devices(m);
-        if (r < 0)
-                return r;
-
         r = sd_bus_request_name_async(m->bus, NULL, MANAGER_BUS_NAME, 0, manager_on_name_acquired, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to ask for the name " MANAGER_BUS_NAME ": %m");
@@ -274,12 +289,13 @@ int manager_start(Manager *m) {
 }
 
 int manager_run(Manager *m) {
-        int r;
+        int r, code;
 
         r = sd_event_loop(m->event);
         log_info("Stopping; non-persistent devices go away.");
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down");
-        if (r < 0)
+        /* An exit code of our own was logged where it was set. */
+        if (r < 0 && sd_event_get_exit_code(m->event, &code) < 0)
                 return log_error_errno(r, "The event loop failed: %m");
         return r;
 }
