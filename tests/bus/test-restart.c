@@ -179,9 +179,38 @@ static void test_restart_after_name_taken_by_veth(void) {
         restart_after(env, name, add, del, true);
 }
 
+/* A second tund cannot own the name: it exits, and leaves the first one's devices alone. */
+static void test_second_instance_exits(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *persistent = tb_ifname("s"), *transient = tb_ifname("t");
+        g_autofree char *path1 = tb_create_ok(bus, persistent, tb_options("Persistent", g_variant_new_boolean(TRUE), NULL));
+        g_autofree char *path2 = tb_create_ok(bus, transient, NULL);
+        int ifindex1 = tb_link_ifindex(persistent), ifindex2 = tb_link_ifindex(transient);
+
+        int status = tb_tund_run_second(env);
+        if (status == -1)
+                g_error("a second tund kept running while the first owns the name");
+        g_assert_true(WIFEXITED(status));
+        g_assert_cmpint(WEXITSTATUS(status), !=, 0);
+
+        g_assert_cmpint(tb_link_ifindex(persistent), ==, ifindex1);
+        g_assert_cmpint(tb_link_ifindex(transient), ==, ifindex2);
+        g_autoptr(GHashTable) devices = tb_list_devices(bus);
+        g_assert_cmpstr(g_hash_table_lookup(devices, persistent), ==, path1);
+        g_assert_cmpstr(g_hash_table_lookup(devices, transient), ==, path2);
+        tb_delete_ok(bus, path1);
+        tb_delete_ok(bus, path2);
+        g_assert_true(tb_wait_link_gone(persistent));
+        g_assert_true(tb_wait_link_gone(transient));
+}
+
 int main(int argc, char **argv) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/restart/persistent-survives-restart", test_persistent_survives_restart);
+        g_test_add_func("/restart/second-instance-exits", test_second_instance_exits);
         g_test_add_func("/restart/after-link-deleted", test_restart_after_link_deleted);
         g_test_add_func("/restart/after-name-taken-by-veth", test_restart_after_name_taken_by_veth);
         g_test_add_func("/restart/after-name-taken-by-tun", test_restart_after_name_taken_by_tun);

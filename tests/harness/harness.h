@@ -67,6 +67,9 @@ void tb_tund_start(TbEnv *env);
 /* Only starts it; with EXTRA_ENV (NULL or KEY, VALUE, ..., NULL) in its environment. */
 void tb_tund_spawn(TbEnv *env);
 void tb_tund_spawn_with_env(TbEnv *env, const char *const *extra_env);
+/* Runs another tund on the same bus and state directory while the first runs, and waits for
+ * it to exit (killed after a hang: -1); returns its wait status. */
+int tb_tund_run_second(TbEnv *env);
 pid_t tb_tund_pid(TbEnv *env);
 /* Whether the bus name is owned now. */
 bool tb_name_has_owner(TbEnv *env, const char *name);

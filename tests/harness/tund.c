@@ -47,6 +47,13 @@ void tb_tund_start(TbEnv *env) {
         }
 }
 
+int tb_tund_run_second(TbEnv *env) {
+        g_autofree char *state_arg = g_strconcat("--state-directory=", env->state_dir, NULL);
+        const char *argv[] = { tb_tund_path(), state_arg, NULL };
+        g_autoptr(GSubprocess) second = tb_spawn(env, G_SUBPROCESS_FLAGS_NONE, argv, NULL);
+        return tb_subprocess_wait(second);
+}
+
 pid_t tb_tund_pid(TbEnv *env) {
         const char *id = env->tund ? g_subprocess_get_identifier(env->tund) : NULL;
         return id ? (pid_t) atoi(id) : 0;
