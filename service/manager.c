@@ -164,16 +164,16 @@ static void manager_adopt_stored_fds(Manager *m, const DeviceRecord *recs, size_
 }
 
 /* Attaches to the persistent TUN of a record, found by name in tund's namespace.
- * -ENODEV when there is none. */
+ * -ENODEV when there is none, or when the TUN of that name is not the recorded one (its
+ * ifindex differs: the kernel does not hand out an ifindex again soon). */
 static int manager_attach_recorded(Manager *m, const DeviceRecord *rec, int *ret_fd) {
-        bool is_tun;
-        int r;
+        int ifindex, r;
 
         /* Look first: attaching by a name nobody has would create a device for a moment. */
-        r = rtnl_link_is_tun(m->rtnl, rec->name, &is_tun);
+        r = rtnl_find_tun(m->rtnl, rec->name, &ifindex);
         if (r < 0)
                 return r;
-        if (!is_tun)
+        if (ifindex != rec->ifindex)
                 return -ENODEV;
         return tun_attach(rec->name, ret_fd);
 }
@@ -208,7 +208,7 @@ static int manager_restore_devices(Manager *m) {
                 }
                 r = manager_attach_recorded(m, &recs[i], &fd);
                 if (r == -ENODEV) {
-                        log_warning("Dropping the record of persistent device %s: no such TUN device in tund's network namespace.", recs[i].name);
+                        log_warning("Dropping the record of persistent device %s: it is not in tund's network namespace any more (a TUN of that name, if any, is another one).", recs[i].name);
                         (void) record_remove(m->state_dir, recs[i].id);
                         continue;
                 }
