@@ -554,8 +554,49 @@ static void test_policy_only_root_owns_the_name(void) {
         g_assert_true(tb_name_has_owner(env, TB_BUS_NAME));
 }
 
+/* The project's actions as polkitd read them, with API.md's defaults. */
+static void test_actions_defaults(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        enum {  /* PolkitImplicitAuthorization */
+                ADMIN_AUTHENTICATION_REQUIRED = 2,
+                ADMIN_AUTHENTICATION_REQUIRED_RETAINED = 4,
+        };
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) r = g_dbus_connection_call_sync(
+                tb_env_bus(env), POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "EnumerateActions",
+                g_variant_new("(s)", "C"), G_VARIANT_TYPE("(a(ssssssuuua{ss}))"),
+                G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &error);
+        g_assert_no_error(error);
+
+        const char *ids[] = { TB_ACTION_CREATE, TB_ACTION_MANAGE };
+        for (size_t i = 0; i < G_N_ELEMENTS(ids); i++) {
+                g_autoptr(GVariantIter) iter = NULL;
+                const char *id, *description, *message;
+                guint32 any, inactive, active;
+                bool found = false;
+                g_variant_get(r, "(a(ssssssuuua{ss}))", &iter);
+                while (g_variant_iter_next(iter, "(&s&s&s&s&s&suuu@a{ss})", &id, &description, &message,
+                                           NULL, NULL, NULL, &any, &inactive, &active, NULL)) {
+                        if (strcmp(id, ids[i]) != 0)
+                                continue;
+                        found = true;
+                        g_test_message("%s: %s / %s", id, description, message);
+                        g_assert_cmpstr(description, !=, "");
+                        g_assert_cmpstr(message, !=, "");
+                        g_assert_cmpuint(any, ==, ADMIN_AUTHENTICATION_REQUIRED);
+                        g_assert_cmpuint(inactive, ==, ADMIN_AUTHENTICATION_REQUIRED);
+                        g_assert_cmpuint(active, ==, ADMIN_AUTHENTICATION_REQUIRED_RETAINED);
+                }
+                if (!found)
+                        g_error("polkitd does not know %s", ids[i]);
+        }
+}
+
 int main(int argc, char **argv) {
         g_test_init(&argc, &argv, NULL);
+        g_test_add_func("/polkit/actions-defaults", test_actions_defaults);
         g_test_add_func("/polkit/policy-only-root-owns-the-name", test_policy_only_root_owns_the_name);
         g_test_add_func("/polkit/create/allowed", test_create_allowed);
         g_test_add_func("/polkit/create/denied", test_create_denied);
