@@ -604,6 +604,33 @@ static void test_policy_only_root_owns_the_name(void) {
         g_assert_true(tb_name_has_owner(env, TB_BUS_NAME));
 }
 
+/* The user tund.service runs tund as, or NULL for root. */
+static char *unit_user(void) {
+        const char *unit = g_getenv("TB_UNIT");
+        g_autofree char *contents = NULL;
+        if (!unit || !g_file_get_contents(unit, &contents, NULL, NULL))
+                return NULL;
+        g_auto(GStrv) lines = g_strsplit(contents, "\n", -1);
+        for (char **l = lines; *l; l++)
+                if (g_str_has_prefix(*l, "User=") && strcmp(*l + strlen("User="), "root") != 0)
+                        return g_strdup(*l + strlen("User="));
+        return NULL;
+}
+
+/* polkitd answers a non-root tund about other callers only for actions that name tund's
+ * user as their owner (see NOTES.md), so the unit's User= and the actions must agree. */
+static void assert_owner_annotation(const char *id, GVariant *annotations) {
+        g_autofree char *user = unit_user();
+        if (!user)
+                return;
+        g_autofree char *want = g_strconcat("unix-user:", user, NULL);
+        const char *owner = NULL;
+        if (!g_variant_lookup(annotations, "org.freedesktop.policykit.owner", "&s", &owner) ||
+            !strstr(owner, want))
+                g_error("tund.service runs as %s, but action %s has owner annotation %s", user, id,
+                        owner ? owner : "(none)");
+}
+
 /* The project's actions as polkitd read them, with API.md's defaults. */
 static void test_actions_defaults(void) {
         TbEnv *env = tb_test_env();
@@ -627,8 +654,9 @@ static void test_actions_defaults(void) {
                 guint32 any, inactive, active;
                 bool found = false;
                 g_variant_get(r, "(a(ssssssuuua{ss}))", &iter);
-                while (g_variant_iter_next(iter, "(&s&s&s&s&s&suuu@a{ss})", &id, &description, &message,
-                                           NULL, NULL, NULL, &any, &inactive, &active, NULL)) {
+                GVariant *annotations;
+                while (g_variant_iter_loop(iter, "(&s&s&s&s&s&suuu@a{ss})", &id, &description, &message,
+                                           NULL, NULL, NULL, &any, &inactive, &active, &annotations)) {
                         if (strcmp(id, ids[i]) != 0)
                                 continue;
                         found = true;
@@ -638,6 +666,7 @@ static void test_actions_defaults(void) {
                         g_assert_cmpuint(any, ==, ADMIN_AUTHENTICATION_REQUIRED);
                         g_assert_cmpuint(inactive, ==, ADMIN_AUTHENTICATION_REQUIRED);
                         g_assert_cmpuint(active, ==, ADMIN_AUTHENTICATION_REQUIRED_RETAINED);
+                        assert_owner_annotation(id, annotations);
                 }
                 if (!found)
                         g_error("polkitd does not know %s", ids[i]);
