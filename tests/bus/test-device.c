@@ -259,6 +259,62 @@ static void test_no_offloads(void) {
         g_assert_true(tb_wait_link_gone(name));
 }
 
+typedef struct PropertyWait {
+        GDBusConnection *bus;
+        const char *path, *property;
+        GVariant *value;
+} PropertyWait;
+
+static bool property_is(void *data) {
+        PropertyWait *w = data;
+        g_autoptr(GVariant) v = tb_get_property(w->bus, w->path, TB_DEVICE_IFACE, w->property);
+        if (g_variant_equal(v, w->value))
+                return true;
+        g_usleep(20 * 1000);
+        return false;
+}
+
+static void wait_property(GDBusConnection *bus, const char *path, const char *property, GVariant *value) {
+        PropertyWait w = { bus, path, property, g_variant_ref_sink(value) };
+        if (!tb_wait_until(property_is, &w)) {
+                g_autoptr(GVariant) now = tb_get_property(bus, path, TB_DEVICE_IFACE, property);
+                g_autofree char *want = g_variant_print(value, TRUE), *got = g_variant_print(now, TRUE);
+                g_error("%s of %s stays %s; the kernel says %s", property, path, got, want);
+        }
+        g_variant_unref(w.value);
+}
+
+/* MTU is what the kernel reports and Name follows renames, whoever makes the change. (The
+ * signals for changes made outside tund come from the link monitor, tested with it.) */
+static void test_follows_kernel_changes(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *name = tb_ifname("k"), *renamed = tb_ifname("kr");
+        g_autofree char *path = tb_create_ok(bus, name, NULL);
+        const char *set_mtu[] = { "ip", "link", "set", name, "mtu", "1300", NULL };
+        g_assert_cmpint(tb_run(set_mtu, NULL, NULL), ==, 0);
+        wait_property(bus, path, "MTU", g_variant_new_uint32(1300));
+
+        const char *rename[] = { "ip", "link", "set", name, "name", renamed, NULL };
+        g_assert_cmpint(tb_run(rename, NULL, NULL), ==, 0);
+        wait_property(bus, path, "Name", g_variant_new_string(renamed));
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) got = tb_call(bus, TB_MANAGER_PATH, TB_MANAGER_IFACE, "GetDevice",
+                                          g_variant_new("(s)", renamed), "(o)", &error);
+        g_assert_no_error(error);
+        const char *got_path;
+        g_variant_get(got, "(&o)", &got_path);
+        g_assert_cmpstr(got_path, ==, path);
+        g_autoptr(GHashTable) devices = tb_list_devices(bus);
+        g_assert_cmpstr(g_hash_table_lookup(devices, renamed), ==, path);
+        g_assert_false(g_hash_table_contains(devices, name));
+
+        tb_delete_ok(bus, path);
+        g_assert_true(tb_wait_link_gone(renamed));
+}
+
 int main(int argc, char **argv) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/device/properties", test_properties);
@@ -267,6 +323,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/device/set-mtu", test_set_mtu);
         g_test_add_func("/device/set-offloads", test_set_offloads);
         g_test_add_func("/device/delete", test_delete);
+        g_test_add_func("/device/follows-kernel-changes", test_follows_kernel_changes);
         g_test_add_func("/device/owner-and-persistent-options", test_owner_and_persistent_options);
         return tb_test_run();
 }

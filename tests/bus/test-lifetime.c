@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Lifetime: devices go with their creator's connection unless Persistent; persistent ones
- * survive a restart of tund; SIGTERM removes the others; tund leaves with its bus; sd_notify;
- * --help and --version. */
+/* Lifetime: devices go with their creator's connection unless Persistent; SIGTERM removes
+ * them; tund leaves with its bus; sd_notify; --help and --version. (Restarts: test-restart.) */
 
 #include "harness.h"
 
@@ -67,102 +66,6 @@ static void test_unprivileged_creator_disconnect(void) {
         g_assert_false(g_hash_table_contains(devices, name));
 }
 
-typedef struct DeviceState {
-        char *path;
-        int ifindex;
-        guint32 mtu, owner;
-        gboolean persistent;
-        GHashTable *offloads;
-} DeviceState;
-
-static DeviceState device_state(GDBusConnection *bus, const char *path) {
-        g_autoptr(GVariant) all = tb_get_all(bus, path, TB_DEVICE_IFACE);
-        DeviceState s = { .path = g_strdup(path) };
-        g_autoptr(GVariant) offloads = NULL;
-        g_assert_true(g_variant_lookup(all, "Index", "i", &s.ifindex));
-        g_assert_true(g_variant_lookup(all, "MTU", "u", &s.mtu));
-        g_assert_true(g_variant_lookup(all, "Owner", "u", &s.owner));
-        g_assert_true(g_variant_lookup(all, "Persistent", "b", &s.persistent));
-        g_assert_true(g_variant_lookup(all, "Offloads", "@as", &offloads));
-        s.offloads = tb_variant_strv_set(offloads);
-        return s;
-}
-
-static void device_state_clear(DeviceState *s) {
-        g_free(s->path);
-        g_hash_table_unref(s->offloads);
-}
-
-static char *get_device(GDBusConnection *bus, const char *name) {
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) r = tb_call(bus, TB_MANAGER_PATH, TB_MANAGER_IFACE, "GetDevice",
-                                        g_variant_new("(s)", name), "(o)", &error);
-        g_assert_no_error(error);
-        char *path;
-        g_variant_get(r, "(o)", &path);
-        return path;
-}
-
-static void test_persistent_survives_restart(void) {
-        TbEnv *env = tb_test_env();
-        if (!env)
-                return;
-        GDBusConnection *bus = tb_env_bus(env);
-        g_autofree char *name = tb_ifname("p"), *transient = tb_ifname("t");
-        const TbUser *owner = tb_env_user(env, TB_ROLE_NOBODY);
-        const char *offloads[] = { "csum", "tso4", "gro-tcp", NULL };
-        g_autofree char *path = tb_create_ok(bus, name, tb_options(
-                "Persistent", g_variant_new_boolean(TRUE),
-                "MTU", g_variant_new_uint32(1400),
-                "Offloads", g_variant_new_strv(offloads, -1),
-                "Owner", g_variant_new_uint32(owner->uid),
-                NULL));
-        g_autofree char *transient_path G_GNUC_UNUSED = tb_create_ok(bus, transient, NULL);
-        DeviceState before = device_state(bus, path);
-        g_autoptr(GHashTable) kernel_offloads = tb_link_kernel_offloads(name);
-
-        assert_clean_exit(tb_tund_stop(env));
-        g_assert_true(tb_link_exists(name));
-        g_assert_cmpint(tb_link_ifindex(name), ==, before.ifindex);
-        g_assert_false(tb_link_exists(transient));
-
-        tb_tund_start(env);
-        g_autofree char *new_path = get_device(bus, name);
-        DeviceState after = device_state(bus, new_path);
-        g_assert_cmpint(after.ifindex, ==, before.ifindex);
-        g_assert_cmpint(after.ifindex, ==, tb_link_ifindex(name));
-        g_assert_cmpuint(after.mtu, ==, 1400);
-        g_assert_cmpuint(tb_link_mtu(name), ==, 1400);
-        g_assert_cmpuint(after.owner, ==, owner->uid);
-        g_assert_true(after.persistent);
-        tb_assert_sets_equal(after.offloads, before.offloads);
-        g_autoptr(GHashTable) kernel_after = tb_link_kernel_offloads(name);
-        tb_assert_sets_equal(kernel_after, kernel_offloads);
-        g_autoptr(GHashTable) devices = tb_list_devices(bus);
-        g_assert_cmpstr(g_hash_table_lookup(devices, name), ==, new_path);
-        g_assert_false(g_hash_table_contains(devices, transient));
-
-        /* Managed for real: its owner may still change it, and it can be deleted. */
-        g_autoptr(TbCaller) c = tb_caller_new(env, owner);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) r G_GNUC_UNUSED = tb_caller_call(c, false, new_path, TB_DEVICE_IFACE, "SetMTU",
-                                               g_variant_new("(u)", 1300), &error);
-        g_assert_no_error(error);
-        g_assert_cmpuint(tb_link_mtu(name), ==, 1300);
-        tb_delete_ok(bus, new_path);
-        g_assert_true(tb_wait_link_gone(name));
-
-        /* Deleted means gone for good, also across the next restart. */
-        assert_clean_exit(tb_tund_stop(env));
-        tb_tund_start(env);
-        g_autoptr(GHashTable) devices_later = tb_list_devices(bus);
-        g_assert_false(g_hash_table_contains(devices_later, name));
-        g_assert_false(tb_link_exists(name));
-
-        device_state_clear(&before);
-        device_state_clear(&after);
-}
-
 static void test_sigterm_removes_devices(void) {
         TbEnv *env = tb_test_env();
         if (!env)
@@ -184,6 +87,48 @@ static void test_sigterm_removes_devices(void) {
         g_object_unref(other);
 }
 
+/* Devices moved to another network namespace are still tund's: they go with their creator
+ * and when tund stops, like the others. */
+static void test_devices_in_other_netns_go_too(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        g_autofree char *netns = tb_ifname("ns"), *by_creator = tb_ifname("nc"), *by_stop = tb_ifname("nt");
+        const char *add_netns[] = { "ip", "netns", "add", netns, NULL };
+        const char *del_netns[] = { "ip", "netns", "delete", netns, NULL };
+        g_autofree char *err = NULL;
+        if (tb_run(add_netns, NULL, &err) != 0) {
+                g_test_skip_printf("cannot add a network namespace: %s", err);
+                return;
+        }
+        GDBusConnection *bus = tb_env_bus(env);
+        GDBusConnection *creator = tb_env_connect(env);
+        g_autofree char *path1 = tb_create_ok(creator, by_creator, NULL);
+        g_autofree char *path2 = tb_create_ok(bus, by_stop, NULL);
+        const char *move1[] = { "ip", "link", "set", by_creator, "netns", netns, NULL };
+        const char *move2[] = { "ip", "link", "set", by_stop, "netns", netns, NULL };
+        const char *show1[] = { "ip", "-n", netns, "link", "show", by_creator, NULL };
+        const char *show2[] = { "ip", "-n", netns, "link", "show", by_stop, NULL };
+        g_assert_cmpint(tb_run(move1, NULL, NULL), ==, 0);
+        g_assert_cmpint(tb_run(move2, NULL, NULL), ==, 0);
+
+        g_autoptr(TbSignals) signals = tb_signals_new(bus, "org.freedesktop.DBus.ObjectManager",
+                                                      "InterfacesRemoved", TB_MANAGER_PATH);
+        g_dbus_connection_close_sync(creator, NULL, NULL);
+        g_object_unref(creator);
+        g_autoptr(GVariant) removed = tb_signals_wait(signals, "InterfacesRemoved", NULL, first_arg_is, path1);
+        g_assert_nonnull(removed);
+        if (tb_run(show1, NULL, NULL) == 0)
+                g_error("%s stays in namespace %s after its creator left", by_creator, netns);
+
+        g_autoptr(GHashTable) devices = tb_list_devices(bus);
+        g_assert_cmpstr(g_hash_table_lookup(devices, by_stop), ==, path2);
+        assert_clean_exit(tb_tund_stop(env));
+        if (tb_run(show2, NULL, NULL) == 0)
+                g_error("%s stays in namespace %s after tund stopped", by_stop, netns);
+        g_assert_cmpint(tb_run(del_netns, NULL, NULL), ==, 0);
+}
+
 static void test_ready_notification(void) {
         TbEnv *env = tb_test_env();
         if (!env)
@@ -199,6 +144,22 @@ static void test_ready_notification(void) {
         GPtrArray *n = tb_tund_notifications(env);
         for (unsigned i = 0; i < n->len; i++)
                 g_test_message("notification: %s", (char *) n->pdata[i]);
+}
+
+/* With $WATCHDOG_USEC set (as systemd does for WatchdogSec=), tund pings the watchdog. */
+static void test_watchdog(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        assert_clean_exit(tb_tund_stop(env));
+        g_ptr_array_set_size(tb_tund_notifications(env), 0);
+
+        const char *watchdog[] = { "WATCHDOG_USEC", "1000000", NULL };
+        tb_tund_spawn_with_env(env, watchdog);
+        g_assert_true(tb_tund_wait_notification(env, "READY=1"));
+        if (!tb_tund_wait_notification(env, "WATCHDOG=1"))
+                g_error("tund sent no WATCHDOG=1 with WATCHDOG_USEC set");
+        assert_clean_exit(tb_tund_stop(env));
 }
 
 static void test_help_and_version(void) {
@@ -316,10 +277,11 @@ int main(int argc, char **argv) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/lifetime/help-and-version", test_help_and_version);
         g_test_add_func("/lifetime/ready-notification", test_ready_notification);
+        g_test_add_func("/lifetime/watchdog", test_watchdog);
         g_test_add_func("/lifetime/creator-disconnect", test_creator_disconnect);
         g_test_add_func("/lifetime/unprivileged-creator-disconnect", test_unprivileged_creator_disconnect);
-        g_test_add_func("/lifetime/persistent-survives-restart", test_persistent_survives_restart);
         g_test_add_func("/lifetime/sigterm-removes-devices", test_sigterm_removes_devices);
+        g_test_add_func("/lifetime/devices-in-other-netns-go-too", test_devices_in_other_netns_go_too);
         g_test_add_func("/lifetime/creator-leaves-while-polkit-decides", test_creator_leaves_while_polkit_decides);
         g_test_add_func("/lifetime/sigterm-while-polkit-decides", test_sigterm_while_polkit_decides);
         g_test_add_func("/lifetime/exit-when-bus-goes", test_exit_when_bus_goes);

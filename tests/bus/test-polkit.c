@@ -312,8 +312,13 @@ static const char agent_xml[] =
 #define AGENT_PATH "/org/example/Tun1Tests/Agent"
 
 typedef struct Agent {
+        GDBusConnection *bus;
+        GDBusNodeInfo *info;
+        guint registration;
+        GVariant *subject;
         GDBusMethodInvocation *pending;
-        char *action_id;
+        char *action_id, *cookie;
+        GVariant *identities;
 } Agent;
 
 static void agent_method(GDBusConnection *bus, const char *sender, const char *path, const char *iface,
@@ -322,11 +327,55 @@ static void agent_method(GDBusConnection *bus, const char *sender, const char *p
         Agent *a = data;
         if (strcmp(method, "BeginAuthentication") == 0) {
                 g_assert_null(a->pending);
-                g_variant_get_child(params, 0, "s", &a->action_id);
+                g_variant_get(params, "(s&s&s@a{ss}s@a(sa{sv}))", &a->action_id, NULL, NULL, NULL,
+                              &a->cookie, &a->identities);
                 a->pending = invocation;        /* answered by the test, later */
                 return;
         }
         g_dbus_method_invocation_return_value(invocation, NULL);
+}
+
+static GVariant *process_subject(pid_t pid, uid_t uid) {
+        GVariantBuilder b;
+        g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+        g_variant_builder_add(&b, "{sv}", "pid", g_variant_new_uint32(pid));
+        g_variant_builder_add(&b, "{sv}", "start-time", g_variant_new_uint64(0));
+        g_variant_builder_add(&b, "{sv}", "uid", g_variant_new_int32(uid));
+        return g_variant_ref_sink(g_variant_new("(sa{sv})", "unix-process", &b));
+}
+
+/* Registers an agent of the test (uid 0 may register one for any process) for the process
+ * of caller C, so that polkit asks it about C's interactive calls. */
+static void agent_start(Agent *a, TbEnv *env, TbCaller *c, const TbUser *user) {
+        static const GDBusInterfaceVTable vtable = { agent_method };
+        g_autoptr(GError) error = NULL;
+        *a = (Agent) { .bus = tb_env_bus(env) };
+        a->info = g_dbus_node_info_new_for_xml(agent_xml, &error);
+        g_assert_no_error(error);
+        a->registration = g_dbus_connection_register_object(a->bus, AGENT_PATH, a->info->interfaces[0],
+                                                            &vtable, a, NULL, &error);
+        g_assert_no_error(error);
+        a->subject = process_subject(tb_caller_pid(c), user->uid);
+        g_autoptr(GVariant) r G_GNUC_UNUSED = g_dbus_connection_call_sync(
+                a->bus, POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "RegisterAuthenticationAgent",
+                g_variant_new("(@(sa{sv})ss)", a->subject, "C", AGENT_PATH),
+                NULL, G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &error);
+        g_assert_no_error(error);
+}
+
+static void agent_stop(Agent *a) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) r G_GNUC_UNUSED = g_dbus_connection_call_sync(
+                a->bus, POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "UnregisterAuthenticationAgent",
+                g_variant_new("(@(sa{sv})s)", a->subject, AGENT_PATH),
+                NULL, G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &error);
+        g_assert_no_error(error);
+        g_dbus_connection_unregister_object(a->bus, a->registration);
+        g_dbus_node_info_unref(a->info);
+        g_variant_unref(a->subject);
+        g_clear_pointer(&a->identities, g_variant_unref);
+        g_free(a->action_id);
+        g_free(a->cookie);
 }
 
 static bool agent_asked(void *data) {
@@ -336,13 +385,29 @@ static bool agent_asked(void *data) {
         return a->pending != NULL;
 }
 
-static GVariant *process_subject(pid_t pid, uid_t uid) {
-        GVariantBuilder b;
-        g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
-        g_variant_builder_add(&b, "{sv}", "pid", g_variant_new_uint32(pid));
-        g_variant_builder_add(&b, "{sv}", "start-time", g_variant_new_uint64(0));
-        g_variant_builder_add(&b, "{sv}", "uid", g_variant_new_int32(uid));
-        return g_variant_new("(sa{sv})", "unix-process", &b);
+static void agent_wait_asked(Agent *a) {
+        if (!tb_wait_until(agent_asked, a))
+                g_error("polkit never asked the authentication agent: did tund pass AllowUserInteraction?");
+}
+
+/* The user dismisses the dialog. */
+static void agent_dismiss(Agent *a) {
+        g_dbus_method_invocation_return_dbus_error(g_steal_pointer(&a->pending),
+                                                   "org.freedesktop.PolicyKit1.Error.Cancelled",
+                                                   "Dismissed by the test");
+}
+
+/* The user authenticates as the first identity polkit offered: what polkit-agent-helper-1
+ * (running as root) reports after checking a password. */
+static void agent_authenticate(Agent *a) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) identity = g_variant_get_child_value(a->identities, 0);
+        g_autoptr(GVariant) r G_GNUC_UNUSED = g_dbus_connection_call_sync(
+                a->bus, POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "AuthenticationAgentResponse2",
+                g_variant_new("(us@(sa{sv}))", 0u, a->cookie, identity),
+                NULL, G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &error);
+        g_assert_no_error(error);
+        g_dbus_method_invocation_return_value(g_steal_pointer(&a->pending), NULL);
 }
 
 static void test_loop_serves_while_polkit_decides(void) {
@@ -353,25 +418,14 @@ static void test_loop_serves_while_polkit_decides(void) {
         const TbUser *user = tb_env_user(env, TB_ROLE_NOBODY);
         g_autoptr(TbCaller) c = tb_caller_new(env, user);
         g_autoptr(GError) error = NULL;
-
-        g_autoptr(GDBusNodeInfo) info = g_dbus_node_info_new_for_xml(agent_xml, &error);
-        g_assert_no_error(error);
-        const GDBusInterfaceVTable vtable = { agent_method };
-        Agent agent = {};
-        guint reg = g_dbus_connection_register_object(bus, AGENT_PATH, info->interfaces[0], &vtable, &agent, NULL, &error);
-        g_assert_no_error(error);
-        g_autoptr(GVariant) registered G_GNUC_UNUSED = g_dbus_connection_call_sync(
-                bus, POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "RegisterAuthenticationAgent",
-                g_variant_new("(@(sa{sv})ss)", process_subject(tb_caller_pid(c), user->uid), "C", AGENT_PATH),
-                NULL, G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &error);
-        g_assert_no_error(error);
+        Agent agent;
+        agent_start(&agent, env, c, user);
 
         /* The first call waits for the agent, which waits for the test. */
         g_autofree char *name = tb_ifname("l");
         unsigned create = tb_caller_send(c, true, TB_MANAGER_PATH, TB_MANAGER_IFACE, "CreateDevice",
                                          g_variant_new("(s@a{sv})", name, tb_options("MTU", g_variant_new_uint32(1400), NULL)));
-        if (!tb_wait_until(agent_asked, &agent))
-                g_error("polkit never asked the authentication agent: did tund pass AllowUserInteraction?");
+        agent_wait_asked(&agent);
         g_assert_cmpstr(agent.action_id, ==, TB_ACTION_CREATE);
 
         /* Meanwhile tund answers the same caller and others. */
@@ -387,26 +441,17 @@ static void test_loop_serves_while_polkit_decides(void) {
         g_clear_error(&error);
         g_assert_false(tb_caller_has_reply(c, create));
 
-        /* The user dismisses the dialog: polkit says no, and so does tund. */
-        g_dbus_method_invocation_return_dbus_error(agent.pending, "org.freedesktop.PolicyKit1.Error.Cancelled",
-                                                   "Dismissed by the test");
+        /* Dismissed: polkit says no, and so does tund. */
+        agent_dismiss(&agent);
         g_autoptr(GVariant) created = tb_caller_wait(c, create, &error);
         g_assert_null(created);
         tb_assert_error(error, ACCESS_DENIED);
-        g_clear_error(&error);
         g_assert_false(tb_link_exists(name));
-
-        g_autoptr(GVariant) unregistered G_GNUC_UNUSED = g_dbus_connection_call_sync(
-                bus, POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "UnregisterAuthenticationAgent",
-                g_variant_new("(@(sa{sv})s)", process_subject(tb_caller_pid(c), user->uid), AGENT_PATH),
-                NULL, G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &error);
-        g_assert_no_error(error);
-        g_dbus_connection_unregister_object(bus, reg);
-        g_free(agent.action_id);
+        agent_stop(&agent);
 }
 
-/* Without ALLOW_INTERACTIVE_AUTHORIZATION tund must not make polkit ask an agent. */
-static void test_no_agent_without_flag(void) {
+/* auth_admin passed through an agent: the call goes through. */
+static void test_agent_authenticates(void) {
         TbEnv *env = tb_test_env();
         if (!env)
                 return;
@@ -414,29 +459,44 @@ static void test_no_agent_without_flag(void) {
         const TbUser *user = tb_env_user(env, TB_ROLE_NOBODY);
         g_autoptr(TbCaller) c = tb_caller_new(env, user);
         g_autoptr(GError) error = NULL;
+        Agent agent;
+        agent_start(&agent, env, c, user);
 
-        g_autoptr(GDBusNodeInfo) info = g_dbus_node_info_new_for_xml(agent_xml, &error);
-        const GDBusInterfaceVTable vtable = { agent_method };
-        Agent agent = {};
-        guint reg = g_dbus_connection_register_object(bus, AGENT_PATH, info->interfaces[0], &vtable, &agent, NULL, &error);
+        g_autofree char *name = tb_ifname("h");
+        unsigned create = tb_caller_send(c, true, TB_MANAGER_PATH, TB_MANAGER_IFACE, "CreateDevice",
+                                         g_variant_new("(s@a{sv})", name, tb_options(NULL, NULL)));
+        agent_wait_asked(&agent);
+        g_assert_cmpstr(agent.action_id, ==, TB_ACTION_CREATE);
+        agent_authenticate(&agent);
+
+        g_autoptr(GVariant) created = tb_caller_wait(c, create, &error);
         g_assert_no_error(error);
-        g_autoptr(GVariant) registered G_GNUC_UNUSED = g_dbus_connection_call_sync(
-                bus, POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "RegisterAuthenticationAgent",
-                g_variant_new("(@(sa{sv})ss)", process_subject(tb_caller_pid(c), user->uid), "C", AGENT_PATH),
-                NULL, G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &error);
-        g_assert_no_error(error);
+        g_autofree char *path = created_path(created);
+        g_assert_true(tb_link_exists(name));
+        g_autoptr(GVariant) owner = tb_get_property(bus, path, TB_DEVICE_IFACE, "Owner");
+        g_assert_cmpuint(g_variant_get_uint32(owner), ==, user->uid);
+        tb_delete_ok(bus, path);
+        g_assert_true(tb_wait_link_gone(name));
+        agent_stop(&agent);
+}
+
+/* Without ALLOW_INTERACTIVE_AUTHORIZATION tund must not make polkit ask an agent. */
+static void test_no_agent_without_flag(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        const TbUser *user = tb_env_user(env, TB_ROLE_NOBODY);
+        g_autoptr(TbCaller) c = tb_caller_new(env, user);
+        g_autoptr(GError) error = NULL;
+        Agent agent;
+        agent_start(&agent, env, c, user);
 
         g_autofree char *name = tb_ifname("q");
         g_autoptr(GVariant) r = caller_create(c, false, name, NULL, &error);
         g_assert_null(r);
         tb_assert_error(error, INTERACTIVE);
         g_assert_null(agent.pending);
-
-        g_autoptr(GVariant) unregistered G_GNUC_UNUSED = g_dbus_connection_call_sync(
-                bus, POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "UnregisterAuthenticationAgent",
-                g_variant_new("(@(sa{sv})s)", process_subject(tb_caller_pid(c), user->uid), AGENT_PATH),
-                NULL, G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, NULL);
-        g_dbus_connection_unregister_object(bus, reg);
+        agent_stop(&agent);
 }
 
 /* A name taken while polkit decides on a CreateDevice of that name: the call that waited
@@ -476,8 +536,148 @@ static void test_name_taken_while_polkit_decides(void) {
         g_assert_true(tb_wait_link_gone(name));
 }
 
+/* Many callers at once, all through polkit: each distinct name is created once; of the
+ * callers that asked for the same name, exactly one gets it and the others Exists. */
+static void test_many_callers_at_once(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        enum { N = 8 };
+        TbCaller *callers[N];
+        unsigned distinct[N], same[N];
+        g_autofree char *shared = tb_ifname("ms");
+        char *names[N];
+
+        for (int i = 0; i < N; i++)
+                callers[i] = tb_caller_new(env, tb_env_user(env, i % 2 ? TB_ROLE_CREATE : TB_ROLE_MANAGE));
+        for (int i = 0; i < N; i++) {
+                g_autofree char *suffix = g_strdup_printf("m%d", i);
+                names[i] = tb_ifname(suffix);
+                distinct[i] = tb_caller_send(callers[i], false, TB_MANAGER_PATH, TB_MANAGER_IFACE, "CreateDevice",
+                                             g_variant_new("(s@a{sv})", names[i], tb_options(NULL, NULL)));
+                same[i] = tb_caller_send(callers[i], false, TB_MANAGER_PATH, TB_MANAGER_IFACE, "CreateDevice",
+                                         g_variant_new("(s@a{sv})", shared, tb_options(NULL, NULL)));
+        }
+
+        unsigned winners = 0;
+        for (int i = 0; i < N; i++) {
+                g_autoptr(GError) error = NULL;
+                g_autoptr(GVariant) r G_GNUC_UNUSED = tb_caller_wait(callers[i], distinct[i], &error);
+                g_assert_no_error(error);
+                g_assert_true(tb_link_exists(names[i]));
+                g_autoptr(GVariant) same_reply = tb_caller_wait(callers[i], same[i], &error);
+                if (same_reply)
+                        winners++;
+                else
+                        tb_assert_error(error, "org.example.Tun1.Error.Exists");
+        }
+        g_assert_cmpuint(winners, ==, 1);
+        g_autoptr(GHashTable) devices = tb_list_devices(bus);
+        g_assert_true(g_hash_table_contains(devices, shared));
+
+        /* Their devices go with them. */
+        for (int i = 0; i < N; i++)
+                tb_caller_free(callers[i]);
+        for (int i = 0; i < N; i++) {
+                g_assert_true(tb_wait_link_gone(names[i]));
+                g_free(names[i]);
+        }
+        g_assert_true(tb_wait_link_gone(shared));
+}
+
+/* The bus policy file: only root may own org.example.Tun1; everyone may call it. */
+static void test_policy_only_root_owns_the_name(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        for (TbRole role = 0; role < _TB_ROLE_MAX; role++) {
+                g_autoptr(TbCaller) c = tb_caller_new(env, tb_env_user(env, role));
+                g_autoptr(GError) error = NULL;
+                unsigned id = tb_caller_send_to(c, false, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                                "org.freedesktop.DBus", "RequestName",
+                                                g_variant_new("(su)", TB_BUS_NAME, 0u));
+                g_autoptr(GVariant) r = tb_caller_wait(c, id, &error);
+                g_assert_null(r);
+                tb_assert_error(error, ACCESS_DENIED);
+        }
+        g_assert_true(tb_name_has_owner(env, TB_BUS_NAME));
+}
+
+/* The user tund.service runs tund as, or NULL for root. */
+static char *unit_user(void) {
+        const char *unit = g_getenv("TB_UNIT");
+        g_autofree char *contents = NULL;
+        if (!unit || !g_file_get_contents(unit, &contents, NULL, NULL))
+                return NULL;
+        g_auto(GStrv) lines = g_strsplit(contents, "\n", -1);
+        for (char **l = lines; *l; l++)
+                if (g_str_has_prefix(*l, "User=") && strcmp(*l + strlen("User="), "root") != 0)
+                        return g_strdup(*l + strlen("User="));
+        return NULL;
+}
+
+/* polkitd answers a non-root tund about other callers only for actions that name tund's
+ * user as their owner (see NOTES.md), so the unit's User= and the actions must agree. */
+static void assert_owner_annotation(const char *id, GVariant *annotations) {
+        g_autofree char *user = unit_user();
+        if (!user)
+                return;
+        g_autofree char *want = g_strconcat("unix-user:", user, NULL);
+        const char *owner = NULL;
+        if (!g_variant_lookup(annotations, "org.freedesktop.policykit.owner", "&s", &owner) ||
+            !strstr(owner, want))
+                g_error("tund.service runs as %s, but action %s has owner annotation %s", user, id,
+                        owner ? owner : "(none)");
+}
+
+/* The project's actions as polkitd read them, with API.md's defaults. */
+static void test_actions_defaults(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        enum {  /* PolkitImplicitAuthorization */
+                ADMIN_AUTHENTICATION_REQUIRED = 2,
+                ADMIN_AUTHENTICATION_REQUIRED_RETAINED = 4,
+        };
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) r = g_dbus_connection_call_sync(
+                tb_env_bus(env), POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "EnumerateActions",
+                g_variant_new("(s)", "C"), G_VARIANT_TYPE("(a(ssssssuuua{ss}))"),
+                G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &error);
+        g_assert_no_error(error);
+
+        const char *ids[] = { TB_ACTION_CREATE, TB_ACTION_MANAGE };
+        for (size_t i = 0; i < G_N_ELEMENTS(ids); i++) {
+                g_autoptr(GVariantIter) iter = NULL;
+                const char *id, *description, *message;
+                guint32 any, inactive, active;
+                bool found = false;
+                g_variant_get(r, "(a(ssssssuuua{ss}))", &iter);
+                GVariant *annotations;
+                while (g_variant_iter_loop(iter, "(&s&s&s&s&s&suuu@a{ss})", &id, &description, &message,
+                                           NULL, NULL, NULL, &any, &inactive, &active, &annotations)) {
+                        if (strcmp(id, ids[i]) != 0)
+                                continue;
+                        found = true;
+                        g_test_message("%s: %s / %s", id, description, message);
+                        g_assert_cmpstr(description, !=, "");
+                        g_assert_cmpstr(message, !=, "");
+                        g_assert_cmpuint(any, ==, ADMIN_AUTHENTICATION_REQUIRED);
+                        g_assert_cmpuint(inactive, ==, ADMIN_AUTHENTICATION_REQUIRED);
+                        g_assert_cmpuint(active, ==, ADMIN_AUTHENTICATION_REQUIRED_RETAINED);
+                        assert_owner_annotation(id, annotations);
+                }
+                if (!found)
+                        g_error("polkitd does not know %s", ids[i]);
+        }
+}
+
 int main(int argc, char **argv) {
         g_test_init(&argc, &argv, NULL);
+        g_test_add_func("/polkit/actions-defaults", test_actions_defaults);
+        g_test_add_func("/polkit/policy-only-root-owns-the-name", test_policy_only_root_owns_the_name);
+        g_test_add_func("/polkit/many-callers-at-once", test_many_callers_at_once);
         g_test_add_func("/polkit/create/allowed", test_create_allowed);
         g_test_add_func("/polkit/create/denied", test_create_denied);
         g_test_add_func("/polkit/create/challenge", test_create_challenge);
@@ -487,6 +687,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/polkit/reading-is-open", test_reading_is_open);
         g_test_add_func("/polkit/interactive/agent-not-asked-without-flag", test_no_agent_without_flag);
         g_test_add_func("/polkit/interactive/loop-serves-while-polkit-decides", test_loop_serves_while_polkit_decides);
+        g_test_add_func("/polkit/interactive/agent-authenticates", test_agent_authenticates);
         g_test_add_func("/polkit/name-taken-while-polkit-decides", test_name_taken_while_polkit_decides);
         return tb_test_run();
 }

@@ -37,8 +37,8 @@ typedef struct TbUser {
 
 typedef struct TbEnv TbEnv;
 
-/* Skips the current test (or all, from main) with a message unless running as root with
- * what the bus tests need. Returns true when the tests may run. */
+/* Skips the current test with a message (g_test_skip) unless running as root with what the
+ * bus tests need. Returns true when the test may run. */
 bool tb_can_run(void);
 
 /* Starts bus and polkitd (and installs files, creates users); tund is started separately. */
@@ -64,8 +64,12 @@ const char *tb_tund_path(void);
 /* Starts tund on the bus, with $NOTIFY_SOCKET and a state directory that stays the same for
  * the whole test program, and waits until it owns its name. */
 void tb_tund_start(TbEnv *env);
-/* Only starts it. */
+/* Only starts it; with EXTRA_ENV (NULL or KEY, VALUE, ..., NULL) in its environment. */
 void tb_tund_spawn(TbEnv *env);
+void tb_tund_spawn_with_env(TbEnv *env, const char *const *extra_env);
+/* Runs another tund on the same bus and state directory while the first runs, and waits for
+ * it to exit (killed after a hang: -1); returns its wait status. */
+int tb_tund_run_second(TbEnv *env);
 pid_t tb_tund_pid(TbEnv *env);
 /* Whether the bus name is owned now. */
 bool tb_name_has_owner(TbEnv *env, const char *name);
@@ -131,9 +135,12 @@ TbCaller *tb_caller_new(TbEnv *env, const TbUser *user);
 void tb_caller_free(TbCaller *caller);
 const char *tb_caller_unique_name(TbCaller *caller);
 pid_t tb_caller_pid(TbCaller *caller);
-/* Sends a call; returns its id. */
+/* Sends a call to tund; returns its id. */
 unsigned tb_caller_send(TbCaller *caller, bool interactive, const char *path, const char *iface,
                         const char *method, GVariant *args);
+/* Sends a call to another service. */
+unsigned tb_caller_send_to(TbCaller *caller, bool interactive, const char *destination, const char *path,
+                           const char *iface, const char *method, GVariant *args);
 /* True when the reply to ID has arrived (it stays queued). */
 bool tb_caller_has_reply(TbCaller *caller, unsigned id);
 /* Waits for the reply to ID: its result tuple, or NULL and ERROR. */

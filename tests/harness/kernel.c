@@ -107,7 +107,7 @@ GHashTable *tb_kernel_supported_offloads(void) {
         int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
         g_assert_cmpint(fd, >=, 0);
         struct ifreq ifr = { .ifr_flags = IFF_TUN | IFF_NO_PI | IFF_VNET_HDR };
-        g_autofree char *name = tb_ifname("k");
+        g_autofree char *name = tb_ifname("probe");
         g_strlcpy(ifr.ifr_name, name, sizeof(ifr.ifr_name));
         g_assert_no_errno(ioctl(fd, TUNSETIFF, &ifr));
         for (size_t i = 0; i < G_N_ELEMENTS(probes); i++)

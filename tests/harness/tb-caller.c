@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A D-Bus client for the bus tests, run as an unprivileged user via setpriv. It holds one
  * connection to $DBUS_SYSTEM_BUS_ADDRESS for as long as its stdin is open, and makes calls
- * on org.example.Tun1 asynchronously as told, one a line:
- *     ID FLAGS PATH INTERFACE METHOD ARGS      (FLAGS: "i" interactive, "-" none;
- *                                               ARGS: a GVariant tuple in text form)
+ * asynchronously as told, one a line:
+ *     ID FLAGS DESTINATION PATH INTERFACE METHOD ARGS
+ * (FLAGS: "i" interactive, "-" none; ARGS: a GVariant tuple in text form).
  * It answers first "ready UNIQUE-NAME", then per call "ID ok REPLY" or
  * "ID error ERROR-NAME<TAB>MESSAGE", in the order the replies arrive. */
 
@@ -44,21 +44,21 @@ static void on_reply(GObject *source, GAsyncResult *res, gpointer data) {
 }
 
 static void run_command(Caller *c, const char *line) {
-        g_auto(GStrv) f = g_strsplit(line, " ", 6);
-        if (g_strv_length(f) != 6) {
+        g_auto(GStrv) f = g_strsplit(line, " ", 7);
+        if (g_strv_length(f) != 7) {
                 print_line("0 error (bad-command)\t%s", line);
                 return;
         }
         unsigned id = (unsigned) strtoul(f[0], NULL, 10);
         g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) args = g_variant_parse(NULL, f[5], NULL, NULL, &error);
+        g_autoptr(GVariant) args = g_variant_parse(NULL, f[6], NULL, NULL, &error);
         if (!args) {
                 print_line("%u error (bad-args)\t%s", id, error->message);
                 return;
         }
         GDBusCallFlags flags = strchr(f[1], 'i') ? G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION
                                                  : G_DBUS_CALL_FLAGS_NONE;
-        g_dbus_connection_call(c->bus, "org.example.Tun1", f[2], f[3], f[4], args,
+        g_dbus_connection_call(c->bus, f[2], f[3], f[4], f[5], args,
                                NULL, flags, G_MAXINT, NULL, on_reply, GUINT_TO_POINTER(id));
 }
 

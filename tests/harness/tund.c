@@ -13,7 +13,7 @@ const char *tb_tund_path(void) {
         return path && *path && access(path, X_OK) == 0 ? path : NULL;
 }
 
-void tb_tund_spawn(TbEnv *env) {
+void tb_tund_spawn_with_env(TbEnv *env, const char *const *extra_env) {
         g_autofree char *state_arg = g_strconcat("--state-directory=", env->state_dir, NULL);
         const char *argv[] = { tb_tund_path(), state_arg, NULL };
 
@@ -21,9 +21,20 @@ void tb_tund_spawn(TbEnv *env) {
         g_assert_true(env->tund == NULL || !g_subprocess_get_identifier(env->tund));
         g_clear_object(&env->tund);
 
-        const char *extra_env[] = { "NOTIFY_SOCKET", env->notify_path, NULL };
-        env->tund = tb_spawn(env, G_SUBPROCESS_FLAGS_NONE, argv, extra_env);
+        g_autoptr(GPtrArray) full_env = g_ptr_array_new();
+        g_ptr_array_add(full_env, "NOTIFY_SOCKET");
+        g_ptr_array_add(full_env, env->notify_path);
+        for (; extra_env && extra_env[0]; extra_env += 2) {
+                g_ptr_array_add(full_env, (char *) extra_env[0]);
+                g_ptr_array_add(full_env, (char *) extra_env[1]);
+        }
+        g_ptr_array_add(full_env, NULL);
+        env->tund = tb_spawn(env, G_SUBPROCESS_FLAGS_NONE, argv, (const char *const *) full_env->pdata);
         tb_env_write_pids(env);
+}
+
+void tb_tund_spawn(TbEnv *env) {
+        tb_tund_spawn_with_env(env, NULL);
 }
 
 void tb_tund_start(TbEnv *env) {
@@ -34,6 +45,13 @@ void tb_tund_start(TbEnv *env) {
                                 g_subprocess_get_status(env->tund));
                 g_error("tund did not own %s", TB_BUS_NAME);
         }
+}
+
+int tb_tund_run_second(TbEnv *env) {
+        g_autofree char *state_arg = g_strconcat("--state-directory=", env->state_dir, NULL);
+        const char *argv[] = { tb_tund_path(), state_arg, NULL };
+        g_autoptr(GSubprocess) second = tb_spawn(env, G_SUBPROCESS_FLAGS_NONE, argv, NULL);
+        return tb_subprocess_wait(second);
 }
 
 pid_t tb_tund_pid(TbEnv *env) {
