@@ -52,6 +52,14 @@ static inline uint64_t odd_byte(uint8_t b) {
 #endif
 }
 
+/* A sum taken over data that really starts at an odd offset: its bytes swap roles. */
+static inline uint64_t swap_sum_bytes(uint64_t s) {
+        uint32_t x = fold64_to_32(s);
+        x = (x & 0xffff) + (x >> 16);
+        x = (x & 0xffff) + (x >> 16);
+        return (uint64_t) (((x & 0xff) << 8) | (x >> 8));
+}
+
 static uint64_t sum_tail(const uint8_t *p, size_t len) {
         uint64_t s = 0;
 
@@ -107,9 +115,10 @@ static inline __m256i madd_step(__m256i acc, __m256i v) {
         return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_xor_si256(v, flip), ones));
 }
 
-/* The true (non-negative) sum of both accumulators after `steps` steps each. */
+/* The true (non-negative) sum of two accumulators that took n_steps madd_steps between
+ * them: each step left its 8 lanes short by 65536. */
 __attribute__((target("avx2")))
-static inline uint64_t reduce_avx2(__m256i a, __m256i b, size_t steps) {
+static inline uint64_t reduce_avx2(__m256i a, __m256i b, size_t n_steps) {
         __m256i s = _mm256_add_epi64(
                         _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(a)),
                                          _mm256_cvtepi32_epi64(_mm256_extracti128_si256(a, 1))),
@@ -117,8 +126,57 @@ static inline uint64_t reduce_avx2(__m256i a, __m256i b, size_t steps) {
                                          _mm256_cvtepi32_epi64(_mm256_extracti128_si256(b, 1))));
         __m128i t = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
         int64_t signed_sum = _mm_cvtsi128_si64(t) + _mm_extract_epi64(t, 1);
-        /* 2 accumulators x 8 lanes, each short 65536 per step. */
-        return (uint64_t) (signed_sum + (int64_t) steps * 16 * 65536);
+        return (uint64_t) (signed_sum + (int64_t) n_steps * 8 * 65536);
+}
+
+/* loadu(head_mask + 32 - r) keeps the first r bytes of a vector and clears the others. */
+static const uint8_t head_mask[64] __attribute__((aligned(64))) = {
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+};
+
+/* loadu(tail_mask + r) keeps the last r bytes of a vector and clears the others. */
+static const uint8_t tail_mask[64] __attribute__((aligned(64))) = {
+        [32] = 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+};
+
+/* The last len (< 64) bytes, with at least 64 bytes before them (so the vector that ends
+ * at the end of the data may reach back into bytes already summed: they are masked off).
+ * When dst is set they are copied too; the overlapping store rewrites bytes with the
+ * values they already have. Positions are relative to a start 32-byte multiple back. */
+__attribute__((target("avx2")))
+static inline uint64_t sum_copy_tail_avx2(uint8_t *dst, const uint8_t *src, size_t len) {
+        __m256i a = _mm256_setzero_si256();
+        size_t n_steps = 0;
+        uint64_t s = 0;
+
+        if (len >= 32) {
+                __m256i v = _mm256_loadu_si256((const __m256i *) src);
+                if (dst)
+                        _mm256_storeu_si256((__m256i *) dst, v);
+                a = madd_step(a, v);
+                n_steps++;
+                src += 32;
+                if (dst)
+                        dst += 32;
+                len -= 32;
+        }
+        if (len & 1) {          /* the last byte starts a word of its own */
+                len--;
+                if (dst)
+                        dst[len] = src[len];
+                s += odd_byte(src[len]);
+        }
+        if (len > 0) {
+                __m256i v = _mm256_loadu_si256((const __m256i *) (src + len - 32));
+                if (dst)
+                        _mm256_storeu_si256((__m256i *) (dst + len - 32), v);
+                __m256i m = _mm256_loadu_si256((const __m256i *) (tail_mask + len));
+                a = madd_step(a, _mm256_and_si256(v, m));
+                n_steps++;
+        }
+        return s + reduce_avx2(a, _mm256_setzero_si256(), n_steps);
 }
 
 __attribute__((target("avx2")))
@@ -136,15 +194,17 @@ static uint64_t sum_avx2(const uint8_t *p, size_t len) {
                         b = madd_step(b, _mm256_loadu_si256((const __m256i *) (p + 32)));
                 }
                 len -= steps * 64;
-                total += reduce_avx2(a, b, steps);
+                total += reduce_avx2(a, b, 2 * steps);
         }
+        total += sum_copy_tail_avx2(NULL, p, len);
         /* Dirty upper halves slow down the SSE code that runs next; not every compiler
          * clears them on its own. */
         _mm256_zeroupper();
-        return total + sum_tail(p, len);
+        return total;
 }
 
-/* dst must be 32-byte aligned. 128 bytes per step keep more loads in flight. */
+/* dst must be 32-byte aligned, len at least 64. 128 bytes per step keep more loads in
+ * flight. */
 __attribute__((target("avx2")))
 static uint64_t sum_copy_avx2(uint8_t *dst, const uint8_t *src, size_t len) {
         uint64_t total = 0;
@@ -171,22 +231,37 @@ static uint64_t sum_copy_avx2(uint8_t *dst, const uint8_t *src, size_t len) {
                         d = madd_step(d, v3);
                 }
                 len -= steps * 128;
-                total += reduce_avx2(a, b, steps) + reduce_avx2(c, d, steps);
+                total += reduce_avx2(a, b, 2 * steps) + reduce_avx2(c, d, 2 * steps);
         }
-        __m256i a = _mm256_setzero_si256(), b = _mm256_setzero_si256();
-        size_t steps = 0;
-        for (; len >= 64; len -= 64, src += 64, dst += 64, steps++) {
+        if (len >= 64) {
                 __m256i v0 = _mm256_loadu_si256((const __m256i *) src);
                 __m256i v1 = _mm256_loadu_si256((const __m256i *) (src + 32));
                 _mm256_store_si256((__m256i *) dst, v0);
                 _mm256_store_si256((__m256i *) (dst + 32), v1);
-                a = madd_step(a, v0);
-                b = madd_step(b, v1);
+                total += reduce_avx2(madd_step(_mm256_setzero_si256(), v0),
+                                     madd_step(_mm256_setzero_si256(), v1), 2);
+                src += 64;
+                dst += 64;
+                len -= 64;
         }
-        total += reduce_avx2(a, b, steps);
+        total += sum_copy_tail_avx2(dst, src, len);
         _mm256_zeroupper();
-        memcpy(dst, src, len);
-        return total + sum_tail(src, len);
+        return total;
+}
+
+/* Stores that straddle cache lines are slow: the first vector is copied unaligned and only
+ * its first `head` bytes summed, the rest runs with aligned stores; if head is odd the
+ * rest's bytes swap roles in the sum. len must be at least 128. */
+__attribute__((target("avx2")))
+static uint64_t csum_copy_aligned_avx2(uint8_t *dst, const uint8_t *src, size_t len) {
+        size_t head = (size_t) (-(uintptr_t) dst) & 31;
+        __m256i v = _mm256_loadu_si256((const __m256i *) src);
+        _mm256_storeu_si256((__m256i *) dst, v);
+        __m256i m = _mm256_loadu_si256((const __m256i *) (head_mask + 32 - head));
+        uint64_t s = reduce_avx2(madd_step(_mm256_setzero_si256(), _mm256_and_si256(v, m)),
+                                 _mm256_setzero_si256(), 1);
+        uint64_t rest = sum_copy_avx2(dst + head, src + head, len - head);
+        return s + (head & 1 ? swap_sum_bytes(rest) : rest);
 }
 
 static inline bool have_avx2(void) {
@@ -207,27 +282,13 @@ uint32_t csum_partial(const void *buf, size_t len, uint32_t sum) {
         return fold64_to_32(fold64_to_32(s) + (uint64_t) sum);
 }
 
-/* A sum taken over data that really starts at an odd offset: its bytes swap roles. */
-static inline uint64_t swap_sum_bytes(uint64_t s) {
-        uint32_t x = fold64_to_32(s);
-        x = (x & 0xffff) + (x >> 16);
-        x = (x & 0xffff) + (x >> 16);
-        return (uint64_t) (((x & 0xff) << 8) | (x >> 8));
-}
-
 uint32_t csum_copy(void *dst, const void *src, size_t len, uint32_t sum) {
         uint64_t s;
 
 #ifdef HAVE_AVX2_PATH
-        if (len >= 128 && have_avx2()) {
-                /* Stores that straddle cache lines are slow: copy a head first so the
-                 * vector stores are aligned, fixing up the sum if the head is odd. */
-                size_t head = (size_t) (-(uintptr_t) dst) & 31;
-                memcpy(dst, src, head);
-                s = sum_tail(src, head);
-                uint64_t rest = sum_copy_avx2((uint8_t *) dst + head, (const uint8_t *) src + head, len - head);
-                s += head & 1 ? swap_sum_bytes(rest) : rest;
-        } else
+        if (len >= 128 && have_avx2())
+                s = csum_copy_aligned_avx2(dst, src, len);
+        else
 #endif
                 s = sum_copy_generic(dst, src, len);
 

@@ -83,6 +83,8 @@ struct GroBatch {
         uint8_t *unmerge_buf;
         struct iovec *unmerge_msgs;
 
+        uint32_t last_run;              /* the run the previous packet went to */
+
         GroStats stats;
 };
 
@@ -99,6 +101,7 @@ typedef struct Parsed {
         uint32_t seq;
         uint16_t id;
         uint32_t hash;
+        bool hashed;
 } Parsed;
 
 int gro_batch_new(GroBatch **ret, size_t max_packets) {
@@ -117,6 +120,7 @@ int gro_batch_new(GroBatch **ret, size_t max_packets) {
         b->tcp = b->udp = true;
         b->bucket_mask = n_buckets - 1;
         b->gen = 1;
+        b->last_run = NO_INDEX;
         b->packets = calloc(max_packets, sizeof(GroPacket));
         b->runs = calloc(max_packets, sizeof(GroRun));
         b->regions = malloc(max_packets * GRO_REGION_SIZE);
@@ -159,6 +163,7 @@ void gro_batch_reset(GroBatch *b) {
         b->n_packets = 0;
         b->n_runs = 0;
         b->n_msgs = 0;
+        b->last_run = NO_INDEX;
         if (++b->gen == 0) {
                 /* Generations wrapped: forget every bucket for real, once in 2^32 batches. */
                 for (uint32_t i = 0; i <= b->bucket_mask; i++)
@@ -239,7 +244,6 @@ static void make_key(const uint8_t *pkt, Parsed *p) {
         else
                 p->key = (FlowKey) { { load64(pkt + IPV6_SADDR), load64(pkt + IPV6_SADDR + 8),
                                        load64(pkt + IPV6_DADDR), load64(pkt + IPV6_DADDR + 8), tail } };
-        p->hash = flow_hash(&p->key);
 }
 
 /* Whether the packet may be merged at all, judged on itself alone. */
@@ -262,6 +266,7 @@ static OffloadDrop parse_packet(const GroBatch *b, const uint8_t *pkt, size_t le
         p->seq = 0;
         p->id = 0;
         p->hash = 0;
+        p->hashed = false;
 
         OffloadDrop d = ip_parse(pkt, len, &p->ip);
         if (d != OFFLOAD_DROP_NONE)
@@ -301,8 +306,15 @@ static bool l4_csum_ok(const uint8_t *pkt, const Parsed *p, uint32_t payload_sum
 
 /* ---- runs ----------------------------------------------------------------------------- */
 
-/* The newest run of p's flow, if any. */
-static GroRun *find_flow_run(GroBatch *b, const Parsed *p) {
+/* The newest run of p's flow, if any. Packets mostly come in trains of one flow: the run
+ * the previous packet went to is tried before the hash table. */
+static GroRun *find_flow_run(GroBatch *b, Parsed *p) {
+        if (b->last_run < b->n_runs && b->runs[b->last_run].has_flow &&
+            flow_key_equal(&b->runs[b->last_run].key, &p->key))
+                return &b->runs[b->last_run];
+
+        p->hash = flow_hash(&p->key);
+        p->hashed = true;
         const Bucket *bucket = &b->buckets[p->hash & b->bucket_mask];
         if (bucket->gen != b->gen)
                 return NULL;
@@ -482,8 +494,9 @@ static int start_run(GroBatch *b, const uint8_t *pkt, size_t len, const Parsed *
                 .seq_end = p->seq + p->payload_len,
         };
         b->n_runs++;
+        b->last_run = ri;
         if (p->has_flow)
-                register_flow_run(b, ri, p->hash);
+                register_flow_run(b, ri, p->hashed ? p->hash : flow_hash(&p->key));
         return 0;
 }
 
@@ -503,6 +516,8 @@ int gro_batch_add(GroBatch *b, const uint8_t *pkt, size_t len) {
                         int k = try_append(b, r, pkt, &p);
                         if (k == 0 && p.ip.proto == PROTO_TCP)
                                 k = try_prepend(b, r, pkt, &p);
+                        if (k > 0)
+                                b->last_run = (uint32_t) (r - b->runs);
                         if (k != 0)
                                 return k < 0 ? k : 0;
                 }

@@ -90,6 +90,23 @@ static void test_copy_copies_and_sums(void) {
                 }
 }
 
+static void test_copy_all_lengths_and_alignments(void) {
+        g_autoptr(GRand) r = g_rand_new_with_seed(5);
+        uint8_t src[800], dst[900];
+
+        fill_random(src, sizeof(src), r);
+        for (size_t len = 0; len <= 700; len++)
+                for (size_t align = 0; align < 33; align += 3) {
+                        memset(dst, 0xa5, sizeof(dst));
+                        uint32_t s = csum_copy(dst + align, src + (len & 7), len, 0);
+                        g_assert_cmpmem(dst + align, len, src + (len & 7), len);
+                        for (size_t i = 0; i < align; i++)
+                                g_assert_cmpuint(dst[i], ==, 0xa5);
+                        g_assert_cmpuint(dst[align + len], ==, 0xa5);
+                        g_assert_cmphex(wire_value(csum_fold(s)), ==, reference_csum(src + (len & 7), len, 0));
+                }
+}
+
 static void test_pseudo_headers(void) {
         /* Pseudo-header sums equal the checksum of the pseudo-header laid out in memory. */
         const uint8_t s4[4] = { 192, 0, 2, 1 }, d4[4] = { 198, 51, 100, 200 };
@@ -136,6 +153,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/checksum/all-ones", test_all_ones_does_not_overflow);
         g_test_add_func("/checksum/chained-even-chunks", test_chained_even_chunks);
         g_test_add_func("/checksum/copy", test_copy_copies_and_sums);
+        g_test_add_func("/checksum/copy-all-lengths-and-alignments", test_copy_all_lengths_and_alignments);
         g_test_add_func("/checksum/pseudo-headers", test_pseudo_headers);
         g_test_add_func("/checksum/verifies-to-zero", test_verifies_to_zero);
         return g_test_run();
