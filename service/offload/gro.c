@@ -382,7 +382,11 @@ static uint32_t add_packet_record(GroBatch *b, const uint8_t *pkt, const Parsed 
         gp->next = NO_INDEX;
         gp->payload_len = (uint16_t) p->payload_len;
         gp->hdr_len = p->eligible ? p->hdrs : 0;
-        if (p->eligible)
+        /* Eligible packets have payload: a fixed-size copy (inlined) reads only bytes
+         * present when the packet is long enough. */
+        if (p->eligible && p->ip.ip_len >= GRO_MAX_HDR)
+                memcpy(gp->hdr, pkt, GRO_MAX_HDR);
+        else if (p->eligible)
                 memcpy(gp->hdr, pkt, p->hdrs);
         return i;
 }

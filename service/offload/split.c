@@ -8,6 +8,8 @@
 
 #include "packet.h"
 
+#define SMALL_HDRS 96u
+
 static int refuse(SplitOutput *out, OffloadDrop why) {
         out->drop = why;
         return -EINVAL;
@@ -159,7 +161,12 @@ static int split_gso(const VnetHdr *h, const uint8_t *pkt, size_t len, uint32_t 
                 uint16_t l4_len = (uint16_t) (l4_hdr_len + seg);
                 uint8_t *l4h = dst + l4, *csum_field;
 
-                memcpy(dst, pkt, hdrs);
+                /* A fixed-size copy is a few vector moves where memcpy() of a variable
+                 * size is a call; the bytes past hdrs are overwritten by the payload. */
+                if (hdrs <= SMALL_HDRS && hdrs + seg >= SMALL_HDRS)
+                        memcpy(dst, pkt, SMALL_HDRS);
+                else
+                        memcpy(dst, pkt, hdrs);
                 if (ip.version == 4) {
                         uint16_t seg_id = (uint16_t) (id + i), tot_len = (uint16_t) (hdrs + seg);
                         put_be16(dst + IPV4_TOT_LEN, tot_len);
