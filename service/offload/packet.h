@@ -96,15 +96,11 @@ static inline void put_csum(uint8_t *p, uint16_t folded) {
 }
 
 /* Small, inlined sums for headers, in the same domain as csum_partial(). */
-static inline uint32_t csum_word(const uint8_t *p) {
-        uint16_t v;
-        memcpy(&v, p, sizeof(v));
-        return v;
-}
-
 /* The ones' complement negation of the word at p: adding it takes the word out of a sum. */
 static inline uint32_t csum_neg_word(const uint8_t *p) {
-        return 0xffffu - csum_word(p);
+        uint16_t v;
+        memcpy(&v, p, sizeof(v));
+        return 0xffffu - (uint32_t) v;
 }
 
 /* Sum of len bytes, len a multiple of 4 (IP and L4 headers). */
@@ -129,12 +125,6 @@ static inline uint16_t csum_fold_inline(uint32_t sum) {
         sum = (sum & 0xffff) + (sum >> 16);
         sum = (sum & 0xffff) + (sum >> 16);
         return (uint16_t) ~sum;
-}
-
-/* Adds two unfolded sums with end-around carry. */
-static inline uint32_t csum_add(uint32_t a, uint32_t b) {
-        uint64_t s = (uint64_t) a + b;
-        return (uint32_t) ((s & 0xffffffffu) + (s >> 32));
 }
 
 /* A 16-bit value as the word it adds to a sum when it sits in a packet in network order. */
