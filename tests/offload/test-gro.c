@@ -598,6 +598,19 @@ static void test_round_trip(void) {
         }
 }
 
+static void test_new_arguments(void) {
+        GroBatch *b = NULL;
+        g_assert_cmpint(gro_batch_new(&b, 0), ==, -EINVAL);
+        g_assert_cmpint(gro_batch_new(&b, 65537), ==, -EINVAL);
+        g_assert_null(b);
+        g_assert_cmpint(gro_batch_new(&b, 1), ==, 0);
+        const struct iovec *msgs;
+        g_assert_cmpuint(gro_batch_finish(b, &msgs), ==, 0);    /* an empty batch */
+        g_assert_cmpuint(gro_batch_unmerge(b, 0, &msgs), ==, 0);
+        g_assert_null(gro_batch_free(b));
+        g_assert_null(gro_batch_free(NULL));
+}
+
 static void teardown_all(void) {
         batch = gro_batch_free(batch);
 }
@@ -623,6 +636,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/gro/full-batch", test_full_batch);
         g_test_add_func("/gro/malformed", test_malformed);
         g_test_add_func("/gro/round-trip", test_round_trip);
+        g_test_add_func("/gro/new-arguments", test_new_arguments);
         int r = g_test_run();
         teardown_all();
         return r;
