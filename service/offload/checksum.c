@@ -141,37 +141,26 @@ static const uint8_t tail_mask[64] __attribute__((aligned(64))) = {
         0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 };
 
-/* The last len (< 64) bytes, with at least 64 bytes before them (so the vector that ends
- * at the end of the data may reach back into bytes already summed: they are masked off).
- * When dst is set they are copied too; the overlapping store rewrites bytes with the
- * values they already have. Positions are relative to a start 32-byte multiple back. */
+/* The last len (< 64) bytes, with at least 64 bytes before them: the vector that ends at
+ * the end of the data reaches back into bytes already summed, which are masked off. */
 __attribute__((target("avx2")))
-static inline uint64_t sum_copy_tail_avx2(uint8_t *dst, const uint8_t *src, size_t len) {
+static inline uint64_t sum_tail_avx2(const uint8_t *src, size_t len) {
         __m256i a = _mm256_setzero_si256();
         size_t n_steps = 0;
         uint64_t s = 0;
 
         if (len >= 32) {
-                __m256i v = _mm256_loadu_si256((const __m256i *) src);
-                if (dst)
-                        _mm256_storeu_si256((__m256i *) dst, v);
-                a = madd_step(a, v);
+                a = madd_step(a, _mm256_loadu_si256((const __m256i *) src));
                 n_steps++;
                 src += 32;
-                if (dst)
-                        dst += 32;
                 len -= 32;
         }
         if (len & 1) {          /* the last byte starts a word of its own */
                 len--;
-                if (dst)
-                        dst[len] = src[len];
                 s += odd_byte(src[len]);
         }
         if (len > 0) {
                 __m256i v = _mm256_loadu_si256((const __m256i *) (src + len - 32));
-                if (dst)
-                        _mm256_storeu_si256((__m256i *) (dst + len - 32), v);
                 __m256i m = _mm256_loadu_si256((const __m256i *) (tail_mask + len));
                 a = madd_step(a, _mm256_and_si256(v, m));
                 n_steps++;
@@ -196,26 +185,42 @@ static uint64_t sum_avx2(const uint8_t *p, size_t len) {
                 len -= steps * 64;
                 total += reduce_avx2(a, b, 2 * steps);
         }
-        total += sum_copy_tail_avx2(NULL, p, len);
+        total += sum_tail_avx2(p, len);
         /* Dirty upper halves slow down the SSE code that runs next; not every compiler
          * clears them on its own. */
         _mm256_zeroupper();
         return total;
 }
 
-/* dst must be 32-byte aligned, len at least 64. 128 bytes per step keep more loads in
- * flight. */
+/* Steps of 128 bytes per round in sum_copy_avx2: its four accumulators, each taking at most
+ * this many steps plus one, may then be added lane by lane without overflow. */
+#define AVX2_COPY_MAX_STEPS 8000u
+
+/* Adds four accumulators that took n_steps madd_steps between them, reduced once. */
 __attribute__((target("avx2")))
-static uint64_t sum_copy_avx2(uint8_t *dst, const uint8_t *src, size_t len) {
+static inline uint64_t reduce4_avx2(__m256i a, __m256i b, __m256i c, __m256i d, size_t n_steps) {
+        __m256i s32 = _mm256_add_epi32(_mm256_add_epi32(a, b), _mm256_add_epi32(c, d));
+        return reduce_avx2(s32, _mm256_setzero_si256(), n_steps);
+}
+
+/* dst must be 32-byte aligned, len at least 64. 128 bytes per step keep more loads in
+ * flight; the last < 128 bytes go into the same accumulators, so a call of packet size
+ * reduces once. init (n_init steps) seeds the first accumulator. */
+__attribute__((target("avx2")))
+static uint64_t sum_copy_avx2(uint8_t *dst, const uint8_t *src, size_t len, __m256i init, size_t n_init) {
         uint64_t total = 0;
 
-        while (len >= 128) {
+        for (;;) {
                 size_t steps = len / 128;
-                if (steps > AVX2_MAX_STEPS)
-                        steps = AVX2_MAX_STEPS;
+                if (steps > AVX2_COPY_MAX_STEPS)
+                        steps = AVX2_COPY_MAX_STEPS;
 
-                __m256i a = _mm256_setzero_si256(), b = _mm256_setzero_si256();
+                __m256i a = init, b = _mm256_setzero_si256();
                 __m256i c = _mm256_setzero_si256(), d = _mm256_setzero_si256();
+                size_t n = n_init;
+                init = _mm256_setzero_si256();
+                n_init = 0;
+
                 for (size_t i = 0; i < steps; i++, src += 128, dst += 128) {
                         __m256i v0 = _mm256_loadu_si256((const __m256i *) src);
                         __m256i v1 = _mm256_loadu_si256((const __m256i *) (src + 32));
@@ -230,23 +235,53 @@ static uint64_t sum_copy_avx2(uint8_t *dst, const uint8_t *src, size_t len) {
                         c = madd_step(c, v2);
                         d = madd_step(d, v3);
                 }
+                n += 4 * steps;
                 len -= steps * 128;
-                total += reduce_avx2(a, b, 2 * steps) + reduce_avx2(c, d, 2 * steps);
+                if (len >= 128) {       /* a huge buffer: reduce, then the next round */
+                        total += reduce4_avx2(a, b, c, d, n);
+                        continue;
+                }
+
+                /* The last < 128 bytes, with at least 32 bytes already done before them. */
+                if (len >= 64) {
+                        __m256i v0 = _mm256_loadu_si256((const __m256i *) src);
+                        __m256i v1 = _mm256_loadu_si256((const __m256i *) (src + 32));
+                        _mm256_store_si256((__m256i *) dst, v0);
+                        _mm256_store_si256((__m256i *) (dst + 32), v1);
+                        a = madd_step(a, v0);
+                        b = madd_step(b, v1);
+                        n += 2;
+                        src += 64;
+                        dst += 64;
+                        len -= 64;
+                }
+                if (len >= 32) {
+                        __m256i v = _mm256_loadu_si256((const __m256i *) src);
+                        _mm256_store_si256((__m256i *) dst, v);
+                        c = madd_step(c, v);
+                        n++;
+                        src += 32;
+                        dst += 32;
+                        len -= 32;
+                }
+                if (len & 1) {          /* the last byte starts a word of its own */
+                        len--;
+                        dst[len] = src[len];
+                        total += odd_byte(src[len]);
+                }
+                if (len > 0) {
+                        /* The vector that ends where the data ends; bytes already done are
+                         * masked off, and stored again with the values they have. */
+                        __m256i v = _mm256_loadu_si256((const __m256i *) (src + len - 32));
+                        _mm256_storeu_si256((__m256i *) (dst + len - 32), v);
+                        __m256i m = _mm256_loadu_si256((const __m256i *) (tail_mask + len));
+                        d = madd_step(d, _mm256_and_si256(v, m));
+                        n++;
+                }
+                total += reduce4_avx2(a, b, c, d, n);
+                _mm256_zeroupper();
+                return total;
         }
-        if (len >= 64) {
-                __m256i v0 = _mm256_loadu_si256((const __m256i *) src);
-                __m256i v1 = _mm256_loadu_si256((const __m256i *) (src + 32));
-                _mm256_store_si256((__m256i *) dst, v0);
-                _mm256_store_si256((__m256i *) (dst + 32), v1);
-                total += reduce_avx2(madd_step(_mm256_setzero_si256(), v0),
-                                     madd_step(_mm256_setzero_si256(), v1), 2);
-                src += 64;
-                dst += 64;
-                len -= 64;
-        }
-        total += sum_copy_tail_avx2(dst, src, len);
-        _mm256_zeroupper();
-        return total;
 }
 
 /* Stores that straddle cache lines are slow: the first vector is copied unaligned and only
@@ -258,10 +293,14 @@ static uint64_t csum_copy_aligned_avx2(uint8_t *dst, const uint8_t *src, size_t 
         __m256i v = _mm256_loadu_si256((const __m256i *) src);
         _mm256_storeu_si256((__m256i *) dst, v);
         __m256i m = _mm256_loadu_si256((const __m256i *) (head_mask + 32 - head));
-        uint64_t s = reduce_avx2(madd_step(_mm256_setzero_si256(), _mm256_and_si256(v, m)),
-                                 _mm256_setzero_si256(), 1);
-        uint64_t rest = sum_copy_avx2(dst + head, src + head, len - head);
-        return s + (head & 1 ? swap_sum_bytes(rest) : rest);
+        __m256i head_sum = madd_step(_mm256_setzero_si256(), _mm256_and_si256(v, m));
+
+        if (!(head & 1))        /* same word boundaries: one set of accumulators */
+                return sum_copy_avx2(dst + head, src + head, len - head, head_sum, 1);
+
+        uint64_t s = reduce_avx2(head_sum, _mm256_setzero_si256(), 1);
+        uint64_t rest = sum_copy_avx2(dst + head, src + head, len - head, _mm256_setzero_si256(), 0);
+        return s + swap_sum_bytes(rest);
 }
 
 static inline bool have_avx2(void) {

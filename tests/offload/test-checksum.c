@@ -57,6 +57,18 @@ static void test_all_ones_does_not_overflow(void) {
         g_autofree uint8_t *buf = g_malloc(len);
         memset(buf, 0xff, len);
         g_assert_cmphex(wire_value(csum_fold(csum_partial(buf, len, 0))), ==, reference_csum(buf, len, 0));
+        /* The same through the copying path, which reduces in rounds on huge buffers;
+         * and random data of that size. */
+        g_autofree uint8_t *dst = g_malloc(len + 1);
+        g_assert_cmphex(wire_value(csum_fold(csum_copy(dst + 1, buf, len - 3, 0))), ==, reference_csum(buf, len - 3, 0));
+        g_autoptr(GRand) r = g_rand_new_with_seed(6);
+        for (size_t i = 0; i < len; i++)
+                buf[i] = (uint8_t) g_rand_int(r);
+        g_assert_cmphex(wire_value(csum_fold(csum_copy(dst + 1, buf, len - 1, 0))), ==, reference_csum(buf, len - 1, 0));
+        g_assert_cmpmem(dst + 1, len - 1, buf, len - 1);
+        g_assert_cmphex(wire_value(csum_fold(csum_partial(buf + 1, len - 1, 0))), ==, reference_csum(buf + 1, len - 1, 0));
+        memset(buf, 0xff, len);
+
         /* An initial sum of 0xffffffff is 0xffff + 0xffff, i.e. ones' complement zero. */
         g_assert_cmphex(csum_fold(csum_partial(buf, len - 1, 0xffffffffu)), ==,
                         csum_fold(csum_partial(buf, len - 1, 0xffff)));
