@@ -171,7 +171,7 @@ static int split_gso(const VnetHdr *h, const uint8_t *pkt, size_t len, uint32_t 
                         uint16_t seg_id = (uint16_t) (id + i), tot_len = (uint16_t) (hdrs + seg);
                         put_be16(dst + IPV4_TOT_LEN, tot_len);
                         put_be16(dst + IPV4_ID, seg_id);
-                        put_csum(dst + IPV4_CSUM, csum_fold(csum_fold64(ip_base + csum_be16(tot_len) + csum_be16(seg_id))));
+                        put_csum(dst + IPV4_CSUM, csum_fold_inline(csum_fold64(ip_base + csum_be16(tot_len) + csum_be16(seg_id))));
                 } else
                         put_be16(dst + IPV6_PAYLOAD_LEN, (uint16_t) (hdrs + seg - IPV6_HDR_LEN));
 
