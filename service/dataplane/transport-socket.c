@@ -308,44 +308,42 @@ static unsigned take_records(Transport *t, const uint8_t *p, size_t len, unsigne
 static int transport_socket_receive(Transport *t, const struct iovec **ret_pkts, TransportCounters *c) {
         unsigned n_pkts = 0;
 
-        for (;;) {
-                if (t->rx_next >= t->rx_n) {
-                        int r = receive_messages(t);
-                        if (r <= 0)
-                                return r;
-                }
-
-                while (t->rx_next < t->rx_n && n_pkts < RX_PKTS) {
-                        const struct mmsghdr *m = &t->rx_msgs[t->rx_next];
-                        const uint8_t *p = t->rx_iovs[t->rx_next].iov_base;
-
-                        if (t->rx_next_off == 0 && !message_acceptable(t, m, p)) {
-                                c->drops_invalid++;
-                                t->rx_next++;
-                                continue;
-                        }
-
-                        if (t->framing == FRAMING_BATCH) {
-                                n_pkts = take_records(t, p, m->msg_len, n_pkts, c);
-                                if (t->rx_next_off < m->msg_len)
-                                        break;  /* out of room: the rest on the next call */
-                        } else {
-                                t->rx_pkts[n_pkts++] = (struct iovec) {
-                                        .iov_base = (void *) p,
-                                        .iov_len = m->msg_len,
-                                };
-                                c->packets++;
-                                c->bytes += m->msg_len;
-                        }
-                        t->rx_next++;
-                        t->rx_next_off = 0;
-                }
-
-                if (n_pkts > 0) {
-                        *ret_pkts = t->rx_pkts;
-                        return (int) n_pkts;
-                }
+        if (t->rx_next >= t->rx_n) {
+                int r = receive_messages(t);
+                if (r <= 0)
+                        return r;
         }
+
+        while (t->rx_next < t->rx_n && n_pkts < RX_PKTS) {
+                const struct mmsghdr *m = &t->rx_msgs[t->rx_next];
+                const uint8_t *p = t->rx_iovs[t->rx_next].iov_base;
+
+                if (t->rx_next_off == 0 && !message_acceptable(t, m, p)) {
+                        c->drops_invalid++;
+                        t->rx_next++;
+                        continue;
+                }
+
+                if (t->framing == FRAMING_BATCH) {
+                        n_pkts = take_records(t, p, m->msg_len, n_pkts, c);
+                        if (t->rx_next_off < m->msg_len)
+                                break;  /* out of room: the rest on the next call */
+                } else {
+                        t->rx_pkts[n_pkts++] = (struct iovec) {
+                                .iov_base = (void *) p,
+                                .iov_len = m->msg_len,
+                        };
+                        c->packets++;
+                        c->bytes += m->msg_len;
+                }
+                t->rx_next++;
+                t->rx_next_off = 0;
+        }
+
+        if (n_pkts == 0)
+                return -EAGAIN; /* all refused, counted in c */
+        *ret_pkts = t->rx_pkts;
+        return (int) n_pkts;
 }
 
 static void transport_socket_shutdown(Transport *t) {

@@ -41,8 +41,9 @@ typedef struct TransportOps {
 
         /* Client -> kernel, on the client's own thread. Waits until the client sends,
          * then returns the packets taken (pointing into the transport, valid until the
-         * next call), 0 when the client is gone or shutdown() was called, or a negative
-         * errno. Malformed input is counted in c, never returned. */
+         * next call), 0 when the client is gone or shutdown() was called, -EAGAIN when
+         * all it took was refused, or another negative errno. Malformed input is counted
+         * in c, never returned. */
         int (*receive)(Transport *t, const struct iovec **ret_pkts, TransportCounters *c);
 
         /* Any thread: the client reads end-of-file and a waiting receive() returns 0. */

@@ -143,7 +143,7 @@ void *writer_main(void *userdata) {
 
                 if (r == 0)
                         break;
-                if (r < 0) {
+                if (r < 0 && r != -EAGAIN) {
                         log_debug_errno(r, "Failed to receive from a client, closing it: %m");
                         c->ops->shutdown(c->transport);
                         break;

@@ -132,7 +132,7 @@ int netns_setup(const char *ns, const char *ifname, const char *addr4, const cha
         return 0;
 }
 
-int socket_in_netns(const char *ns, int domain, int type) {
+int socket_in_netns(const char *ns, int domain, int type, int protocol) {
         char path[128];
         int ns_fd, self_fd, fd, saved;
 
@@ -148,7 +148,7 @@ int socket_in_netns(const char *ns, int domain, int type) {
                 errno = saved;
                 return -1;
         }
-        fd = socket(domain, type | SOCK_CLOEXEC, 0);
+        fd = socket(domain, type | SOCK_CLOEXEC, protocol);
         saved = errno;
         if (setns(self_fd, CLONE_NEWNET) < 0)
                 abort();        /* this thread would be left in the wrong namespace */

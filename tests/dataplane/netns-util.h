@@ -25,7 +25,7 @@ int netns_setup(const char *ns, const char *ifname, const char *addr4, const cha
 void netns_remove(const char *ns);
 
 /* socket(2) in namespace ns. */
-int socket_in_netns(const char *ns, int domain, int type);
+int socket_in_netns(const char *ns, int domain, int type, int protocol);
 
 /* Starts tests/dataplane/dataplane-forward MODE a b [extra...], passing the two fds.
  * Its stdout goes to *ret_out (a pipe). Returns the PID or -1. */
