@@ -21,6 +21,9 @@
 #define ARENA_SEGS       8192u
 #define ARENA_MAX_SIZE   ((size_t) 64u << 20)   /* a super-packet of tiny segments needs more */
 #define ARENA_MAX_SEGS   65536u
+/* Hand over what is queued once this much came from the TUN, rather than at the end of the
+ * batch: the client starts on it while the next super-packets are read and split. */
+#define FLUSH_BYTES      (128u * 1024u)
 
 typedef struct Reader {
         Dataplane *dp;
@@ -181,6 +184,8 @@ static int read_batch(Reader *r) {
 
         r->mtu = dataplane_mtu(r->dp);
 
+        size_t unflushed = 0;
+
         for (n = 0; n < READ_BATCH; n++) {
                 uint8_t *slot = r->slots + (size_t) n * READ_SLOT_SIZE;
                 ssize_t len = read(r->dp->tun_fd, slot, READ_SLOT_SIZE);
@@ -195,6 +200,11 @@ static int read_batch(Reader *r) {
                         return -errno;
                 }
                 deliver(r, slot, len);
+                unflushed += len;
+                if (unflushed >= FLUSH_BYTES) {
+                        flush_all(r);
+                        unflushed = 0;
+                }
         }
         return n;
 }

@@ -6,14 +6,16 @@
  *   dataplane-forward MODE FD_A FD_B [--single] [--check]
  *
  * MODE is packet, batch or vnet (the framing of both fds). --single reads and writes one
- * message per system call instead of recvmmsg/sendmmsg batches. --check verifies every
+ * message per system call (read/write, so the fds may also be TUN fds: plain ones in
+ * packet mode, IFF_VNET_HDR ones in vnet mode) instead of recvmmsg/sendmmsg batches. --check verifies every
  * plain packet (whole, checksums) with the tests' own referee. When either fd reads
  * end-of-file it stops, and prints one line per direction:
- *   DIR packets=N bytes=N bad=N maxlen=N
+ *   DIR packets=N bytes=N bad=N maxlen=N reads=N
  * and the first problem seen, if any. */
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,7 +36,7 @@ typedef struct Direction {
         int in, out;
         int mode;
         bool single, check;
-        uint64_t packets, bytes, bad, maxlen;
+        uint64_t packets, bytes, bad, maxlen, reads;
         char first_bad[128];
 } Direction;
 
@@ -81,13 +83,14 @@ static void forward_single(Direction *d) {
         uint8_t *buf = malloc(SLOT);
 
         for (;;) {
-                ssize_t n = recv(d->in, buf, SLOT, 0);
+                /* read()/write(): works on packet fds and on TUN fds alike. */
+                ssize_t n = read(d->in, buf, SLOT);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n <= 0)
                         break;
                 account_message(d, buf, n);
-                if (send(d->out, buf, n, MSG_NOSIGNAL) < 0 && errno != ENOBUFS)
+                if (write(d->out, buf, n) < 0 && errno != EINVAL && errno != EIO)
                         break;
         }
         free(buf);
@@ -110,6 +113,7 @@ static void forward_batched(Direction *d) {
                         continue;
                 if (n <= 0)
                         break;
+                d->reads++;
                 /* End-of-file reads as trailing empty messages; tund sends none. */
                 int m = n;
                 while (m > 0 && rx[m - 1].msg_len == 0)
@@ -174,6 +178,8 @@ int main(int argc, char *argv[]) {
                         check = true;
         }
 
+        signal(SIGPIPE, SIG_IGN);
+
         int a = atoi(argv[2]), b = atoi(argv[3]);
         d[0] = (Direction) { .name = "a2b", .in = a, .out = b, .mode = mode, .single = single, .check = check };
         d[1] = (Direction) { .name = "b2a", .in = b, .out = a, .mode = mode, .single = single, .check = check };
@@ -187,9 +193,10 @@ int main(int argc, char *argv[]) {
                 pthread_join(t[i], NULL);
 
         for (int i = 0; i < 2; i++) {
-                printf("%s packets=%llu bytes=%llu bad=%llu maxlen=%llu\n", d[i].name,
+                printf("%s packets=%llu bytes=%llu bad=%llu maxlen=%llu reads=%llu\n", d[i].name,
                        (unsigned long long) d[i].packets, (unsigned long long) d[i].bytes,
-                       (unsigned long long) d[i].bad, (unsigned long long) d[i].maxlen);
+                       (unsigned long long) d[i].bad, (unsigned long long) d[i].maxlen,
+                       (unsigned long long) d[i].reads);
                 if (d[i].bad)
                         printf("%s first-bad: %s\n", d[i].name, d[i].first_bad);
         }

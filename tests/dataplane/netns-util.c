@@ -58,21 +58,75 @@ static int wait_pid(pid_t pid) {
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-int run_command(const char *arg0, ...) {
-        char *argv[32];
-        size_t n = 0;
-        va_list ap;
+static int run_argv(char *argv[], char **ret_out) {
+        int pipefd[2] = { -1, -1 };
         pid_t pid;
 
-        argv[n++] = (char *) arg0;
-        va_start(ap, arg0);
-        while (n < 31 && (argv[n] = va_arg(ap, char *)))
-                n++;
-        va_end(ap);
-        argv[n] = NULL;
+        if (ret_out && pipe2(pipefd, O_CLOEXEC) < 0)
+                return -1;
+        pid = spawn_quiet(argv, NULL, 0, pipefd[1]);
+        if (pipefd[1] >= 0)
+                close(pipefd[1]);
+        if (pid < 0) {
+                if (pipefd[0] >= 0)
+                        close(pipefd[0]);
+                return -1;
+        }
+        if (ret_out) {
+                size_t size = 0, len = 0;
+                char *out = NULL;
+                for (;;) {
+                        if (len + 4096 + 1 > size) {
+                                size = size * 2 + 8192;
+                                out = realloc(out, size);
+                                if (!out)
+                                        abort();
+                        }
+                        ssize_t k = read(pipefd[0], out + len, size - len - 1);
+                        if (k < 0 && errno == EINTR)
+                                continue;
+                        if (k <= 0)
+                                break;
+                        len += k;
+                }
+                out[len] = '\0';
+                close(pipefd[0]);
+                *ret_out = out;
+        }
+        return wait_pid(pid);
+}
 
-        pid = spawn_quiet(argv, NULL, 0, -1);
-        return pid < 0 ? -1 : wait_pid(pid);
+#define COLLECT_ARGV(argv, arg0)                                        \
+        do {                                                            \
+                size_t _n = 0;                                          \
+                va_list _ap;                                            \
+                argv[_n++] = (char *) arg0;                             \
+                va_start(_ap, arg0);                                    \
+                while (_n < 31 && (argv[_n] = va_arg(_ap, char *)))     \
+                        _n++;                                           \
+                va_end(_ap);                                            \
+                argv[_n] = NULL;                                        \
+        } while (0)
+
+int run_command(const char *arg0, ...) {
+        char *argv[32];
+
+        COLLECT_ARGV(argv, arg0);
+        return run_argv(argv, NULL);
+}
+
+int run_command_capture(char **ret_out, const char *arg0, ...) {
+        char *argv[32];
+
+        COLLECT_ARGV(argv, arg0);
+        return run_argv(argv, ret_out);
+}
+
+pid_t spawn_command(const char *arg0, ...) {
+        char *argv[32];
+
+        COLLECT_ARGV(argv, arg0);
+        return spawn_quiet(argv, NULL, 0, -1);
 }
 
 int tun_set_offloads(int fd, unsigned tun_flags) {
@@ -83,20 +137,29 @@ unsigned tun_all_offloads(void) {
         return TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN | TUN_F_USO4 | TUN_F_USO6;
 }
 
-int tun_open(const char *name) {
+int tun_open_flags(const char *name, int flags) {
         struct ifreq ifr = {};
         int fd, r;
 
         fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
-        ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_VNET_HDR;
+        ifr.ifr_flags = flags;
         snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
         if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
                 r = -errno;
                 close(fd);
                 return r;
         }
+        return fd;
+}
+
+int tun_open(const char *name) {
+        int fd, r;
+
+        fd = tun_open_flags(name, IFF_TUN | IFF_NO_PI | IFF_VNET_HDR);
+        if (fd < 0)
+                return fd;
         /* Older kernels lack USO: fall back to TSO alone. */
         if (tun_set_offloads(fd, tun_all_offloads()) < 0 &&
             tun_set_offloads(fd, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN) < 0) {

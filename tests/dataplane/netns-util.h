@@ -12,10 +12,16 @@
 /* Runs a command (NULL-terminated argv, searched in PATH), stdout and stderr discarded.
  * Returns its exit status, or -1 when it could not run. */
 int run_command(const char *arg0, ...) __attribute__((sentinel));
+/* The same, with its stdout returned in *ret_out (malloc'ed). */
+int run_command_capture(char **ret_out, const char *arg0, ...) __attribute__((sentinel));
+/* Starts a command in the background; returns its PID or -1. */
+pid_t spawn_command(const char *arg0, ...) __attribute__((sentinel));
 
 /* A TUN opened like tund opens it: IFF_TUN|IFF_NO_PI|IFF_VNET_HDR, every kernel offload
  * this kernel takes. Returns the fd or negative errno. */
 int tun_open(const char *name);
+/* A TUN with the given IFF_* flags, no offloads set. */
+int tun_open_flags(const char *name, int flags);
 int tun_set_offloads(int fd, unsigned tun_flags);
 unsigned tun_all_offloads(void);
 
