@@ -95,6 +95,12 @@ static inline void put_csum(uint8_t *p, uint16_t folded) {
         memcpy(p, &folded, sizeof(folded));
 }
 
+/* Adds two unfolded sums with end-around carry. */
+static inline uint32_t csum_add(uint32_t a, uint32_t b) {
+        uint64_t s = (uint64_t) a + b;
+        return (uint32_t) ((s & 0xffffffffu) + (s >> 32));
+}
+
 /* A 16-bit value as the word it adds to a sum when it sits in a packet in network order. */
 static inline uint32_t csum_be16(uint16_t v) {
         return htobe16(v);

@@ -162,7 +162,7 @@ static int split_gso(const VnetHdr *h, const uint8_t *pkt, size_t len, uint32_t 
                 }
                 put_csum(csum_field, 0);
 
-                uint32_t sum = pseudo + csum_be16((uint16_t) l4_len);
+                uint32_t sum = csum_add(pseudo, csum_be16((uint16_t) l4_len));
                 sum = csum_partial(l4h, l4_hdr_len, sum);
                 sum = csum_copy(dst + hdrs, src, seg, sum);
                 put_l4_csum(csum_field, sum, ip.proto);
