@@ -622,6 +622,34 @@ static void test_free_eof(void) {
         fixture_teardown(&fx);
 }
 
+static bool clients_reported_0(Fixture *fx, void *data) {
+        return fx->side[0].clients_reported == 0;
+}
+
+/* The device deleted behind the data plane's back: every client reads end-of-file and
+ * leaves, and no new client can open. */
+static void test_device_deleted(void) {
+        Fixture fx;
+        int fd[2], extra;
+
+        if (!need_root())
+                return;
+        fixture_setup(&fx, 1);
+        g_assert_cmpint(dataplane_open_client(fx.side[0].dp, CLIENT_MODE_PACKET, &fd[0]), ==, 0);
+        g_assert_cmpint(dataplane_open_client(fx.side[0].dp, CLIENT_MODE_VNET, &fd[1]), ==, 0);
+        g_assert_true(pump_until(&fx, clients_reported_2, NULL));
+
+        g_assert_cmpint(run_command("ip", "-n", "tpta", "link", "del", "tpt0", NULL), ==, 0);
+        g_assert_true(peer_reads_eof(fd[0]));
+        g_assert_true(peer_reads_eof(fd[1]));
+        g_assert_true(pump_until(&fx, clients_reported_0, NULL));
+        g_assert_cmpint(dataplane_open_client(fx.side[0].dp, CLIENT_MODE_PACKET, &extra), ==, -ENODEV);
+
+        close(fd[0]);
+        close(fd[1]);
+        fixture_teardown(&fx);
+}
+
 static bool stats_invalid_at_least(Fixture *fx, void *data) {
         DataplaneStats s;
 
@@ -804,6 +832,7 @@ int main(int argc, char *argv[]) {
 
         g_test_add_func("/dataplane/mode-names", test_mode_names);
         g_test_add_func("/dataplane/free-eof", test_free_eof);
+        g_test_add_func("/dataplane/device-deleted", test_device_deleted);
         g_test_add_func("/dataplane/invalid-input", test_invalid_input);
         g_test_add_func("/dataplane/flow-spreading", test_flow_spreading);
         g_test_add_func("/dataplane/packet-mode", test_packet_mode);
