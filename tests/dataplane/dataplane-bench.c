@@ -151,7 +151,7 @@ static Result run_tund(ClientMode mode, bool single) {
                 exit(1);
         }
         fwd = forwarder_start(forwarder_path, client_mode_to_string(mode), fd_a, fd_b,
-                              single ? "--single" : NULL, NULL, &out_fd);
+                              single ? "--single" : getenv("DATAPLANE_BENCH_CLIENT_ARG"), NULL, &out_fd);
         close(fd_a);
         close(fd_b);
         if (fwd < 0) {

@@ -3,17 +3,19 @@
 /* A packet fd client for the tests and the benchmark: forwards between two packet fds
  * (one per device) in both directions, optionally checking every packet it reads.
  *
- *   dataplane-forward MODE FD_A FD_B [--single] [--check]
+ *   dataplane-forward MODE FD_A FD_B [--single] [--check] [--one-thread]
  *
  * MODE is packet, batch or vnet (the framing of both fds). --single reads and writes one
  * message per system call (read/write, so the fds may also be TUN fds: plain ones in
  * packet mode, IFF_VNET_HDR ones in vnet mode) instead of recvmmsg/sendmmsg batches. --check verifies every
- * plain packet (whole, checksums) with the tests' own referee. When either fd reads
+ * plain packet (whole, checksums) with the tests' own referee. --one-thread serves both
+ * directions from one thread (poll, then recvmmsg/sendmmsg) instead of one thread each. When either fd reads
  * end-of-file it stops, and prints one line per direction:
  *   DIR packets=N bytes=N bad=N maxlen=N reads=N
  * and the first problem seen, if any. */
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -137,6 +139,64 @@ done:
         free(buf);
 }
 
+/* Moves one batch of what is waiting on d->in (without waiting). Returns false at the end. */
+static bool forward_available(Direction *d, struct mmsghdr *rx, struct iovec *rx_iov,
+                              struct mmsghdr *tx, struct iovec *tx_iov) {
+        int n = recvmmsg(d->in, rx, BATCH, MSG_DONTWAIT, NULL);
+        if (n < 0)
+                return errno == EAGAIN || errno == EINTR;
+        if (n == 0)
+                return false;
+        d->reads++;
+        int m = n;
+        while (m > 0 && rx[m - 1].msg_len == 0)
+                m--;
+        for (int i = 0; i < m; i++) {
+                account_message(d, rx_iov[i].iov_base, rx[i].msg_len);
+                tx_iov[i] = (struct iovec) { .iov_base = rx_iov[i].iov_base, .iov_len = rx[i].msg_len };
+        }
+        for (int sent = 0; sent < m;) {
+                int r = sendmmsg(d->out, tx + sent, m - sent, MSG_NOSIGNAL);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0)
+                        return false;
+                sent += r;
+        }
+        return m == n;
+}
+
+/* Both directions on one thread: poll, then a batch from each fd that has one. */
+static void forward_one_thread(Direction d[2]) {
+        static struct mmsghdr rx[BATCH], tx[BATCH];
+        static struct iovec rx_iov[BATCH], tx_iov[BATCH];
+        uint8_t *buf = malloc((size_t) BATCH * SLOT);
+
+        for (int i = 0; i < BATCH; i++) {
+                rx_iov[i] = (struct iovec) { .iov_base = buf + (size_t) i * SLOT, .iov_len = SLOT };
+                rx[i].msg_hdr = (struct msghdr) { .msg_iov = &rx_iov[i], .msg_iovlen = 1 };
+                tx[i].msg_hdr = (struct msghdr) { .msg_iov = &tx_iov[i], .msg_iovlen = 1 };
+        }
+        for (;;) {
+                struct pollfd p[2] = {
+                        { .fd = d[0].in, .events = POLLIN },
+                        { .fd = d[1].in, .events = POLLIN },
+                };
+                if (poll(p, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break;
+                }
+                bool ok = true;
+                for (int i = 0; i < 2; i++)
+                        if (p[i].revents)
+                                ok = ok && forward_available(&d[i], rx, rx_iov, tx, tx_iov);
+                if (!ok)
+                        break;
+        }
+        free(buf);
+}
+
 static void *forward(void *userdata) {
         Direction *d = userdata;
 
@@ -154,11 +214,11 @@ static void *forward(void *userdata) {
 int main(int argc, char *argv[]) {
         Direction d[2] = {};
         pthread_t t[2];
-        bool single = false, check = false;
+        bool single = false, check = false, one_thread = false;
         int mode;
 
         if (argc < 4) {
-                fprintf(stderr, "Usage: %s packet|batch|vnet FD_A FD_B [--single] [--check]\n", argv[0]);
+                fprintf(stderr, "Usage: %s packet|batch|vnet FD_A FD_B [--single] [--check] [--one-thread]\n", argv[0]);
                 return 2;
         }
         if (strcmp(argv[1], "packet") == 0)
@@ -176,6 +236,8 @@ int main(int argc, char *argv[]) {
                         single = true;
                 else if (strcmp(argv[i], "--check") == 0)
                         check = true;
+                else if (strcmp(argv[i], "--one-thread") == 0)
+                        one_thread = true;
         }
 
         signal(SIGPIPE, SIG_IGN);
@@ -184,13 +246,17 @@ int main(int argc, char *argv[]) {
         d[0] = (Direction) { .name = "a2b", .in = a, .out = b, .mode = mode, .single = single, .check = check };
         d[1] = (Direction) { .name = "b2a", .in = b, .out = a, .mode = mode, .single = single, .check = check };
 
-        for (int i = 0; i < 2; i++)
-                if (pthread_create(&t[i], NULL, forward, &d[i]) != 0) {
-                        fprintf(stderr, "Failed to start a thread\n");
-                        return 1;
-                }
-        for (int i = 0; i < 2; i++)
-                pthread_join(t[i], NULL);
+        if (one_thread)
+                forward_one_thread(d);
+        else {
+                for (int i = 0; i < 2; i++)
+                        if (pthread_create(&t[i], NULL, forward, &d[i]) != 0) {
+                                fprintf(stderr, "Failed to start a thread\n");
+                                return 1;
+                        }
+                for (int i = 0; i < 2; i++)
+                        pthread_join(t[i], NULL);
+        }
 
         for (int i = 0; i < 2; i++) {
                 printf("%s packets=%llu bytes=%llu bad=%llu maxlen=%llu reads=%llu\n", d[i].name,
