@@ -20,3 +20,19 @@ typedef enum Offload {
 
 #define OFFLOADS_KERNEL (OFFLOAD_CSUM|OFFLOAD_TSO4|OFFLOAD_TSO6|OFFLOAD_TSO_ECN|OFFLOAD_USO4|OFFLOAD_USO6)
 #define OFFLOADS_TUND   (OFFLOAD_GRO_TCP|OFFLOAD_GRO_UDP)
+
+/* "csum", "tso4", ... for one bit; NULL for anything else. */
+const char *offload_to_string(Offload o);
+/* The bit of a name of the contract; 0 when the name is unknown. */
+Offload offload_from_string(const char *s);
+
+/* TUN_F_* flags for TUNSETOFFLOAD, from the kernel bits of a set. */
+unsigned offloads_to_tun_flags(unsigned offloads);
+
+/* Checks the rules between offloads (tso4 needs csum, ...). Returns true when the set is
+ * consistent; otherwise false, with *ret_reason (when non-NULL) saying what is wrong. */
+bool offloads_consistent(unsigned offloads, const char **ret_reason);
+
+/* Iterates over the single bits of _OFFLOAD_ALL, in the contract's order. */
+#define FOREACH_OFFLOAD(o) \
+        for (Offload o = OFFLOAD_CSUM; o & _OFFLOAD_ALL; o = (Offload) (o << 1))

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <string.h>
+
+#include "bus-errors.h"
+#include "bus-util.h"
+#include "offloads.h"
+
+int bus_get_caller_uid(sd_bus_message *m, uid_t *ret) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        int r;
+
+        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID|SD_BUS_CREDS_AUGMENT, &creds);
+        if (r < 0)
+                return r;
+        r = sd_bus_creds_get_euid(creds, ret);
+        if (r == -ENODATA)
+                r = sd_bus_creds_get_uid(creds, ret);
+        return r;
+}
+
+static const char *known_offloads(void) {
+        return "csum, tso4, tso6, tso-ecn, uso4, uso6, gro-tcp, gro-udp";
+}
+
+int bus_read_offloads(sd_bus_message *m, unsigned supported, unsigned *ret, sd_bus_error *error) {
+        const char *name, *reason;
+        unsigned set = 0, missing;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "s");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(m, "s", &name)) > 0) {
+                Offload o = offload_from_string(name);
+
+                if (o == 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Unknown offload '%s'; known offloads are: %s.",
+                                                 name, known_offloads());
+                set |= o;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+
+        if (!offloads_consistent(set, &reason))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Invalid set of offloads: %s.", reason);
+
+        missing = set & ~supported;
+        if (missing)
+                FOREACH_OFFLOAD(o)
+                        if (missing & o)
+                                return sd_bus_error_setf(error, BUS_ERROR_NOT_SUPPORTED,
+                                                         "The running kernel does not support offload '%s'; leave it out (see the SupportedOffloads property).",
+                                                         offload_to_string(o));
+        *ret = set;
+        return 0;
+}
+
+int bus_append_offloads(sd_bus_message *m, unsigned offloads) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "s");
+        if (r < 0)
+                return r;
+        FOREACH_OFFLOAD(o)
+                if (offloads & o) {
+                        r = sd_bus_message_append(m, "s", offload_to_string(o));
+                        if (r < 0)
+                                return r;
+                }
+        return sd_bus_message_close_container(m);
+}
+
+const char *bus_type_name(const char *signature) {
+        static const struct { const char *sig, *name; } names[] = {
+                { "y", "byte" }, { "b", "boolean" }, { "n", "int16" }, { "q", "uint16" },
+                { "i", "int32" }, { "u", "uint32" }, { "x", "int64" }, { "t", "uint64" },
+                { "d", "double" }, { "s", "string" }, { "o", "object path" },
+                { "g", "signature" }, { "h", "file descriptor" }, { "as", "array of strings" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (strcmp(names[i].sig, signature) == 0)
+                        return names[i].name;
+        return signature;
+}

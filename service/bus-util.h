@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Helpers shared by the D-Bus faces of the manager and the devices. */
+
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+
+#include "macro.h"
+
+int bus_get_caller_uid(sd_bus_message *m, uid_t *ret);
+
+/* Reads an "as" of offload names and checks it: unknown names and inconsistent sets get
+ * InvalidArgs, names the kernel lacks (not in supported) NotSupported. */
+int bus_read_offloads(sd_bus_message *m, unsigned supported, unsigned *ret, sd_bus_error *error);
+int bus_append_offloads(sd_bus_message *m, unsigned offloads);
+
+/* A string for the type of a variant the caller sent, for error messages. */
+const char *bus_type_name(const char *signature);

@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus-util.h"
+#include "device-bus.h"
+#include "device.h"
+#include "log.h"
+#include "manager.h"
+#include "polkit.h"
+
+static const char *const manage_device_actions[] = { "org.example.tun1.manage-device", NULL };
+
+/* The device's owner and root need no authorization; anyone else needs manage-device. */
+static int device_verify_caller(Device *d, sd_bus_message *message, sd_bus_error *error) {
+        uid_t uid;
+        int r;
+
+        r = bus_get_caller_uid(message, &uid);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Could not find out who is calling: %m");
+        if (uid == d->owner)
+                return 1;
+        return polkit_verify(d->manager->polkit, message, manage_device_actions, error);
+}
+
+static int property_get_name(sd_bus *bus, const char *path, const char *interface,
+                             const char *property, sd_bus_message *reply, void *userdata,
+                             sd_bus_error *error) {
+        Device *d = userdata;
+        char buf[IFNAMSIZ];
+
+        return sd_bus_message_append(reply, "s", device_current_name(d, buf));
+}
+
+static int property_get_index(sd_bus *bus, const char *path, const char *interface,
+                              const char *property, sd_bus_message *reply, void *userdata,
+                              sd_bus_error *error) {
+        Device *d = userdata;
+
+        return sd_bus_message_append(reply, "i", (int32_t) d->ifindex);
+}
+
+static int property_get_mtu(sd_bus *bus, const char *path, const char *interface,
+                            const char *property, sd_bus_message *reply, void *userdata,
+                            sd_bus_error *error) {
+        Device *d = userdata;
+
+        return sd_bus_message_append(reply, "u", device_current_mtu(d));
+}
+
+static int property_get_offloads(sd_bus *bus, const char *path, const char *interface,
+                                 const char *property, sd_bus_message *reply, void *userdata,
+                                 sd_bus_error *error) {
+        Device *d = userdata;
+
+        return bus_append_offloads(reply, d->offloads);
+}
+
+static int property_get_owner(sd_bus *bus, const char *path, const char *interface,
+                              const char *property, sd_bus_message *reply, void *userdata,
+                              sd_bus_error *error) {
+        Device *d = userdata;
+
+        return sd_bus_message_append(reply, "u", (uint32_t) d->owner);
+}
+
+static int property_get_persistent(sd_bus *bus, const char *path, const char *interface,
+                                   const char *property, sd_bus_message *reply, void *userdata,
+                                   sd_bus_error *error) {
+        Device *d = userdata;
+
+        return sd_bus_message_append(reply, "b", d->persistent);
+}
+
+static int property_get_clients(sd_bus *bus, const char *path, const char *interface,
+                                const char *property, sd_bus_message *reply, void *userdata,
+                                sd_bus_error *error) {
+        Device *d = userdata;
+
+        return sd_bus_message_append(reply, "u", device_n_clients(d));
+}
+
+static int property_get_statistics(sd_bus *bus, const char *path, const char *interface,
+                                   const char *property, sd_bus_message *reply, void *userdata,
+                                   sd_bus_error *error) {
+        Device *d = userdata;
+        DataplaneStats s;
+
+        device_get_statistics(d, &s);
+        return sd_bus_message_append(reply, "a{st}", 9,
+                                     "rx_packets", s.rx_packets,
+                                     "rx_bytes", s.rx_bytes,
+                                     "tx_packets", s.tx_packets,
+                                     "tx_bytes", s.tx_bytes,
+                                     "gso_split", s.gso_split,
+                                     "gro_merged", s.gro_merged,
+                                     "gro_refused", s.gro_refused,
+                                     "drops_invalid", s.drops_invalid,
+                                     "drops_queue_full", s.drops_queue_full);
+}
+
+static int method_set_mtu(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Device *d = userdata;
+        uint32_t mtu;
+        int r;
+
+        r = sd_bus_message_read(message, "u", &mtu);
+        if (r < 0)
+                return r;
+        if (mtu < DEVICE_MTU_MIN || mtu > DEVICE_MTU_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "MTU %" PRIu32 " is out of range: it must be %u to %u.",
+                                         mtu, DEVICE_MTU_MIN, DEVICE_MTU_MAX);
+
+        r = device_verify_caller(d, message, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        r = device_set_mtu(d, mtu);
+        if (r == -EREMOTE)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                         "Device %s is in another network namespace now; tund sets MTUs only in its own.",
+                                         d->name);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to set MTU %" PRIu32 " on %s: %m", mtu, d->name);
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_set_offloads(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Device *d = userdata;
+        unsigned offloads;
+        int r;
+
+        r = bus_read_offloads(message, d->manager->supported_offloads, &offloads, error);
+        if (r < 0)
+                return r;
+
+        r = device_verify_caller(d, message, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        r = device_set_offloads(d, offloads);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to set the offloads of %s: %m", d->name);
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_delete(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Device *d = userdata;
+        int r;
+
+        r = device_verify_caller(d, message, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        device_delete(d);
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static const sd_bus_vtable device_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Name", "s", property_get_name, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Index", "i", property_get_index, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("MTU", "u", property_get_mtu, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Offloads", "as", property_get_offloads, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Owner", "u", property_get_owner, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Persistent", "b", property_get_persistent, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Clients", "u", property_get_clients, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Statistics", "a{st}", property_get_statistics, 0, 0),
+        SD_BUS_METHOD_WITH_ARGS("SetMTU",
+                                SD_BUS_ARGS("u", mtu),
+                                SD_BUS_NO_RESULT,
+                                method_set_mtu,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetOffloads",
+                                SD_BUS_ARGS("as", offloads),
+                                SD_BUS_NO_RESULT,
+                                method_set_offloads,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Delete",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_NO_RESULT,
+                                method_delete,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};
+
+/* Paths are DEVICE_OBJECT_PREFIX/N with N in plain decimal, as the contract shows them. */
+static int device_id_from_path(const char *path, uint64_t *ret) {
+        const char *n;
+        char *end;
+        uint64_t id;
+
+        n = path + strlen(DEVICE_OBJECT_PREFIX);
+        if (strncmp(path, DEVICE_OBJECT_PREFIX "/", strlen(DEVICE_OBJECT_PREFIX "/")) != 0)
+                return -ENOENT;
+        n++;
+        if (n[0] < '0' || n[0] > '9' || (n[0] == '0' && n[1] != '\0'))
+                return -ENOENT;
+        errno = 0;
+        id = strtoull(n, &end, 10);
+        if (errno != 0 || *end != '\0')
+                return -ENOENT;
+        *ret = id;
+        return 0;
+}
+
+static int device_object_find(sd_bus *bus, const char *path, const char *interface,
+                              void *userdata, void **found, sd_bus_error *error) {
+        Manager *m = userdata;
+        uint64_t id;
+        Device *d;
+
+        if (device_id_from_path(path, &id) < 0)
+                return 0;
+        d = manager_find_device_by_id(m, id);
+        if (!d)
+                return 0;
+        *found = d;
+        return 1;
+}
+
+static int device_node_enumerator(sd_bus *bus, const char *path, void *userdata,
+                                  char ***nodes, sd_bus_error *error) {
+        Manager *m = userdata;
+        size_t n = 0, i = 0;
+        char **l;
+
+        for (Device *d = m->devices; d; d = d->next)
+                n++;
+        l = calloc(n + 1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        for (Device *d = m->devices; d; d = d->next) {
+                l[i] = strdup(d->object_path);
+                if (!l[i]) {
+                        for (size_t j = 0; j < i; j++)
+                                free(l[j]);
+                        free(l);
+                        return -ENOMEM;
+                }
+                i++;
+        }
+        *nodes = l;
+        return 1;
+}
+
+int device_bus_register(Manager *m) {
+        int r;
+
+        r = sd_bus_add_fallback_vtable(m->bus, NULL, DEVICE_OBJECT_PREFIX, DEVICE_INTERFACE,
+                                       device_vtable, device_object_find, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the device objects: %m");
+        r = sd_bus_add_node_enumerator(m->bus, NULL, DEVICE_OBJECT_PREFIX, device_node_enumerator, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the device enumerator: %m");
+        return 0;
+}
+
+void device_bus_emit_added(Device *d) {
+        int r;
+
+        r = sd_bus_emit_interfaces_added(d->manager->bus, d->object_path, DEVICE_INTERFACE, NULL);
+        if (r < 0)
+                log_warning_errno(r, "Failed to announce %s: %m", d->object_path);
+}
+
+void device_bus_emit_removed(Device *d) {
+        int r;
+
+        r = sd_bus_emit_interfaces_removed(d->manager->bus, d->object_path, DEVICE_INTERFACE, NULL);
+        if (r < 0)
+                log_warning_errno(r, "Failed to announce the removal of %s: %m", d->object_path);
+}
+
+void device_bus_emit_changed_strv(Device *d, char **properties) {
+        int r;
+
+        if (!properties[0])
+                return;
+        r = sd_bus_emit_properties_changed_strv(d->manager->bus, d->object_path, DEVICE_INTERFACE, properties);
+        if (r < 0)
+                log_warning_errno(r, "Failed to announce changed properties of %s: %m", d->object_path);
+}

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The D-Bus face of the devices: org.example.Tun1.Device at
+ * /org/example/Tun1/device/N, served by a fallback vtable. */
+
+#include <systemd/sd-bus.h>
+
+#define DEVICE_INTERFACE "org.example.Tun1.Device"
+#define DEVICE_OBJECT_PREFIX "/org/example/Tun1/device"
+
+typedef struct Device Device;
+typedef struct Manager Manager;
+
+int device_bus_register(Manager *m);
+
+void device_bus_emit_added(Device *d);
+void device_bus_emit_removed(Device *d);
+void device_bus_emit_changed_strv(Device *d, char **properties);
+#define device_bus_emit_changed(d, ...) \
+        device_bus_emit_changed_strv((d), (char *[]) { __VA_ARGS__ })

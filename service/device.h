@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* One TUN device that tund manages: its state and what can be done to it. Its D-Bus face
+ * is device-bus.c. */
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+
+#include "dataplane/dataplane.h"
+#include "persist.h"
+
+#define DEVICE_MTU_MIN 68u
+#define DEVICE_MTU_MAX 65535u
+#define DEVICE_MTU_DEFAULT 1500u
+
+typedef struct Manager Manager;
+typedef struct Device Device;
+
+typedef struct DeviceConfig {
+        const char *name;               /* "", a pattern with %d, or an exact name */
+        uint32_t mtu;
+        unsigned offloads;              /* Offload bits */
+        bool persistent;
+        uid_t owner;
+} DeviceConfig;
+
+struct Device {
+        Manager *manager;
+        uint64_t id;                    /* the N of its object path, never reused */
+        char *object_path;
+
+        int tun_fd;
+        char name[IFNAMSIZ];
+        int ifindex;
+        uint32_t mtu;
+        unsigned offloads;
+        uid_t owner;
+        bool persistent;
+        char record_id[SD_ID128_STRING_MAX];    /* persistent devices only */
+
+        sd_bus_track *creator;          /* non-persistent devices go with their creator */
+
+        Device *prev, *next;            /* in manager->devices */
+};
+
+/* Creates the TUN and applies the configuration; on failure nothing is left behind.
+ * -EBUSY when an interface of that exact name exists. */
+int device_create(Manager *m, const DeviceConfig *config, Device **ret);
+
+/* Manages again a persistent device of an earlier run: tun_fd (taken over) from the fd
+ * store or attached by name. */
+int device_adopt(Manager *m, int tun_fd, const DeviceRecord *rec, Device **ret);
+
+/* Forgets the device: closing its fd removes a non-persistent one from the kernel, a
+ * persistent one stays. */
+Device *device_free(Device *d);
+
+/* Removes the device for good, persistent or not, and frees it. */
+void device_delete(Device *d);
+
+/* The device goes away when the sender of m leaves the bus. */
+int device_track_creator(Device *d, sd_bus_message *m);
+
+int device_set_mtu(Device *d, uint32_t mtu);
+int device_set_offloads(Device *d, unsigned offloads);
+
+/* Takes a link's state as the kernel reports it; emits PropertiesChanged for what
+ * changed. The link monitor feeds this too once it watches the device. */
+void device_apply_link_state(Device *d, int ifindex, const char *name, uint32_t mtu);
+
+/* Name and MTU as the kernel reports them now (the properties read these). */
+const char *device_current_name(Device *d, char buf[static IFNAMSIZ]);
+uint32_t device_current_mtu(Device *d);
+
+unsigned device_n_clients(Device *d);
+void device_get_statistics(Device *d, DataplaneStats *ret);

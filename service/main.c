@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "config.h"
+#include "log.h"
+#include "manager.h"
+
+#define STATE_DIRECTORY_ENV "TUND_STATE_DIRECTORY"
+
+typedef struct Arguments {
+        const char *state_dir;
+} Arguments;
+
+static void help(void) {
+        printf("Usage: tund [OPTIONS...]\n"
+               "\n"
+               "Owns TUN devices for other programs, on the system bus as org.example.Tun1.\n"
+               "\n"
+               "  -h --help                  Show this help and exit\n"
+               "     --version               Show the version and exit\n"
+               "     --log-level=LEVEL       Log up to LEVEL: emerg, alert, crit, err, warning,\n"
+               "                             notice, info (default) or debug\n"
+               "     --state-directory=PATH  Keep records of persistent devices in PATH\n"
+               "                             (default: $" STATE_DIRECTORY_ENV ", else %s/tund)\n"
+               "\n"
+               "See tund(8) and org.example.Tun1(5).\n",
+               RUNSTATEDIR);
+}
+
+/* Returns 1 to run, 0 to exit successfully, a negative errno on bad arguments. */
+static int parse_argv(int argc, char *argv[], Arguments *args) {
+        enum {
+                ARG_VERSION = 0x100,
+                ARG_LOG_LEVEL,
+                ARG_STATE_DIRECTORY,
+        };
+        static const struct option options[] = {
+                { "help",            no_argument,       NULL, 'h'                 },
+                { "version",         no_argument,       NULL, ARG_VERSION         },
+                { "log-level",       required_argument, NULL, ARG_LOG_LEVEL       },
+                { "state-directory", required_argument, NULL, ARG_STATE_DIRECTORY },
+                {}
+        };
+        int c, level;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("tund %s\n", PACKAGE_VERSION);
+                        return 0;
+                case ARG_LOG_LEVEL:
+                        level = log_level_from_string(optarg);
+                        if (level < 0)
+                                return log_error_errno(level, "Unknown log level '%s'; use one of emerg, alert, crit, err, warning, notice, info, debug.", optarg);
+                        log_set_max_level(level);
+                        break;
+                case ARG_STATE_DIRECTORY:
+                        if (optarg[0] != '/')
+                                return log_error_errno(EINVAL, "The state directory must be an absolute path, not '%s'.", optarg);
+                        args->state_dir = optarg;
+                        break;
+                case '?':
+                        return -EINVAL;
+                default:
+                        return log_error_errno(EINVAL, "Unhandled option %c.", c);
+                }
+
+        if (optind < argc)
+                return log_error_errno(EINVAL, "tund takes no arguments, but got '%s'.", argv[optind]);
+        return 1;
+}
+
+static int run(int argc, char *argv[]) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        _cleanup_free_ char *default_state_dir = NULL;
+        Arguments args = {};
+        int r;
+
+        r = parse_argv(argc, argv, &args);
+        if (r <= 0)
+                return r;
+
+        if (!args.state_dir)
+                args.state_dir = getenv(STATE_DIRECTORY_ENV);
+        if (!args.state_dir || args.state_dir[0] == '\0') {
+                if (asprintf(&default_state_dir, "%s/tund", RUNSTATEDIR) < 0)
+                        return log_oom();
+                args.state_dir = default_state_dir;
+        }
+
+        r = manager_new(&m, args.state_dir);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up: %m");
+        r = manager_start(m);
+        if (r < 0)
+                return r;
+        return manager_run(m);
+}
+
+int main(int argc, char *argv[]) {
+        int r = run(argc, argv);
+
+        return r == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

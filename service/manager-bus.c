@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "bus-errors.h"
+#include "bus-util.h"
+#include "config.h"
+#include "device-bus.h"
+#include "ifname.h"
+#include "log.h"
+#include "manager-bus.h"
+#include "manager.h"
+
+typedef enum CreateOption {
+        CREATE_OPTION_MTU,
+        CREATE_OPTION_OFFLOADS,
+        CREATE_OPTION_PERSISTENT,
+        CREATE_OPTION_OWNER,
+        _CREATE_OPTION_MAX,
+} CreateOption;
+
+static const struct {
+        const char *key;
+        const char *signature;
+} create_options[_CREATE_OPTION_MAX] = {
+        [CREATE_OPTION_MTU]        = { "MTU",        "u"  },
+        [CREATE_OPTION_OFFLOADS]   = { "Offloads",   "as" },
+        [CREATE_OPTION_PERSISTENT] = { "Persistent", "b"  },
+        [CREATE_OPTION_OWNER]      = { "Owner",      "u"  },
+};
+
+static int create_option_from_key(const char *key) {
+        for (int i = 0; i < _CREATE_OPTION_MAX; i++)
+                if (strcmp(create_options[i].key, key) == 0)
+                        return i;
+        return -EINVAL;
+}
+
+static int read_create_option(sd_bus_message *message, Manager *m, CreateOption o,
+                              DeviceConfig *config, sd_bus_error *error) {
+        uint32_t u;
+        int b, r;
+
+        switch (o) {
+        case CREATE_OPTION_MTU:
+                r = sd_bus_message_read(message, "u", &u);
+                if (r < 0)
+                        return r;
+                if (u < DEVICE_MTU_MIN || u > DEVICE_MTU_MAX)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Option MTU %" PRIu32 " is out of range: it must be %u to %u.",
+                                                 u, DEVICE_MTU_MIN, DEVICE_MTU_MAX);
+                config->mtu = u;
+                return 0;
+        case CREATE_OPTION_OFFLOADS:
+                return bus_read_offloads(message, m->supported_offloads, &config->offloads, error);
+        case CREATE_OPTION_PERSISTENT:
+                r = sd_bus_message_read(message, "b", &b);
+                if (r < 0)
+                        return r;
+                config->persistent = b;
+                return 0;
+        case CREATE_OPTION_OWNER:
+                r = sd_bus_message_read(message, "u", &u);
+                if (r < 0)
+                        return r;
+                if (u == UINT32_MAX)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Option Owner %" PRIu32 " is not a valid uid.", u);
+                config->owner = (uid_t) u;
+                return 0;
+        default:
+                return -EINVAL;
+        }
+}
+
+/* Reads the a{sv} of CreateDevice into config; every key and type is checked. */
+static int read_create_options(sd_bus_message *message, Manager *m, DeviceConfig *config,
+                               sd_bus_error *error) {
+        bool seen[_CREATE_OPTION_MAX] = {};
+        int r;
+
+        r = sd_bus_message_enter_container(message, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(message, 'e', "sv")) > 0) {
+                const char *key, *contents;
+                int o;
+
+                r = sd_bus_message_read(message, "s", &key);
+                if (r < 0)
+                        return r;
+                o = create_option_from_key(key);
+                if (o < 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Unknown option '%s'; known options are MTU (u), Offloads (as), Persistent (b) and Owner (u).",
+                                                 key);
+                if (seen[o])
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Option '%s' is given more than once.", key);
+                seen[o] = true;
+
+                r = sd_bus_message_peek_type(message, NULL, &contents);
+                if (r < 0)
+                        return r;
+                if (strcmp(contents, create_options[o].signature) != 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Option '%s' must be of type '%s' (%s), not '%s' (%s).",
+                                                 key, create_options[o].signature,
+                                                 bus_type_name(create_options[o].signature),
+                                                 contents, bus_type_name(contents));
+
+                r = sd_bus_message_enter_container(message, 'v', contents);
+                if (r < 0)
+                        return r;
+                r = read_create_option(message, m, o, config, error);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(message);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(message);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(message);
+}
+
+static int method_create_device(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        static const char *const create_actions[] = {
+                "org.example.tun1.create-device", NULL };
+        static const char *const create_for_other_actions[] = {
+                "org.example.tun1.create-device", "org.example.tun1.manage-device", NULL };
+        Manager *m = userdata;
+        DeviceConfig config = {
+                .mtu = DEVICE_MTU_DEFAULT,
+                .offloads = m->supported_offloads,
+        };
+        const char *name, *reason;
+        uid_t caller;
+        Device *d;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &name);
+        if (r < 0)
+                return r;
+        if (!ifname_valid(name, &reason))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Invalid device name '%s': %s.", name, reason);
+        config.name = name;
+
+        r = bus_get_caller_uid(message, &caller);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Could not find out who is calling: %m");
+        config.owner = caller;
+
+        r = read_create_options(message, m, &config, error);
+        if (r < 0)
+                return r;
+
+        r = polkit_verify(m->polkit, message,
+                          config.owner == caller ? create_actions : create_for_other_actions,
+                          error);
+        if (r <= 0)
+                return r < 0 ? r : 1;   /* 0: polkit answers later, this runs again */
+
+        if (!ifname_is_pattern(name) && manager_find_device_by_name(m, name))
+                return sd_bus_error_setf(error, BUS_ERROR_EXISTS,
+                                         "A device named '%s' exists already; choose another name.", name);
+
+        r = device_create(m, &config, &d);
+        if (r == -EBUSY)
+                return sd_bus_error_setf(error, BUS_ERROR_EXISTS,
+                                         "An interface named '%s' exists already; choose another name.", name);
+        if (r == -EEXIST)
+                return sd_bus_error_setf(error, BUS_ERROR_EXISTS,
+                                         "The kernel completed '%s' with the name of a device tund manages in another network namespace; choose another name.", name);
+        if (r == -ENFILE)
+                return sd_bus_error_setf(error, BUS_ERROR_EXISTS,
+                                         "Every name of pattern '%s' is taken; choose another pattern.", name);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to create device '%s': %m", name);
+
+        if (!config.persistent) {
+                r = device_track_creator(d, message);
+                if (r < 0) {
+                        device_free(d);
+                        return sd_bus_error_set_errnof(error, r, "Failed to follow the caller's connection: %m");
+                }
+        }
+
+        device_bus_emit_added(d);
+        return sd_bus_reply_method_return(message, "o", d->object_path);
+}
+
+static int method_get_device(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *name;
+        Device *d;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &name);
+        if (r < 0)
+                return r;
+
+        d = manager_find_device_by_name(m, name);
+        if (!d)
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_DEVICE,
+                                         "No device named '%s' is managed by this service (see ListDevices).", name);
+        return sd_bus_reply_method_return(message, "o", d->object_path);
+}
+
+static int method_list_devices(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        char buf[IFNAMSIZ];
+        int r;
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(so)");
+        if (r < 0)
+                return r;
+        for (Device *d = m->devices; d; d = d->next) {
+                r = sd_bus_message_append(reply, "(so)", device_current_name(d, buf), d->object_path);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int property_get_version(sd_bus *bus, const char *path, const char *interface,
+                                const char *property, sd_bus_message *reply,
+                                void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", PACKAGE_VERSION);
+}
+
+static int property_get_supported_offloads(sd_bus *bus, const char *path, const char *interface,
+                                           const char *property, sd_bus_message *reply,
+                                           void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+
+        return bus_append_offloads(reply, m->supported_offloads);
+}
+
+static const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("SupportedOffloads", "as", property_get_supported_offloads, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_METHOD_WITH_ARGS("CreateDevice",
+                                SD_BUS_ARGS("s", name, "a{sv}", options),
+                                SD_BUS_RESULT("o", device),
+                                method_create_device,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetDevice",
+                                SD_BUS_ARGS("s", name),
+                                SD_BUS_RESULT("o", device),
+                                method_get_device,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListDevices",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("a(so)", devices),
+                                method_list_devices,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};
+
+int manager_bus_register(Manager *m) {
+        int r;
+
+        r = sd_bus_add_object_vtable(m->bus, NULL, MANAGER_OBJECT_PATH, MANAGER_INTERFACE, manager_vtable, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the manager object: %m");
+        r = sd_bus_add_object_manager(m->bus, NULL, MANAGER_OBJECT_PATH);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the object manager: %m");
+        return 0;
+}

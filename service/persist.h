@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What outlives tund for persistent devices: a record file per device in the state
+ * directory (RUNSTATEDIR/tund unless overridden) and, under a service manager, the
+ * device's TUN fd in the manager's fd store (named after the record). */
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <systemd/sd-id128.h>
+
+typedef struct DeviceRecord {
+        char id[SD_ID128_STRING_MAX];   /* file name and fd store name */
+        char name[IFNAMSIZ];            /* interface name, for re-attaching without fd store */
+        uid_t owner;
+        unsigned offloads;
+} DeviceRecord;
+
+int record_new_id(char ret[static SD_ID128_STRING_MAX]);
+int record_save(const char *dir, const DeviceRecord *rec);
+int record_remove(const char *dir, const char *id);
+/* Loads every readable record; broken files are logged and skipped. */
+int records_load(const char *dir, DeviceRecord **ret, size_t *ret_n);
+
+/* The fd store of the service manager; no-ops when tund does not run under one. */
+bool fdstore_available(void);
+int fdstore_push(const char *id, int fd);
+int fdstore_remove(const char *id);

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <netlink/errno.h>
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+#include <string.h>
+
+#include "macro.h"
+#include "rtnl.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct rtnl_link *, rtnl_link_put);
+
+/* libnl reports its own NLE_* codes; the rest of tund speaks errno. */
+static int errno_from_nl(int nle) {
+        switch (abs(nle)) {
+        case NLE_SUCCESS:       return 0;
+        case NLE_NOMEM:         return -ENOMEM;
+        case NLE_EXIST:         return -EEXIST;
+        case NLE_INVAL:         return -EINVAL;
+        case NLE_RANGE:         return -ERANGE;
+        case NLE_OPNOTSUPP:     return -EOPNOTSUPP;
+        case NLE_PERM:          return -EPERM;
+        case NLE_NOACCESS:      return -EACCES;
+        case NLE_BUSY:          return -EBUSY;
+        case NLE_AGAIN:         return -EAGAIN;
+        case NLE_NODEV:
+        case NLE_OBJ_NOTFOUND:  return -ENODEV;
+        case NLE_AF_NOSUPPORT:  return -EAFNOSUPPORT;
+        case NLE_BAD_SOCK:      return -EBADF;
+        default:                return -EIO;
+        }
+}
+
+int rtnl_open(struct nl_sock **ret) {
+        struct nl_sock *sk;
+        int r;
+
+        sk = nl_socket_alloc();
+        if (!sk)
+                return -ENOMEM;
+        r = nl_connect(sk, NETLINK_ROUTE);
+        if (r < 0) {
+                nl_socket_free(sk);
+                return errno_from_nl(r);
+        }
+        *ret = sk;
+        return 0;
+}
+
+void rtnl_close(struct nl_sock *sk) {
+        nl_socket_free(sk);     /* closes it too */
+}
+
+int rtnl_get_link(struct nl_sock *sk, int ifindex, const char *name, RtnlLinkInfo *ret) {
+        _cleanup_(rtnl_link_putp) struct rtnl_link *link = NULL;
+        const char *actual;
+        int r;
+
+        r = rtnl_link_get_kernel(sk, ifindex, name, &link);
+        if (r < 0)
+                return errno_from_nl(r);
+
+        *ret = (RtnlLinkInfo) {
+                .ifindex = rtnl_link_get_ifindex(link),
+                .mtu = rtnl_link_get_mtu(link),
+                .flags = rtnl_link_get_flags(link),
+        };
+        actual = rtnl_link_get_name(link);
+        if (actual)
+                strncpy(ret->name, actual, IFNAMSIZ - 1);
+        return 0;
+}
+
+int rtnl_set_mtu(struct nl_sock *sk, int ifindex, uint32_t mtu) {
+        _cleanup_(rtnl_link_putp) struct rtnl_link *orig = NULL, *change = NULL;
+
+        orig = rtnl_link_alloc();
+        change = rtnl_link_alloc();
+        if (!orig || !change)
+                return -ENOMEM;
+        rtnl_link_set_ifindex(orig, ifindex);
+        rtnl_link_set_mtu(change, mtu);
+
+        return errno_from_nl(rtnl_link_change(sk, orig, change, 0));
+}

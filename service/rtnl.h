@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Link queries and changes over rtnetlink (libnl-route). Every function takes the
+ * NETLINK_ROUTE socket to use, so that a caller may hand in one opened inside the
+ * network namespace the device lives in. */
+
+#include <net/if.h>
+#include <stdint.h>
+
+struct nl_sock;
+
+typedef struct RtnlLinkInfo {
+        int ifindex;
+        char name[IFNAMSIZ];
+        uint32_t mtu;
+        unsigned flags;                 /* IFF_* */
+} RtnlLinkInfo;
+
+/* A connected NETLINK_ROUTE socket in the caller's network namespace. */
+int rtnl_open(struct nl_sock **ret);
+void rtnl_close(struct nl_sock *sk);
+
+/* By ifindex (name NULL) or by name (ifindex 0). -ENODEV when there is no such link. */
+int rtnl_get_link(struct nl_sock *sk, int ifindex, const char *name, RtnlLinkInfo *ret);
+int rtnl_set_mtu(struct nl_sock *sk, int ifindex, uint32_t mtu);
+
+static inline void rtnl_closep(struct nl_sock **sk) {
+        if (*sk)
+                rtnl_close(*sk);
+}

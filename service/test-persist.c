@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "offloads.h"
+#include "persist.h"
+
+static char *write_file(const char *dir, const char *name, const char *contents) {
+        char *path = g_build_filename(dir, name, NULL);
+
+        g_assert_true(g_file_set_contents(path, contents, -1, NULL));
+        return path;
+}
+
+static void test_roundtrip(void) {
+        g_autofree char *dir = g_dir_make_tmp("test-persist-XXXXXX", NULL);
+        g_autofree char *sub = g_build_filename(dir, "a", "b", NULL);
+        DeviceRecord rec = { .owner = 1234, .offloads = OFFLOAD_CSUM|OFFLOAD_TSO4|OFFLOAD_GRO_UDP };
+        DeviceRecord *loaded = NULL;
+        size_t n = 0;
+
+        g_assert_cmpint(record_new_id(rec.id), ==, 0);
+        strcpy(rec.name, "td%name");
+        g_assert_cmpint(record_save(sub, &rec), ==, 0);     /* creates a/b */
+
+        g_assert_cmpint(records_load(sub, &loaded, &n), ==, 0);
+        g_assert_cmpuint(n, ==, 1);
+        g_assert_cmpstr(loaded[0].id, ==, rec.id);
+        g_assert_cmpstr(loaded[0].name, ==, rec.name);
+        g_assert_cmpuint(loaded[0].owner, ==, 1234);
+        g_assert_cmpuint(loaded[0].offloads, ==, rec.offloads);
+        free(loaded);
+
+        g_assert_cmpint(record_remove(sub, rec.id), ==, 0);
+        g_assert_cmpint(record_remove(sub, rec.id), ==, 0);  /* gone already: fine */
+        g_assert_cmpint(records_load(sub, &loaded, &n), ==, 0);
+        g_assert_cmpuint(n, ==, 0);
+        free(loaded);
+
+        g_rmdir(sub);
+        *strrchr(sub, '/') = '\0';
+        g_rmdir(sub);
+        g_rmdir(dir);
+}
+
+static void test_broken_and_foreign_files(void) {
+        g_autofree char *dir = g_dir_make_tmp("test-persist-XXXXXX", NULL);
+        g_autofree char *a = write_file(dir, "0123456789abcdef0123456789abcdef", "OWNER=5\n");
+        g_autofree char *b = write_file(dir, "not-a-record", "NAME=x\nOWNER=1\n");
+        g_autofree char *c = write_file(dir, "fedcba9876543210fedcba9876543210",
+                                        "NAME=td1\nOWNER=7\nOFFLOADS=csum bogus tso6\nJUNK\n");
+        DeviceRecord *loaded = NULL;
+        size_t n = 0;
+
+        g_assert_cmpint(records_load(dir, &loaded, &n), ==, 0);
+        g_assert_cmpuint(n, ==, 1);
+        g_assert_cmpstr(loaded[0].name, ==, "td1");
+        g_assert_cmpuint(loaded[0].owner, ==, 7);
+        g_assert_cmpuint(loaded[0].offloads, ==, OFFLOAD_CSUM|OFFLOAD_TSO6);
+        free(loaded);
+
+        g_unlink(a);
+        g_unlink(b);
+        g_unlink(c);
+        g_rmdir(dir);
+}
+
+static void test_missing_directory(void) {
+        DeviceRecord *loaded = (DeviceRecord *) 1;
+        size_t n = 1;
+
+        g_assert_cmpint(records_load("/nonexistent/test-persist", &loaded, &n), ==, 0);
+        g_assert_null(loaded);
+        g_assert_cmpuint(n, ==, 0);
+}
+
+int main(int argc, char *argv[]) {
+        g_test_init(&argc, &argv, NULL);
+        /* The fd store must stay out of these tests. */
+        g_unsetenv("NOTIFY_SOCKET");
+        g_test_add_func("/persist/roundtrip", test_roundtrip);
+        g_test_add_func("/persist/broken-and-foreign-files", test_broken_and_foreign_files);
+        g_test_add_func("/persist/missing-directory", test_missing_directory);
+        return g_test_run();
+}

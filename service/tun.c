@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <linux/virtio_net.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "offloads.h"
+#include "tun.h"
+
+#define TUN_FLAGS (IFF_TUN|IFF_NO_PI|IFF_VNET_HDR)
+
+static int tun_open(const char *name, short extra_flags, int *ret_fd, char *ret_name) {
+        _cleanup_close_ int fd = -EBADF;
+        struct ifreq ifr = { .ifr_flags = TUN_FLAGS | extra_flags };
+        int hdr_size = sizeof(struct virtio_net_hdr);
+
+        if (strlen(name) >= IFNAMSIZ)
+                return -EINVAL;
+        strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+
+        fd = open("/dev/net/tun", O_RDWR|O_CLOEXEC|O_NONBLOCK);
+        if (fd < 0)
+                return negative_errno();
+        if (ioctl(fd, TUNSETIFF, &ifr) < 0)
+                return negative_errno();
+        /* A persistent device keeps the header size an earlier user set. */
+        if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_size) < 0)
+                return negative_errno();
+
+        if (ret_name) {
+                memcpy(ret_name, ifr.ifr_name, IFNAMSIZ);
+                ret_name[IFNAMSIZ - 1] = '\0';
+        }
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int tun_create(const char *name, int *ret_fd, char ret_name[static IFNAMSIZ]) {
+        return tun_open(name, IFF_TUN_EXCL, ret_fd, ret_name);
+}
+
+int tun_attach(const char *name, int *ret_fd) {
+        _cleanup_close_ int fd = -EBADF;
+        char actual[IFNAMSIZ];
+        unsigned flags;
+        int r;
+
+        r = tun_open(name, 0, &fd, actual);
+        if (r < 0)
+                return r;
+        r = tun_get_info(fd, actual, &flags);
+        if (r < 0)
+                return r;
+        /* TUNSETIFF creates a device when none has the name: such a one is not ours and goes
+         * away again when fd is closed. */
+        if (!(flags & IFF_PERSIST))
+                return -ENODEV;
+
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int tun_get_info(int fd, char ret_name[static IFNAMSIZ], unsigned *ret_flags) {
+        struct ifreq ifr = {};
+
+        if (ioctl(fd, TUNGETIFF, &ifr) < 0)
+                return negative_errno();
+        if (ret_name) {
+                memcpy(ret_name, ifr.ifr_name, IFNAMSIZ);
+                ret_name[IFNAMSIZ - 1] = '\0';
+        }
+        if (ret_flags)
+                *ret_flags = (unsigned short) ifr.ifr_flags;
+        return 0;
+}
+
+int tun_in_own_netns(int fd) {
+        _cleanup_close_ int ns = -EBADF;
+        struct stat dev_ns, own_ns;
+
+        ns = ioctl(fd, TUNGETDEVNETNS);
+        if (ns < 0)
+                return negative_errno();
+        if (fstat(ns, &dev_ns) < 0 || stat("/proc/self/ns/net", &own_ns) < 0)
+                return negative_errno();
+        return dev_ns.st_dev == own_ns.st_dev && dev_ns.st_ino == own_ns.st_ino;
+}
+
+int tun_set_offload(int fd, unsigned tun_flags) {
+        if (ioctl(fd, TUNSETOFFLOAD, (unsigned long) tun_flags) < 0)
+                return negative_errno();
+        return 0;
+}
+
+int tun_set_persist(int fd, bool persist) {
+        if (ioctl(fd, TUNSETPERSIST, (unsigned long) persist) < 0)
+                return negative_errno();
+        return 0;
+}
+
+int tun_probe_offloads(unsigned *ret) {
+        /* Each set adds one feature to ones already known to work; the kernel refuses a
+         * set with a bit it lacks. */
+        static const unsigned probes[] = {
+                OFFLOAD_CSUM,
+                OFFLOAD_CSUM|OFFLOAD_TSO4,
+                OFFLOAD_CSUM|OFFLOAD_TSO6,
+                OFFLOAD_CSUM|OFFLOAD_TSO4|OFFLOAD_TSO_ECN,
+                OFFLOAD_CSUM|OFFLOAD_TSO6|OFFLOAD_TSO_ECN,
+                OFFLOAD_CSUM|OFFLOAD_USO4|OFFLOAD_USO6,
+        };
+        _cleanup_close_ int fd = -EBADF;
+        unsigned supported = 0;
+        int r;
+
+        r = tun_open("", 0, &fd, NULL);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < ELEMENTSOF(probes); i++)
+                if (tun_set_offload(fd, offloads_to_tun_flags(probes[i])) >= 0)
+                        supported |= probes[i];
+                else
+                        log_debug("The kernel refuses TUN offloads 0x%x.", offloads_to_tun_flags(probes[i]));
+
+        *ret = supported;
+        return 0;
+}

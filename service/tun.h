@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The kernel's TUN driver: every fd is opened with IFF_TUN|IFF_NO_PI|IFF_VNET_HDR. */
+
+#include <net/if.h>
+#include <stdbool.h>
+
+/* Creates a new device. name: "" (the kernel picks tun%d), a pattern with one %d, or an
+ * exact name, which must not exist yet (-EBUSY if it does). On success *ret_fd is the
+ * device's fd and ret_name (IFNAMSIZ bytes) its name. */
+int tun_create(const char *name, int *ret_fd, char ret_name[static IFNAMSIZ]);
+
+/* Attaches to an existing persistent device by name. -ENODEV when no persistent TUN of
+ * that name exists (nothing is created). */
+int tun_attach(const char *name, int *ret_fd);
+
+/* The name and IFF_* flags of the device behind a TUN fd. */
+int tun_get_info(int fd, char ret_name[static IFNAMSIZ], unsigned *ret_flags);
+
+/* Whether the device is in the network namespace of the caller now (TUNGETDEVNETNS). */
+int tun_in_own_netns(int fd);
+
+int tun_set_offload(int fd, unsigned tun_flags);
+int tun_set_persist(int fd, bool persist);
+
+/* The kernel offloads (Offload bits, offloads.h) this kernel accepts, found by trying them
+ * on a scratch device. */
+int tun_probe_offloads(unsigned *ret);
