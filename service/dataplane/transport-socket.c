@@ -156,6 +156,10 @@ static int queue_record(Transport *t, const uint8_t *pkt, size_t len) {
         if (len > MAX_MESSAGE - 2)
                 return -EMSGSIZE;
 
+        /* Checked first: a message opened and then left empty would read as end-of-file. */
+        if (t->tx_n_iovs + 2 > TX_BATCH_IOVS)
+                return -ENOBUFS;
+
         m = t->tx_n_msgs > 0 ? &t->tx_msgs[t->tx_n_msgs - 1] : NULL;
         if (!m || t->tx_cur_bytes + 2 + len > MAX_MESSAGE || m->msg_hdr.msg_iovlen + 2 > MSG_MAX_IOVS) {
                 if (t->tx_n_msgs >= TX_BATCH_MSGS)
@@ -166,8 +170,6 @@ static int queue_record(Transport *t, const uint8_t *pkt, size_t len) {
                 t->tx_n_msgs++;
                 t->tx_cur_bytes = 0;
         }
-        if (t->tx_n_iovs + 2 > TX_BATCH_IOVS)
-                return -ENOBUFS;
 
         uint16_t *be_len = &t->tx_lens[t->tx_n_iovs / 2];
         *be_len = htobe16((uint16_t) len);

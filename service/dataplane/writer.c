@@ -94,6 +94,8 @@ static void write_plain_packets(Writer *w, const struct iovec *pkts, size_t n) {
                 if (r == -ENOBUFS) {
                         write_gro_batch(w);
                         r = gro_batch_add(w->gro, pkts[i].iov_base, pkts[i].iov_len);
+                        if (r == -ENOBUFS)      /* not even alone: never lost uncounted */
+                                w->delta.drops_invalid++;
                 }
                 /* -EINVAL: refused and counted by the GRO statistics */
         }

@@ -693,6 +693,62 @@ static void test_invalid_input(void) {
         fixture_teardown(&fx);
 }
 
+/* A batch message with more records than the data plane takes in one go (2000 small
+ * packets): every one of them reaches the device. */
+static void test_batch_many_records(void) {
+        static const uint8_t src[4] = { 10, 77, 0, 2 }, dst[4] = { 10, 77, 0, 1 };
+        enum { N = 2000 };
+        Fixture fx;
+        struct sockaddr_storage ss;
+        socklen_t sl;
+        uint8_t *msg = g_malloc(65535);
+        bool *seen = g_new0(bool, N);
+        size_t off = 0;
+        int fd, rx, size = 8 << 20;
+        unsigned n_seen = 0;
+
+        if (!need_root())
+                return;
+        fixture_setup(&fx, 1);
+        g_assert_cmpint(dataplane_open_client(fx.side[0].dp, CLIENT_MODE_BATCH, &fd), ==, 0);
+
+        rx = socket_in_netns("tpta", AF_INET, SOCK_DGRAM, 0);
+        g_assert_cmpint(rx, >=, 0);
+        g_assert_cmpint(setsockopt(rx, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)), ==, 0);
+        sl = make_addr(AF_INET, "10.77.0.1", 7002, &ss);
+        g_assert_cmpint(bind(rx, (struct sockaddr *) &ss, sl), ==, 0);
+        set_timeouts(rx, 5);
+
+        for (uint16_t i = 0; i < N; i++) {
+                size_t len = packet_build_udp4(msg + off + 2, src, dst, 6000, 7002, &i, sizeof(i));
+                msg[off] = len >> 8;
+                msg[off + 1] = len & 0xff;
+                off += 2 + len;
+        }
+        g_assert_cmpuint(off, <=, 65535);
+        g_assert_cmpint(send(fd, msg, off, 0), ==, (ssize_t) off);
+
+        while (n_seen < N) {
+                uint16_t i;
+                g_assert_cmpint(recv(rx, &i, sizeof(i), 0), ==, sizeof(i));
+                g_assert_cmpuint(i, <, N);
+                g_assert_false(seen[i]);
+                seen[i] = true;
+                n_seen++;
+        }
+
+        DataplaneStats st;
+        dataplane_get_stats(fx.side[0].dp, &st);
+        g_assert_cmpuint(st.tx_packets, ==, N);
+        g_assert_cmpuint(st.drops_invalid, ==, 0);
+
+        close(rx);
+        close(fd);
+        g_free(msg);
+        g_free(seen);
+        fixture_teardown(&fx);
+}
+
 /* Several fds on one device: the kernel's packets spread by flow (one flow, one fd), and
  * what any fd writes reaches the device. */
 static void test_flow_spreading(void) {
@@ -835,6 +891,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/dataplane/device-deleted", test_device_deleted);
         g_test_add_func("/dataplane/invalid-input", test_invalid_input);
         g_test_add_func("/dataplane/flow-spreading", test_flow_spreading);
+        g_test_add_func("/dataplane/batch-many-records", test_batch_many_records);
         g_test_add_func("/dataplane/packet-mode", test_packet_mode);
         g_test_add_func("/dataplane/batch-mode", test_batch_mode);
         g_test_add_func("/dataplane/vnet-mode", test_vnet_mode);
