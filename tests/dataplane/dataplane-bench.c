@@ -2,7 +2,7 @@
 
 /* The data plane's benchmark (not a test; run as root, on a quiet machine):
  *
- *   dataplane-bench [SECONDS [VARIANT]]       (default: 5 s, every variant)
+ *   dataplane-bench [SECONDS [ROUNDS [VARIANT]]]   (default: 5 s, 1 round, every variant)
  *
  * iperf3, one TCP stream, MTU 1500, between two namespaces, through:
  *   packet-mmsg    tund packet mode, client batching with recvmmsg/sendmmsg
@@ -15,7 +15,9 @@
  *   veth           a veth pair
  * Prints NAME VALUE UNIT lines: Gbit/s, CPU per packet of tund (this process) and of the
  * client (dataplane-forward), a "packet" being 1448 bytes of TCP payload, and the ratios
- * to plain-tun and vnet-tun. */
+ * to plain-tun and vnet-tun. With several rounds (every variant once per round, so that
+ * the load of a shared machine falls on all of them alike) it prints each variant's median
+ * run. */
 
 #include <errno.h>
 #include <linux/if.h>
@@ -30,6 +32,7 @@
 #include <unistd.h>
 
 #include "dataplane.h"
+#include "macro.h"
 #include "netns-util.h"
 #include "offloads.h"
 
@@ -249,9 +252,33 @@ static void print_result(const char *name, Result r) {
         fflush(stdout);
 }
 
+static Result run_variant(unsigned i) {
+        switch (i) {
+        case 0: return run_tund(CLIENT_MODE_PACKET, false);
+        case 1: return run_tund(CLIENT_MODE_PACKET, true);
+        case 2: return run_tund(CLIENT_MODE_BATCH, false);
+        case 3: return run_tund(CLIENT_MODE_VNET, false);
+        case 4: return run_tun_bridge(false);
+        case 5: return run_tun_bridge(true);
+        default: return run_veth();
+        }
+}
+
+static int compare_gbps(const void *a, const void *b) {
+        double x = ((const Result *) a)->gbps, y = ((const Result *) b)->gbps;
+        return (x > y) - (x < y);
+}
+
+#define MAX_ROUNDS 15
+
 int main(int argc, char *argv[]) {
-        Result r[7];
-        const char *names[7] = { "packet-mmsg", "packet-single", "batch", "vnet", "plain-tun", "vnet-tun", "veth" };
+        static const char *const names[7] = {
+                "packet-mmsg", "packet-single", "batch", "vnet", "plain-tun", "vnet-tun", "veth" };
+        /* Baselines first, then tund's modes, in every round. */
+        static const unsigned order[7] = { 4, 5, 6, 0, 1, 2, 3 };
+        Result runs[7][MAX_ROUNDS] = {}, r[7] = {};
+        const char *only = NULL;
+        unsigned rounds = 1;
 
         if (geteuid() != 0) {
                 fprintf(stderr, "Needs root.\n");
@@ -259,30 +286,36 @@ int main(int argc, char *argv[]) {
         }
         if (argc > 1)
                 seconds = argv[1];
+        if (argc > 2)
+                rounds = MAX(1, MIN(MAX_ROUNDS, atoi(argv[2])));
+        if (argc > 3)
+                only = argv[3];
         if (getenv("DATAPLANE_FORWARD"))
                 forwarder_path = getenv("DATAPLANE_FORWARD");
         signal(SIGPIPE, SIG_IGN);
 
-        /* Baselines first, then tund's modes; a third argument picks one variant by name. */
-        static const unsigned order[7] = { 4, 5, 6, 0, 1, 2, 3 };
-        for (unsigned k = 0; k < 7; k++) {
-                unsigned i = order[k];
-                r[i] = (Result) {};
-                if (argc > 2 && strcmp(argv[2], names[i]) != 0)
-                        continue;
-                switch (i) {
-                case 0: r[i] = run_tund(CLIENT_MODE_PACKET, false); break;
-                case 1: r[i] = run_tund(CLIENT_MODE_PACKET, true); break;
-                case 2: r[i] = run_tund(CLIENT_MODE_BATCH, false); break;
-                case 3: r[i] = run_tund(CLIENT_MODE_VNET, false); break;
-                case 4: r[i] = run_tun_bridge(false); break;
-                case 5: r[i] = run_tun_bridge(true); break;
-                case 6: r[i] = run_veth(); break;
+        for (unsigned k = 0; k < rounds; k++)
+                for (unsigned j = 0; j < 7; j++) {
+                        unsigned i = order[j];
+                        if (only && strcmp(only, names[i]) != 0)
+                                continue;
+                        runs[i][k] = run_variant(i);
+                        fprintf(stderr, "# round %u %s %.2f Gbit/s\n", k + 1, names[i], runs[i][k].gbps);
                 }
+
+        /* The median run of each variant: the machine is shared, single runs are noisy. */
+        for (unsigned j = 0; j < 7; j++) {
+                unsigned i = order[j];
+                if (only && strcmp(only, names[i]) != 0)
+                        continue;
+                qsort(runs[i], rounds, sizeof(Result), compare_gbps);
+                r[i] = runs[i][rounds / 2];
                 print_result(names[i], r[i]);
         }
 
         for (unsigned i = 0; i < 4; i++) {
+                if (only && strcmp(only, names[i]) != 0)
+                        continue;
                 printf("%s-vs-plain-tun %.2f x\n", names[i], r[4].gbps > 0 ? r[i].gbps / r[4].gbps : 0);
                 printf("%s-vs-vnet-tun %.2f x\n", names[i], r[5].gbps > 0 ? r[i].gbps / r[5].gbps : 0);
         }
