@@ -2,8 +2,9 @@
 
 /* Kernel -> clients: one thread per device reads the TUN until it has nothing left (or a
  * batch is full), picks each message's client by flow, splits it for clients of plain
- * packets, queues the result on the client's transport, and then flushes every transport
- * without blocking. All buffers are allocated once. */
+ * packets and queues the result on the client's transport; every 128 KiB read, and when
+ * the TUN is empty, it flushes every transport without blocking. All buffers are
+ * allocated once. */
 
 #include <errno.h>
 #include <poll.h>
