@@ -198,7 +198,12 @@ static int read_batch(Reader *r) {
                         }
                         if (errno == EAGAIN && n > 0)
                                 break;
-                        return -errno;
+                        if (errno == EAGAIN || errno == EBADFD)
+                                return -errno;  /* nothing to read; the device is gone */
+                        /* The kernel dropped that one packet (e.g. EINVAL: a GSO type it
+                         * cannot describe in a virtio_net_hdr); the next may be fine. */
+                        r->delta.drops_invalid++;
+                        continue;
                 }
                 deliver(r, slot, len);
                 unflushed += len;
@@ -257,7 +262,7 @@ void *reader_main(void *userdata) {
                                 break;
                         k = -ENODEV;
                 }
-                /* EBADFD, EIO, ...: the device is gone. */
+                /* EBADFD, or an error poll reported: the device is gone. */
                 log_debug_errno(k, "TUN device unusable, closing its clients: %m");
                 dataplane_mark_broken(dp);
                 break;

@@ -168,7 +168,8 @@ typedef struct Transfer {
         uint16_t port;
         int listen_fd;
         char *sha_sent, *sha_received;
-        uint64_t received;
+        uint64_t sent, received;
+        int send_errno;
         int done;                       /* __atomic: threads finished */
 } Transfer;
 
@@ -243,9 +244,12 @@ static void *transfer_send(void *userdata) {
                                 if (write(fd, buf, 1 << 16) != 1 << 16)
                                         break;
                                 g_checksum_update(sum, buf, 1 << 16);
+                                t->sent += 1 << 16;
                         }
+                t->send_errno = errno;
                 close(fd);
-        }
+        } else
+                t->send_errno = errno;
         t->sha_sent = g_strdup(g_checksum_get_string(sum));
         g_checksum_free(sum);
         g_free(buf);
@@ -283,6 +287,20 @@ static void transfer_finish(Fixture *fx, Transfer *t, pthread_t th[2]) {
         pthread_join(th[1], NULL);
         close(t->listen_fd);
 
+        if (t->received != TRANSFER_BYTES)
+                g_test_message("transfer to %s: sent %" G_GUINT64_FORMAT " received %" G_GUINT64_FORMAT
+                               ", sender's last error: %s", t->addr, t->sent, t->received,
+                               g_strerror(t->send_errno));
+        if (t->received != TRANSFER_BYTES)
+                for (size_t i = 0; i < fx->n_sides; i++) {
+                        DataplaneStats st;
+                        dataplane_get_stats(fx->side[i].dp, &st);
+                        g_test_message("side %zu: clients %u rx %" G_GUINT64_FORMAT " tx %" G_GUINT64_FORMAT
+                                       " invalid %" G_GUINT64_FORMAT " queue-full %" G_GUINT64_FORMAT
+                                       " write-error %" G_GUINT64_FORMAT " refused %" G_GUINT64_FORMAT,
+                                       i, dataplane_n_clients(fx->side[i].dp), st.rx_packets, st.tx_packets,
+                                       st.drops_invalid, st.drops_queue_full, st.drops_write_error, st.gro_refused);
+                }
         g_assert_cmpuint(t->received, ==, TRANSFER_BYTES);
         g_assert_cmpstr(t->sha_received, ==, t->sha_sent);
         g_free(t->sha_sent);
