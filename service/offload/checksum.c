@@ -4,12 +4,12 @@
  * 16-bit words in host byte order, so a folded sum stored back with a plain 16-bit store
  * lands in the packet in the right byte order on either endianness.
  *
- * On x86-64 with AVX2 (checked at run time) 64 bytes are summed per step: each 32-bit
- * lane gathers its low and high 16-bit halves in separate accumulators, reduced to 64
- * bits every AVX2_MAX_STEPS steps so no lane overflows. Everything else uses a portable 64-bit loop. */
+ * On x86-64 with AVX2 (checked at run time) 64 bytes are summed per step with vpmaddwd
+ * (see madd_step), reduced to 64 bits every AVX2_MAX_STEPS steps so no lane overflows. Everything else uses a portable 64-bit loop. */
 
 #include <endian.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "checksum.h"
@@ -50,6 +50,14 @@ static inline uint64_t odd_byte(uint8_t b) {
 #else
         return (uint64_t) b << 8;
 #endif
+}
+
+/* A sum taken over data that really starts at an odd offset: its bytes swap roles. */
+static inline uint64_t swap_sum_bytes(uint64_t s) {
+        uint32_t x = fold64_to_32(s);
+        x = (x & 0xffff) + (x >> 16);
+        x = (x & 0xffff) + (x >> 16);
+        return (uint64_t) (((x & 0xff) << 8) | (x >> 8));
 }
 
 static uint64_t sum_tail(const uint8_t *p, size_t len) {
@@ -93,22 +101,75 @@ static uint64_t sum_copy_generic(uint8_t *dst, const uint8_t *src, size_t len) {
 }
 
 #ifdef HAVE_AVX2_PATH
-/* Steps of 64 bytes per round: each lane then holds at most 16384 * 0xffff. */
+/* vpmaddwd adds pairs of *signed* 16-bit words into 32-bit lanes. Flipping each word's top
+ * bit first makes every word w read as w - 32768, so each lane gains exactly
+ * (w0 + w1 - 65536) per step: three instructions per 32 bytes, and the 65536s are added
+ * back at the end. A lane moves by at most 65536 per step, so 16384 steps of two vectors
+ * per accumulator stay far from overflow. */
 #define AVX2_MAX_STEPS 16384u
 
-/* Four accumulators of at most 16384 steps each add up without overflowing a 32-bit lane. */
 __attribute__((target("avx2")))
-static inline uint64_t reduce_avx2(__m256i lo0, __m256i hi0, __m256i lo1, __m256i hi1) {
-        __m256i s32 = _mm256_add_epi32(_mm256_add_epi32(lo0, hi0), _mm256_add_epi32(lo1, hi1));
-        __m256i s64 = _mm256_add_epi64(_mm256_unpacklo_epi32(s32, _mm256_setzero_si256()),
-                                       _mm256_unpackhi_epi32(s32, _mm256_setzero_si256()));
-        __m128i t = _mm_add_epi64(_mm256_castsi256_si128(s64), _mm256_extracti128_si256(s64, 1));
-        return (uint64_t) _mm_cvtsi128_si64(t) + (uint64_t) _mm_extract_epi64(t, 1);
+static inline __m256i madd_step(__m256i acc, __m256i v) {
+        const __m256i flip = _mm256_set1_epi16((short) 0x8000);
+        const __m256i ones = _mm256_set1_epi16(1);
+        return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_xor_si256(v, flip), ones));
+}
+
+/* The true (non-negative) sum of two accumulators that took n_steps madd_steps between
+ * them: each step left its 8 lanes short by 65536. */
+__attribute__((target("avx2")))
+static inline uint64_t reduce_avx2(__m256i a, __m256i b, size_t n_steps) {
+        __m256i s = _mm256_add_epi64(
+                        _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(a)),
+                                         _mm256_cvtepi32_epi64(_mm256_extracti128_si256(a, 1))),
+                        _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(b)),
+                                         _mm256_cvtepi32_epi64(_mm256_extracti128_si256(b, 1))));
+        __m128i t = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+        int64_t signed_sum = _mm_cvtsi128_si64(t) + _mm_extract_epi64(t, 1);
+        return (uint64_t) (signed_sum + (int64_t) n_steps * 8 * 65536);
+}
+
+/* loadu(head_mask + 32 - r) keeps the first r bytes of a vector and clears the others. */
+static const uint8_t head_mask[64] __attribute__((aligned(64))) = {
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+};
+
+/* loadu(tail_mask + r) keeps the last r bytes of a vector and clears the others. */
+static const uint8_t tail_mask[64] __attribute__((aligned(64))) = {
+        [32] = 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+};
+
+/* The last len (< 64) bytes, with at least 64 bytes before them: the vector that ends at
+ * the end of the data reaches back into bytes already summed, which are masked off. */
+__attribute__((target("avx2")))
+static inline uint64_t sum_tail_avx2(const uint8_t *src, size_t len) {
+        __m256i a = _mm256_setzero_si256();
+        size_t n_steps = 0;
+        uint64_t s = 0;
+
+        if (len >= 32) {
+                a = madd_step(a, _mm256_loadu_si256((const __m256i *) src));
+                n_steps++;
+                src += 32;
+                len -= 32;
+        }
+        if (len & 1) {          /* the last byte starts a word of its own */
+                len--;
+                s += odd_byte(src[len]);
+        }
+        if (len > 0) {
+                __m256i v = _mm256_loadu_si256((const __m256i *) (src + len - 32));
+                __m256i m = _mm256_loadu_si256((const __m256i *) (tail_mask + len));
+                a = madd_step(a, _mm256_and_si256(v, m));
+                n_steps++;
+        }
+        return s + reduce_avx2(a, _mm256_setzero_si256(), n_steps);
 }
 
 __attribute__((target("avx2")))
 static uint64_t sum_avx2(const uint8_t *p, size_t len) {
-        const __m256i mask = _mm256_set1_epi32(0xffff);
         uint64_t total = 0;
 
         while (len >= 64) {
@@ -116,49 +177,130 @@ static uint64_t sum_avx2(const uint8_t *p, size_t len) {
                 if (steps > AVX2_MAX_STEPS)
                         steps = AVX2_MAX_STEPS;
 
-                __m256i lo0 = _mm256_setzero_si256(), hi0 = _mm256_setzero_si256();
-                __m256i lo1 = _mm256_setzero_si256(), hi1 = _mm256_setzero_si256();
+                __m256i a = _mm256_setzero_si256(), b = _mm256_setzero_si256();
                 for (size_t i = 0; i < steps; i++, p += 64) {
-                        __m256i v0 = _mm256_loadu_si256((const __m256i *) p);
-                        __m256i v1 = _mm256_loadu_si256((const __m256i *) (p + 32));
-                        lo0 = _mm256_add_epi32(lo0, _mm256_and_si256(v0, mask));
-                        hi0 = _mm256_add_epi32(hi0, _mm256_srli_epi32(v0, 16));
-                        lo1 = _mm256_add_epi32(lo1, _mm256_and_si256(v1, mask));
-                        hi1 = _mm256_add_epi32(hi1, _mm256_srli_epi32(v1, 16));
+                        a = madd_step(a, _mm256_loadu_si256((const __m256i *) p));
+                        b = madd_step(b, _mm256_loadu_si256((const __m256i *) (p + 32)));
                 }
                 len -= steps * 64;
-                total += reduce_avx2(lo0, hi0, lo1, hi1);
+                total += reduce_avx2(a, b, 2 * steps);
         }
-        return total + sum_tail(p, len);
+        total += sum_tail_avx2(p, len);
+        /* Dirty upper halves slow down the SSE code that runs next; not every compiler
+         * clears them on its own. */
+        _mm256_zeroupper();
+        return total;
 }
 
+/* Steps of 128 bytes per round in sum_copy_avx2: its four accumulators, each taking at most
+ * this many steps plus one, may then be added lane by lane without overflow. */
+#define AVX2_COPY_MAX_STEPS 8000u
+
+/* Adds four accumulators that took n_steps madd_steps between them, reduced once. */
 __attribute__((target("avx2")))
-static uint64_t sum_copy_avx2(uint8_t *dst, const uint8_t *src, size_t len) {
-        const __m256i mask = _mm256_set1_epi32(0xffff);
+static inline uint64_t reduce4_avx2(__m256i a, __m256i b, __m256i c, __m256i d, size_t n_steps) {
+        __m256i s32 = _mm256_add_epi32(_mm256_add_epi32(a, b), _mm256_add_epi32(c, d));
+        return reduce_avx2(s32, _mm256_setzero_si256(), n_steps);
+}
+
+/* dst must be 32-byte aligned, len at least 64. 128 bytes per step keep more loads in
+ * flight; the last < 128 bytes go into the same accumulators, so a call of packet size
+ * reduces once. init (n_init steps) seeds the first accumulator. */
+__attribute__((target("avx2")))
+static uint64_t sum_copy_avx2(uint8_t *dst, const uint8_t *src, size_t len, __m256i init, size_t n_init) {
         uint64_t total = 0;
 
-        while (len >= 64) {
-                size_t steps = len / 64;
-                if (steps > AVX2_MAX_STEPS)
-                        steps = AVX2_MAX_STEPS;
+        for (;;) {
+                size_t steps = len / 128;
+                if (steps > AVX2_COPY_MAX_STEPS)
+                        steps = AVX2_COPY_MAX_STEPS;
 
-                __m256i lo0 = _mm256_setzero_si256(), hi0 = _mm256_setzero_si256();
-                __m256i lo1 = _mm256_setzero_si256(), hi1 = _mm256_setzero_si256();
-                for (size_t i = 0; i < steps; i++, src += 64, dst += 64) {
+                __m256i a = init, b = _mm256_setzero_si256();
+                __m256i c = _mm256_setzero_si256(), d = _mm256_setzero_si256();
+                size_t n = n_init;
+                init = _mm256_setzero_si256();
+                n_init = 0;
+
+                for (size_t i = 0; i < steps; i++, src += 128, dst += 128) {
                         __m256i v0 = _mm256_loadu_si256((const __m256i *) src);
                         __m256i v1 = _mm256_loadu_si256((const __m256i *) (src + 32));
-                        _mm256_storeu_si256((__m256i *) dst, v0);
-                        _mm256_storeu_si256((__m256i *) (dst + 32), v1);
-                        lo0 = _mm256_add_epi32(lo0, _mm256_and_si256(v0, mask));
-                        hi0 = _mm256_add_epi32(hi0, _mm256_srli_epi32(v0, 16));
-                        lo1 = _mm256_add_epi32(lo1, _mm256_and_si256(v1, mask));
-                        hi1 = _mm256_add_epi32(hi1, _mm256_srli_epi32(v1, 16));
+                        __m256i v2 = _mm256_loadu_si256((const __m256i *) (src + 64));
+                        __m256i v3 = _mm256_loadu_si256((const __m256i *) (src + 96));
+                        _mm256_store_si256((__m256i *) dst, v0);
+                        _mm256_store_si256((__m256i *) (dst + 32), v1);
+                        _mm256_store_si256((__m256i *) (dst + 64), v2);
+                        _mm256_store_si256((__m256i *) (dst + 96), v3);
+                        a = madd_step(a, v0);
+                        b = madd_step(b, v1);
+                        c = madd_step(c, v2);
+                        d = madd_step(d, v3);
                 }
-                len -= steps * 64;
-                total += reduce_avx2(lo0, hi0, lo1, hi1);
+                n += 4 * steps;
+                len -= steps * 128;
+                if (len >= 128) {       /* a huge buffer: reduce, then the next round */
+                        total += reduce4_avx2(a, b, c, d, n);
+                        continue;
+                }
+
+                /* The last < 128 bytes, with at least 32 bytes already done before them. */
+                if (len >= 64) {
+                        __m256i v0 = _mm256_loadu_si256((const __m256i *) src);
+                        __m256i v1 = _mm256_loadu_si256((const __m256i *) (src + 32));
+                        _mm256_store_si256((__m256i *) dst, v0);
+                        _mm256_store_si256((__m256i *) (dst + 32), v1);
+                        a = madd_step(a, v0);
+                        b = madd_step(b, v1);
+                        n += 2;
+                        src += 64;
+                        dst += 64;
+                        len -= 64;
+                }
+                if (len >= 32) {
+                        __m256i v = _mm256_loadu_si256((const __m256i *) src);
+                        _mm256_store_si256((__m256i *) dst, v);
+                        c = madd_step(c, v);
+                        n++;
+                        src += 32;
+                        dst += 32;
+                        len -= 32;
+                }
+                if (len & 1) {          /* the last byte starts a word of its own */
+                        len--;
+                        dst[len] = src[len];
+                        total += odd_byte(src[len]);
+                }
+                if (len > 0) {
+                        /* The vector that ends where the data ends; bytes already done are
+                         * masked off, and stored again with the values they have. */
+                        __m256i v = _mm256_loadu_si256((const __m256i *) (src + len - 32));
+                        _mm256_storeu_si256((__m256i *) (dst + len - 32), v);
+                        __m256i m = _mm256_loadu_si256((const __m256i *) (tail_mask + len));
+                        d = madd_step(d, _mm256_and_si256(v, m));
+                        n++;
+                }
+                total += reduce4_avx2(a, b, c, d, n);
+                _mm256_zeroupper();
+                return total;
         }
-        memcpy(dst, src, len);
-        return total + sum_tail(src, len);
+}
+
+/* Stores that straddle cache lines are slow: the first vector is copied unaligned and only
+ * its first `head` bytes summed, the rest runs with aligned stores; if head is odd the
+ * rest's bytes swap roles in the sum. len must be at least 128. */
+__attribute__((target("avx2")))
+static uint64_t csum_copy_aligned_avx2(uint8_t *dst, const uint8_t *src, size_t len) {
+        size_t head = (size_t) (-(uintptr_t) dst) & 31;
+        __m256i v = _mm256_loadu_si256((const __m256i *) src);
+        _mm256_storeu_si256((__m256i *) dst, v);
+        __m256i m = _mm256_loadu_si256((const __m256i *) (head_mask + 32 - head));
+        __m256i head_sum = madd_step(_mm256_setzero_si256(), _mm256_and_si256(v, m));
+
+        if (!(head & 1))        /* same word boundaries: one set of accumulators */
+                return sum_copy_avx2(dst + head, src + head, len - head, head_sum, 1);
+
+        uint64_t s = reduce_avx2(head_sum, _mm256_setzero_si256(), 1);
+        uint64_t rest = sum_copy_avx2(dst + head, src + head, len - head, _mm256_setzero_si256(), 0);
+        return s + swap_sum_bytes(rest);
 }
 
 static inline bool have_avx2(void) {
@@ -183,8 +325,8 @@ uint32_t csum_copy(void *dst, const void *src, size_t len, uint32_t sum) {
         uint64_t s;
 
 #ifdef HAVE_AVX2_PATH
-        if (len >= 64 && have_avx2())
-                s = sum_copy_avx2(dst, src, len);
+        if (len >= 128 && have_avx2())
+                s = csum_copy_aligned_avx2(dst, src, len);
         else
 #endif
                 s = sum_copy_generic(dst, src, len);

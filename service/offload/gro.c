@@ -22,11 +22,10 @@
 #define UDP_GRO_MAX_SEGS 64u            /* as the kernel's UDP_GRO_CNT_MAX */
 #define NO_INDEX UINT32_MAX
 
+/* Addresses, ports, protocol and version, as whole words: built from loads of the packet
+ * and compared word by word (no byte stores read back). */
 typedef struct FlowKey {
-        uint8_t version;
-        uint8_t proto;
-        uint8_t ports[4];
-        uint8_t addrs[32];              /* IPv4: 8 bytes, rest zero */
+        uint64_t w[5];
 } FlowKey;
 
 typedef struct GroPacket {
@@ -84,6 +83,8 @@ struct GroBatch {
         uint8_t *unmerge_buf;
         struct iovec *unmerge_msgs;
 
+        uint32_t last_run;              /* the run the previous packet went to */
+
         GroStats stats;
 };
 
@@ -100,6 +101,7 @@ typedef struct Parsed {
         uint32_t seq;
         uint16_t id;
         uint32_t hash;
+        bool hashed;
 } Parsed;
 
 int gro_batch_new(GroBatch **ret, size_t max_packets) {
@@ -118,6 +120,7 @@ int gro_batch_new(GroBatch **ret, size_t max_packets) {
         b->tcp = b->udp = true;
         b->bucket_mask = n_buckets - 1;
         b->gen = 1;
+        b->last_run = NO_INDEX;
         b->packets = calloc(max_packets, sizeof(GroPacket));
         b->runs = calloc(max_packets, sizeof(GroRun));
         b->regions = malloc(max_packets * GRO_REGION_SIZE);
@@ -160,6 +163,7 @@ void gro_batch_reset(GroBatch *b) {
         b->n_packets = 0;
         b->n_runs = 0;
         b->n_msgs = 0;
+        b->last_run = NO_INDEX;
         if (++b->gen == 0) {
                 /* Generations wrapped: forget every bucket for real, once in 2^32 batches. */
                 for (uint32_t i = 0; i <= b->bucket_mask; i++)
@@ -179,13 +183,27 @@ static int refuse(GroBatch *b, OffloadDrop why) {
 }
 
 static uint32_t flow_hash(const FlowKey *k) {
-        uint64_t h = 0x9e3779b97f4a7c15ull, w;
-        const uint8_t *p = (const uint8_t *) k;
-        for (size_t i = 0; i + 8 <= sizeof(FlowKey); i += 8) {
-                memcpy(&w, p + i, 8);
-                h = (h ^ w) * 0xff51afd7ed558ccdull;
-        }
-        return (uint32_t) (h >> 32);
+        uint64_t h = k->w[0] * 0x9e3779b97f4a7c15ull ^ k->w[1] * 0xff51afd7ed558ccdull ^
+                     k->w[2] * 0xc4ceb9fe1a85ec53ull ^ k->w[3] * 0x94d049bb133111ebull ^
+                     k->w[4] * 0xbf58476d1ce4e5b9ull;
+        return (uint32_t) (h >> 32 ^ h);
+}
+
+static bool flow_key_equal(const FlowKey *a, const FlowKey *b) {
+        return ((a->w[0] ^ b->w[0]) | (a->w[1] ^ b->w[1]) | (a->w[2] ^ b->w[2]) |
+                (a->w[3] ^ b->w[3]) | (a->w[4] ^ b->w[4])) == 0;
+}
+
+static uint64_t load64(const uint8_t *p) {
+        uint64_t v;
+        memcpy(&v, p, sizeof(v));
+        return v;
+}
+
+static uint32_t load32(const uint8_t *p) {
+        uint32_t v;
+        memcpy(&v, p, sizeof(v));
+        return v;
 }
 
 /* ---- parsing -------------------------------------------------------------------------- */
@@ -219,13 +237,13 @@ static OffloadDrop parse_l4(const uint8_t *pkt, Parsed *p) {
 }
 
 static void make_key(const uint8_t *pkt, Parsed *p) {
-        p->key = (FlowKey) { .version = p->ip.version, .proto = p->ip.proto };
-        memcpy(p->key.ports, pkt + p->ip.l3_len, 4);
+        uint64_t tail = (uint64_t) load32(pkt + p->ip.l3_len) | (uint64_t) p->ip.proto << 32 |
+                        (uint64_t) p->ip.version << 40;
         if (p->ip.version == 4)
-                memcpy(p->key.addrs, pkt + IPV4_SADDR, 8);
+                p->key = (FlowKey) { { load64(pkt + IPV4_SADDR), 0, 0, 0, tail } };
         else
-                memcpy(p->key.addrs, pkt + IPV6_SADDR, 32);
-        p->hash = flow_hash(&p->key);
+                p->key = (FlowKey) { { load64(pkt + IPV6_SADDR), load64(pkt + IPV6_SADDR + 8),
+                                       load64(pkt + IPV6_DADDR), load64(pkt + IPV6_DADDR + 8), tail } };
 }
 
 /* Whether the packet may be merged at all, judged on itself alone. */
@@ -239,7 +257,16 @@ static bool packet_eligible(const GroBatch *b, const uint8_t *pkt, const Parsed 
 }
 
 static OffloadDrop parse_packet(const GroBatch *b, const uint8_t *pkt, size_t len, Parsed *p) {
-        *p = (Parsed) {};
+        /* Field by field: a struct-wide zeroing costs more than the rest of the parse. */
+        p->has_flow = p->eligible = false;
+        p->l4_hdr_len = 0;
+        p->hdrs = 0;
+        p->payload_len = 0;
+        p->tcp_flags = 0;
+        p->seq = 0;
+        p->id = 0;
+        p->hash = 0;
+        p->hashed = false;
 
         OffloadDrop d = ip_parse(pkt, len, &p->ip);
         if (d != OFFLOAD_DROP_NONE)
@@ -248,7 +275,7 @@ static OffloadDrop parse_packet(const GroBatch *b, const uint8_t *pkt, size_t le
                 return OFFLOAD_DROP_BAD_IP_HEADER;
 
         if (p->ip.version == 4) {
-                if (csum_fold(csum_partial(pkt, p->ip.l3_len, 0)) != 0)
+                if (csum_fold_inline(csum_fold64(csum_words32(pkt, p->ip.l3_len))) != 0)
                         return OFFLOAD_DROP_BAD_CHECKSUM;
                 p->id = get_be16(pkt + IPV4_ID);
         }
@@ -272,20 +299,27 @@ static bool l4_csum_ok(const uint8_t *pkt, const Parsed *p, uint32_t payload_sum
         if (p->ip.proto == PROTO_UDP && (pkt[l4 + UDP_CSUM] | pkt[l4 + UDP_CSUM + 1]) == 0)
                 return p->ip.version == 4;      /* "no checksum": allowed for IPv4 only */
 
-        uint32_t sum = ip_pseudo_sum(pkt, &p->ip, p->ip.ip_len - (uint32_t) l4);
-        sum = csum_partial(pkt + l4, p->l4_hdr_len, sum);
-        return csum_fold(csum_add(sum, payload_sum)) == 0;
+        uint64_t sum = (uint64_t) ip_pseudo_sum(pkt, &p->ip, p->ip.ip_len - (uint32_t) l4) +
+                       csum_words32(pkt + l4, p->l4_hdr_len) + payload_sum;
+        return csum_fold_inline(csum_fold64(sum)) == 0;
 }
 
 /* ---- runs ----------------------------------------------------------------------------- */
 
-/* The newest run of p's flow, if any. */
-static GroRun *find_flow_run(GroBatch *b, const Parsed *p) {
+/* The newest run of p's flow, if any. Packets mostly come in trains of one flow: the run
+ * the previous packet went to is tried before the hash table. */
+static GroRun *find_flow_run(GroBatch *b, Parsed *p) {
+        if (b->last_run < b->n_runs && b->runs[b->last_run].has_flow &&
+            flow_key_equal(&b->runs[b->last_run].key, &p->key))
+                return &b->runs[b->last_run];
+
+        p->hash = flow_hash(&p->key);
+        p->hashed = true;
         const Bucket *bucket = &b->buckets[p->hash & b->bucket_mask];
         if (bucket->gen != b->gen)
                 return NULL;
         for (uint32_t i = bucket->run; i != NO_INDEX; i = b->runs[i].bucket_next)
-                if (memcmp(&b->runs[i].key, &p->key, sizeof(FlowKey)) == 0)
+                if (flow_key_equal(&b->runs[i].key, &p->key))
                         return &b->runs[i];
         return NULL;
 }
@@ -310,10 +344,12 @@ static bool headers_match(const GroRun *r, const uint8_t *first, const uint8_t *
 
         if (r->ip.proto == PROTO_TCP) {
                 size_t l4 = r->ip.l3_len;
-                /* The same ACK number and the same option bytes. */
-                if (memcmp(pkt + l4 + TCP_ACK, first + l4 + TCP_ACK, 4) != 0 ||
-                    memcmp(pkt + l4 + TCP_MIN_HDR_LEN, first + l4 + TCP_MIN_HDR_LEN, p->l4_hdr_len - TCP_MIN_HDR_LEN) != 0)
+                /* The same ACK number and the same option bytes (a multiple of 4). */
+                if (load32(pkt + l4 + TCP_ACK) != load32(first + l4 + TCP_ACK))
                         return false;
+                for (size_t i = l4 + TCP_MIN_HDR_LEN; i < p->hdrs; i += 4)
+                        if (load32(pkt + i) != load32(first + i))
+                                return false;
         }
         return true;
 }
@@ -346,7 +382,11 @@ static uint32_t add_packet_record(GroBatch *b, const uint8_t *pkt, const Parsed 
         gp->next = NO_INDEX;
         gp->payload_len = (uint16_t) p->payload_len;
         gp->hdr_len = p->eligible ? p->hdrs : 0;
-        if (p->eligible)
+        /* Eligible packets have payload: a fixed-size copy (inlined) reads only bytes
+         * present when the packet is long enough. */
+        if (p->eligible && p->ip.ip_len >= GRO_MAX_HDR)
+                memcpy(gp->hdr, pkt, GRO_MAX_HDR);
+        else if (p->eligible)
                 memcpy(gp->hdr, pkt, p->hdrs);
         return i;
 }
@@ -444,7 +484,7 @@ static int start_run(GroBatch *b, const uint8_t *pkt, size_t len, const Parsed *
                 .last = pi,
                 .count = 1,
                 .bucket_next = NO_INDEX,
-                .key = p->key,
+                .key = p->has_flow ? p->key : (FlowKey) {},
                 .ip = p->ip,
                 .hdrs = p->hdrs,
                 .gso_size = (uint16_t) p->payload_len,
@@ -458,8 +498,9 @@ static int start_run(GroBatch *b, const uint8_t *pkt, size_t len, const Parsed *
                 .seq_end = p->seq + p->payload_len,
         };
         b->n_runs++;
+        b->last_run = ri;
         if (p->has_flow)
-                register_flow_run(b, ri, p->hash);
+                register_flow_run(b, ri, p->hashed ? p->hash : flow_hash(&p->key));
         return 0;
 }
 
@@ -479,6 +520,8 @@ int gro_batch_add(GroBatch *b, const uint8_t *pkt, size_t len) {
                         int k = try_append(b, r, pkt, &p);
                         if (k == 0 && p.ip.proto == PROTO_TCP)
                                 k = try_prepend(b, r, pkt, &p);
+                        if (k > 0)
+                                b->last_run = (uint32_t) (r - b->runs);
                         if (k != 0)
                                 return k < 0 ? k : 0;
                 }

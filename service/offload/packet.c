@@ -89,12 +89,6 @@ OffloadDrop ip_parse(const uint8_t *pkt, size_t len, IpInfo *ret) {
         }
 }
 
-uint32_t ip_pseudo_sum(const uint8_t *pkt, const IpInfo *ip, uint32_t l4_len) {
-        if (ip->version == 4)
-                return csum_pseudo_ipv4(pkt + IPV4_SADDR, pkt + IPV4_DADDR, ip->proto, l4_len);
-        return csum_pseudo_ipv6(pkt + IPV6_SADDR, pkt + IPV6_DADDR, ip->proto, l4_len);
-}
-
 void ip_set_length(uint8_t *pkt, const IpInfo *ip, uint32_t ip_len) {
         if (ip->version == 4) {
                 put_be16(pkt + IPV4_TOT_LEN, (uint16_t) ip_len);

@@ -95,10 +95,36 @@ static inline void put_csum(uint8_t *p, uint16_t folded) {
         memcpy(p, &folded, sizeof(folded));
 }
 
-/* Adds two unfolded sums with end-around carry. */
-static inline uint32_t csum_add(uint32_t a, uint32_t b) {
-        uint64_t s = (uint64_t) a + b;
-        return (uint32_t) ((s & 0xffffffffu) + (s >> 32));
+/* Small, inlined sums for headers, in the same domain as csum_partial(). */
+/* The ones' complement negation of the word at p: adding it takes the word out of a sum. */
+static inline uint32_t csum_neg_word(const uint8_t *p) {
+        uint16_t v;
+        memcpy(&v, p, sizeof(v));
+        return 0xffffu - (uint32_t) v;
+}
+
+/* Sum of len bytes, len a multiple of 4 (IP and L4 headers). */
+static inline uint64_t csum_words32(const uint8_t *p, size_t len) {
+        uint64_t s = 0;
+        for (size_t i = 0; i < len; i += 4) {
+                uint32_t v;
+                memcpy(&v, p + i, sizeof(v));
+                s += v;
+        }
+        return s;
+}
+
+static inline uint32_t csum_fold64(uint64_t s) {
+        s = (s & 0xffffffffu) + (s >> 32);
+        s = (s & 0xffffffffu) + (s >> 32);
+        return (uint32_t) s;
+}
+
+/* csum_fold(), inlined for the per-packet paths. */
+static inline uint16_t csum_fold_inline(uint32_t sum) {
+        sum = (sum & 0xffff) + (sum >> 16);
+        sum = (sum & 0xffff) + (sum >> 16);
+        return (uint16_t) ~sum;
 }
 
 /* A 16-bit value as the word it adds to a sum when it sits in a packet in network order. */
@@ -123,7 +149,12 @@ typedef struct IpInfo {
 OffloadDrop ip_parse(const uint8_t *pkt, size_t len, IpInfo *ret);
 
 /* Sum of the pseudo-header of pkt (parsed as ip) for an L4 length of l4_len. */
-uint32_t ip_pseudo_sum(const uint8_t *pkt, const IpInfo *ip, uint32_t l4_len);
+static inline uint32_t ip_pseudo_sum(const uint8_t *pkt, const IpInfo *ip, uint32_t l4_len) {
+        uint64_t s = ip->version == 4 ? csum_words32(pkt + IPV4_SADDR, 8) : csum_words32(pkt + IPV6_SADDR, 32);
+        uint32_t be_len = htobe32(l4_len);
+        s += csum_be16(ip->proto) + (be_len & 0xffff) + (be_len >> 16);
+        return csum_fold64(s);
+}
 
 /* Writes the IPv4 total length and header checksum, or the IPv6 payload length, for a
  * packet of ip_len bytes. */
@@ -131,7 +162,7 @@ void ip_set_length(uint8_t *pkt, const IpInfo *ip, uint32_t ip_len);
 
 /* Stores a complete L4 checksum; a UDP checksum that computes to 0 is sent as 0xffff. */
 static inline void put_l4_csum(uint8_t *field, uint32_t sum, uint8_t proto) {
-        uint16_t c = csum_fold(sum);
+        uint16_t c = csum_fold_inline(sum);
         if (c == 0 && proto == PROTO_UDP)
                 c = 0xffff;
         put_csum(field, c);

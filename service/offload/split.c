@@ -8,6 +8,8 @@
 
 #include "packet.h"
 
+#define SMALL_HDRS 96u
+
 static int refuse(SplitOutput *out, OffloadDrop why) {
         out->drop = why;
         return -EINVAL;
@@ -129,43 +131,71 @@ static int split_gso(const VnetHdr *h, const uint8_t *pkt, size_t len, uint32_t 
         if (!have_room(out, n, n * hdrs + payload))
                 return -ENOBUFS;
 
-        uint32_t pseudo = ip_pseudo_sum(pkt, &ip, 0);
-        uint16_t id = ip.version == 4 ? get_be16(pkt + IPV4_ID) : 0;
-        uint32_t seq = tcp ? get_be32(pkt + l4 + TCP_SEQ) : 0;
-        uint8_t flags = tcp ? pkt[l4 + TCP_FLAGS] : 0;
+        /* The headers are the same in every segment but for a few fields: their sums are
+         * taken once without those fields, which are added per segment. */
+        uint64_t ip_base = 0;
+        uint16_t id = 0;
+        if (ip.version == 4) {
+                ip_base = csum_words32(pkt, l4) + csum_neg_word(pkt + IPV4_TOT_LEN) +
+                          csum_neg_word(pkt + IPV4_ID) + csum_neg_word(pkt + IPV4_CSUM);
+                id = get_be16(pkt + IPV4_ID);
+        }
+        const uint8_t *l4_src = pkt + l4;
+        uint64_t l4_base = ip_pseudo_sum(pkt, &ip, 0) + csum_words32(l4_src, l4_hdr_len);
+        uint32_t seq = 0;
+        uint8_t flags = 0, doff_byte = 0;
+        if (tcp) {
+                l4_base += csum_neg_word(l4_src + TCP_SEQ) + csum_neg_word(l4_src + TCP_SEQ + 2) +
+                           csum_neg_word(l4_src + TCP_DOFF) + csum_neg_word(l4_src + TCP_CSUM);
+                seq = get_be32(l4_src + TCP_SEQ);
+                flags = l4_src[TCP_FLAGS];
+                doff_byte = l4_src[TCP_DOFF];
+        } else
+                l4_base += csum_neg_word(l4_src + UDP_LEN) + csum_neg_word(l4_src + UDP_CSUM);
+
         const uint8_t *src = pkt + hdrs;
         uint8_t *dst = out->buf;
 
         for (size_t i = 0; i < n; i++) {
                 size_t seg = min_size(mss, payload - i * mss);
-                size_t l4_len = l4_hdr_len + seg;
-                bool last = i == n - 1;
-
-                memcpy(dst, pkt, hdrs);
-                if (ip.version == 4)
-                        put_be16(dst + IPV4_ID, (uint16_t) (id + i));
-                ip_set_length(dst, &ip, (uint32_t) (hdrs + seg));
-
+                uint16_t l4_len = (uint16_t) (l4_hdr_len + seg);
                 uint8_t *l4h = dst + l4, *csum_field;
+
+                /* A fixed-size copy is a few vector moves where memcpy() of a variable
+                 * size is a call; the bytes past hdrs are overwritten by the payload. */
+                if (hdrs <= SMALL_HDRS && hdrs + seg >= SMALL_HDRS)
+                        memcpy(dst, pkt, SMALL_HDRS);
+                else
+                        memcpy(dst, pkt, hdrs);
+                if (ip.version == 4) {
+                        uint16_t seg_id = (uint16_t) (id + i), tot_len = (uint16_t) (hdrs + seg);
+                        put_be16(dst + IPV4_TOT_LEN, tot_len);
+                        put_be16(dst + IPV4_ID, seg_id);
+                        put_csum(dst + IPV4_CSUM, csum_fold_inline(csum_fold64(ip_base + csum_be16(tot_len) + csum_be16(seg_id))));
+                } else
+                        put_be16(dst + IPV6_PAYLOAD_LEN, (uint16_t) (hdrs + seg - IPV6_HDR_LEN));
+
+                uint64_t sum = l4_base + csum_be16(l4_len);
                 if (tcp) {
                         uint8_t f = flags;
-                        if (!last)
+                        if (i != n - 1)
                                 f &= (uint8_t) ~(TCP_FIN | TCP_PSH);
                         if (i > 0)
                                 f &= (uint8_t) ~TCP_CWR;
-                        put_be32(l4h + TCP_SEQ, seq + (uint32_t) (i * mss));
+                        uint32_t seg_seq = seq + (uint32_t) (i * mss);
+                        put_be32(l4h + TCP_SEQ, seg_seq);
                         l4h[TCP_FLAGS] = f;
+                        /* From the values, not the bytes just stored: reading those back
+                         * would stall on store forwarding. */
+                        sum += csum_be16((uint16_t) (seg_seq >> 16)) + csum_be16((uint16_t) seg_seq) +
+                               csum_be16((uint16_t) (doff_byte << 8 | f));
                         csum_field = l4h + TCP_CSUM;
                 } else {
-                        put_be16(l4h + UDP_LEN, (uint16_t) l4_len);
+                        put_be16(l4h + UDP_LEN, l4_len);
+                        sum += csum_be16(l4_len);       /* in the header as well as the pseudo-header */
                         csum_field = l4h + UDP_CSUM;
                 }
-                put_csum(csum_field, 0);
-
-                uint32_t sum = csum_add(pseudo, csum_be16((uint16_t) l4_len));
-                sum = csum_partial(l4h, l4_hdr_len, sum);
-                sum = csum_copy(dst + hdrs, src, seg, sum);
-                put_l4_csum(csum_field, sum, ip.proto);
+                put_l4_csum(csum_field, csum_copy(dst + hdrs, src, seg, csum_fold64(sum)), ip.proto);
 
                 out->segs[i] = (struct iovec) { .iov_base = dst, .iov_len = hdrs + seg };
                 dst += hdrs + seg;

@@ -57,6 +57,18 @@ static void test_all_ones_does_not_overflow(void) {
         g_autofree uint8_t *buf = g_malloc(len);
         memset(buf, 0xff, len);
         g_assert_cmphex(wire_value(csum_fold(csum_partial(buf, len, 0))), ==, reference_csum(buf, len, 0));
+        /* The same through the copying path, which reduces in rounds on huge buffers;
+         * and random data of that size. */
+        g_autofree uint8_t *dst = g_malloc(len + 1);
+        g_assert_cmphex(wire_value(csum_fold(csum_copy(dst + 1, buf, len - 3, 0))), ==, reference_csum(buf, len - 3, 0));
+        g_autoptr(GRand) r = g_rand_new_with_seed(6);
+        for (size_t i = 0; i < len; i++)
+                buf[i] = (uint8_t) g_rand_int(r);
+        g_assert_cmphex(wire_value(csum_fold(csum_copy(dst + 1, buf, len - 1, 0))), ==, reference_csum(buf, len - 1, 0));
+        g_assert_cmpmem(dst + 1, len - 1, buf, len - 1);
+        g_assert_cmphex(wire_value(csum_fold(csum_partial(buf + 1, len - 1, 0))), ==, reference_csum(buf + 1, len - 1, 0));
+        memset(buf, 0xff, len);
+
         /* An initial sum of 0xffffffff is 0xffff + 0xffff, i.e. ones' complement zero. */
         g_assert_cmphex(csum_fold(csum_partial(buf, len - 1, 0xffffffffu)), ==,
                         csum_fold(csum_partial(buf, len - 1, 0xffff)));
@@ -87,6 +99,23 @@ static void test_copy_copies_and_sums(void) {
                         g_assert_cmpmem(dst + align, lens[i], src, lens[i]);
                         g_assert_cmpuint(dst[align + lens[i]], ==, 0xa5);
                         g_assert_cmphex(csum_fold(s), ==, csum_fold(csum_partial(src, lens[i], 0x1234)));
+                }
+}
+
+static void test_copy_all_lengths_and_alignments(void) {
+        g_autoptr(GRand) r = g_rand_new_with_seed(5);
+        uint8_t src[800], dst[900];
+
+        fill_random(src, sizeof(src), r);
+        for (size_t len = 0; len <= 700; len++)
+                for (size_t align = 0; align < 33; align += 3) {
+                        memset(dst, 0xa5, sizeof(dst));
+                        uint32_t s = csum_copy(dst + align, src + (len & 7), len, 0);
+                        g_assert_cmpmem(dst + align, len, src + (len & 7), len);
+                        for (size_t i = 0; i < align; i++)
+                                g_assert_cmpuint(dst[i], ==, 0xa5);
+                        g_assert_cmpuint(dst[align + len], ==, 0xa5);
+                        g_assert_cmphex(wire_value(csum_fold(s)), ==, reference_csum(src + (len & 7), len, 0));
                 }
 }
 
@@ -136,6 +165,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/checksum/all-ones", test_all_ones_does_not_overflow);
         g_test_add_func("/checksum/chained-even-chunks", test_chained_even_chunks);
         g_test_add_func("/checksum/copy", test_copy_copies_and_sums);
+        g_test_add_func("/checksum/copy-all-lengths-and-alignments", test_copy_all_lengths_and_alignments);
         g_test_add_func("/checksum/pseudo-headers", test_pseudo_headers);
         g_test_add_func("/checksum/verifies-to-zero", test_verifies_to_zero);
         return g_test_run();

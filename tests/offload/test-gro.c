@@ -388,6 +388,22 @@ static void test_not_merged_packets(void) {
         }
         g_assert_cmpuint(finish(&msgs), ==, 2);
 
+        /* IPv4 fragments pass through unchecked (their L4 header may not be there). */
+        setup();
+        for (int i = 0; i < 2; i++) {
+                Pkt *f = make((size_t) i, &tcp4, 100, (uint32_t) (100 * i), (uint16_t) i);
+                f->data[6] |= 0x20;                     /* MF */
+                f->data[10] = f->data[11] = 0;
+                uint16_t c = ref_csum(f->data, 20, 0);
+                f->data[10] = (uint8_t) (c >> 8);
+                f->data[11] = (uint8_t) c;
+                f->data[40] ^= 0xff;                    /* the TCP checksum no longer holds */
+                add_ok(f);
+        }
+        g_assert_cmpuint(finish(&msgs), ==, 2);
+        g_assert_true(hdr_is_zero(&msgs[0]) && hdr_is_zero(&msgs[1]));
+        g_assert_cmpmem(pkt_of(&msgs[0]), msgs[0].iov_len - 10, pkts[0].data, pkts[0].len);
+
         /* ICMP and other protocols pass through. */
         setup();
         s.proto = 1;
@@ -598,6 +614,19 @@ static void test_round_trip(void) {
         }
 }
 
+static void test_new_arguments(void) {
+        GroBatch *b = NULL;
+        g_assert_cmpint(gro_batch_new(&b, 0), ==, -EINVAL);
+        g_assert_cmpint(gro_batch_new(&b, 65537), ==, -EINVAL);
+        g_assert_null(b);
+        g_assert_cmpint(gro_batch_new(&b, 1), ==, 0);
+        const struct iovec *msgs;
+        g_assert_cmpuint(gro_batch_finish(b, &msgs), ==, 0);    /* an empty batch */
+        g_assert_cmpuint(gro_batch_unmerge(b, 0, &msgs), ==, 0);
+        g_assert_null(gro_batch_free(b));
+        g_assert_null(gro_batch_free(NULL));
+}
+
 static void teardown_all(void) {
         batch = gro_batch_free(batch);
 }
@@ -623,6 +652,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/gro/full-batch", test_full_batch);
         g_test_add_func("/gro/malformed", test_malformed);
         g_test_add_func("/gro/round-trip", test_round_trip);
+        g_test_add_func("/gro/new-arguments", test_new_arguments);
         int r = g_test_run();
         teardown_all();
         return r;
