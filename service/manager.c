@@ -163,6 +163,21 @@ static void manager_adopt_stored_fds(Manager *m, const DeviceRecord *recs, size_
         free(names);
 }
 
+/* Attaches to the persistent TUN of a record, found by name in tund's namespace.
+ * -ENODEV when there is none. */
+static int manager_attach_recorded(Manager *m, const DeviceRecord *rec, int *ret_fd) {
+        bool is_tun;
+        int r;
+
+        /* Look first: attaching by a name nobody has would create a device for a moment. */
+        r = rtnl_link_is_tun(m->rtnl, rec->name, &is_tun);
+        if (r < 0)
+                return r;
+        if (!is_tun)
+                return -ENODEV;
+        return tun_attach(rec->name, ret_fd);
+}
+
 /* Persistent devices of an earlier run: from the fd store, else by name in tund's own
  * namespace. A record whose device is gone is dropped. */
 static int manager_restore_devices(Manager *m) {
@@ -191,10 +206,15 @@ static int manager_restore_devices(Manager *m) {
                         (void) record_remove(m->state_dir, recs[i].id);
                         continue;
                 }
-                r = tun_attach(recs[i].name, &fd);
-                if (r < 0) {
-                        log_warning_errno(r, "Dropping the record of persistent device %s, it cannot be attached: %m", recs[i].name);
+                r = manager_attach_recorded(m, &recs[i], &fd);
+                if (r == -ENODEV) {
+                        log_warning("Dropping the record of persistent device %s: no such TUN device in tund's network namespace.", recs[i].name);
                         (void) record_remove(m->state_dir, recs[i].id);
+                        continue;
+                }
+                if (r < 0) {
+                        /* Say, another program (or tund instance) holds it: keep the record. */
+                        log_warning_errno(r, "Failed to attach to persistent device %s, not managing it: %m", recs[i].name);
                         continue;
                 }
                 r = device_adopt(m, fd, &recs[i], &d);

@@ -6,6 +6,7 @@
  * network namespace the device lives in. */
 
 #include <net/if.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct nl_sock;
@@ -23,6 +24,8 @@ void rtnl_close(struct nl_sock *sk);
 
 /* By ifindex (name NULL) or by name (ifindex 0). -ENODEV when there is no such link. */
 int rtnl_get_link(struct nl_sock *sk, int ifindex, const char *name, RtnlLinkInfo *ret);
+/* Whether a link of that name exists and is a TUN/TAP device. */
+int rtnl_link_is_tun(struct nl_sock *sk, const char *name, bool *ret);
 int rtnl_set_mtu(struct nl_sock *sk, int ifindex, uint32_t mtu);
 
 static inline void rtnl_closep(struct nl_sock **sk) {
