@@ -124,7 +124,7 @@ static int device_start_dataplane(Device *d) {
 }
 
 static int device_write_record(Device *d) {
-        DeviceRecord rec = { .owner = d->owner, .offloads = d->offloads };
+        DeviceRecord rec = { .owner = d->owner, .offloads = d->offloads, .ifindex = d->ifindex };
 
         strcpy(rec.id, d->record_id);
         strcpy(rec.name, d->name);
@@ -241,6 +241,8 @@ int device_adopt(Manager *m, int tun_fd, const DeviceRecord *rec, Device **ret) 
         r = device_read_link(d);
         if (r < 0)
                 log_debug_errno(r, "Device %s is not in tund's network namespace: %m", d->name);
+        else if (d->ifindex != rec->ifindex)
+                device_save_record(d);
 
         r = device_apply_offloads(d, rec->offloads & m->supported_offloads);
         if (r < 0)
@@ -344,8 +346,9 @@ void device_apply_link_state(Device *d, int ifindex, const char *name, uint32_t 
         if (strcmp(name, d->name) != 0) {
                 snprintf(d->name, sizeof(d->name), "%s", name);
                 changed[n++] = "Name";
-                device_save_record(d);
         }
+        if (n > 0)
+                device_save_record(d);
         if (mtu != d->mtu) {
                 d->mtu = mtu;
                 changed[n++] = "MTU";

@@ -164,16 +164,16 @@ static void manager_adopt_stored_fds(Manager *m, const DeviceRecord *recs, size_
 }
 
 /* Attaches to the persistent TUN of a record, found by name in tund's namespace.
- * -ENODEV when there is none. */
+ * -ENODEV when there is none, or when the TUN of that name is not the recorded one (its
+ * ifindex differs: the kernel does not hand out an ifindex again soon). */
 static int manager_attach_recorded(Manager *m, const DeviceRecord *rec, int *ret_fd) {
-        bool is_tun;
-        int r;
+        int ifindex, r;
 
         /* Look first: attaching by a name nobody has would create a device for a moment. */
-        r = rtnl_link_is_tun(m->rtnl, rec->name, &is_tun);
+        r = rtnl_find_tun(m->rtnl, rec->name, &ifindex);
         if (r < 0)
                 return r;
-        if (!is_tun)
+        if (ifindex != rec->ifindex)
                 return -ENODEV;
         return tun_attach(rec->name, ret_fd);
 }
@@ -208,7 +208,7 @@ static int manager_restore_devices(Manager *m) {
                 }
                 r = manager_attach_recorded(m, &recs[i], &fd);
                 if (r == -ENODEV) {
-                        log_warning("Dropping the record of persistent device %s: no such TUN device in tund's network namespace.", recs[i].name);
+                        log_warning("Dropping the record of persistent device %s: it is not in tund's network namespace any more (a TUN of that name, if any, is another one).", recs[i].name);
                         (void) record_remove(m->state_dir, recs[i].id);
                         continue;
                 }
@@ -230,13 +230,32 @@ static int manager_restore_devices(Manager *m) {
 }
 
 static int manager_on_name_acquired(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        /* RequestName's answers (without queueing, as sd-bus asks) */
+        enum { NAME_PRIMARY_OWNER = 1, NAME_EXISTS = 3, NAME_ALREADY_OWNER = 4 };
         Manager *m = userdata;
         const sd_bus_error *e = sd_bus_message_get_error(reply);
+        uint32_t answer;
+        int r;
 
         if (e) {
                 log_error("Failed to own the name " MANAGER_BUS_NAME ": %s", e->message);
+                return sd_event_exit(m->event, -EACCES);
+        }
+        r = sd_bus_message_read(reply, "u", &answer);
+        if (r < 0) {
+                log_error_errno(r, "Failed to read the bus's answer about the name " MANAGER_BUS_NAME ": %m");
+                return sd_event_exit(m->event, r);
+        }
+        if (answer != NAME_PRIMARY_OWNER && answer != NAME_ALREADY_OWNER) {
+                log_error("The name " MANAGER_BUS_NAME " is owned by another program already (is tund running?).");
                 return sd_event_exit(m->event, -EEXIST);
         }
+
+        /* Only the name's owner touches the devices of an earlier run; no call is served
+         * before they are back. */
+        r = manager_restore_devices(m);
+        if (r < 0)
+                return sd_event_exit(m->event, r);
 
         log_info("Serving " MANAGER_BUS_NAME " (version " PACKAGE_VERSION ").");
         (void) sd_notify(false, "READY=1\nSTATUS=Serving " MANAGER_BUS_NAME);
@@ -263,10 +282,6 @@ int manager_start(Manager *m) {
         r = manager_connect_bus(m);
         if (r < 0)
                 return r;
-        r = manager_restore_devices(m);
-        if (r < 0)
-                return r;
-
         r = sd_bus_request_name_async(m->bus, NULL, MANAGER_BUS_NAME, 0, manager_on_name_acquired, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to ask for the name " MANAGER_BUS_NAME ": %m");
@@ -274,12 +289,13 @@ int manager_start(Manager *m) {
 }
 
 int manager_run(Manager *m) {
-        int r;
+        int r, code;
 
         r = sd_event_loop(m->event);
         log_info("Stopping; non-persistent devices go away.");
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down");
-        if (r < 0)
+        /* An exit code of our own was logged where it was set. */
+        if (r < 0 && sd_event_get_exit_code(m->event, &code) < 0)
                 return log_error_errno(r, "The event loop failed: %m");
         return r;
 }

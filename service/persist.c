@@ -72,7 +72,7 @@ int record_save(const char *dir, const DeviceRecord *rec) {
         f = fopen(tmp, "we");
         if (!f)
                 return negative_errno();
-        fprintf(f, "NAME=%s\nOWNER=" "%" PRIu32 "\nOFFLOADS=", rec->name, (uint32_t) rec->owner);
+        fprintf(f, "NAME=%s\nIFINDEX=%i\nOWNER=%" PRIu32 "\nOFFLOADS=", rec->name, rec->ifindex, (uint32_t) rec->owner);
         FOREACH_OFFLOAD(o)
                 if (rec->offloads & o)
                         fprintf(f, "%s ", offload_to_string(o));
@@ -144,6 +144,12 @@ static int record_load(int dir_fd, const char *id, DeviceRecord *ret) {
                                 rec.owner = (uid_t) uid;
                                 have_owner = true;
                         }
+                } else if (strcmp(line, "IFINDEX") == 0) {
+                        char *end;
+                        long ifindex = strtol(value, &end, 10);
+
+                        if (*value && !*end && ifindex > 0 && ifindex <= INT32_MAX)
+                                rec.ifindex = (int) ifindex;
                 } else if (strcmp(line, "OFFLOADS") == 0)
                         rec.offloads = parse_offloads(value);
         }

@@ -14,6 +14,7 @@
 typedef struct DeviceRecord {
         char id[SD_ID128_STRING_MAX];   /* file name and fd store name */
         char name[IFNAMSIZ];            /* interface name, for re-attaching without fd store */
+        int ifindex;                    /* tells our device from another of the same name */
         uid_t owner;
         unsigned offloads;
 } DeviceRecord;

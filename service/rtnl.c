@@ -72,20 +72,18 @@ int rtnl_get_link(struct nl_sock *sk, int ifindex, const char *name, RtnlLinkInf
         return 0;
 }
 
-int rtnl_link_is_tun(struct nl_sock *sk, const char *name, bool *ret) {
+int rtnl_find_tun(struct nl_sock *sk, const char *name, int *ret_ifindex) {
         _cleanup_(rtnl_link_putp) struct rtnl_link *link = NULL;
         const char *type;
         int r;
 
         r = rtnl_link_get_kernel(sk, 0, name, &link);
-        if (r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV) {
-                *ret = false;
-                return 0;
-        }
         if (r < 0)
                 return errno_from_nl(r);
         type = rtnl_link_get_type(link);
-        *ret = type && strcmp(type, "tun") == 0;
+        if (!type || strcmp(type, "tun") != 0)
+                return -ENODEV;
+        *ret_ifindex = rtnl_link_get_ifindex(link);
         return 0;
 }
 

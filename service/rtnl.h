@@ -6,7 +6,6 @@
  * network namespace the device lives in. */
 
 #include <net/if.h>
-#include <stdbool.h>
 #include <stdint.h>
 
 struct nl_sock;
@@ -24,8 +23,9 @@ void rtnl_close(struct nl_sock *sk);
 
 /* By ifindex (name NULL) or by name (ifindex 0). -ENODEV when there is no such link. */
 int rtnl_get_link(struct nl_sock *sk, int ifindex, const char *name, RtnlLinkInfo *ret);
-/* Whether a link of that name exists and is a TUN/TAP device. */
-int rtnl_link_is_tun(struct nl_sock *sk, const char *name, bool *ret);
+/* The ifindex of the TUN/TAP device of that name; -ENODEV when no link has the name or
+ * it is of another kind. */
+int rtnl_find_tun(struct nl_sock *sk, const char *name, int *ret_ifindex);
 int rtnl_set_mtu(struct nl_sock *sk, int ifindex, uint32_t mtu);
 
 static inline void rtnl_closep(struct nl_sock **sk) {

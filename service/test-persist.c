@@ -19,7 +19,7 @@ static char *write_file(const char *dir, const char *name, const char *contents)
 static void test_roundtrip(void) {
         g_autofree char *dir = g_dir_make_tmp("test-persist-XXXXXX", NULL);
         g_autofree char *sub = g_build_filename(dir, "a", "b", NULL);
-        DeviceRecord rec = { .owner = 1234, .offloads = OFFLOAD_CSUM|OFFLOAD_TSO4|OFFLOAD_GRO_UDP };
+        DeviceRecord rec = { .owner = 1234, .ifindex = 4711, .offloads = OFFLOAD_CSUM|OFFLOAD_TSO4|OFFLOAD_GRO_UDP };
         DeviceRecord *loaded = NULL;
         size_t n = 0;
 
@@ -32,6 +32,7 @@ static void test_roundtrip(void) {
         g_assert_cmpstr(loaded[0].id, ==, rec.id);
         g_assert_cmpstr(loaded[0].name, ==, rec.name);
         g_assert_cmpuint(loaded[0].owner, ==, 1234);
+        g_assert_cmpint(loaded[0].ifindex, ==, 4711);
         g_assert_cmpuint(loaded[0].offloads, ==, rec.offloads);
         free(loaded);
 
@@ -52,7 +53,7 @@ static void test_broken_and_foreign_files(void) {
         g_autofree char *a = write_file(dir, "0123456789abcdef0123456789abcdef", "OWNER=5\n");
         g_autofree char *b = write_file(dir, "not-a-record", "NAME=x\nOWNER=1\n");
         g_autofree char *c = write_file(dir, "fedcba9876543210fedcba9876543210",
-                                        "NAME=td1\nOWNER=7\nOFFLOADS=csum bogus tso6\nJUNK\n");
+                                        "NAME=td1\nOWNER=7\nIFINDEX=-3\nOFFLOADS=csum bogus tso6\nJUNK\n");
         DeviceRecord *loaded = NULL;
         size_t n = 0;
 
@@ -60,6 +61,7 @@ static void test_broken_and_foreign_files(void) {
         g_assert_cmpuint(n, ==, 1);
         g_assert_cmpstr(loaded[0].name, ==, "td1");
         g_assert_cmpuint(loaded[0].owner, ==, 7);
+        g_assert_cmpint(loaded[0].ifindex, ==, 0);
         g_assert_cmpuint(loaded[0].offloads, ==, OFFLOAD_CSUM|OFFLOAD_TSO6);
         free(loaded);
 
