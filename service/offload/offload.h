@@ -62,7 +62,8 @@ typedef struct SplitOutput {
  *
  * GSO_NONE: the packet is copied; with NEEDS_CSUM its checksum is completed (csum_start
  *   and csum_offset bounds-checked; a result of 0 is sent as 0xffff, as the kernel does).
- *   A packet longer than mtu is refused (TOO_BIG).
+ *   A TCP packet longer than mtu is cut like a super-packet (a complete checksum is
+ *   verified first: BAD_CHECKSUM); anything else longer than mtu is refused (TOO_BIG).
  * TCPV4, TCPV6 (also with the ECN bit), UDP_L4: split into segments of gso_size bytes of
  *   payload (the last may be shorter). Each segment gets its IPv4 total length, an ID
  *   incremented per segment and its header checksum, or its IPv6 payload length (IPv6

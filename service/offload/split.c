@@ -29,6 +29,31 @@ static bool have_room(SplitOutput *out, size_t segs, size_t bytes) {
         return false;
 }
 
+static int split_gso(const VnetHdr *h, const uint8_t *pkt, size_t len, uint32_t mtu, SplitOutput *out);
+
+/* A plain TCP packet longer than the MTU (the MTU went down while it was on its way): cut
+ * like a super-packet. A complete checksum is verified first, so that computing it afresh
+ * cannot hide damage. UDP and anything else that long is refused. */
+static int cut_tcp_packet(const VnetHdr *h, const uint8_t *pkt, size_t len, uint32_t mtu, SplitOutput *out) {
+        IpInfo ip;
+
+        if (ip_parse(pkt, len, &ip) != OFFLOAD_DROP_NONE || ip.fragment || ip.proto != PROTO_TCP ||
+            ip.l3_len + TCP_MIN_HDR_LEN > ip.ip_len)
+                return refuse(out, OFFLOAD_DROP_TOO_BIG);
+
+        if (!(h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
+                uint32_t l4_len = ip.ip_len - ip.l3_len;
+                uint32_t sum = csum_partial(pkt + ip.l3_len, l4_len, ip_pseudo_sum(pkt, &ip, l4_len));
+                if (csum_fold(sum) != 0)
+                        return refuse(out, OFFLOAD_DROP_BAD_CHECKSUM);
+        }
+
+        VnetHdr g = *h;
+        g.gso_type = ip.version == 4 ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_TCPV6;
+        g.gso_size = UINT16_MAX;        /* the MTU decides the segment size */
+        return split_gso(&g, pkt, len, mtu, out);
+}
+
 /* A packet that needs no segmentation: copied as is, its partial checksum (if any)
  * completed in the same pass. */
 static int split_none(const VnetHdr *h, const uint8_t *pkt, size_t len, uint32_t mtu, SplitOutput *out) {
@@ -39,7 +64,7 @@ static int split_none(const VnetHdr *h, const uint8_t *pkt, size_t len, uint32_t
         if (!csum_offsets_ok(h, len))
                 return refuse(out, OFFLOAD_DROP_BAD_CSUM_OFFSETS);
         if (len > mtu)
-                return refuse(out, OFFLOAD_DROP_TOO_BIG);
+                return cut_tcp_packet(h, pkt, len, mtu, out);
         if (!have_room(out, 1, len))
                 return -ENOBUFS;
 
@@ -61,6 +86,17 @@ static int split_none(const VnetHdr *h, const uint8_t *pkt, size_t len, uint32_t
         return 1;
 }
 
+/* IPv6 extension headers other than hop-by-hop and destination options (which ip_parse()
+ * walks): routing, fragment, ESP, AH, mobility, HIP, shim6, experimental. */
+static bool ipv6_is_extension_header(uint8_t proto) {
+        switch (proto) {
+        case 43: case 44: case 50: case 51: case 135: case 139: case 140: case 253: case 254:
+                return true;
+        default:
+                return false;
+        }
+}
+
 static uint8_t expected_proto(uint8_t gso) {
         return gso == VIRTIO_NET_HDR_GSO_UDP_L4 ? PROTO_UDP : PROTO_TCP;
 }
@@ -74,8 +110,8 @@ static OffloadDrop parse_gso_packet(uint8_t gso, const uint8_t *pkt, size_t len,
         if ((gso == VIRTIO_NET_HDR_GSO_TCPV4 && ip->version != 4) ||
             (gso == VIRTIO_NET_HDR_GSO_TCPV6 && ip->version != 6))
                 return OFFLOAD_DROP_BAD_VERSION;
-        if (ip->fragment || ip->proto == IPV6_PROTO_ROUTING)
-                return OFFLOAD_DROP_BAD_IP_HEADER;
+        if (ip->fragment || (ip->version == 6 && ipv6_is_extension_header(ip->proto)))
+                return OFFLOAD_DROP_BAD_IP_HEADER;      /* one we do not walk: refused */
         if (ip->proto != expected_proto(gso))
                 return OFFLOAD_DROP_BAD_GSO;
 

@@ -66,6 +66,7 @@ typedef struct Referee {
         unsigned refused_writes;
         unsigned coalesced_writes;
         OffloadDrop last_drop;
+        uint32_t split_mtu;     /* what the core splits to (the device MTU, or less) */
 } Referee;
 
 static Referee ref;
@@ -294,7 +295,7 @@ static void forward_one(int from, ForwardMode mode) {
         ref.supers[h.gso_type & 7]++;
 
         SplitOutput out = { .buf = seg_buf, .buf_size = sizeof(seg_buf), .segs = segs, .max_segs = G_N_ELEMENTS(segs) };
-        int k = offload_split(rx_buf, (size_t) n, MTU, &out);
+        int k = offload_split(rx_buf, (size_t) n, ref.split_mtu, &out);
         if (k < 0) {
                 ref.split_failures++;
                 ref.last_drop = out.drop;
@@ -303,7 +304,7 @@ static void forward_one(int from, ForwardMode mode) {
 
         for (int i = 0; i < k; i++) {
                 ref.segments++;
-                if (segs[i].iov_len > MTU || !packet_checksums_ok(segs[i].iov_base, segs[i].iov_len))
+                if (segs[i].iov_len > ref.split_mtu || !packet_checksums_ok(segs[i].iov_base, segs[i].iov_len))
                         ref.bad_segments++;
         }
 
@@ -409,6 +410,7 @@ typedef struct Case {
         int family;
         ForwardMode mode;
         uint8_t gso_type;
+        uint32_t split_mtu;     /* 0: the device MTU; less makes the core cut TCP segments */
 } Case;
 
 static void test_case(gconstpointer data) {
@@ -429,6 +431,7 @@ static void test_case(gconstpointer data) {
                 return;
         }
         g_assert_cmpint(gro_batch_new(&gro, G_N_ELEMENTS(segs)), ==, 0);
+        ref.split_mtu = c->split_mtu ? c->split_mtu : MTU;
 
         int ss, cs;
         run_transfer(c->tcp ? tcp_server : udp_server, c->tcp ? tcp_client_fn : udp_client_fn,
@@ -463,6 +466,10 @@ static const Case cases[] = {
         { "/kernel-referee/tcp6-coalesced", true, AF_INET6, FORWARD_COALESCED, VIRTIO_NET_HDR_GSO_TCPV6 },
         { "/kernel-referee/udp4-coalesced", false, AF_INET, FORWARD_COALESCED, VIRTIO_NET_HDR_GSO_UDP_L4 },
         { "/kernel-referee/udp6-coalesced", false, AF_INET6, FORWARD_COALESCED, VIRTIO_NET_HDR_GSO_UDP_L4 },
+        /* The core cuts the kernel's segments to a smaller MTU than the MSS was made for. */
+        { "/kernel-referee/tcp4-cut-to-1280", true, AF_INET, FORWARD_SEGMENTS, VIRTIO_NET_HDR_GSO_TCPV4, 1280 },
+        { "/kernel-referee/tcp6-cut-to-1280", true, AF_INET6, FORWARD_SEGMENTS, VIRTIO_NET_HDR_GSO_TCPV6, 1280 },
+        { "/kernel-referee/tcp4-cut-coalesced", true, AF_INET, FORWARD_COALESCED, VIRTIO_NET_HDR_GSO_TCPV4, 1000 },
 };
 
 int main(int argc, char *argv[]) {

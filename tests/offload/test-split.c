@@ -106,6 +106,7 @@ static const PacketSpec tcp6 = { .version = 6, .proto = 6, .sport = 40000, .dpor
                                  .ack = 77, .tcp_opts_len = 12, .tos = 0x20, .flow_label = 0x12345 };
 static const PacketSpec udp4 = { .version = 4, .proto = 17, .sport = 4000, .dport = 53, .ip_id = 9 };
 static const PacketSpec udp6 = { .version = 6, .proto = 17, .sport = 4000, .dport = 53, .flow_label = 7 };
+static const PacketSpec tcp6_dstopts = { .version = 6, .proto = 6, .sport = 1, .dport = 2, .ipv6_dstopts_len = 8 };
 
 static void test_tcp4(void) {
         split_and_check(&tcp4, 64000, 1448, 1500, 1448, false);
@@ -252,8 +253,24 @@ static void test_gso_none(void) {
         g_assert_cmpint(s.r, ==, 1);
         g_assert_cmpmem(seg(&s, 0), s.out.segs[0].iov_len, pkt, plen);
 
-        /* Longer than the MTU. */
-        s = split_msg(msg, 10 + plen, 1000);
+        /* TCP longer than the MTU (it went down meanwhile): cut, complete checksum or not. */
+        s = split_msg(msg, 10 + plen, 600);
+        assert_split_right(&s, msg, 10 + plen, 600, 600 - 72);
+        len = build_super(msg, &tcp4, payload, 1400, 0, false);
+        s = split_msg(msg, len, 1000);
+        assert_split_right(&s, msg, len, 1000, 1000 - 52);
+
+        /* ... but a damaged complete checksum is not hidden by computing it afresh. */
+        memset(msg, 0, 10);
+        memcpy(msg + 10, pkt, plen);
+        msg[10 + plen - 1] ^= 1;
+        s = split_msg(msg, 10 + plen, 600);
+        g_assert_cmpint(s.r, ==, -EINVAL);
+        g_assert_cmpint(s.out.drop, ==, OFFLOAD_DROP_BAD_CHECKSUM);
+
+        /* UDP (and anything else) longer than the MTU is refused. */
+        len = build_super(msg, &udp4, payload, 1400, 0, false);
+        s = split_msg(msg, len, 1000);
         g_assert_cmpint(s.r, ==, -EINVAL);
         g_assert_cmpint(s.out.drop, ==, OFFLOAD_DROP_TOO_BIG);
 }
@@ -322,6 +339,8 @@ static void m_v6_payload_len_past_end(uint8_t *msg, size_t *len) { msg[14] = 0xf
 static void m_v6_truncated(uint8_t *msg, size_t *len) { *len = 10 + 39; }
 static void m_v6_fragment_header(uint8_t *msg, size_t *len) { msg[10 + 6] = 44; }
 static void m_v6_routing_header(uint8_t *msg, size_t *len) { msg[10 + 6] = 43; }
+static void m_v6_ah_header(uint8_t *msg, size_t *len) { msg[10 + 6] = 51; }
+static void m_v6_routing_after_dstopts(uint8_t *msg, size_t *len) { msg[10 + 40] = 43; }
 static void m_v6_ext_past_end(uint8_t *msg, size_t *len) { msg[10 + 6] = 60; msg[10 + 41] = 255; msg[14] = 0; msg[15] = 48; *len = 10 + 88; }
 static void m_v6_hbh_not_first(uint8_t *msg, size_t *len) { msg[10 + 6] = 60; msg[10 + 40] = 0; msg[10 + 41] = 0; msg[10 + 48] = 6; msg[10 + 49] = 0; }
 static void m_v4_in_tcpv6(uint8_t *msg, size_t *len) { VnetHdr h = get_hdr(msg); h.gso_type = VIRTIO_NET_HDR_GSO_TCPV4; put_hdr(msg, h); }
@@ -367,6 +386,8 @@ static const Malformed malformed[] = {
         { "IPv6 header cut short",      &tcp6, m_v6_truncated,          OFFLOAD_DROP_TRUNCATED },
         { "IPv6 fragment header",       &tcp6, m_v6_fragment_header,    OFFLOAD_DROP_BAD_IP_HEADER },
         { "IPv6 routing header",        &tcp6, m_v6_routing_header,     OFFLOAD_DROP_BAD_IP_HEADER },
+        { "IPv6 AH header",             &tcp6, m_v6_ah_header,          OFFLOAD_DROP_BAD_IP_HEADER },
+        { "IPv6 routing after dstopts", &tcp6_dstopts, m_v6_routing_after_dstopts, OFFLOAD_DROP_BAD_IP_HEADER },
         { "IPv6 extension past the end",&tcp6, m_v6_ext_past_end,       OFFLOAD_DROP_TRUNCATED },
         { "IPv6 hop-by-hop not first",  &tcp6, m_v6_hbh_not_first,      OFFLOAD_DROP_BAD_IP_HEADER },
         { "UDP in a TCPV6 super-packet",&tcp6, m_udp_in_tcpv6,          OFFLOAD_DROP_BAD_GSO },
