@@ -292,6 +292,16 @@ int main(int argc, char *argv[]) {
                 only = argv[3];
         if (getenv("DATAPLANE_FORWARD"))
                 forwarder_path = getenv("DATAPLANE_FORWARD");
+        else {
+                /* Built beside this program. */
+                static char path[4096];
+                ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - sizeof("dataplane-forward"));
+                char *slash = n > 0 ? memrchr(path, '/', n) : NULL;
+                if (slash) {
+                        strcpy(slash + 1, "dataplane-forward");
+                        forwarder_path = path;
+                }
+        }
         signal(SIGPIPE, SIG_IGN);
 
         for (unsigned k = 0; k < rounds; k++)
