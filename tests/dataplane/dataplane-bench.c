@@ -326,8 +326,10 @@ int main(int argc, char *argv[]) {
         for (unsigned i = 0; i < 4; i++) {
                 if (only && strcmp(only, names[i]) != 0)
                         continue;
-                printf("%s-vs-plain-tun %.2f x\n", names[i], r[4].gbps > 0 ? r[i].gbps / r[4].gbps : 0);
-                printf("%s-vs-vnet-tun %.2f x\n", names[i], r[5].gbps > 0 ? r[i].gbps / r[5].gbps : 0);
+                if (r[4].gbps > 0)
+                        printf("%s-vs-plain-tun %.2f x\n", names[i], r[i].gbps / r[4].gbps);
+                if (r[5].gbps > 0)
+                        printf("%s-vs-vnet-tun %.2f x\n", names[i], r[i].gbps / r[5].gbps);
         }
         return 0;
 }
