@@ -181,21 +181,18 @@ static void deliver(Reader *r, const uint8_t *msg, size_t len) {
 /* Reads and delivers up to a batch of messages. Returns the number read, -EAGAIN when the
  * TUN had none, or another negative errno when it is unusable. */
 static int read_batch(Reader *r) {
-        unsigned n;
+        size_t unflushed = 0;
+        unsigned n = 0;
 
         r->mtu = dataplane_mtu(r->dp);
 
-        size_t unflushed = 0;
-
-        for (n = 0; n < READ_BATCH; n++) {
+        while (n < READ_BATCH) {
                 uint8_t *slot = r->slots + (size_t) n * READ_SLOT_SIZE;
                 ssize_t len = read(r->dp->tun_fd, slot, READ_SLOT_SIZE);
 
                 if (len < 0) {
-                        if (errno == EINTR) {
-                                n--;
+                        if (errno == EINTR)
                                 continue;
-                        }
                         if (errno == EAGAIN && n > 0)
                                 break;
                         if (errno == EAGAIN || errno == EBADFD)
@@ -203,9 +200,11 @@ static int read_batch(Reader *r) {
                         /* The kernel dropped that one packet (e.g. EINVAL: a GSO type it
                          * cannot describe in a virtio_net_hdr); the next may be fine. */
                         r->delta.drops_invalid++;
+                        n++;
                         continue;
                 }
                 deliver(r, slot, len);
+                n++;
                 unflushed += len;
                 if (unflushed >= FLUSH_BYTES) {
                         flush_all(r);
