@@ -98,7 +98,7 @@ static int property_get_statistics(sd_bus *bus, const char *path, const char *in
         DataplaneStats s;
 
         device_get_statistics(d, &s);
-        return sd_bus_message_append(reply, "a{st}", 9,
+        return sd_bus_message_append(reply, "a{st}", 11,
                                      "rx_packets", s.rx_packets,
                                      "rx_bytes", s.rx_bytes,
                                      "tx_packets", s.tx_packets,
@@ -107,7 +107,9 @@ static int property_get_statistics(sd_bus *bus, const char *path, const char *in
                                      "gro_merged", s.gro_merged,
                                      "gro_refused", s.gro_refused,
                                      "drops_invalid", s.drops_invalid,
-                                     "drops_queue_full", s.drops_queue_full);
+                                     "drops_queue_full", s.drops_queue_full,
+                                     "drops_no_client", s.drops_no_client,
+                                     "drops_write_error", s.drops_write_error);
 }
 
 static int method_set_mtu(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -156,6 +158,81 @@ static int method_set_offloads(sd_bus_message *message, void *userdata, sd_bus_e
         return sd_bus_reply_method_return(message, NULL);
 }
 
+/* The options of OpenPacketFd: Mode (s) only. */
+static int read_packet_fd_options(sd_bus_message *message, ClientMode *ret, sd_bus_error *error) {
+        ClientMode mode = CLIENT_MODE_PACKET;
+        bool seen = false;
+        int r;
+
+        r = sd_bus_message_enter_container(message, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(message, 'e', "sv")) > 0) {
+                const char *key, *contents, *name;
+
+                r = sd_bus_message_read(message, "s", &key);
+                if (r < 0)
+                        return r;
+                if (strcmp(key, "Mode") != 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Unknown option '%s'; the known option is Mode (s).", key);
+                if (seen)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Option 'Mode' is given more than once.");
+                seen = true;
+
+                r = sd_bus_message_peek_type(message, NULL, &contents);
+                if (r < 0)
+                        return r;
+                if (strcmp(contents, "s") != 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Option 'Mode' must be of type 's' (%s), not '%s' (%s).",
+                                                 bus_type_name("s"), contents, bus_type_name(contents));
+                r = sd_bus_message_read(message, "v", "s", &name);
+                if (r < 0)
+                        return r;
+                mode = client_mode_from_string(name);
+                if (mode < 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Unknown packet fd mode '%s'; use packet, batch or vnet.", name);
+                r = sd_bus_message_exit_container(message);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(message);
+        if (r < 0)
+                return r;
+        *ret = mode;
+        return 0;
+}
+
+static int method_open_packet_fd(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_close_ int fd = -EBADF;
+        Device *d = userdata;
+        ClientMode mode = CLIENT_MODE_PACKET;
+        int r;
+
+        r = read_packet_fd_options(message, &mode, error);
+        if (r < 0)
+                return r;
+
+        r = device_verify_caller(d, message, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        if (sd_bus_can_send(sd_bus_message_get_bus(message), SD_BUS_TYPE_UNIX_FD) <= 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                        "This bus connection cannot pass file descriptors.");
+
+        r = device_open_packet_fd(d, mode, &fd);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to open a %s packet fd on %s: %m",
+                                               client_mode_to_string(mode), d->name);
+        return sd_bus_reply_method_return(message, "h", fd);
+}
+
 static int method_delete(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Device *d = userdata;
         int r;
@@ -188,6 +265,11 @@ static const sd_bus_vtable device_vtable[] = {
                                 SD_BUS_ARGS("as", offloads),
                                 SD_BUS_NO_RESULT,
                                 method_set_offloads,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("OpenPacketFd",
+                                SD_BUS_ARGS("a{sv}", options),
+                                SD_BUS_RESULT("h", fd),
+                                method_open_packet_fd,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Delete",
                                 SD_BUS_NO_ARGS,

@@ -69,6 +69,7 @@ Device *device_free(Device *d) {
         device_unlink(d);
         sd_bus_track_unref(d->creator);
         link_watch_free(d->link_watch);         /* it borrows the fd */
+        d->dataplane = dataplane_free(d->dataplane);    /* its clients read end-of-file */
         safe_close(d->tun_fd);
         free(d->object_path);
         free(d);
@@ -132,7 +133,21 @@ static int device_apply_offloads(Device *d, unsigned offloads) {
         if (r < 0)
                 return r;
         d->offloads = offloads;
+        if (d->dataplane)
+                dataplane_set_offloads(d->dataplane, offloads);
         return 0;
+}
+
+static void device_on_clients_changed(Dataplane *dp, unsigned n_clients, void *userdata) {
+        Device *d = userdata;
+
+        device_bus_emit_changed(d, "Clients", NULL);
+}
+
+static int device_start_dataplane(Device *d) {
+        return dataplane_new(&d->dataplane, d->manager->event, d->tun_fd,
+                             d->mtu > 0 ? d->mtu : DEVICE_MTU_DEFAULT, d->offloads,
+                             device_on_clients_changed, d);
 }
 
 static int device_write_record(Device *d) {
@@ -215,6 +230,11 @@ int device_create(Manager *m, const DeviceConfig *config, Device **ret) {
                 log_error_errno(r, "Failed to set offloads of %s: %m", d->name);
                 goto fail;
         }
+        r = device_start_dataplane(d);
+        if (r < 0) {
+                log_error_errno(r, "Failed to start the data plane of %s: %m", d->name);
+                goto fail;
+        }
         if (config->persistent) {
                 r = device_make_persistent(d);
                 if (r < 0)
@@ -261,6 +281,13 @@ int device_adopt(Manager *m, int tun_fd, const DeviceRecord *rec, Device **ret) 
         r = device_apply_offloads(d, rec->offloads & m->supported_offloads);
         if (r < 0)
                 log_warning_errno(r, "Failed to set offloads of %s again: %m", d->name);
+
+        r = device_start_dataplane(d);
+        if (r < 0) {
+                log_error_errno(r, "Failed to start the data plane of %s: %m", d->name);
+                device_free(d);         /* a persistent TUN stays in the kernel */
+                return r;
+        }
 
         device_link(d);
         log_info("Managing persistent device %s again (%s).", d->name, d->object_path);
@@ -351,6 +378,8 @@ void device_apply_link_state(Device *d, const LinkState *state) {
                 d->mtu = state->mtu;
                 changed[n++] = "MTU";
                 mtu_changed = true;
+                if (d->dataplane)
+                        dataplane_set_mtu(d->dataplane, state->mtu);
         }
         if (state->up != d->up) {
                 d->up = state->up;
@@ -398,12 +427,19 @@ uint32_t device_current_mtu(Device *d) {
         return info.mtu;
 }
 
+int device_open_packet_fd(Device *d, ClientMode mode, int *ret_fd) {
+        if (!d->dataplane)
+                return -ENODEV;
+        return dataplane_open_client(d->dataplane, mode, ret_fd);
+}
+
 unsigned device_n_clients(Device *d) {
-        /* Packet fds come with the data plane. */
-        return 0;
+        return d->dataplane ? dataplane_n_clients(d->dataplane) : 0;
 }
 
 void device_get_statistics(Device *d, DataplaneStats *ret) {
-        /* Until the data plane runs on the device, nothing moved. */
-        *ret = (DataplaneStats) {};
+        if (d->dataplane)
+                dataplane_get_stats(d->dataplane, ret);
+        else
+                *ret = (DataplaneStats) {};
 }

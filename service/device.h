@@ -47,6 +47,7 @@ struct Device {
 
         sd_bus_track *creator;          /* non-persistent devices go with their creator */
         LinkWatch *link_watch;
+        Dataplane *dataplane;           /* moves the packets of its packet fds */
 
         Device *prev, *next;            /* in manager->devices */
 };
@@ -79,6 +80,9 @@ void device_apply_link_state(Device *d, const LinkState *state);
 /* Name and MTU as the kernel reports them now (the properties read these). */
 const char *device_current_name(Device *d, char buf[static IFNAMSIZ]);
 uint32_t device_current_mtu(Device *d);
+
+/* Opens a packet fd on the device; *ret_fd is for the caller to hand over and close. */
+int device_open_packet_fd(Device *d, ClientMode mode, int *ret_fd);
 
 unsigned device_n_clients(Device *d);
 void device_get_statistics(Device *d, DataplaneStats *ret);

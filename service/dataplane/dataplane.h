@@ -31,7 +31,9 @@ typedef struct DataplaneStats {
         uint64_t gro_merged;            /* client packets merged into another */
         uint64_t gro_refused;           /* coalesced writes the kernel refused, resent */
         uint64_t drops_invalid;
-        uint64_t drops_queue_full;
+        uint64_t drops_queue_full;      /* a client did not read fast enough */
+        uint64_t drops_no_client;       /* packets from the kernel while no client was open */
+        uint64_t drops_write_error;     /* the kernel refused a write (link down, ...) */
 } DataplaneStats;
 
 /* Called on the control plane's loop (see dataplane_new) when the number of clients

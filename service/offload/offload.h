@@ -8,7 +8,13 @@
  *   checksums:                     checksum.h
  *
  * Every function here takes buffers in and writes buffers out; none blocks, logs or
- * allocates, except gro_batch_new()/gro_batch_free() which are meant for set-up time. */
+ * allocates, except gro_batch_new()/gro_batch_free() which are meant for set-up time.
+ * offload_split() keeps no state and may run on any number of threads at once; a GroBatch
+ * belongs to one thread at a time.
+ *
+ * Nothing read from a packet or a virtio_net_hdr is trusted: every length and offset is
+ * checked against the bytes present before it is used, and whatever does not add up is
+ * refused with an OffloadDrop reason, never half processed. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -50,13 +56,64 @@ typedef struct SplitOutput {
 } SplitOutput;
 
 /* Turns one message read from a TUN with IFF_VNET_HDR (header + packet) into plain IP
- * packets no longer than mtu, each with complete, valid checksums.
+ * packets no longer than mtu (the largest IP packet, as the device MTU), each with
+ * complete, valid checksums. The packets are written to out->buf back to back, described
+ * by out->segs[0..n).
+ *
+ * GSO_NONE: the packet is copied; with NEEDS_CSUM its checksum is completed (csum_start
+ *   and csum_offset bounds-checked; a result of 0 is sent as 0xffff, as the kernel does).
+ *   A TCP packet longer than mtu is cut like a super-packet (a complete checksum is
+ *   verified first: BAD_CHECKSUM); anything else longer than mtu is refused (TOO_BIG).
+ * TCPV4, TCPV6 (also with the ECN bit), UDP_L4: split into segments of gso_size bytes of
+ *   payload (the last may be shorter). Each segment gets its IPv4 total length, an ID
+ *   incremented per segment and its header checksum, or its IPv6 payload length (IPv6
+ *   hop-by-hop and destination options headers are kept and counted; routing and fragment
+ *   headers are refused); TCP: the sequence number advanced, FIN and PSH only on the last
+ *   segment, CWR only on the first; UDP: its length; and a full L4 checksum over pseudo-
+ *   header, header and payload (a UDP checksum of 0 is sent as 0xffff).
+ *   If headers + gso_size exceed mtu, TCP segments are cut to fit; UDP is refused
+ *   (TOO_BIG), since a datagram's size is the application's.
+ * hdr_len is ignored (recomputed from the packet); csum_start/csum_offset are checked but
+ *   the checksums are computed afresh. Refused: gso_size 0, unknown gso_type, ECN on
+ *   anything but TCP, an IP version other than gso_type's, a protocol other than
+ *   gso_type's, truncated headers, IPv4 IHL < 5 or fragments, TCP data offset outside
+ *   20..60, offsets past the end.
+ *
+ * Room: a message yields ceil(payload / segment size) packets taking headers * packets +
+ * payload bytes. For the kernel's super-packets (at most 64 KiB) 128 segments and 128 KiB
+ * are ample down to an MSS of 512; smaller ones need more, and -ENOBUFS says exactly how
+ * much, so the caller can grow its room (or count a drop) and try the message again.
+ *
  * Returns the number of packets (also in out->n_segs), or
- *   -EINVAL   the message is refused, out->drop says why;
- *   -ENOBUFS  out has not room enough; nothing is lost, out->needed_* say how much. */
+ *   -EINVAL   the message is refused, out->drop says why (n_segs 0);
+ *   -ENOBUFS  out has not room enough; nothing was written that counts, and
+ *             out->needed_segs / needed_bytes say how much room the message needs. */
 int offload_split(const uint8_t *msg, size_t len, uint32_t mtu, SplitOutput *out);
 
-/* ---- Write side (GRO) ----------------------------------------------------------------- */
+/* ---- Write side (GRO) -----------------------------------------------------------------
+ *
+ * A batch collects the plain IP packets a client wrote and coalesces them the way the
+ * kernel's own GRO would:
+ *   - TCP (v4, v6; if enabled) and UDP (v4, v6; if enabled) flows: same addresses, ports
+ *     and protocol, and for TCP the same ACK number and identical option bytes;
+ *   - TCP flags exactly ACK or ACK|PSH; a packet with PSH ends its run; no payload, no merge;
+ *   - IPv4: equal TOS, TTL and DF, no options, not a fragment, IDs consecutive or all
+ *     equal with DF; IPv6: equal traffic class, flow label and hop limit, no extension
+ *     headers;
+ *   - TCP: adjacent sequence numbers, appended or prepended (a late segment);
+ *   - every segment of a run the same size but a shorter last, which ends the run;
+ *     at most 65535 bytes of IP packet; UDP at most 64 datagrams and only with a checksum;
+ *   - every TCP/UDP packet's checksum (and IPv4 header checksum) is verified as it is
+ *     copied; a bad one is refused (BAD_CHECKSUM) and never sent, merged or not.
+ * A merged packet goes out with NEEDS_CSUM, gso_type TCPV4/TCPV6/UDP_L4, hdr_len, gso_size,
+ * csum_start, csum_offset, the first packet's headers with fixed lengths, IPv4 header
+ * checksum, PSH if the last had it, and the pseudo-header sum in the L4 checksum field.
+ * Everything else goes out unchanged behind an all-zero header. Each flow has one open
+ * run; a packet of the flow that cannot join it starts the next, so every flow's packets
+ * keep their order (a late TCP segment is put back in its place).
+ * Refused as invalid (counted, never output): not IPv4/IPv6, truncated or inconsistent
+ * headers, bytes after the IP packet, a TCP data offset below 20, a UDP length that
+ * disagrees with the IP length, bad checksums (an IPv6 UDP checksum of 0 included). */
 
 typedef struct GroBatch GroBatch;
 
@@ -66,14 +123,17 @@ typedef struct GroStats {
         uint64_t drops[_OFFLOAD_DROP_MAX];
 } GroStats;
 
-/* Set-up time: room for max_packets input packets per batch. */
+/* Set-up time: room for max_packets (1..65536) input packets per batch. Allocates about
+ * max_packets * 64 KiB of address space (each run may grow to the largest IP packet),
+ * touched only as far as packets fill it. TCP and UDP coalescing start enabled.
+ * Returns 0, -EINVAL or -ENOMEM. */
 int gro_batch_new(GroBatch **ret, size_t max_packets);
 GroBatch *gro_batch_free(GroBatch *b);
 
 void gro_batch_set_tcp(GroBatch *b, bool enable);
 void gro_batch_set_udp(GroBatch *b, bool enable);
 
-/* Starts a new batch; forgets the previous output. */
+/* Starts a new batch; forgets the previous output. Statistics are kept. */
 void gro_batch_reset(GroBatch *b);
 
 /* Adds one plain IP packet written by a client. The bytes are copied (and their checksum
@@ -84,8 +144,8 @@ int gro_batch_add(GroBatch *b, const uint8_t *pkt, size_t len);
 
 /* Finishes the batch: fills *ret_msgs with the messages to write to the TUN, each a
  * virtio_net_hdr followed by a (possibly coalesced) packet, in an order that keeps every
- * flow's packets in order. The iovecs point into b and stay valid until the next reset.
- * Returns the number of messages. */
+ * flow's packets in order. The iovecs point into b and stay valid until the next reset or
+ * add. Returns the number of messages (0 for an empty batch). */
 size_t gro_batch_finish(GroBatch *b, const struct iovec **ret_msgs);
 
 /* For message i of the last finish(): its original packets, each as a message with a
@@ -93,4 +153,5 @@ size_t gro_batch_finish(GroBatch *b, const struct iovec **ret_msgs);
  * Returns the count, *ret_msgs valid until the next reset. */
 size_t gro_batch_unmerge(GroBatch *b, size_t i, const struct iovec **ret_msgs);
 
+/* Counters since gro_batch_new(), never reset. */
 const GroStats *gro_batch_stats(const GroBatch *b);

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The client transport: how one client's packets travel between tund and the client's
+ * fd. Each mode (packet, batch, vnet over SOCK_SEQPACKET today; a shared-memory ring
+ * later) is one TransportOps table. The data plane knows nothing of framing, and the
+ * transports know nothing of TUN devices or the offload core: they move either plain IP
+ * packets or vnet messages (virtio_net_hdr + packet), as TransportOps.vnet says. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "dataplane.h"
+
+typedef struct Transport Transport;
+
+/* What one flush or receive did, for the device's statistics. */
+typedef struct TransportCounters {
+        uint64_t packets, bytes;        /* delivered to / taken from the client */
+        uint64_t drops_queue_full;      /* the client did not read fast enough */
+        uint64_t drops_invalid;         /* malformed messages from the client */
+} TransportCounters;
+
+typedef struct TransportOps {
+        ClientMode mode;
+        bool vnet;      /* carries vnet messages as they come from / go to the TUN */
+
+        /* Creates the transport; *ret_peer_fd is the client's end, for the caller to hand
+         * over and close. */
+        int (*new)(Transport **ret, int *ret_peer_fd);
+        Transport *(*free)(Transport *t);
+
+        /* Kernel -> client, on the device's reader thread. queue() borrows pkt until the
+         * next flush(); it returns -ENOBUFS when the transport has no room left (flush,
+         * then queue again). flush() never blocks: what the client has no room for is
+         * dropped and counted. */
+        int (*queue)(Transport *t, const uint8_t *pkt, size_t len);
+        void (*flush)(Transport *t, TransportCounters *c);
+
+        /* Client -> kernel, on the client's own thread. Waits until the client sends,
+         * then returns the packets taken (pointing into the transport, valid until the
+         * next call), 0 when the client is gone or shutdown() was called, -EAGAIN when
+         * all it took was refused, or another negative errno. Malformed input is counted
+         * in c, never returned. */
+        int (*receive)(Transport *t, const struct iovec **ret_pkts, TransportCounters *c);
+
+        /* Any thread: the client reads end-of-file and a waiting receive() returns 0. */
+        void (*shutdown)(Transport *t);
+} TransportOps;
+
+const TransportOps *transport_ops_for_mode(ClientMode mode);
+
+extern const TransportOps transport_socket_packet_ops;
+extern const TransportOps transport_socket_batch_ops;
+extern const TransportOps transport_socket_vnet_ops;

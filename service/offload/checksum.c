@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The internet checksum. Sums are kept in the "native load" domain: the buffer is read as
+ * 16-bit words in host byte order, so a folded sum stored back with a plain 16-bit store
+ * lands in the packet in the right byte order on either endianness.
+ *
+ * On x86-64 with AVX2 (checked at run time) 64 bytes are summed per step with vpmaddwd
+ * (see madd_step), reduced to 64 bits every AVX2_MAX_STEPS steps so no lane overflows. Everything else uses a portable 64-bit loop. */
+
+#include <endian.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "checksum.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define HAVE_AVX2_PATH 1
+#endif
+
+static inline uint32_t fold64_to_32(uint64_t s) {
+        s = (s & 0xffffffffu) + (s >> 32);
+        s = (s & 0xffffffffu) + (s >> 32);
+        return (uint32_t) s;
+}
+
+static inline uint64_t load64(const uint8_t *p) {
+        uint64_t v;
+        memcpy(&v, p, sizeof(v));
+        return v;
+}
+
+static inline uint32_t load32(const uint8_t *p) {
+        uint32_t v;
+        memcpy(&v, p, sizeof(v));
+        return v;
+}
+
+static inline uint16_t load16(const uint8_t *p) {
+        uint16_t v;
+        memcpy(&v, p, sizeof(v));
+        return v;
+}
+
+/* The last odd byte counts as the first byte of a word whose second byte is zero. */
+static inline uint64_t odd_byte(uint8_t b) {
+#if __BYTE_ORDER == __LITTLE_ENDIAN
+        return b;
+#else
+        return (uint64_t) b << 8;
+#endif
+}
+
+/* A sum taken over data that really starts at an odd offset: its bytes swap roles. */
+static inline uint64_t swap_sum_bytes(uint64_t s) {
+        uint32_t x = fold64_to_32(s);
+        x = (x & 0xffff) + (x >> 16);
+        x = (x & 0xffff) + (x >> 16);
+        return (uint64_t) (((x & 0xff) << 8) | (x >> 8));
+}
+
+static uint64_t sum_tail(const uint8_t *p, size_t len) {
+        uint64_t s = 0;
+
+        for (; len >= 8; p += 8, len -= 8) {
+                uint64_t v = load64(p);
+                s += (v & 0xffffffffu) + (v >> 32);
+        }
+        if (len >= 4) {
+                s += load32(p);
+                p += 4;
+                len -= 4;
+        }
+        if (len >= 2) {
+                s += load16(p);
+                p += 2;
+                len -= 2;
+        }
+        if (len > 0)
+                s += odd_byte(*p);
+        return s;
+}
+
+static uint64_t sum_generic(const uint8_t *p, size_t len) {
+        uint64_t a = 0, b = 0, c = 0, d = 0;
+
+        for (; len >= 32; p += 32, len -= 32) {
+                uint64_t v0 = load64(p), v1 = load64(p + 8), v2 = load64(p + 16), v3 = load64(p + 24);
+                a += (v0 & 0xffffffffu) + (v0 >> 32);
+                b += (v1 & 0xffffffffu) + (v1 >> 32);
+                c += (v2 & 0xffffffffu) + (v2 >> 32);
+                d += (v3 & 0xffffffffu) + (v3 >> 32);
+        }
+        return a + b + c + d + sum_tail(p, len);
+}
+
+static uint64_t sum_copy_generic(uint8_t *dst, const uint8_t *src, size_t len) {
+        memcpy(dst, src, len);
+        return sum_generic(src, len);
+}
+
+#ifdef HAVE_AVX2_PATH
+/* vpmaddwd adds pairs of *signed* 16-bit words into 32-bit lanes. Flipping each word's top
+ * bit first makes every word w read as w - 32768, so each lane gains exactly
+ * (w0 + w1 - 65536) per step: three instructions per 32 bytes, and the 65536s are added
+ * back at the end. A lane moves by at most 65536 per step, so 16384 steps of two vectors
+ * per accumulator stay far from overflow. */
+#define AVX2_MAX_STEPS 16384u
+
+__attribute__((target("avx2")))
+static inline __m256i madd_step(__m256i acc, __m256i v) {
+        const __m256i flip = _mm256_set1_epi16((short) 0x8000);
+        const __m256i ones = _mm256_set1_epi16(1);
+        return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_xor_si256(v, flip), ones));
+}
+
+/* The true (non-negative) sum of two accumulators that took n_steps madd_steps between
+ * them: each step left its 8 lanes short by 65536. */
+__attribute__((target("avx2")))
+static inline uint64_t reduce_avx2(__m256i a, __m256i b, size_t n_steps) {
+        __m256i s = _mm256_add_epi64(
+                        _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(a)),
+                                         _mm256_cvtepi32_epi64(_mm256_extracti128_si256(a, 1))),
+                        _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(b)),
+                                         _mm256_cvtepi32_epi64(_mm256_extracti128_si256(b, 1))));
+        __m128i t = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+        int64_t signed_sum = _mm_cvtsi128_si64(t) + _mm_extract_epi64(t, 1);
+        return (uint64_t) (signed_sum + (int64_t) n_steps * 8 * 65536);
+}
+
+/* loadu(head_mask + 32 - r) keeps the first r bytes of a vector and clears the others. */
+static const uint8_t head_mask[64] __attribute__((aligned(64))) = {
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+};
+
+/* loadu(tail_mask + r) keeps the last r bytes of a vector and clears the others. */
+static const uint8_t tail_mask[64] __attribute__((aligned(64))) = {
+        [32] = 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+};
+
+/* The last len (< 64) bytes, with at least 64 bytes before them: the vector that ends at
+ * the end of the data reaches back into bytes already summed, which are masked off. */
+__attribute__((target("avx2")))
+static inline uint64_t sum_tail_avx2(const uint8_t *src, size_t len) {
+        __m256i a = _mm256_setzero_si256();
+        size_t n_steps = 0;
+        uint64_t s = 0;
+
+        if (len >= 32) {
+                a = madd_step(a, _mm256_loadu_si256((const __m256i *) src));
+                n_steps++;
+                src += 32;
+                len -= 32;
+        }
+        if (len & 1) {          /* the last byte starts a word of its own */
+                len--;
+                s += odd_byte(src[len]);
+        }
+        if (len > 0) {
+                __m256i v = _mm256_loadu_si256((const __m256i *) (src + len - 32));
+                __m256i m = _mm256_loadu_si256((const __m256i *) (tail_mask + len));
+                a = madd_step(a, _mm256_and_si256(v, m));
+                n_steps++;
+        }
+        return s + reduce_avx2(a, _mm256_setzero_si256(), n_steps);
+}
+
+__attribute__((target("avx2")))
+static uint64_t sum_avx2(const uint8_t *p, size_t len) {
+        uint64_t total = 0;
+
+        while (len >= 64) {
+                size_t steps = len / 64;
+                if (steps > AVX2_MAX_STEPS)
+                        steps = AVX2_MAX_STEPS;
+
+                __m256i a = _mm256_setzero_si256(), b = _mm256_setzero_si256();
+                for (size_t i = 0; i < steps; i++, p += 64) {
+                        a = madd_step(a, _mm256_loadu_si256((const __m256i *) p));
+                        b = madd_step(b, _mm256_loadu_si256((const __m256i *) (p + 32)));
+                }
+                len -= steps * 64;
+                total += reduce_avx2(a, b, 2 * steps);
+        }
+        total += sum_tail_avx2(p, len);
+        /* Dirty upper halves slow down the SSE code that runs next; not every compiler
+         * clears them on its own. */
+        _mm256_zeroupper();
+        return total;
+}
+
+/* Steps of 128 bytes per round in sum_copy_avx2: its four accumulators, each taking at most
+ * this many steps plus one, may then be added lane by lane without overflow. */
+#define AVX2_COPY_MAX_STEPS 8000u
+
+/* Adds four accumulators that took n_steps madd_steps between them, reduced once. */
+__attribute__((target("avx2")))
+static inline uint64_t reduce4_avx2(__m256i a, __m256i b, __m256i c, __m256i d, size_t n_steps) {
+        __m256i s32 = _mm256_add_epi32(_mm256_add_epi32(a, b), _mm256_add_epi32(c, d));
+        return reduce_avx2(s32, _mm256_setzero_si256(), n_steps);
+}
+
+/* dst must be 32-byte aligned, len at least 64. 128 bytes per step keep more loads in
+ * flight; the last < 128 bytes go into the same accumulators, so a call of packet size
+ * reduces once. init (n_init steps) seeds the first accumulator. */
+__attribute__((target("avx2")))
+static uint64_t sum_copy_avx2(uint8_t *dst, const uint8_t *src, size_t len, __m256i init, size_t n_init) {
+        uint64_t total = 0;
+
+        for (;;) {
+                size_t steps = len / 128;
+                if (steps > AVX2_COPY_MAX_STEPS)
+                        steps = AVX2_COPY_MAX_STEPS;
+
+                __m256i a = init, b = _mm256_setzero_si256();
+                __m256i c = _mm256_setzero_si256(), d = _mm256_setzero_si256();
+                size_t n = n_init;
+                init = _mm256_setzero_si256();
+                n_init = 0;
+
+                for (size_t i = 0; i < steps; i++, src += 128, dst += 128) {
+                        __m256i v0 = _mm256_loadu_si256((const __m256i *) src);
+                        __m256i v1 = _mm256_loadu_si256((const __m256i *) (src + 32));
+                        __m256i v2 = _mm256_loadu_si256((const __m256i *) (src + 64));
+                        __m256i v3 = _mm256_loadu_si256((const __m256i *) (src + 96));
+                        _mm256_store_si256((__m256i *) dst, v0);
+                        _mm256_store_si256((__m256i *) (dst + 32), v1);
+                        _mm256_store_si256((__m256i *) (dst + 64), v2);
+                        _mm256_store_si256((__m256i *) (dst + 96), v3);
+                        a = madd_step(a, v0);
+                        b = madd_step(b, v1);
+                        c = madd_step(c, v2);
+                        d = madd_step(d, v3);
+                }
+                n += 4 * steps;
+                len -= steps * 128;
+                if (len >= 128) {       /* a huge buffer: reduce, then the next round */
+                        total += reduce4_avx2(a, b, c, d, n);
+                        continue;
+                }
+
+                /* The last < 128 bytes, with at least 32 bytes already done before them. */
+                if (len >= 64) {
+                        __m256i v0 = _mm256_loadu_si256((const __m256i *) src);
+                        __m256i v1 = _mm256_loadu_si256((const __m256i *) (src + 32));
+                        _mm256_store_si256((__m256i *) dst, v0);
+                        _mm256_store_si256((__m256i *) (dst + 32), v1);
+                        a = madd_step(a, v0);
+                        b = madd_step(b, v1);
+                        n += 2;
+                        src += 64;
+                        dst += 64;
+                        len -= 64;
+                }
+                if (len >= 32) {
+                        __m256i v = _mm256_loadu_si256((const __m256i *) src);
+                        _mm256_store_si256((__m256i *) dst, v);
+                        c = madd_step(c, v);
+                        n++;
+                        src += 32;
+                        dst += 32;
+                        len -= 32;
+                }
+                if (len & 1) {          /* the last byte starts a word of its own */
+                        len--;
+                        dst[len] = src[len];
+                        total += odd_byte(src[len]);
+                }
+                if (len > 0) {
+                        /* The vector that ends where the data ends; bytes already done are
+                         * masked off, and stored again with the values they have. */
+                        __m256i v = _mm256_loadu_si256((const __m256i *) (src + len - 32));
+                        _mm256_storeu_si256((__m256i *) (dst + len - 32), v);
+                        __m256i m = _mm256_loadu_si256((const __m256i *) (tail_mask + len));
+                        d = madd_step(d, _mm256_and_si256(v, m));
+                        n++;
+                }
+                total += reduce4_avx2(a, b, c, d, n);
+                _mm256_zeroupper();
+                return total;
+        }
+}
+
+/* Stores that straddle cache lines are slow: the first vector is copied unaligned and only
+ * its first `head` bytes summed, the rest runs with aligned stores; if head is odd the
+ * rest's bytes swap roles in the sum. len must be at least 128. */
+__attribute__((target("avx2")))
+static uint64_t csum_copy_aligned_avx2(uint8_t *dst, const uint8_t *src, size_t len) {
+        size_t head = (size_t) (-(uintptr_t) dst) & 31;
+        __m256i v = _mm256_loadu_si256((const __m256i *) src);
+        _mm256_storeu_si256((__m256i *) dst, v);
+        __m256i m = _mm256_loadu_si256((const __m256i *) (head_mask + 32 - head));
+        __m256i head_sum = madd_step(_mm256_setzero_si256(), _mm256_and_si256(v, m));
+
+        if (!(head & 1))        /* same word boundaries: one set of accumulators */
+                return sum_copy_avx2(dst + head, src + head, len - head, head_sum, 1);
+
+        uint64_t s = reduce_avx2(head_sum, _mm256_setzero_si256(), 1);
+        uint64_t rest = sum_copy_avx2(dst + head, src + head, len - head, _mm256_setzero_si256(), 0);
+        return s + swap_sum_bytes(rest);
+}
+
+static inline bool have_avx2(void) {
+        return __builtin_cpu_supports("avx2");
+}
+#endif
+
+uint32_t csum_partial(const void *buf, size_t len, uint32_t sum) {
+        uint64_t s;
+
+#ifdef HAVE_AVX2_PATH
+        if (len >= 64 && have_avx2())
+                s = sum_avx2(buf, len);
+        else
+#endif
+                s = sum_generic(buf, len);
+
+        return fold64_to_32(fold64_to_32(s) + (uint64_t) sum);
+}
+
+uint32_t csum_copy(void *dst, const void *src, size_t len, uint32_t sum) {
+        uint64_t s;
+
+#ifdef HAVE_AVX2_PATH
+        if (len >= 128 && have_avx2())
+                s = csum_copy_aligned_avx2(dst, src, len);
+        else
+#endif
+                s = sum_copy_generic(dst, src, len);
+
+        return fold64_to_32(fold64_to_32(s) + (uint64_t) sum);
+}
+
+uint16_t csum_fold(uint32_t sum) {
+        sum = (sum & 0xffff) + (sum >> 16);
+        sum = (sum & 0xffff) + (sum >> 16);
+        return (uint16_t) ~sum;
+}
+
+/* A 32-bit network-order value as two native-domain words. */
+static inline uint32_t sum_be32(uint32_t host_value) {
+        uint32_t be = htobe32(host_value);
+        return (be & 0xffff) + (be >> 16);
+}
+
+uint32_t csum_pseudo_ipv4(const void *saddr, const void *daddr, uint8_t proto, uint32_t l4_len) {
+        uint64_t s = sum_tail(saddr, 4) + sum_tail(daddr, 4) + sum_be32(proto) + sum_be32(l4_len);
+        return fold64_to_32(s);
+}
+
+uint32_t csum_pseudo_ipv6(const void *saddr, const void *daddr, uint8_t proto, uint32_t l4_len) {
+        uint64_t s = sum_tail(saddr, 16) + sum_tail(daddr, 16) + sum_be32(proto) + sum_be32(l4_len);
+        return fold64_to_32(s);
+}

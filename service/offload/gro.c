@@ -1,0 +1,608 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* Write side: coalesces the plain packets a client writes into super-packets for the
+ * kernel, by the rules of the kernel's own GRO (net/ipv4/tcp_offload.c, udp_offload.c,
+ * net/core/gro.c).
+ *
+ * Packets of a batch form runs. Every run owns a region big enough for the largest IP
+ * packet; a packet that joins a run has its payload copied straight to its place in the
+ * region, its checksum verified in the same pass, so each byte is copied once. Each TCP or
+ * UDP flow has one open run (the newest); a packet of the flow that cannot join it starts
+ * a new run, which keeps every flow's packets in order. Each merged packet keeps a copy of
+ * its own headers so a coalesced packet can be taken apart again (gro_batch_unmerge). */
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "packet.h"
+
+#define GRO_MAX_HDR (IPV6_HDR_LEN + TCP_MAX_HDR_LEN)
+#define GRO_REGION_SIZE (((VNET_HDR_LEN + IP_MAX_PACKET) + 63u) & ~63u)
+#define GRO_MAX_PACKETS 65536u
+#define UDP_GRO_MAX_SEGS 64u            /* as the kernel's UDP_GRO_CNT_MAX */
+#define NO_INDEX UINT32_MAX
+
+/* Addresses, ports, protocol and version, as whole words: built from loads of the packet
+ * and compared word by word (no byte stores read back). */
+typedef struct FlowKey {
+        uint64_t w[5];
+} FlowKey;
+
+typedef struct GroPacket {
+        uint32_t next;                  /* next packet of the run, in sequence order */
+        uint16_t hdr_len;               /* bytes in hdr */
+        uint16_t payload_len;
+        uint8_t hdr[GRO_MAX_HDR];       /* the packet's own IP and L4 headers */
+} GroPacket;
+
+typedef enum IdMode {
+        ID_UNKNOWN,                     /* one packet so far */
+        ID_INCREMENTING,
+        ID_FIXED,                       /* all equal, with DF */
+} IdMode;
+
+typedef struct GroRun {
+        uint8_t *region;                /* virtio_net_hdr room, then the packet */
+        uint32_t len;                   /* IP packet bytes in the region */
+        uint32_t first, last;           /* packets, in sequence order */
+        uint32_t count;
+        uint32_t bucket_next;           /* an older run of the same hash bucket */
+        FlowKey key;
+        IpInfo ip;
+        uint16_t hdrs;                  /* IP + L4 header length */
+        uint16_t gso_size;
+        bool has_flow;                  /* a TCP/UDP flow: registered for ordering */
+        bool mergeable;
+        bool closed;                    /* its last packet ends the run */
+        IdMode id_mode;
+        uint16_t id_first, id_last;
+        uint32_t seq_start, seq_end;
+} GroRun;
+
+typedef struct Bucket {
+        uint32_t gen;
+        uint32_t run;
+} Bucket;
+
+struct GroBatch {
+        size_t max_packets;
+        bool tcp, udp;
+
+        GroPacket *packets;
+        size_t n_packets;
+        GroRun *runs;
+        size_t n_runs;
+        uint8_t *regions;
+
+        Bucket *buckets;
+        uint32_t bucket_mask;
+        uint32_t gen;
+
+        struct iovec *msgs;
+        size_t n_msgs;                  /* of the last finish() */
+        uint8_t *unmerge_buf;
+        struct iovec *unmerge_msgs;
+
+        uint32_t last_run;              /* the run the previous packet went to */
+
+        GroStats stats;
+};
+
+/* A parsed client packet. */
+typedef struct Parsed {
+        IpInfo ip;
+        FlowKey key;
+        bool has_flow;                  /* TCP or UDP with its header present */
+        bool eligible;                  /* may be merged with others, by itself */
+        uint16_t l4_hdr_len;
+        uint16_t hdrs;
+        uint32_t payload_len;
+        uint8_t tcp_flags;
+        uint32_t seq;
+        uint16_t id;
+        uint32_t hash;
+        bool hashed;
+} Parsed;
+
+int gro_batch_new(GroBatch **ret, size_t max_packets) {
+        if (max_packets == 0 || max_packets > GRO_MAX_PACKETS)
+                return -EINVAL;
+
+        GroBatch *b = calloc(1, sizeof(GroBatch));
+        if (!b)
+                return -ENOMEM;
+
+        uint32_t n_buckets = 16;
+        while (n_buckets < 2 * max_packets)
+                n_buckets *= 2;
+
+        b->max_packets = max_packets;
+        b->tcp = b->udp = true;
+        b->bucket_mask = n_buckets - 1;
+        b->gen = 1;
+        b->last_run = NO_INDEX;
+        b->packets = calloc(max_packets, sizeof(GroPacket));
+        b->runs = calloc(max_packets, sizeof(GroRun));
+        b->regions = malloc(max_packets * GRO_REGION_SIZE);
+        b->buckets = calloc(n_buckets, sizeof(Bucket));
+        b->msgs = calloc(max_packets, sizeof(struct iovec));
+        b->unmerge_buf = malloc(IP_MAX_PACKET + max_packets * (VNET_HDR_LEN + GRO_MAX_HDR));
+        b->unmerge_msgs = calloc(max_packets, sizeof(struct iovec));
+        if (!b->packets || !b->runs || !b->regions || !b->buckets || !b->msgs || !b->unmerge_buf || !b->unmerge_msgs) {
+                gro_batch_free(b);
+                return -ENOMEM;
+        }
+
+        *ret = b;
+        return 0;
+}
+
+GroBatch *gro_batch_free(GroBatch *b) {
+        if (!b)
+                return NULL;
+        free(b->packets);
+        free(b->runs);
+        free(b->regions);
+        free(b->buckets);
+        free(b->msgs);
+        free(b->unmerge_buf);
+        free(b->unmerge_msgs);
+        free(b);
+        return NULL;
+}
+
+void gro_batch_set_tcp(GroBatch *b, bool enable) {
+        b->tcp = enable;
+}
+
+void gro_batch_set_udp(GroBatch *b, bool enable) {
+        b->udp = enable;
+}
+
+void gro_batch_reset(GroBatch *b) {
+        b->n_packets = 0;
+        b->n_runs = 0;
+        b->n_msgs = 0;
+        b->last_run = NO_INDEX;
+        if (++b->gen == 0) {
+                /* Generations wrapped: forget every bucket for real, once in 2^32 batches. */
+                for (uint32_t i = 0; i <= b->bucket_mask; i++)
+                        b->buckets[i] = (Bucket) {};
+                b->gen = 1;
+        }
+}
+
+const GroStats *gro_batch_stats(const GroBatch *b) {
+        return &b->stats;
+}
+
+static int refuse(GroBatch *b, OffloadDrop why) {
+        b->stats.invalid++;
+        b->stats.drops[why]++;
+        return -EINVAL;
+}
+
+static uint32_t flow_hash(const FlowKey *k) {
+        uint64_t h = k->w[0] * 0x9e3779b97f4a7c15ull ^ k->w[1] * 0xff51afd7ed558ccdull ^
+                     k->w[2] * 0xc4ceb9fe1a85ec53ull ^ k->w[3] * 0x94d049bb133111ebull ^
+                     k->w[4] * 0xbf58476d1ce4e5b9ull;
+        return (uint32_t) (h >> 32 ^ h);
+}
+
+static bool flow_key_equal(const FlowKey *a, const FlowKey *b) {
+        return ((a->w[0] ^ b->w[0]) | (a->w[1] ^ b->w[1]) | (a->w[2] ^ b->w[2]) |
+                (a->w[3] ^ b->w[3]) | (a->w[4] ^ b->w[4])) == 0;
+}
+
+static uint64_t load64(const uint8_t *p) {
+        uint64_t v;
+        memcpy(&v, p, sizeof(v));
+        return v;
+}
+
+static uint32_t load32(const uint8_t *p) {
+        uint32_t v;
+        memcpy(&v, p, sizeof(v));
+        return v;
+}
+
+/* ---- parsing -------------------------------------------------------------------------- */
+
+static OffloadDrop parse_l4(const uint8_t *pkt, Parsed *p) {
+        size_t l4 = p->ip.l3_len, end = p->ip.ip_len;
+
+        if (p->ip.proto == PROTO_TCP) {
+                if (l4 + TCP_MIN_HDR_LEN > end)
+                        return OFFLOAD_DROP_TRUNCATED;
+                size_t doff = (size_t) (pkt[l4 + TCP_DOFF] >> 4) * 4;
+                if (doff < TCP_MIN_HDR_LEN)
+                        return OFFLOAD_DROP_BAD_L4_HEADER;
+                if (l4 + doff > end)
+                        return OFFLOAD_DROP_TRUNCATED;
+                p->l4_hdr_len = (uint16_t) doff;
+                p->tcp_flags = pkt[l4 + TCP_FLAGS];
+                p->seq = get_be32(pkt + l4 + TCP_SEQ);
+        } else {
+                if (l4 + UDP_HDR_LEN > end)
+                        return OFFLOAD_DROP_TRUNCATED;
+                if (get_be16(pkt + l4 + UDP_LEN) != end - l4)
+                        return OFFLOAD_DROP_BAD_L4_HEADER;
+                p->l4_hdr_len = UDP_HDR_LEN;
+        }
+
+        p->has_flow = true;
+        p->hdrs = (uint16_t) (l4 + p->l4_hdr_len);
+        p->payload_len = (uint32_t) (end - p->hdrs);
+        return OFFLOAD_DROP_NONE;
+}
+
+static void make_key(const uint8_t *pkt, Parsed *p) {
+        uint64_t tail = (uint64_t) load32(pkt + p->ip.l3_len) | (uint64_t) p->ip.proto << 32 |
+                        (uint64_t) p->ip.version << 40;
+        if (p->ip.version == 4)
+                p->key = (FlowKey) { { load64(pkt + IPV4_SADDR), 0, 0, 0, tail } };
+        else
+                p->key = (FlowKey) { { load64(pkt + IPV6_SADDR), load64(pkt + IPV6_SADDR + 8),
+                                       load64(pkt + IPV6_DADDR), load64(pkt + IPV6_DADDR + 8), tail } };
+}
+
+/* Whether the packet may be merged at all, judged on itself alone. */
+static bool packet_eligible(const GroBatch *b, const uint8_t *pkt, const Parsed *p) {
+        if (p->payload_len == 0 || p->ip.ext_headers || p->hdrs > GRO_MAX_HDR)
+                return false;
+        if (p->ip.proto == PROTO_TCP)
+                return b->tcp && (p->tcp_flags == TCP_ACK_FLAG || p->tcp_flags == (TCP_ACK_FLAG | TCP_PSH));
+        /* As the kernel: UDP GRO needs a checksum (for symmetry with GSO). */
+        return b->udp && (pkt[p->ip.l3_len + UDP_CSUM] | pkt[p->ip.l3_len + UDP_CSUM + 1]) != 0;
+}
+
+static OffloadDrop parse_packet(const GroBatch *b, const uint8_t *pkt, size_t len, Parsed *p) {
+        /* Field by field: a struct-wide zeroing costs more than the rest of the parse. */
+        p->has_flow = p->eligible = false;
+        p->l4_hdr_len = 0;
+        p->hdrs = 0;
+        p->payload_len = 0;
+        p->tcp_flags = 0;
+        p->seq = 0;
+        p->id = 0;
+        p->hash = 0;
+        p->hashed = false;
+
+        OffloadDrop d = ip_parse(pkt, len, &p->ip);
+        if (d != OFFLOAD_DROP_NONE)
+                return d;
+        if (p->ip.ip_len != len)        /* bytes after the packet: not one packet */
+                return OFFLOAD_DROP_BAD_IP_HEADER;
+
+        if (p->ip.version == 4) {
+                if (csum_fold_inline(csum_fold64(csum_words32(pkt, p->ip.l3_len))) != 0)
+                        return OFFLOAD_DROP_BAD_CHECKSUM;
+                p->id = get_be16(pkt + IPV4_ID);
+        }
+
+        if (p->ip.fragment || (p->ip.proto != PROTO_TCP && p->ip.proto != PROTO_UDP))
+                return OFFLOAD_DROP_NONE;       /* passed on as it is */
+
+        d = parse_l4(pkt, p);
+        if (d != OFFLOAD_DROP_NONE)
+                return d;
+        make_key(pkt, p);
+        p->eligible = packet_eligible(b, pkt, p);
+        return OFFLOAD_DROP_NONE;
+}
+
+/* Whether pkt's L4 checksum verifies, given the sum of its payload (taken while copying
+ * it). The L4 header length is even, so the two sums simply add up. */
+static bool l4_csum_ok(const uint8_t *pkt, const Parsed *p, uint32_t payload_sum) {
+        size_t l4 = p->ip.l3_len;
+
+        if (p->ip.proto == PROTO_UDP && (pkt[l4 + UDP_CSUM] | pkt[l4 + UDP_CSUM + 1]) == 0)
+                return p->ip.version == 4;      /* "no checksum": allowed for IPv4 only */
+
+        uint64_t sum = (uint64_t) ip_pseudo_sum(pkt, &p->ip, p->ip.ip_len - (uint32_t) l4) +
+                       csum_words32(pkt + l4, p->l4_hdr_len) + payload_sum;
+        return csum_fold_inline(csum_fold64(sum)) == 0;
+}
+
+/* ---- runs ----------------------------------------------------------------------------- */
+
+/* The newest run of p's flow, if any. Packets mostly come in trains of one flow: the run
+ * the previous packet went to is tried before the hash table. */
+static GroRun *find_flow_run(GroBatch *b, Parsed *p) {
+        if (b->last_run < b->n_runs && b->runs[b->last_run].has_flow &&
+            flow_key_equal(&b->runs[b->last_run].key, &p->key))
+                return &b->runs[b->last_run];
+
+        p->hash = flow_hash(&p->key);
+        p->hashed = true;
+        const Bucket *bucket = &b->buckets[p->hash & b->bucket_mask];
+        if (bucket->gen != b->gen)
+                return NULL;
+        for (uint32_t i = bucket->run; i != NO_INDEX; i = b->runs[i].bucket_next)
+                if (flow_key_equal(&b->runs[i].key, &p->key))
+                        return &b->runs[i];
+        return NULL;
+}
+
+static void register_flow_run(GroBatch *b, uint32_t i, uint32_t hash) {
+        Bucket *bucket = &b->buckets[hash & b->bucket_mask];
+        b->runs[i].bucket_next = bucket->gen == b->gen ? bucket->run : NO_INDEX;
+        *bucket = (Bucket) { .gen = b->gen, .run = i };
+}
+
+/* The fields that must be equal in every packet of a run (the flow key aside). */
+static bool headers_match(const GroRun *r, const uint8_t *first, const uint8_t *pkt, const Parsed *p) {
+        if (p->hdrs != r->hdrs)
+                return false;
+
+        if (r->ip.version == 4) {
+                if (pkt[IPV4_TOS] != first[IPV4_TOS] || pkt[IPV4_TTL] != first[IPV4_TTL] ||
+                    ((pkt[IPV4_FRAG] ^ first[IPV4_FRAG]) & (IPV4_DF >> 8)))
+                        return false;
+        } else if (memcmp(pkt, first, 4) != 0 || pkt[IPV6_HOP_LIMIT] != first[IPV6_HOP_LIMIT])
+                return false;   /* version, traffic class, flow label; hop limit */
+
+        if (r->ip.proto == PROTO_TCP) {
+                size_t l4 = r->ip.l3_len;
+                /* The same ACK number and the same option bytes (a multiple of 4). */
+                if (load32(pkt + l4 + TCP_ACK) != load32(first + l4 + TCP_ACK))
+                        return false;
+                for (size_t i = l4 + TCP_MIN_HDR_LEN; i < p->hdrs; i += 4)
+                        if (load32(pkt + i) != load32(first + i))
+                                return false;
+        }
+        return true;
+}
+
+/* IPv4 IDs must go up by one from packet to packet, or stay equal with DF set. */
+static bool ip_id_fits(const GroRun *r, const uint8_t *pkt, const Parsed *p, bool append, IdMode *ret_mode) {
+        *ret_mode = r->id_mode;
+        if (r->ip.version != 4)
+                return true;
+
+        uint16_t neighbour = append ? r->id_last : r->id_first;
+        uint16_t next = (uint16_t) (append ? neighbour + 1 : neighbour - 1);
+        bool df = (get_be16(pkt + IPV4_FRAG) & IPV4_DF) != 0;
+
+        if (r->id_mode != ID_FIXED && p->id == next) {
+                *ret_mode = ID_INCREMENTING;
+                return true;
+        }
+        if (r->id_mode != ID_INCREMENTING && p->id == neighbour && df) {
+                *ret_mode = ID_FIXED;
+                return true;
+        }
+        return false;
+}
+
+static uint32_t add_packet_record(GroBatch *b, const uint8_t *pkt, const Parsed *p) {
+        uint32_t i = (uint32_t) b->n_packets++;
+        GroPacket *gp = &b->packets[i];
+
+        gp->next = NO_INDEX;
+        gp->payload_len = (uint16_t) p->payload_len;
+        gp->hdr_len = p->eligible ? p->hdrs : 0;
+        /* Eligible packets have payload: a fixed-size copy (inlined) reads only bytes
+         * present when the packet is long enough. */
+        if (p->eligible && p->ip.ip_len >= GRO_MAX_HDR)
+                memcpy(gp->hdr, pkt, GRO_MAX_HDR);
+        else if (p->eligible)
+                memcpy(gp->hdr, pkt, p->hdrs);
+        return i;
+}
+
+static bool ends_run(const Parsed *p, uint16_t gso_size) {
+        return p->payload_len < gso_size || (p->ip.proto == PROTO_TCP && (p->tcp_flags & TCP_PSH));
+}
+
+/* Returns 1 when merged, 0 when p does not fit after r, -EINVAL for a bad checksum. */
+static int try_append(GroBatch *b, GroRun *r, const uint8_t *pkt, const Parsed *p) {
+        const uint8_t *first = b->packets[r->first].hdr;
+        IdMode mode;
+
+        if (r->closed || p->payload_len > r->gso_size || r->len + p->payload_len > IP_MAX_PACKET)
+                return 0;
+        if (p->ip.proto == PROTO_TCP ? p->seq != r->seq_end : r->count >= UDP_GRO_MAX_SEGS)
+                return 0;
+        if (!headers_match(r, first, pkt, p) || !ip_id_fits(r, pkt, p, true, &mode))
+                return 0;
+
+        /* Copied to its final place and verified in one pass; refused bytes stay past
+         * r->len, outside anything sent. */
+        uint32_t payload_sum = csum_copy(r->region + VNET_HDR_LEN + r->len, pkt + p->hdrs, p->payload_len, 0);
+        if (!l4_csum_ok(pkt, p, payload_sum))
+                return refuse(b, OFFLOAD_DROP_BAD_CHECKSUM);
+
+        uint32_t i = add_packet_record(b, pkt, p);
+        b->packets[r->last].next = i;
+        r->last = i;
+        r->count++;
+        r->len += p->payload_len;
+        r->seq_end += p->payload_len;
+        r->id_last = p->id;
+        r->id_mode = mode;
+        r->closed = ends_run(p, r->gso_size);
+        b->stats.merged++;
+        return 1;
+}
+
+/* A TCP segment that belongs right before the run (it arrived late). */
+static int try_prepend(GroBatch *b, GroRun *r, const uint8_t *pkt, const Parsed *p) {
+        const GroPacket *old_first = &b->packets[r->first];
+        IdMode mode;
+
+        if (p->tcp_flags != TCP_ACK_FLAG || p->seq + p->payload_len != r->seq_start ||
+            r->len + p->payload_len > IP_MAX_PACKET)
+                return 0;
+        /* Every packet but the last has the run's size; a lone packet may be the last. */
+        if (r->count == 1 ? old_first->payload_len > p->payload_len : p->payload_len != r->gso_size)
+                return 0;
+        if (!headers_match(r, old_first->hdr, pkt, p) || !ip_id_fits(r, pkt, p, false, &mode))
+                return 0;
+
+        if (!l4_csum_ok(pkt, p, csum_partial(pkt + p->hdrs, p->payload_len, 0)))
+                return refuse(b, OFFLOAD_DROP_BAD_CHECKSUM);
+
+        uint8_t *payload = r->region + VNET_HDR_LEN + r->hdrs;
+        memmove(payload + p->payload_len, payload, r->len - r->hdrs);
+        memcpy(payload, pkt + p->hdrs, p->payload_len);
+
+        if (r->count == 1 && old_first->payload_len < p->payload_len)
+                r->closed = true;
+        uint32_t i = add_packet_record(b, pkt, p);
+        b->packets[i].next = r->first;
+        r->first = i;
+        r->count++;
+        r->len += p->payload_len;
+        r->gso_size = (uint16_t) p->payload_len;
+        r->seq_start = p->seq;
+        r->id_first = p->id;
+        r->id_mode = mode;
+        b->stats.merged++;
+        return 1;
+}
+
+static int start_run(GroBatch *b, const uint8_t *pkt, size_t len, const Parsed *p) {
+        uint32_t ri = (uint32_t) b->n_runs;
+        uint8_t *region = b->regions + (size_t) ri * GRO_REGION_SIZE;
+        uint8_t *dst = region + VNET_HDR_LEN;
+
+        if (p->has_flow) {
+                memcpy(dst, pkt, p->hdrs);
+                uint32_t payload_sum = csum_copy(dst + p->hdrs, pkt + p->hdrs, p->payload_len, 0);
+                if (!l4_csum_ok(pkt, p, payload_sum))
+                        return refuse(b, OFFLOAD_DROP_BAD_CHECKSUM);
+        } else
+                memcpy(dst, pkt, len);
+
+        uint32_t pi = add_packet_record(b, pkt, p);
+        GroRun *r = &b->runs[ri];
+        *r = (GroRun) {
+                .region = region,
+                .len = (uint32_t) len,
+                .first = pi,
+                .last = pi,
+                .count = 1,
+                .bucket_next = NO_INDEX,
+                .key = p->has_flow ? p->key : (FlowKey) {},
+                .ip = p->ip,
+                .hdrs = p->hdrs,
+                .gso_size = (uint16_t) p->payload_len,
+                .has_flow = p->has_flow,
+                .mergeable = p->eligible,
+                .closed = !p->eligible || ends_run(p, (uint16_t) p->payload_len),
+                .id_mode = ID_UNKNOWN,
+                .id_first = p->id,
+                .id_last = p->id,
+                .seq_start = p->seq,
+                .seq_end = p->seq + p->payload_len,
+        };
+        b->n_runs++;
+        b->last_run = ri;
+        if (p->has_flow)
+                register_flow_run(b, ri, p->hashed ? p->hash : flow_hash(&p->key));
+        return 0;
+}
+
+int gro_batch_add(GroBatch *b, const uint8_t *pkt, size_t len) {
+        Parsed p;
+
+        if (b->n_packets >= b->max_packets)
+                return -ENOBUFS;
+
+        OffloadDrop d = parse_packet(b, pkt, len, &p);
+        if (d != OFFLOAD_DROP_NONE)
+                return refuse(b, d);
+
+        if (p.eligible) {
+                GroRun *r = find_flow_run(b, &p);
+                if (r && r->mergeable) {
+                        int k = try_append(b, r, pkt, &p);
+                        if (k == 0 && p.ip.proto == PROTO_TCP)
+                                k = try_prepend(b, r, pkt, &p);
+                        if (k > 0)
+                                b->last_run = (uint32_t) (r - b->runs);
+                        if (k != 0)
+                                return k < 0 ? k : 0;
+                }
+        }
+        return start_run(b, pkt, len, &p);
+}
+
+/* ---- output --------------------------------------------------------------------------- */
+
+/* Gives a run of several packets the headers of one super-packet: the first packet's
+ * headers with the lengths fixed, PSH if the last had it, and the pseudo-header sum in the
+ * L4 checksum field for the kernel to complete (NEEDS_CSUM). */
+static VnetHdr coalesce_headers(GroBatch *b, GroRun *r) {
+        uint8_t *pkt = r->region + VNET_HDR_LEN;
+        size_t l4 = r->ip.l3_len;
+        uint32_t l4_len = r->len - (uint32_t) l4;
+        VnetHdr h = {
+                .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+                .hdr_len = r->hdrs,
+                .gso_size = r->gso_size,
+                .csum_start = (uint16_t) l4,
+        };
+
+        memcpy(pkt, b->packets[r->first].hdr, r->hdrs);
+        ip_set_length(pkt, &r->ip, r->len);
+
+        uint8_t *csum_field;
+        if (r->ip.proto == PROTO_TCP) {
+                pkt[l4 + TCP_FLAGS] |= b->packets[r->last].hdr[l4 + TCP_FLAGS] & TCP_PSH;
+                h.gso_type = r->ip.version == 4 ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_TCPV6;
+                h.csum_offset = TCP_CSUM_OFFSET;
+                csum_field = pkt + l4 + TCP_CSUM;
+        } else {
+                put_be16(pkt + l4 + UDP_LEN, (uint16_t) l4_len);
+                h.gso_type = VIRTIO_NET_HDR_GSO_UDP_L4;
+                h.csum_offset = UDP_CSUM_OFFSET;
+                csum_field = pkt + l4 + UDP_CSUM;
+        }
+        put_csum(csum_field, (uint16_t) ~csum_fold(ip_pseudo_sum(pkt, &r->ip, l4_len)));
+        return h;
+}
+
+size_t gro_batch_finish(GroBatch *b, const struct iovec **ret_msgs) {
+        for (size_t i = 0; i < b->n_runs; i++) {
+                GroRun *r = &b->runs[i];
+                VnetHdr h = {};
+
+                if (r->count > 1)
+                        h = coalesce_headers(b, r);
+                memcpy(r->region, &h, sizeof(h));
+                b->msgs[i] = (struct iovec) { .iov_base = r->region, .iov_len = VNET_HDR_LEN + r->len };
+        }
+        b->n_msgs = b->n_runs;
+        *ret_msgs = b->msgs;
+        return b->n_msgs;
+}
+
+size_t gro_batch_unmerge(GroBatch *b, size_t i, const struct iovec **ret_msgs) {
+        if (i >= b->n_msgs)
+                return 0;
+
+        const GroRun *r = &b->runs[i];
+        if (r->count == 1) {
+                *ret_msgs = &b->msgs[i];
+                return 1;
+        }
+
+        const uint8_t *payload = r->region + VNET_HDR_LEN + r->hdrs;
+        uint8_t *out = b->unmerge_buf;
+        size_t n = 0;
+        for (uint32_t k = r->first; k != NO_INDEX; k = b->packets[k].next) {
+                const GroPacket *gp = &b->packets[k];
+                size_t len = VNET_HDR_LEN + gp->hdr_len + gp->payload_len;
+
+                memset(out, 0, VNET_HDR_LEN);
+                memcpy(out + VNET_HDR_LEN, gp->hdr, gp->hdr_len);
+                memcpy(out + VNET_HDR_LEN + gp->hdr_len, payload, gp->payload_len);
+                b->unmerge_msgs[n++] = (struct iovec) { .iov_base = out, .iov_len = len };
+                out += len;
+                payload += gp->payload_len;
+        }
+        *ret_msgs = b->unmerge_msgs;
+        return n;
+}

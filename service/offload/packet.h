@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Field access and header parsing shared by split.c and gro.c. Internal to the offload
+ * core. Packets are plain byte arrays; every accessor takes a pointer the caller has
+ * already bounds-checked. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <endian.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "checksum.h"
+#include "offload.h"
+
+#define IPV4_MIN_HDR_LEN 20u
+#define IPV6_HDR_LEN 40u
+#define TCP_MIN_HDR_LEN 20u
+#define TCP_MAX_HDR_LEN 60u
+#define UDP_HDR_LEN 8u
+#define IP_MAX_PACKET 65535u
+
+#define PROTO_TCP 6u
+#define PROTO_UDP 17u
+#define IPV6_PROTO_ROUTING 43u
+#define IPV6_PROTO_FRAGMENT 44u
+
+/* Offsets of the fields the core touches. */
+#define IPV4_TOS 1
+#define IPV4_TOT_LEN 2
+#define IPV4_ID 4
+#define IPV4_FRAG 6
+#define IPV4_TTL 8
+#define IPV4_PROTO 9
+#define IPV4_CSUM 10
+#define IPV4_SADDR 12
+#define IPV4_DADDR 16
+#define IPV4_DF 0x4000u
+#define IPV4_MF 0x2000u
+#define IPV4_OFFSET_MASK 0x1fffu
+
+#define IPV6_PAYLOAD_LEN 4
+#define IPV6_NEXT_HDR 6
+#define IPV6_HOP_LIMIT 7
+#define IPV6_SADDR 8
+#define IPV6_DADDR 24
+
+#define TCP_SEQ 4
+#define TCP_ACK 8
+#define TCP_DOFF 12
+#define TCP_FLAGS 13
+#define TCP_CSUM 16
+#define TCP_CSUM_OFFSET 16u
+
+#define TCP_FIN 0x01u
+#define TCP_SYN 0x02u
+#define TCP_RST 0x04u
+#define TCP_PSH 0x08u
+#define TCP_ACK_FLAG 0x10u
+#define TCP_URG 0x20u
+#define TCP_ECE 0x40u
+#define TCP_CWR 0x80u
+
+#define UDP_LEN 4
+#define UDP_CSUM 6
+#define UDP_CSUM_OFFSET 6u
+
+static inline size_t min_size(size_t a, size_t b) {
+        return a < b ? a : b;
+}
+
+static inline uint16_t get_be16(const uint8_t *p) {
+        return (uint16_t) (p[0] << 8 | p[1]);
+}
+
+static inline uint32_t get_be32(const uint8_t *p) {
+        return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
+}
+
+static inline void put_be16(uint8_t *p, uint16_t v) {
+        p[0] = (uint8_t) (v >> 8);
+        p[1] = (uint8_t) v;
+}
+
+static inline void put_be32(uint8_t *p, uint32_t v) {
+        p[0] = (uint8_t) (v >> 24);
+        p[1] = (uint8_t) (v >> 16);
+        p[2] = (uint8_t) (v >> 8);
+        p[3] = (uint8_t) v;
+}
+
+/* Checksums are stored as csum_fold() returns them (see checksum.h). */
+static inline void put_csum(uint8_t *p, uint16_t folded) {
+        memcpy(p, &folded, sizeof(folded));
+}
+
+/* Small, inlined sums for headers, in the same domain as csum_partial(). */
+/* The ones' complement negation of the word at p: adding it takes the word out of a sum. */
+static inline uint32_t csum_neg_word(const uint8_t *p) {
+        uint16_t v;
+        memcpy(&v, p, sizeof(v));
+        return 0xffffu - (uint32_t) v;
+}
+
+/* Sum of len bytes, len a multiple of 4 (IP and L4 headers). */
+static inline uint64_t csum_words32(const uint8_t *p, size_t len) {
+        uint64_t s = 0;
+        for (size_t i = 0; i < len; i += 4) {
+                uint32_t v;
+                memcpy(&v, p + i, sizeof(v));
+                s += v;
+        }
+        return s;
+}
+
+static inline uint32_t csum_fold64(uint64_t s) {
+        s = (s & 0xffffffffu) + (s >> 32);
+        s = (s & 0xffffffffu) + (s >> 32);
+        return (uint32_t) s;
+}
+
+/* csum_fold(), inlined for the per-packet paths. */
+static inline uint16_t csum_fold_inline(uint32_t sum) {
+        sum = (sum & 0xffff) + (sum >> 16);
+        sum = (sum & 0xffff) + (sum >> 16);
+        return (uint16_t) ~sum;
+}
+
+/* A 16-bit value as the word it adds to a sum when it sits in a packet in network order. */
+static inline uint32_t csum_be16(uint16_t v) {
+        return htobe16(v);
+}
+
+/* The IP layer of a packet, as parsed by ip_parse(). */
+typedef struct IpInfo {
+        uint8_t version;        /* 4 or 6 */
+        uint8_t proto;          /* the upper-layer protocol after any IPv6 extension headers */
+        bool fragment;          /* IPv4 MF/offset set, or an IPv6 fragment header */
+        bool ext_headers;       /* IPv4 options or IPv6 extension headers present */
+        uint16_t l3_len;        /* IP header incl. options / extension headers */
+        uint32_t ip_len;        /* the packet's length per its IP header (<= bytes present) */
+} IpInfo;
+
+/* Parses and bounds-checks the IP header(s) of pkt (len bytes present). IPv6 hop-by-hop and
+ * destination options headers are walked; any other header ends the walk and is reported
+ * as proto (a fragment header also sets fragment). Returns OFFLOAD_DROP_NONE or why the
+ * packet is refused. */
+OffloadDrop ip_parse(const uint8_t *pkt, size_t len, IpInfo *ret);
+
+/* Sum of the pseudo-header of pkt (parsed as ip) for an L4 length of l4_len. */
+static inline uint32_t ip_pseudo_sum(const uint8_t *pkt, const IpInfo *ip, uint32_t l4_len) {
+        uint64_t s = ip->version == 4 ? csum_words32(pkt + IPV4_SADDR, 8) : csum_words32(pkt + IPV6_SADDR, 32);
+        uint32_t be_len = htobe32(l4_len);
+        s += csum_be16(ip->proto) + (be_len & 0xffff) + (be_len >> 16);
+        return csum_fold64(s);
+}
+
+/* Writes the IPv4 total length and header checksum, or the IPv6 payload length, for a
+ * packet of ip_len bytes. */
+void ip_set_length(uint8_t *pkt, const IpInfo *ip, uint32_t ip_len);
+
+/* Stores a complete L4 checksum; a UDP checksum that computes to 0 is sent as 0xffff. */
+static inline void put_l4_csum(uint8_t *field, uint32_t sum, uint8_t proto) {
+        uint16_t c = csum_fold_inline(sum);
+        if (c == 0 && proto == PROTO_UDP)
+                c = 0xffff;
+        put_csum(field, c);
+}

@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* offload-bench: speed of the offload core, one figure per line as `NAME VALUE UNIT`.
+ * Each figure is the median of several timed runs after a warm-up; memcpy is measured in
+ * the same run as the baseline for the checksum, and wireguard-go's figures for the same
+ * work on this machine (from the issue) are printed as reference lines with our ratio.
+ *
+ *   build/tests/bench/offload-bench [--runs N] [--ms MS] [--only NAME]
+ */
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "checksum.h"
+#include "offload.h"
+#include "packet-builder.h"
+
+#define MSS 1380
+
+static unsigned n_runs = 7;
+static const char *only;
+static double run_ms = 40;
+
+typedef struct Bench {
+        const char *name;
+        const char *unit;               /* "GB/s" (bytes per op / time) or "ns/packet" */
+        double per_op;                  /* bytes (GB/s) or packets (ns/packet) per op */
+        void (*op)(void);
+} Bench;
+
+static volatile uint32_t sink;
+static void *(*volatile memcpy_fn)(void *, const void *, size_t) = memcpy;
+
+static uint8_t src[65536 + 64], dst[65536 + 64];
+
+static double now_ns(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec * 1e9 + (double) ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+        double x = *(const double *) a, y = *(const double *) b;
+        return (x > y) - (x < y);
+}
+
+/* Returns the median time of one op, in ns. */
+static double measure(void (*op)(void)) {
+        /* Calibrate (and warm up): how many ops fill one run. */
+        size_t iters = 1;
+        for (;;) {
+                double t = now_ns();
+                for (size_t i = 0; i < iters; i++)
+                        op();
+                double ms = (now_ns() - t) / 1e6;
+                if (ms >= run_ms / 4)
+                        break;
+                iters *= 2;
+        }
+        iters *= 4;
+
+        double times[64];
+        for (unsigned r = 0; r < n_runs; r++) {
+                double t = now_ns();
+                for (size_t i = 0; i < iters; i++)
+                        op();
+                times[r] = (now_ns() - t) / (double) iters;
+        }
+        qsort(times, n_runs, sizeof(double), cmp_double);
+        return times[n_runs / 2];
+}
+
+/* ---- the work ---- */
+
+static void op_memcpy_64k(void) { memcpy_fn(dst, src, 65536); }
+static void op_memcpy_1500(void) { memcpy_fn(dst, src, 1500); }
+static void op_csum_1500(void) { sink += csum_partial(src, 1500, 0); }
+static void op_csum_64k(void) { sink += csum_partial(src, 65536, 0); }
+static void op_csum_copy_1500(void) { sink += csum_copy(dst, src, 1500, 0); }
+
+static uint8_t super_tcp4[VNET_MSG_MAX], super_tcp6[VNET_MSG_MAX], super_udp4[VNET_MSG_MAX];
+static size_t super_tcp4_len, super_tcp6_len, super_udp4_len;
+static uint8_t split_buf[1u << 20];
+static struct iovec split_segs[256];
+
+static void split(const uint8_t *msg, size_t len) {
+        SplitOutput out = { .buf = split_buf, .buf_size = sizeof(split_buf), .segs = split_segs, .max_segs = 256 };
+        if (offload_split(msg, len, 1500, &out) <= 0)
+                abort();
+}
+
+static void op_split_tcp4(void) { split(super_tcp4, super_tcp4_len); }
+static void op_split_tcp6(void) { split(super_tcp6, super_tcp6_len); }
+static void op_split_udp4(void) { split(super_udp4, super_udp4_len); }
+
+typedef struct PacketSet {
+        uint8_t *data[128];
+        size_t len[128];
+        size_t n;
+} PacketSet;
+
+static PacketSet tcp4_flow, tcp4_4flows, udp4_flow;
+static GroBatch *gro;
+
+static void gro_run(const PacketSet *s, size_t expect_msgs) {
+        const struct iovec *msgs;
+        gro_batch_reset(gro);
+        for (size_t i = 0; i < s->n; i++)
+                if (gro_batch_add(gro, s->data[i], s->len[i]) < 0)
+                        abort();
+        if (gro_batch_finish(gro, &msgs) != expect_msgs)
+                abort();
+}
+
+static void op_gro_tcp4(void) { gro_run(&tcp4_flow, 1); }
+static void op_gro_tcp4_4flows(void) { gro_run(&tcp4_4flows, 4); }
+static void op_gro_udp4(void) { gro_run(&udp4_flow, 1); }
+
+static void packet_set_add(PacketSet *s, const PacketSpec *spec, size_t payload_len) {
+        static uint8_t payload[MSS];
+        fill_pattern(payload, payload_len, (uint32_t) s->n);
+        s->data[s->n] = malloc(payload_len + 128);
+        if (!s->data[s->n])
+                abort();
+        s->len[s->n] = build_packet(s->data[s->n], spec, payload, payload_len);
+        s->n++;
+}
+
+static void setup(void) {
+        static uint8_t payload[65536];
+        fill_pattern(src, sizeof(src), 1);
+        fill_pattern(payload, sizeof(payload), 2);
+
+        PacketSpec tcp4 = { .version = 4, .proto = 6, .sport = 40000, .dport = 5201, .seq = 1, .ack = 1,
+                            .tcp_opts_len = 12, .df = true };
+        PacketSpec tcp6 = { .version = 6, .proto = 6, .sport = 40000, .dport = 5201, .seq = 1, .ack = 1,
+                            .tcp_opts_len = 12 };
+        PacketSpec udp4 = { .version = 4, .proto = 17, .sport = 4000, .dport = 4001 };
+
+        /* One 64 KiB super-packet each (the largest IP packet), MSS 1380. */
+        super_tcp4_len = build_super(super_tcp4, &tcp4, payload, 65535 - spec_hdr_len(&tcp4), MSS, false);
+        super_tcp6_len = build_super(super_tcp6, &tcp6, payload, 65535 - spec_hdr_len(&tcp6), MSS, false);
+        super_udp4_len = build_super(super_udp4, &udp4, payload, 65535 - spec_hdr_len(&udp4), MSS, false);
+
+        /* 44 in-order segments of one flow; 128 of 4 interleaved flows; 44 UDP datagrams. */
+        for (size_t i = 0; i < 44; i++) {
+                PacketSpec s = tcp4;
+                s.seq = 1 + (uint32_t) (i * MSS);
+                s.ip_id = (uint16_t) i;
+                packet_set_add(&tcp4_flow, &s, MSS);
+        }
+        for (size_t i = 0; i < 32; i++)
+                for (uint16_t f = 0; f < 4; f++) {
+                        PacketSpec s = tcp4;
+                        s.sport = (uint16_t) (40000 + f);
+                        s.seq = 1 + (uint32_t) (i * MSS);
+                        s.ip_id = (uint16_t) i;
+                        packet_set_add(&tcp4_4flows, &s, MSS);
+                }
+        for (size_t i = 0; i < 44; i++) {
+                PacketSpec s = udp4;
+                s.ip_id = (uint16_t) i;
+                packet_set_add(&udp4_flow, &s, MSS);
+        }
+        if (gro_batch_new(&gro, 128) < 0)
+                abort();
+}
+
+int main(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "runs", required_argument, NULL, 'r' },
+                { "ms", required_argument, NULL, 'm' },
+                { "only", required_argument, NULL, 'o' },
+                {}
+        };
+        int c;
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+                switch (c) {
+                case 'r':
+                        n_runs = (unsigned) atoi(optarg);
+                        if (n_runs < 1 || n_runs > 64)
+                                n_runs = 7;
+                        break;
+                case 'm':
+                        run_ms = atof(optarg) > 0 ? atof(optarg) : 40;
+                        break;
+                case 'o':
+                        only = optarg;
+                        break;
+                default:
+                        fprintf(stderr, "usage: %s [--runs N] [--ms MS] [--only NAME]\n", argv[0]);
+                        return 2;
+                }
+
+        setup();
+
+        const Bench benches[] = {
+                { "memcpy-64k", "GB/s", 65536, op_memcpy_64k },
+                { "memcpy-1500", "GB/s", 1500, op_memcpy_1500 },
+                { "checksum-1500", "GB/s", 1500, op_csum_1500 },
+                { "checksum-64k", "GB/s", 65536, op_csum_64k },
+                { "checksum-copy-1500", "GB/s", 1500, op_csum_copy_1500 },
+                { "split-tcp4", "GB/s", (double) super_tcp4_len, op_split_tcp4 },
+                { "split-tcp6", "GB/s", (double) super_tcp6_len, op_split_tcp6 },
+                { "split-udp4", "GB/s", (double) super_udp4_len, op_split_udp4 },
+                { "gro-tcp4", "ns/packet", 44, op_gro_tcp4 },
+                { "gro-tcp4-4flows", "ns/packet", 128, op_gro_tcp4_4flows },
+                { "gro-udp4", "ns/packet", 44, op_gro_udp4 },
+        };
+        size_t n = sizeof(benches) / sizeof(benches[0]);
+        double value[sizeof(benches) / sizeof(benches[0])];
+
+        for (size_t i = 0; i < n; i++) {
+                if (only && strcmp(only, benches[i].name) != 0) {
+                        value[i] = 0;
+                        continue;
+                }
+                double ns = measure(benches[i].op);
+                value[i] = strcmp(benches[i].unit, "GB/s") == 0 ? benches[i].per_op / ns : ns / benches[i].per_op;
+                printf("%s %.2f %s\n", benches[i].name, value[i], benches[i].unit);
+                fflush(stdout);
+        }
+
+        /* wireguard-go's Go code on the same work, on this machine. */
+        static const struct {
+                const char *name;
+                double value;
+                const char *unit;
+        } refs[] = {
+                { "split-tcp4", 13.4, "GB/s" },
+                { "split-tcp6", 13.8, "GB/s" },
+                { "gro-tcp4", 158, "ns/packet" },
+                { "checksum-1500", 31, "GB/s" },
+        };
+        for (size_t r = 0; r < sizeof(refs) / sizeof(refs[0]); r++)
+                for (size_t i = 0; i < n; i++) {
+                        if (strcmp(benches[i].name, refs[r].name) != 0 || value[i] == 0)
+                                continue;
+                        bool faster_is_more = strcmp(refs[r].unit, "GB/s") == 0;
+                        printf("wireguard-go-%s %.2f %s\n", refs[r].name, refs[r].value, refs[r].unit);
+                        printf("%s-vs-wireguard-go %.2f x\n", refs[r].name,
+                               faster_is_more ? value[i] / refs[r].value : refs[r].value / value[i]);
+                }
+
+        /* The checksum against memcpy measured in this run (the target is at least 0.5). */
+        if (value[1] > 0 && value[2] > 0)
+                printf("checksum-1500-vs-memcpy-1500 %.2f x\n", value[2] / value[1]);
+        if (value[0] > 0 && value[3] > 0)
+                printf("checksum-64k-vs-memcpy-64k %.2f x\n", value[3] / value[0]);
+
+        gro_batch_free(gro);
+        return 0;
+}

@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The data plane's benchmark (not a test; run as root, on a quiet machine):
+ *
+ *   dataplane-bench [SECONDS [ROUNDS [VARIANT]]]   (default: 5 s, 1 round, every variant)
+ *
+ * iperf3, one TCP stream, MTU 1500, between two namespaces, through:
+ *   packet-mmsg    tund packet mode, client batching with recvmmsg/sendmmsg
+ *   packet-single  tund packet mode, client with one read/write per packet
+ *   batch          tund batch mode (length-prefixed records)
+ *   vnet           tund vnet mode (super-packets, no split/coalesce)
+ * and, in the same run, the baselines:
+ *   plain-tun      two TUNs without vnet header, a forwarder with one read/write per packet
+ *   vnet-tun       two TUNs with vnet header + TSO, super-packets passed through unchanged
+ *   veth           a veth pair
+ * Prints NAME VALUE UNIT lines: Gbit/s, CPU per packet of tund (this process) and of the
+ * client (dataplane-forward), a "packet" being 1448 bytes of TCP payload, and the ratios
+ * to plain-tun and vnet-tun. With several rounds (every variant once per round, so that
+ * the load of a shared machine falls on all of them alike) it prints each variant's median
+ * run. */
+
+#include <errno.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dataplane.h"
+#include "macro.h"
+#include "netns-util.h"
+#include "offloads.h"
+
+#define NS_A "tpba"
+#define NS_B "tpbb"
+#define IF_A "tpb0"
+#define IF_B "tpb1"
+#define ADDR_B "10.79.0.2"
+#define MSS_BYTES 1448.0
+
+static const char *forwarder_path = "dataplane-forward";
+static const char *seconds = "5";
+
+typedef struct Result {
+        double gbps;
+        double tund_ns, client_ns;      /* CPU per packet, < 0 when not applicable */
+} Result;
+
+static double cpu_seconds_self(void) {
+        struct rusage ru;
+
+        getrusage(RUSAGE_SELF, &ru);
+        return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+static double cpu_seconds_of(pid_t pid) {
+        char path[64], buf[1024];
+        unsigned long ut = 0, st = 0;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+        f = fopen(path, "re");
+        if (!f)
+                return 0;
+        if (fgets(buf, sizeof(buf), f)) {
+                const char *p = strrchr(buf, ')');
+                /* fields after the command: state(3) ... utime(14) stime(15) */
+                if (p)
+                        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st);
+        }
+        fclose(f);
+        return (double) (ut + st) / sysconf(_SC_CLK_TCK);
+}
+
+static void setup_namespaces(const char *if_a, const char *if_b) {
+        if (netns_setup(NS_A, if_a, "10.79.0.1/24", NULL, 1500) < 0 ||
+            netns_setup(NS_B, if_b, ADDR_B "/24", NULL, 1500) < 0) {
+                fprintf(stderr, "Failed to set up the namespaces\n");
+                exit(1);
+        }
+}
+
+static void teardown_namespaces(void) {
+        netns_remove(NS_A);
+        netns_remove(NS_B);
+}
+
+/* Runs iperf3 from A to B; returns the received Gbit/s, or a negative value. */
+static double run_iperf(void) {
+        char *out = NULL, *p;
+        double bps = -1;
+        pid_t server;
+
+        server = spawn_command("ip", "netns", "exec", NS_B, "iperf3", "-s", "-1", "-B", ADDR_B, NULL);
+        if (server < 0)
+                return -1;
+        for (unsigned attempt = 0; attempt < 50; attempt++) {
+                usleep(100 * 1000);
+                free(out);
+                out = NULL;
+                if (run_command_capture(&out, "ip", "netns", "exec", NS_A, "iperf3", "-c", ADDR_B,
+                                        "-t", seconds, "-J", NULL) == 0)
+                        break;
+                if (out && !strstr(out, "unable to connect"))
+                        break;
+        }
+        if (out && (p = strstr(out, "\"sum_received\"")) && (p = strstr(p, "\"bits_per_second\":")))
+                bps = strtod(p + strlen("\"bits_per_second\":"), NULL);
+        free(out);
+
+        if (waitpid(server, NULL, WNOHANG) == 0) {
+                kill(server, SIGTERM);
+                waitpid(server, NULL, 0);
+        }
+        return bps / 1e9;
+}
+
+static void finish_forwarder(pid_t pid, int out_fd) {
+        char buf[512];
+        ssize_t n;
+
+        while ((n = read(out_fd, buf, sizeof(buf))) > 0)
+                fprintf(stderr, "# %.*s", (int) n, buf);
+        close(out_fd);
+        waitpid(pid, NULL, 0);
+}
+
+static Result run_tund(ClientMode mode, bool single) {
+        Result res = { .tund_ns = -1, .client_ns = -1 };
+        sd_event *loop = NULL;
+        Dataplane *dp_a = NULL, *dp_b = NULL;
+        unsigned all = OFFLOADS_KERNEL | OFFLOADS_TUND;
+        int tun_a, tun_b, fd_a, fd_b, out_fd;
+        double self0, client0, self1, client1;
+        pid_t fwd;
+
+        tun_a = tun_open(IF_A);
+        tun_b = tun_open(IF_B);
+        if (tun_a < 0 || tun_b < 0 || sd_event_new(&loop) < 0) {
+                fprintf(stderr, "Failed to open the TUN devices\n");
+                exit(1);
+        }
+        setup_namespaces(IF_A, IF_B);
+        if (dataplane_new(&dp_a, loop, tun_a, 1500, all, NULL, NULL) < 0 ||
+            dataplane_new(&dp_b, loop, tun_b, 1500, all, NULL, NULL) < 0 ||
+            dataplane_open_client(dp_a, mode, &fd_a) < 0 ||
+            dataplane_open_client(dp_b, mode, &fd_b) < 0) {
+                fprintf(stderr, "Failed to start the data planes\n");
+                exit(1);
+        }
+        fwd = forwarder_start(forwarder_path, client_mode_to_string(mode), fd_a, fd_b,
+                              single ? "--single" : getenv("DATAPLANE_BENCH_CLIENT_ARG"), NULL, &out_fd);
+        close(fd_a);
+        close(fd_b);
+        if (fwd < 0) {
+                fprintf(stderr, "Failed to start %s\n", forwarder_path);
+                exit(1);
+        }
+
+        self0 = cpu_seconds_self();
+        client0 = cpu_seconds_of(fwd);
+        res.gbps = run_iperf();
+        self1 = cpu_seconds_self();
+        client1 = cpu_seconds_of(fwd);
+
+        if (res.gbps > 0) {
+                double packets = res.gbps * 1e9 / 8 * atof(seconds) / MSS_BYTES;
+                res.tund_ns = (self1 - self0) * 1e9 / packets;
+                res.client_ns = (client1 - client0) * 1e9 / packets;
+        }
+
+        for (unsigned i = 0; i < 2; i++) {
+                DataplaneStats st;
+                dataplane_get_stats(i == 0 ? dp_a : dp_b, &st);
+                fprintf(stderr, "# %s %s: rx %llu tx %llu split %llu merged %llu refused %llu "
+                        "invalid %llu queue-full %llu write-error %llu\n",
+                        client_mode_to_string(mode), i == 0 ? "A" : "B",
+                        (unsigned long long) st.rx_packets, (unsigned long long) st.tx_packets,
+                        (unsigned long long) st.gso_split, (unsigned long long) st.gro_merged,
+                        (unsigned long long) st.gro_refused, (unsigned long long) st.drops_invalid,
+                        (unsigned long long) st.drops_queue_full, (unsigned long long) st.drops_write_error);
+        }
+
+        dataplane_free(dp_a);
+        dataplane_free(dp_b);
+        finish_forwarder(fwd, out_fd);
+        close(tun_a);
+        close(tun_b);
+        teardown_namespaces();
+        sd_event_unref(loop);
+        return res;
+}
+
+/* Two TUNs bridged by dataplane-forward --single: plain packets, or with vnet + TSO. */
+static Result run_tun_bridge(bool vnet) {
+        Result res = { .tund_ns = -1, .client_ns = -1 };
+        int flags = IFF_TUN | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
+        int tun_a, tun_b, out_fd;
+        double client0, client1;
+        pid_t fwd;
+
+        tun_a = vnet ? tun_open(IF_A) : tun_open_flags(IF_A, flags);
+        tun_b = vnet ? tun_open(IF_B) : tun_open_flags(IF_B, flags);
+        if (tun_a < 0 || tun_b < 0) {
+                fprintf(stderr, "Failed to open the TUN devices\n");
+                exit(1);
+        }
+        setup_namespaces(IF_A, IF_B);
+        fwd = forwarder_start(forwarder_path, vnet ? "vnet" : "packet", tun_a, tun_b, "--single", NULL, &out_fd);
+        if (fwd < 0)
+                exit(1);
+
+        client0 = cpu_seconds_of(fwd);
+        res.gbps = run_iperf();
+        client1 = cpu_seconds_of(fwd);
+        if (res.gbps > 0)
+                res.client_ns = (client1 - client0) * 1e9 / (res.gbps * 1e9 / 8 * atof(seconds) / MSS_BYTES);
+
+        /* The forwarder ends when the devices go (EBADFD on read). */
+        kill(fwd, SIGTERM);
+        finish_forwarder(fwd, out_fd);
+        close(tun_a);
+        close(tun_b);
+        teardown_namespaces();
+        return res;
+}
+
+static Result run_veth(void) {
+        Result res = { .tund_ns = -1, .client_ns = -1 };
+
+        if (run_command("ip", "link", "add", "tpbv0", "type", "veth", "peer", "name", "tpbv1", NULL) != 0) {
+                fprintf(stderr, "Failed to create the veth pair\n");
+                exit(1);
+        }
+        setup_namespaces("tpbv0", "tpbv1");
+        res.gbps = run_iperf();
+        teardown_namespaces();  /* removes the pair with them */
+        return res;
+}
+
+static void print_result(const char *name, Result r) {
+        printf("%s-throughput %.2f Gbit/s\n", name, r.gbps);
+        if (r.tund_ns >= 0)
+                printf("%s-tund-cpu %.0f ns/packet\n", name, r.tund_ns);
+        if (r.client_ns >= 0)
+                printf("%s-client-cpu %.0f ns/packet\n", name, r.client_ns);
+        fflush(stdout);
+}
+
+static Result run_variant(unsigned i) {
+        switch (i) {
+        case 0: return run_tund(CLIENT_MODE_PACKET, false);
+        case 1: return run_tund(CLIENT_MODE_PACKET, true);
+        case 2: return run_tund(CLIENT_MODE_BATCH, false);
+        case 3: return run_tund(CLIENT_MODE_VNET, false);
+        case 4: return run_tun_bridge(false);
+        case 5: return run_tun_bridge(true);
+        default: return run_veth();
+        }
+}
+
+static int compare_gbps(const void *a, const void *b) {
+        double x = ((const Result *) a)->gbps, y = ((const Result *) b)->gbps;
+        return (x > y) - (x < y);
+}
+
+#define MAX_ROUNDS 15
+
+int main(int argc, char *argv[]) {
+        static const char *const names[7] = {
+                "packet-mmsg", "packet-single", "batch", "vnet", "plain-tun", "vnet-tun", "veth" };
+        /* Baselines first, then tund's modes, in every round. */
+        static const unsigned order[7] = { 4, 5, 6, 0, 1, 2, 3 };
+        Result runs[7][MAX_ROUNDS] = {}, r[7] = {};
+        const char *only = NULL;
+        unsigned rounds = 1;
+
+        if (geteuid() != 0) {
+                fprintf(stderr, "Needs root.\n");
+                return 77;
+        }
+        if (argc > 1)
+                seconds = argv[1];
+        if (argc > 2)
+                rounds = MAX(1, MIN(MAX_ROUNDS, atoi(argv[2])));
+        if (argc > 3)
+                only = argv[3];
+        if (getenv("DATAPLANE_FORWARD"))
+                forwarder_path = getenv("DATAPLANE_FORWARD");
+        else {
+                /* Built beside this program. */
+                static char path[4096];
+                ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - sizeof("dataplane-forward"));
+                char *slash = n > 0 ? memrchr(path, '/', n) : NULL;
+                if (slash) {
+                        strcpy(slash + 1, "dataplane-forward");
+                        forwarder_path = path;
+                }
+        }
+        signal(SIGPIPE, SIG_IGN);
+
+        for (unsigned k = 0; k < rounds; k++)
+                for (unsigned j = 0; j < 7; j++) {
+                        unsigned i = order[j];
+                        if (only && strcmp(only, names[i]) != 0)
+                                continue;
+                        runs[i][k] = run_variant(i);
+                        fprintf(stderr, "# round %u %s %.2f Gbit/s\n", k + 1, names[i], runs[i][k].gbps);
+                }
+
+        /* The median run of each variant: the machine is shared, single runs are noisy. */
+        for (unsigned j = 0; j < 7; j++) {
+                unsigned i = order[j];
+                if (only && strcmp(only, names[i]) != 0)
+                        continue;
+                qsort(runs[i], rounds, sizeof(Result), compare_gbps);
+                r[i] = runs[i][rounds / 2];
+                print_result(names[i], r[i]);
+        }
+
+        for (unsigned i = 0; i < 4; i++) {
+                if (only && strcmp(only, names[i]) != 0)
+                        continue;
+                if (r[4].gbps > 0)
+                        printf("%s-vs-plain-tun %.2f x\n", names[i], r[i].gbps / r[4].gbps);
+                if (r[5].gbps > 0)
+                        printf("%s-vs-vnet-tun %.2f x\n", names[i], r[i].gbps / r[5].gbps);
+        }
+        return 0;
+}

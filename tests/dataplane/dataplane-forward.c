@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* A packet fd client for the tests and the benchmark: forwards between two packet fds
+ * (one per device) in both directions, optionally checking every packet it reads.
+ *
+ *   dataplane-forward MODE FD_A FD_B [--single] [--check] [--one-thread]
+ *
+ * MODE is packet, batch or vnet (the framing of both fds). --single reads and writes one
+ * message per system call (read/write, so the fds may also be TUN fds: plain ones in
+ * packet mode, IFF_VNET_HDR ones in vnet mode) instead of recvmmsg/sendmmsg batches. --check verifies every
+ * plain packet (whole, checksums) with the tests' own referee. --one-thread serves both
+ * directions from one thread (poll, then recvmmsg/sendmmsg) instead of one thread each. When either fd reads
+ * end-of-file it stops, and prints one line per direction:
+ *   DIR packets=N bytes=N bad=N maxlen=N reads=N
+ * and the first problem seen, if any. */
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "packet-check.h"
+
+#define BATCH 64
+#define SLOT (10 + 65535 + 1)
+
+enum { MODE_PACKET, MODE_BATCH, MODE_VNET };
+
+typedef struct Direction {
+        const char *name;
+        int in, out;
+        int mode;
+        bool single, check;
+        uint64_t packets, bytes, bad, maxlen, reads;
+        char first_bad[128];
+} Direction;
+
+static void account(Direction *d, const uint8_t *pkt, size_t len) {
+        const char *why;
+
+        d->packets++;
+        d->bytes += len;
+        if (len > d->maxlen)
+                d->maxlen = len;
+        if (!d->check || d->mode == MODE_VNET)
+                return;
+        why = packet_check(pkt, len);
+        if (why) {
+                if (d->bad++ == 0)
+                        snprintf(d->first_bad, sizeof(d->first_bad), "%s (length %zu)", why, len);
+        }
+}
+
+static void account_message(Direction *d, const uint8_t *msg, size_t len) {
+        if (d->mode != MODE_BATCH) {
+                account(d, msg, len);
+                return;
+        }
+        for (size_t off = 0; off < len;) {
+                size_t rec;
+
+                if (off + 2 > len) {
+                        d->bad++;
+                        return;
+                }
+                rec = (size_t) msg[off] << 8 | msg[off + 1];
+                if (off + 2 + rec > len) {
+                        if (d->bad++ == 0)
+                                snprintf(d->first_bad, sizeof(d->first_bad), "records do not add up");
+                        return;
+                }
+                account(d, msg + off + 2, rec);
+                off += 2 + rec;
+        }
+}
+
+static void forward_single(Direction *d) {
+        uint8_t *buf = malloc(SLOT);
+
+        for (;;) {
+                /* read()/write(): works on packet fds and on TUN fds alike. */
+                ssize_t n = read(d->in, buf, SLOT);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                account_message(d, buf, n);
+                if (write(d->out, buf, n) < 0 && errno != EINVAL && errno != EIO)
+                        break;
+        }
+        free(buf);
+}
+
+static void forward_batched(Direction *d) {
+        static __thread struct mmsghdr rx[BATCH], tx[BATCH];
+        static __thread struct iovec rx_iov[BATCH], tx_iov[BATCH];
+        uint8_t *buf = malloc((size_t) BATCH * SLOT);
+
+        for (int i = 0; i < BATCH; i++) {
+                rx_iov[i] = (struct iovec) { .iov_base = buf + (size_t) i * SLOT, .iov_len = SLOT };
+                rx[i].msg_hdr = (struct msghdr) { .msg_iov = &rx_iov[i], .msg_iovlen = 1 };
+                tx[i].msg_hdr = (struct msghdr) { .msg_iov = &tx_iov[i], .msg_iovlen = 1 };
+        }
+
+        for (;;) {
+                int n = recvmmsg(d->in, rx, BATCH, MSG_WAITFORONE, NULL);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                d->reads++;
+                /* End-of-file reads as trailing empty messages; tund sends none. */
+                int m = n;
+                while (m > 0 && rx[m - 1].msg_len == 0)
+                        m--;
+                for (int i = 0; i < m; i++) {
+                        account_message(d, rx_iov[i].iov_base, rx[i].msg_len);
+                        tx_iov[i] = (struct iovec) { .iov_base = rx_iov[i].iov_base, .iov_len = rx[i].msg_len };
+                }
+                for (int sent = 0; sent < m;) {
+                        int r = sendmmsg(d->out, tx + sent, m - sent, MSG_NOSIGNAL);
+                        if (r < 0 && errno == EINTR)
+                                continue;
+                        if (r < 0)
+                                goto done;
+                        sent += r;
+                }
+                if (m < n)
+                        break;
+        }
+done:
+        free(buf);
+}
+
+/* Moves one batch of what is waiting on d->in (without waiting). Returns false at the end. */
+static bool forward_available(Direction *d, struct mmsghdr *rx, struct iovec *rx_iov,
+                              struct mmsghdr *tx, struct iovec *tx_iov) {
+        int n = recvmmsg(d->in, rx, BATCH, MSG_DONTWAIT, NULL);
+        if (n < 0)
+                return errno == EAGAIN || errno == EINTR;
+        if (n == 0)
+                return false;
+        d->reads++;
+        int m = n;
+        while (m > 0 && rx[m - 1].msg_len == 0)
+                m--;
+        for (int i = 0; i < m; i++) {
+                account_message(d, rx_iov[i].iov_base, rx[i].msg_len);
+                tx_iov[i] = (struct iovec) { .iov_base = rx_iov[i].iov_base, .iov_len = rx[i].msg_len };
+        }
+        for (int sent = 0; sent < m;) {
+                int r = sendmmsg(d->out, tx + sent, m - sent, MSG_NOSIGNAL);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0)
+                        return false;
+                sent += r;
+        }
+        return m == n;
+}
+
+/* Both directions on one thread: poll, then a batch from each fd that has one. */
+static void forward_one_thread(Direction d[2]) {
+        static struct mmsghdr rx[BATCH], tx[BATCH];
+        static struct iovec rx_iov[BATCH], tx_iov[BATCH];
+        uint8_t *buf = malloc((size_t) BATCH * SLOT);
+
+        for (int i = 0; i < BATCH; i++) {
+                rx_iov[i] = (struct iovec) { .iov_base = buf + (size_t) i * SLOT, .iov_len = SLOT };
+                rx[i].msg_hdr = (struct msghdr) { .msg_iov = &rx_iov[i], .msg_iovlen = 1 };
+                tx[i].msg_hdr = (struct msghdr) { .msg_iov = &tx_iov[i], .msg_iovlen = 1 };
+        }
+        for (;;) {
+                struct pollfd p[2] = {
+                        { .fd = d[0].in, .events = POLLIN },
+                        { .fd = d[1].in, .events = POLLIN },
+                };
+                if (poll(p, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break;
+                }
+                bool ok = true;
+                for (int i = 0; i < 2; i++)
+                        if (p[i].revents)
+                                ok = ok && forward_available(&d[i], rx, rx_iov, tx, tx_iov);
+                if (!ok)
+                        break;
+        }
+        free(buf);
+}
+
+static void *forward(void *userdata) {
+        Direction *d = userdata;
+
+        if (d->single)
+                forward_single(d);
+        else
+                forward_batched(d);
+
+        /* Wake the other direction: it ends too. */
+        shutdown(d->in, SHUT_RDWR);
+        shutdown(d->out, SHUT_RDWR);
+        return NULL;
+}
+
+int main(int argc, char *argv[]) {
+        Direction d[2] = {};
+        pthread_t t[2];
+        bool single = false, check = false, one_thread = false;
+        int mode;
+
+        if (argc < 4) {
+                fprintf(stderr, "Usage: %s packet|batch|vnet FD_A FD_B [--single] [--check] [--one-thread]\n", argv[0]);
+                return 2;
+        }
+        if (strcmp(argv[1], "packet") == 0)
+                mode = MODE_PACKET;
+        else if (strcmp(argv[1], "batch") == 0)
+                mode = MODE_BATCH;
+        else if (strcmp(argv[1], "vnet") == 0)
+                mode = MODE_VNET;
+        else {
+                fprintf(stderr, "Unknown mode %s\n", argv[1]);
+                return 2;
+        }
+        for (int i = 4; i < argc; i++) {
+                if (strcmp(argv[i], "--single") == 0)
+                        single = true;
+                else if (strcmp(argv[i], "--check") == 0)
+                        check = true;
+                else if (strcmp(argv[i], "--one-thread") == 0)
+                        one_thread = true;
+        }
+
+        signal(SIGPIPE, SIG_IGN);
+
+        int a = atoi(argv[2]), b = atoi(argv[3]);
+        d[0] = (Direction) { .name = "a2b", .in = a, .out = b, .mode = mode, .single = single, .check = check };
+        d[1] = (Direction) { .name = "b2a", .in = b, .out = a, .mode = mode, .single = single, .check = check };
+
+        if (one_thread)
+                forward_one_thread(d);
+        else {
+                for (int i = 0; i < 2; i++)
+                        if (pthread_create(&t[i], NULL, forward, &d[i]) != 0) {
+                                fprintf(stderr, "Failed to start a thread\n");
+                                return 1;
+                        }
+                for (int i = 0; i < 2; i++)
+                        pthread_join(t[i], NULL);
+        }
+
+        for (int i = 0; i < 2; i++) {
+                printf("%s packets=%llu bytes=%llu bad=%llu maxlen=%llu reads=%llu\n", d[i].name,
+                       (unsigned long long) d[i].packets, (unsigned long long) d[i].bytes,
+                       (unsigned long long) d[i].bad, (unsigned long long) d[i].maxlen,
+                       (unsigned long long) d[i].reads);
+                if (d[i].bad)
+                        printf("%s first-bad: %s\n", d[i].name, d[i].first_bad);
+        }
+        return 0;
+}
