@@ -276,6 +276,45 @@ static void test_other_namespace(void) {
         watch_done(&w);
 }
 
+/* tund watching by its probe alone (TUND_LINK_NETLINK=0) announces the same. */
+static void test_probe_only(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *name = link_name("q");
+        g_autofree char *ns = link_name("nsq");
+        Watch w;
+
+        g_assert_cmpint(tb_tund_stop(env), ==, 0);
+        g_setenv("TUND_LINK_NETLINK", "0", TRUE);
+        tb_tund_start(env);
+        g_unsetenv("TUND_LINK_NETLINK");
+
+        g_autofree char *path = tb_create_ok(bus, name, NULL);
+        cleanup_register("link", name);
+        cleanup_register("netns", ns);
+        watch_init(&w, bus, path);
+        check_changes(&w, "", &name);
+
+        ip("netns add %s", ns);
+        ip("link set %s netns %s", name, ns);
+        expect_nothing(&w);
+        ip("-n %s link set %s up", ns, name);
+        expect_signal(&w, "LinkUp", 0);
+        ip("-n %s link set %s down", ns, name);
+        expect_signal(&w, "LinkDown", 0);
+        ip("netns delete %s", ns);
+        cleanup_unregister(ns);
+        cleanup_unregister(name);
+        expect_removed(&w);
+        watch_done(&w);
+
+        /* The next test gets a tund with netlink again. */
+        g_assert_cmpint(tb_tund_stop(env), ==, 0);
+        tb_tund_start(env);
+}
+
 /* SetOffloads and Delete keep working after a move. */
 static void test_act_in_other_namespace(void) {
         TbEnv *env = tb_test_env();
@@ -376,5 +415,6 @@ int main(int argc, char **argv) {
         g_test_add_func("/link-bus/other-namespace", test_other_namespace);
         g_test_add_func("/link-bus/act-in-other-namespace", test_act_in_other_namespace);
         g_test_add_func("/link-bus/restart", test_restart);
+        g_test_add_func("/link-bus/probe-only", test_probe_only);
         return tb_test_run();
 }
