@@ -235,15 +235,16 @@ int device_create(Manager *m, const DeviceConfig *config, Device **ret) {
                 log_error_errno(r, "Failed to start the data plane of %s: %m", d->name);
                 goto fail;
         }
-        if (config->persistent) {
-                r = device_make_persistent(d);
-                if (r < 0)
-                        goto fail;
-        }
         r = device_watch_link(d);
         if (r < 0) {
                 log_error_errno(r, "Failed to watch the link of %s: %m", d->name);
                 goto fail;
+        }
+        /* Last: nothing after it may fail, as it leaves a record and a persistent TUN. */
+        if (config->persistent) {
+                r = device_make_persistent(d);
+                if (r < 0)
+                        goto fail;
         }
 
         device_link(d);
