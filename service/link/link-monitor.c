@@ -20,6 +20,8 @@
 
 #define NSID_UNKNOWN INT_MIN
 #define DATAGRAM_MAX (64 * 1024)
+/* Watches probed per dispatch of the probe timer. */
+#define PROBE_BATCH 128
 /* How long a device that is up gets to become running after its watch began (below). */
 #define SETTLE_USEC (2 * 1000 * 1000ULL)
 /* First retry while a namespace that held a device is being destroyed. */
@@ -90,7 +92,8 @@ struct LinkMonitor {
         uint64_t recheck_delay;
 
         LinkWatch *watches;
-        LinkWatch *ready, *ready_tail;  /* probe answers of the running pass */
+        LinkWatch *probe_cursor;        /* the next watch the running probe round takes */
+        LinkWatch *ready, *ready_tail;  /* probe answers not applied yet */
 };
 
 static bool link_state_equal(const LinkState *a, const LinkState *b) {
@@ -294,20 +297,18 @@ static void watch_probe(LinkWatch *w) {
 
 static void listener_drain(LinkMonitor *m);
 
-/* Probes every watch (or those marked for a recheck), then applies the answers. Netlink
- * messages queued meanwhile are handled first: a device netlink spoke about since its
- * probe keeps netlink's word, which is never older than the probe's. */
-static void monitor_probe_pass(LinkMonitor *m, bool marked_only) {
-        LinkWatch *w;
+static void watch_probe_into_ready(LinkWatch *w) {
+        w->recheck = false;
+        watch_probe(w);
+        if (w->probe_result != PROBE_NONE)
+                ready_append(w->monitor, w);
+}
 
-        for (w = m->watches; w; w = w->next) {
-                if (w->gone || (marked_only && !w->recheck))
-                        continue;
-                w->recheck = false;
-                watch_probe(w);
-                if (w->probe_result != PROBE_NONE)
-                        ready_append(m, w);
-        }
+/* Applies the probes' answers. Netlink messages queued meanwhile are handled first: a
+ * device netlink spoke about since its probe keeps netlink's word, which is never older
+ * than the probe's. */
+static void monitor_apply_probes(LinkMonitor *m) {
+        LinkWatch *w;
 
         if (m->listener)
                 listener_drain(m);
@@ -322,6 +323,14 @@ static void monitor_probe_pass(LinkMonitor *m, bool marked_only) {
         }
 }
 
+/* Probes the watches marked for a recheck (few) at once. */
+static void monitor_probe_marked(LinkMonitor *m) {
+        for (LinkWatch *w = m->watches; w; w = w->next)
+                if (!w->gone && w->recheck)
+                        watch_probe_into_ready(w);
+        monitor_apply_probes(m);
+}
+
 static bool monitor_has_marked(LinkMonitor *m) {
         for (LinkWatch *w = m->watches; w; w = w->next)
                 if (w->recheck && !w->gone)
@@ -332,7 +341,7 @@ static bool monitor_has_marked(LinkMonitor *m) {
 static int on_recheck(sd_event_source *s, uint64_t usec, void *userdata) {
         LinkMonitor *m = userdata;
 
-        monitor_probe_pass(m, true);
+        monitor_probe_marked(m);
 
         if (monitor_has_marked(m)) {
                 m->recheck_delay = MIN(MAX(m->recheck_delay * 2, DYING_RECHECK_USEC), m->probe_interval);
@@ -342,13 +351,30 @@ static int on_recheck(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* Every watch once per interval, PROBE_BATCH at a time: the rest of the loop gets its turn
+ * between batches however many devices there are. */
 static int on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         LinkMonitor *m = userdata;
+        unsigned n = 0;
         int r;
 
-        monitor_probe_pass(m, false);
+        if (!m->probe_cursor)
+                m->probe_cursor = m->watches;
+        while (m->probe_cursor && n < PROBE_BATCH) {
+                LinkWatch *w = m->probe_cursor;
 
-        r = sd_event_source_set_time_relative(s, m->probe_interval);
+                m->probe_cursor = w->next;
+                if (w->gone)
+                        continue;
+                watch_probe_into_ready(w);
+                n++;
+        }
+        monitor_apply_probes(m);        /* may free watches; free moves the cursor on */
+
+        if (m->probe_cursor)
+                r = sd_event_source_set_time(s, usec);  /* due at once, after what is pending */
+        else
+                r = sd_event_source_set_time_relative(s, m->probe_interval);
         if (r < 0)
                 log_error_errno(r, "Failed to rearm the link probe: %m");
         return 0;
@@ -765,6 +791,8 @@ LinkWatch *link_watch_free(LinkWatch *w) {
                 return NULL;
         m = w->monitor;
         ready_remove(m, w);
+        if (m->probe_cursor == w)
+                m->probe_cursor = w->next;
         if (w->prev)
                 w->prev->next = w->next;
         else
@@ -780,7 +808,7 @@ void link_watch_refresh(LinkWatch *w) {
         if (w->gone)
                 return;
         w->recheck = true;
-        monitor_probe_pass(w->monitor, true);
+        monitor_probe_marked(w->monitor);
 }
 
 const LinkState *link_watch_state(LinkWatch *w) {
