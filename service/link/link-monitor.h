@@ -39,15 +39,19 @@ typedef struct LinkWatchOps {
 } LinkWatchOps;
 
 int link_monitor_new(LinkMonitor **ret, sd_event *e);
+/* Frees the watches still left too. */
 LinkMonitor *link_monitor_free(LinkMonitor *m);
 
-/* tun_fd is borrowed and must stay open while the watch lives. */
+/* tun_fd is borrowed and must stay open while the watch lives. -ENODEV: the device is
+ * gone already. */
 int link_monitor_watch(LinkMonitor *m, int tun_fd, const LinkWatchOps *ops, void *userdata,
                        LinkWatch **ret);
 LinkWatch *link_watch_free(LinkWatch *w);
 
 /* The state as last reported (no I/O). Right after link_monitor_watch() it is the
- * device's state at that moment, which is not reported through ops->changed. */
+ * device's state at that moment, which is not reported through ops->changed; a device
+ * that is up and only waits for the kernel to mark it running (its carrier came with the
+ * fd just attached, as after a restart) counts as up. */
 const LinkState *link_watch_state(LinkWatch *w);
 
 /* Brings the reported state up to date now, in order: what tund itself just changed (the
