@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include "config.h"
 #include "log.h"
@@ -76,6 +77,21 @@ static int parse_argv(int argc, char *argv[], Arguments *args) {
         return 1;
 }
 
+/* tund holds an fd per device (and the data plane more per client): take all the fds the
+ * hard limit allows, as the soft limit of 1024 is meant for select() users. */
+static void raise_fd_limit(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+                return (void) log_warning_errno(errno, "Failed to read the fd limit: %m");
+        if (rl.rlim_cur >= rl.rlim_max)
+                return;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                log_warning_errno(errno, "Failed to raise the fd limit to %llu: %m",
+                                  (unsigned long long) rl.rlim_max);
+}
+
 static int run(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         _cleanup_free_ char *default_state_dir = NULL;
@@ -93,6 +109,8 @@ static int run(int argc, char *argv[]) {
                         return log_oom();
                 args.state_dir = default_state_dir;
         }
+
+        raise_fd_limit();
 
         r = manager_new(&m, args.state_dir);
         if (r < 0)
