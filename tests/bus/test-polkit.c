@@ -536,6 +536,56 @@ static void test_name_taken_while_polkit_decides(void) {
         g_assert_true(tb_wait_link_gone(name));
 }
 
+/* Many callers at once, all through polkit: each distinct name is created once; of the
+ * callers that asked for the same name, exactly one gets it and the others Exists. */
+static void test_many_callers_at_once(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        enum { N = 8 };
+        TbCaller *callers[N];
+        unsigned distinct[N], same[N];
+        g_autofree char *shared = tb_ifname("ms");
+        char *names[N];
+
+        for (int i = 0; i < N; i++)
+                callers[i] = tb_caller_new(env, tb_env_user(env, i % 2 ? TB_ROLE_CREATE : TB_ROLE_MANAGE));
+        for (int i = 0; i < N; i++) {
+                g_autofree char *suffix = g_strdup_printf("m%d", i);
+                names[i] = tb_ifname(suffix);
+                distinct[i] = tb_caller_send(callers[i], false, TB_MANAGER_PATH, TB_MANAGER_IFACE, "CreateDevice",
+                                             g_variant_new("(s@a{sv})", names[i], tb_options(NULL, NULL)));
+                same[i] = tb_caller_send(callers[i], false, TB_MANAGER_PATH, TB_MANAGER_IFACE, "CreateDevice",
+                                         g_variant_new("(s@a{sv})", shared, tb_options(NULL, NULL)));
+        }
+
+        unsigned winners = 0;
+        for (int i = 0; i < N; i++) {
+                g_autoptr(GError) error = NULL;
+                g_autoptr(GVariant) r G_GNUC_UNUSED = tb_caller_wait(callers[i], distinct[i], &error);
+                g_assert_no_error(error);
+                g_assert_true(tb_link_exists(names[i]));
+                g_autoptr(GVariant) same_reply = tb_caller_wait(callers[i], same[i], &error);
+                if (same_reply)
+                        winners++;
+                else
+                        tb_assert_error(error, "org.example.Tun1.Error.Exists");
+        }
+        g_assert_cmpuint(winners, ==, 1);
+        g_autoptr(GHashTable) devices = tb_list_devices(bus);
+        g_assert_true(g_hash_table_contains(devices, shared));
+
+        /* Their devices go with them. */
+        for (int i = 0; i < N; i++)
+                tb_caller_free(callers[i]);
+        for (int i = 0; i < N; i++) {
+                g_assert_true(tb_wait_link_gone(names[i]));
+                g_free(names[i]);
+        }
+        g_assert_true(tb_wait_link_gone(shared));
+}
+
 /* The bus policy file: only root may own org.example.Tun1; everyone may call it. */
 static void test_policy_only_root_owns_the_name(void) {
         TbEnv *env = tb_test_env();
@@ -552,6 +602,33 @@ static void test_policy_only_root_owns_the_name(void) {
                 tb_assert_error(error, ACCESS_DENIED);
         }
         g_assert_true(tb_name_has_owner(env, TB_BUS_NAME));
+}
+
+/* The user tund.service runs tund as, or NULL for root. */
+static char *unit_user(void) {
+        const char *unit = g_getenv("TB_UNIT");
+        g_autofree char *contents = NULL;
+        if (!unit || !g_file_get_contents(unit, &contents, NULL, NULL))
+                return NULL;
+        g_auto(GStrv) lines = g_strsplit(contents, "\n", -1);
+        for (char **l = lines; *l; l++)
+                if (g_str_has_prefix(*l, "User=") && strcmp(*l + strlen("User="), "root") != 0)
+                        return g_strdup(*l + strlen("User="));
+        return NULL;
+}
+
+/* polkitd answers a non-root tund about other callers only for actions that name tund's
+ * user as their owner (see NOTES.md), so the unit's User= and the actions must agree. */
+static void assert_owner_annotation(const char *id, GVariant *annotations) {
+        g_autofree char *user = unit_user();
+        if (!user)
+                return;
+        g_autofree char *want = g_strconcat("unix-user:", user, NULL);
+        const char *owner = NULL;
+        if (!g_variant_lookup(annotations, "org.freedesktop.policykit.owner", "&s", &owner) ||
+            !strstr(owner, want))
+                g_error("tund.service runs as %s, but action %s has owner annotation %s", user, id,
+                        owner ? owner : "(none)");
 }
 
 /* The project's actions as polkitd read them, with API.md's defaults. */
@@ -577,8 +654,9 @@ static void test_actions_defaults(void) {
                 guint32 any, inactive, active;
                 bool found = false;
                 g_variant_get(r, "(a(ssssssuuua{ss}))", &iter);
-                while (g_variant_iter_next(iter, "(&s&s&s&s&s&suuu@a{ss})", &id, &description, &message,
-                                           NULL, NULL, NULL, &any, &inactive, &active, NULL)) {
+                GVariant *annotations;
+                while (g_variant_iter_loop(iter, "(&s&s&s&s&s&suuu@a{ss})", &id, &description, &message,
+                                           NULL, NULL, NULL, &any, &inactive, &active, &annotations)) {
                         if (strcmp(id, ids[i]) != 0)
                                 continue;
                         found = true;
@@ -588,6 +666,7 @@ static void test_actions_defaults(void) {
                         g_assert_cmpuint(any, ==, ADMIN_AUTHENTICATION_REQUIRED);
                         g_assert_cmpuint(inactive, ==, ADMIN_AUTHENTICATION_REQUIRED);
                         g_assert_cmpuint(active, ==, ADMIN_AUTHENTICATION_REQUIRED_RETAINED);
+                        assert_owner_annotation(id, annotations);
                 }
                 if (!found)
                         g_error("polkitd does not know %s", ids[i]);
@@ -598,6 +677,7 @@ int main(int argc, char **argv) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/polkit/actions-defaults", test_actions_defaults);
         g_test_add_func("/polkit/policy-only-root-owns-the-name", test_policy_only_root_owns_the_name);
+        g_test_add_func("/polkit/many-callers-at-once", test_many_callers_at_once);
         g_test_add_func("/polkit/create/allowed", test_create_allowed);
         g_test_add_func("/polkit/create/denied", test_create_denied);
         g_test_add_func("/polkit/create/challenge", test_create_challenge);
