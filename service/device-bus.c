@@ -51,6 +51,14 @@ static int property_get_mtu(sd_bus *bus, const char *path, const char *interface
         return sd_bus_message_append(reply, "u", device_current_mtu(d));
 }
 
+static int property_get_up(sd_bus *bus, const char *path, const char *interface,
+                           const char *property, sd_bus_message *reply, void *userdata,
+                           sd_bus_error *error) {
+        Device *d = userdata;
+
+        return sd_bus_message_append(reply, "b", d->up);
+}
+
 static int property_get_offloads(sd_bus *bus, const char *path, const char *interface,
                                  const char *property, sd_bus_message *reply, void *userdata,
                                  sd_bus_error *error) {
@@ -124,8 +132,8 @@ static int method_set_mtu(sd_bus_message *message, void *userdata, sd_bus_error 
         r = device_set_mtu(d, mtu);
         if (r == -EREMOTE)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
-                                         "Device %s is in another network namespace now; tund sets MTUs only in its own.",
-                                         d->name);
+                                         "Device %s is in another network namespace now, which tund may not enter to set its MTU (that needs CAP_SYS_ADMIN); set it with ip -n NAMESPACE link set %s mtu %" PRIu32 ".",
+                                         d->name, d->name, mtu);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to set MTU %" PRIu32 " on %s: %m", mtu, d->name);
         return sd_bus_reply_method_return(message, NULL);
@@ -242,6 +250,7 @@ static const sd_bus_vtable device_vtable[] = {
         SD_BUS_PROPERTY("Name", "s", property_get_name, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Index", "i", property_get_index, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("MTU", "u", property_get_mtu, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Up", "b", property_get_up, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Offloads", "as", property_get_offloads, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Owner", "u", property_get_owner, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Persistent", "b", property_get_persistent, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -267,6 +276,9 @@ static const sd_bus_vtable device_vtable[] = {
                                 SD_BUS_NO_RESULT,
                                 method_delete,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL("LinkUp", NULL, 0),
+        SD_BUS_SIGNAL("LinkDown", NULL, 0),
+        SD_BUS_SIGNAL_WITH_ARGS("MTUChanged", SD_BUS_ARGS("u", mtu), 0),
         SD_BUS_VTABLE_END,
 };
 
@@ -367,4 +379,21 @@ void device_bus_emit_changed_strv(Device *d, char **properties) {
         r = sd_bus_emit_properties_changed_strv(d->manager->bus, d->object_path, DEVICE_INTERFACE, properties);
         if (r < 0)
                 log_warning_errno(r, "Failed to announce changed properties of %s: %m", d->object_path);
+}
+
+void device_bus_emit_mtu_changed(Device *d) {
+        int r;
+
+        r = sd_bus_emit_signal(d->manager->bus, d->object_path, DEVICE_INTERFACE, "MTUChanged", "u", d->mtu);
+        if (r < 0)
+                log_warning_errno(r, "Failed to announce the MTU of %s: %m", d->object_path);
+}
+
+void device_bus_emit_link_up_down(Device *d) {
+        int r;
+
+        r = sd_bus_emit_signal(d->manager->bus, d->object_path, DEVICE_INTERFACE,
+                               d->up ? "LinkUp" : "LinkDown", NULL);
+        if (r < 0)
+                log_warning_errno(r, "Failed to announce the link state of %s: %m", d->object_path);
 }

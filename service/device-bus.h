@@ -17,5 +17,8 @@ int device_bus_register(Manager *m);
 void device_bus_emit_added(Device *d);
 void device_bus_emit_removed(Device *d);
 void device_bus_emit_changed_strv(Device *d, char **properties);
+/* MTUChanged with the device's MTU; LinkUp or LinkDown as its Up says. */
+void device_bus_emit_mtu_changed(Device *d);
+void device_bus_emit_link_up_down(Device *d);
 #define device_bus_emit_changed(d, ...) \
         device_bus_emit_changed_strv((d), (char *[]) { __VA_ARGS__ })

@@ -8,6 +8,7 @@
 #include "device-bus.h"
 #include "device.h"
 #include "ifname.h"
+#include "link/netns.h"
 #include "log.h"
 #include "manager.h"
 #include "offloads.h"
@@ -67,6 +68,7 @@ Device *device_free(Device *d) {
                 return NULL;
         device_unlink(d);
         sd_bus_track_unref(d->creator);
+        link_watch_free(d->link_watch);         /* it borrows the fd */
         d->dataplane = dataplane_free(d->dataplane);    /* its clients read end-of-file */
         safe_close(d->tun_fd);
         free(d->object_path);
@@ -74,28 +76,53 @@ Device *device_free(Device *d) {
         return NULL;
 }
 
-/* The rtnetlink socket of the namespace the device is in now; NULL when tund has none
- * there. */
-static struct nl_sock *device_rtnl(Device *d) {
-        return tun_in_own_netns(d->tun_fd) > 0 ? d->manager->rtnl : NULL;
-}
-
+/* Reads the link wherever the device is now (netns.h: asked from tund's namespace). */
 static int device_read_link(Device *d) {
-        struct nl_sock *sk;
-        RtnlLinkInfo info;
+        LinkState s;
         int r;
 
         r = tun_get_info(d->tun_fd, d->name, NULL);
         if (r < 0)
                 return r;
-        sk = device_rtnl(d);
-        if (!sk)
-                return -EREMOTE;
-        r = rtnl_get_link(sk, 0, d->name, &info);
+        r = netns_tun_get_link(d->manager->rtnl, d->tun_fd, &s);
         if (r < 0)
                 return r;
-        d->ifindex = info.ifindex;
-        d->mtu = info.mtu;
+        d->ifindex = s.ifindex;
+        d->mtu = s.mtu;
+        d->up = s.up;
+        return 0;
+}
+
+static void device_on_link_changed(LinkWatch *w, const LinkState *state, void *userdata) {
+        device_apply_link_state(userdata, state);
+}
+
+static void device_on_link_gone(LinkWatch *w, void *userdata) {
+        Device *d = userdata;
+
+        log_info("Device %s was deleted (or its network namespace was).", d->name);
+        device_delete(d);
+}
+
+static const LinkWatchOps device_link_ops = {
+        .changed = device_on_link_changed,
+        .gone = device_on_link_gone,
+};
+
+/* From now on the monitor reports changes; the state it starts from is taken silently,
+ * so that a restarted tund announces nothing stale. */
+static int device_watch_link(Device *d) {
+        const LinkState *s;
+        int r;
+
+        r = link_monitor_watch(d->manager->link_monitor, d->tun_fd, &device_link_ops, d, &d->link_watch);
+        if (r < 0)
+                return r;
+        s = link_watch_state(d->link_watch);
+        d->ifindex = s->ifindex;
+        d->mtu = s->mtu;
+        d->up = s->up;
+        snprintf(d->name, sizeof(d->name), "%s", s->name);
         return 0;
 }
 
@@ -208,6 +235,12 @@ int device_create(Manager *m, const DeviceConfig *config, Device **ret) {
                 log_error_errno(r, "Failed to start the data plane of %s: %m", d->name);
                 goto fail;
         }
+        r = device_watch_link(d);
+        if (r < 0) {
+                log_error_errno(r, "Failed to watch the link of %s: %m", d->name);
+                goto fail;
+        }
+        /* Last: nothing after it may fail, as it leaves a record and a persistent TUN. */
         if (config->persistent) {
                 r = device_make_persistent(d);
                 if (r < 0)
@@ -236,12 +269,14 @@ int device_adopt(Manager *m, int tun_fd, const DeviceRecord *rec, Device **ret) 
         d->persistent = true;
         strcpy(d->record_id, rec->id);
 
-        /* A device moved to another namespace is not found here by name; the link monitor
-         * learns where it is. */
-        r = device_read_link(d);
-        if (r < 0)
-                log_debug_errno(r, "Device %s is not in tund's network namespace: %m", d->name);
-        else if (d->ifindex != rec->ifindex)
+        /* Wherever the device is now, also in another namespace. */
+        r = device_watch_link(d);
+        if (r < 0) {
+                log_error_errno(r, "Failed to watch the link of %s: %m", rec->name);
+                device_free(d);
+                return r;
+        }
+        if (d->ifindex != rec->ifindex)
                 device_save_record(d);
 
         r = device_apply_offloads(d, rec->offloads & m->supported_offloads);
@@ -268,7 +303,7 @@ void device_delete(Device *d) {
 
         if (d->persistent) {
                 r = tun_set_persist(d->tun_fd, false);
-                if (r < 0)
+                if (r < 0 && r != -EBADFD)      /* EBADFD: the kernel removed it already */
                         log_warning_errno(r, "Failed to make %s non-persistent; it may stay behind: %m", d->name);
                 r = record_remove(d->manager->state_dir, d->record_id);
                 if (r < 0)
@@ -299,26 +334,16 @@ int device_track_creator(Device *d, sd_bus_message *m) {
 }
 
 int device_set_mtu(Device *d, uint32_t mtu) {
-        char name[IFNAMSIZ];
-        struct nl_sock *sk;
-        RtnlLinkInfo info;
         int r;
 
-        sk = device_rtnl(d);
-        if (!sk)
-                return -EREMOTE;
-        r = tun_get_info(d->tun_fd, name, NULL);
+        r = netns_tun_set_mtu(d->manager->rtnl, d->tun_fd, mtu);
+        if (r == -EPERM && tun_in_own_netns(d->tun_fd) == 0)
+                return -EREMOTE;        /* tund may not enter the device's namespace */
         if (r < 0)
                 return r;
-        r = rtnl_get_link(sk, 0, name, &info);
-        if (r < 0)
-                return r;
-        r = rtnl_set_mtu(sk, info.ifindex, mtu);
-        if (r < 0)
-                return r;
-        /* Emits MTU's change; the link monitor, once it watches, reports it again as the
-         * same state. */
-        device_apply_link_state(d, info.ifindex, info.name, mtu);
+        /* MTUChanged before the reply, after any older change still queued. d may be gone
+         * after this. */
+        link_watch_refresh(d->link_watch);
         return 0;
 }
 
@@ -335,49 +360,57 @@ int device_set_offloads(Device *d, unsigned offloads) {
         return 0;
 }
 
-void device_apply_link_state(Device *d, int ifindex, const char *name, uint32_t mtu) {
-        const char *changed[4] = {};
+void device_apply_link_state(Device *d, const LinkState *state) {
+        const char *changed[5] = {};
         size_t n = 0;
+        bool mtu_changed = false, up_changed = false;
 
-        if (ifindex != d->ifindex) {
-                d->ifindex = ifindex;
+        if (state->ifindex != d->ifindex) {
+                d->ifindex = state->ifindex;
                 changed[n++] = "Index";
         }
-        if (strcmp(name, d->name) != 0) {
-                snprintf(d->name, sizeof(d->name), "%s", name);
+        if (strcmp(state->name, d->name) != 0) {
+                snprintf(d->name, sizeof(d->name), "%s", state->name);
                 changed[n++] = "Name";
         }
         if (n > 0)
                 device_save_record(d);
-        if (mtu != d->mtu) {
-                d->mtu = mtu;
+        if (state->mtu != d->mtu) {
+                d->mtu = state->mtu;
                 changed[n++] = "MTU";
+                mtu_changed = true;
                 if (d->dataplane)
-                        dataplane_set_mtu(d->dataplane, mtu);
+                        dataplane_set_mtu(d->dataplane, state->mtu);
+        }
+        if (state->up != d->up) {
+                d->up = state->up;
+                changed[n++] = "Up";
+                up_changed = true;
         }
         if (n > 0)
                 device_bus_emit_changed_strv(d, (char **) changed);
+        if (mtu_changed)
+                device_bus_emit_mtu_changed(d);
+        if (up_changed)
+                device_bus_emit_link_up_down(d);
 }
 
-/* The link as the kernel reports it now, without touching what the device last saw (the
- * link monitor compares with that). Falls back to the last seen values when the device
- * is outside tund's namespace. */
+/* The link as the kernel reports it now, wherever the device is, without touching what the
+ * device last saw (the link monitor compares with that). Falls back to the last seen
+ * values when the kernel cannot be asked. */
 static int device_query_link(Device *d, RtnlLinkInfo *ret) {
         char name[IFNAMSIZ];
-        struct nl_sock *sk;
-        RtnlLinkInfo info;
+        LinkState s;
         int r;
 
         r = tun_get_info(d->tun_fd, name, NULL);
         if (r < 0)
                 return r;
-        sk = device_rtnl(d);
-        r = sk ? rtnl_get_link(sk, 0, name, &info) : -EREMOTE;
-        if (r < 0) {
-                info = (RtnlLinkInfo) { .ifindex = d->ifindex, .mtu = d->mtu };
-                strcpy(info.name, name);
-        }
-        *ret = info;
+        r = netns_tun_get_link(d->manager->rtnl, d->tun_fd, &s);
+        if (r < 0)
+                s = (LinkState) { .ifindex = d->ifindex, .mtu = d->mtu };
+        *ret = (RtnlLinkInfo) { .ifindex = s.ifindex, .mtu = s.mtu };
+        strcpy(ret->name, name);
         return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <systemd/sd-bus.h>
 
 #include "dataplane/dataplane.h"
+#include "link/link-monitor.h"
 #include "persist.h"
 
 #define DEVICE_MTU_MIN 68u
@@ -23,6 +24,7 @@ typedef struct Device Device;
 typedef struct DeviceConfig {
         const char *name;               /* "", a pattern with %d, or an exact name */
         uint32_t mtu;
+        bool up;                        /* between LinkUp and LinkDown */
         unsigned offloads;              /* Offload bits */
         bool persistent;
         uid_t owner;
@@ -37,12 +39,14 @@ struct Device {
         char name[IFNAMSIZ];
         int ifindex;
         uint32_t mtu;
+        bool up;                        /* between LinkUp and LinkDown */
         unsigned offloads;
         uid_t owner;
         bool persistent;
         char record_id[SD_ID128_STRING_MAX];    /* persistent devices only */
 
         sd_bus_track *creator;          /* non-persistent devices go with their creator */
+        LinkWatch *link_watch;
         Dataplane *dataplane;           /* moves the packets of its packet fds */
 
         Device *prev, *next;            /* in manager->devices */
@@ -69,9 +73,9 @@ int device_track_creator(Device *d, sd_bus_message *m);
 int device_set_mtu(Device *d, uint32_t mtu);
 int device_set_offloads(Device *d, unsigned offloads);
 
-/* Takes a link's state as the kernel reports it; emits PropertiesChanged for what
- * changed. The link monitor feeds this too once it watches the device. */
-void device_apply_link_state(Device *d, int ifindex, const char *name, uint32_t mtu);
+/* Takes a link's state as the kernel reports it; emits LinkUp/LinkDown, MTUChanged and
+ * PropertiesChanged for what changed. The link monitor feeds this. */
+void device_apply_link_state(Device *d, const LinkState *state);
 
 /* Name and MTU as the kernel reports them now (the properties read these). */
 const char *device_current_name(Device *d, char buf[static IFNAMSIZ]);

@@ -45,6 +45,7 @@ Manager *manager_free(Manager *m) {
         while (m->devices)
                 device_free(m->devices);
 
+        link_monitor_free(m->link_monitor);
         polkit_registry_free(m->polkit);
         if (m->bus)
                 sd_bus_flush_close_unref(m->bus);
@@ -276,6 +277,13 @@ int manager_start(Manager *m) {
         r = rtnl_open(&m->rtnl);
         if (r < 0)
                 return log_error_errno(r, "Failed to open an rtnetlink socket: %m");
+        r = link_monitor_new(&m->link_monitor, m->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start watching links: %m");
+        /* For benchmarks and debugging: the probe alone. */
+        const char *netlink = getenv("TUND_LINK_NETLINK");
+        if (netlink && strcmp(netlink, "0") == 0)
+                (void) link_monitor_set_netlink(m->link_monitor, false);
         r = manager_probe_offloads(m);
         if (r < 0)
                 return r;

@@ -17,6 +17,7 @@ struct Manager {
         sd_event *event;
         sd_bus *bus;
         struct nl_sock *rtnl;           /* in tund's own network namespace */
+        LinkMonitor *link_monitor;
         PolkitRegistry *polkit;
 
         Device *devices;

@@ -1,11 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Watches the links of tund's devices: rtnetlink (RTNLGRP_LINK, through libnl-3) in every
- * namespace a device is in, plus a probe per device as the backstop. Runs on the control
- * plane's sd-event loop and never blocks it. Reports states, not events: the caller
- * compares with what it last saw, so each change is reported once whichever source saw it
- * first. */
+/* Watches the links of tund's devices: rtnetlink (RTNLGRP_LINK, through libnl-3) from
+ * every namespace a device is in, plus a probe per device as the backstop. Runs on the
+ * control plane's sd-event loop and never blocks it. Reports states: ops->changed runs
+ * only when the state differs from the one last reported, so each change is reported once
+ * whichever source saw it first, and nothing when idle.
+ *
+ * One netlink socket, in the monitor's namespace, hears the others through
+ * NETLINK_LISTEN_ALL_NSID (needs CAP_NET_BROADCAST; without it only our own namespace is
+ * heard and the probe alone covers devices moved elsewhere); every namespace a device is
+ * in gets an id here. Nothing of the monitor stays inside a device's namespace, which
+ * would keep it alive after `ip netns delete`. The probe reads TUNGETIFF and SIOCGIF*
+ * ioctls in our namespace and asks with RTM_GETLINK addressed by namespace id elsewhere
+ * (see netns.h). */
 
 #include <net/if.h>
 #include <stdbool.h>
@@ -22,6 +30,8 @@ typedef struct LinkState {
         bool up;                        /* IFF_UP and IFF_RUNNING */
 } LinkState;
 
+/* Callbacks run from the event loop, at most one per change. They may free their own
+ * watch (or any other), not the monitor. After gone, the watch reports nothing more. */
 typedef struct LinkWatchOps {
         void (*changed)(LinkWatch *w, const LinkState *state, void *userdata);
         /* The device is gone: deleted, or its namespace destroyed. Not called on a move. */
@@ -36,5 +46,22 @@ int link_monitor_watch(LinkMonitor *m, int tun_fd, const LinkWatchOps *ops, void
                        LinkWatch **ret);
 LinkWatch *link_watch_free(LinkWatch *w);
 
-/* The state as last seen (no I/O). */
+/* The state as last reported (no I/O). Right after link_monitor_watch() it is the
+ * device's state at that moment, which is not reported through ops->changed. */
 const LinkState *link_watch_state(LinkWatch *w);
+
+/* Brings the reported state up to date now, in order: what tund itself just changed (the
+ * kernel queued its notification before the change's request returned) is reported before
+ * this returns, after any older change still queued. Callbacks run from here. */
+void link_watch_refresh(LinkWatch *w);
+
+/* How often the probe looks at every device (default LINK_PROBE_INTERVAL_USEC). */
+#define LINK_PROBE_INTERVAL_USEC (1000 * 1000ULL)
+int link_monitor_set_probe_interval(LinkMonitor *m, uint64_t usec);
+
+/* Netlink notifications on (default) or off, leaving the probe alone. For tests and
+ * benchmarks. */
+int link_monitor_set_netlink(LinkMonitor *m, bool enabled);
+
+/* The netlink socket's receive buffer, to provoke overruns in tests. */
+int link_monitor_set_netlink_buffer_size(LinkMonitor *m, int bytes);

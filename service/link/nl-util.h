@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Cleanup helpers for libnl-3 objects, and libnl error codes as errno. */
+
+#include <errno.h>
+#include <netlink/errno.h>
+#include <netlink/handlers.h>
+#include <netlink/msg.h>
+#include <netlink/socket.h>
+
+#include "macro.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_msg *, nlmsg_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_cb *, nl_cb_put);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_sock *, nl_socket_free);
+
+/* libnl returns -NLE_*; the rest of tund speaks -errno. */
+static inline int nl_error_to_errno(int nlerr) {
+        switch (nlerr < 0 ? -nlerr : nlerr) {
+        case 0:                 return 0;
+        case NLE_INTR:          return -EINTR;
+        case NLE_BAD_SOCK:      return -EBADF;
+        case NLE_AGAIN:         return -EAGAIN;
+        case NLE_NOMEM:         return -ENOMEM;
+        case NLE_EXIST:         return -EEXIST;
+        case NLE_INVAL:         return -EINVAL;
+        case NLE_RANGE:         return -ERANGE;
+        case NLE_MSGSIZE:       return -EMSGSIZE;
+        case NLE_OPNOTSUPP:     return -EOPNOTSUPP;
+        case NLE_AF_NOSUPPORT:  return -EAFNOSUPPORT;
+        case NLE_OBJ_NOTFOUND:  return -ENOENT;
+        case NLE_NOATTR:        return -ENODATA;
+        case NLE_AF_MISMATCH:   return -EPROTO;
+        case NLE_BUSY:          return -EBUSY;
+        case NLE_PROTO_MISMATCH: return -EPROTONOSUPPORT;
+        case NLE_NOACCESS:      return -EACCES;
+        case NLE_PERM:          return -EPERM;
+        case NLE_NODEV:         return -ENODEV;
+        case NLE_MSG_OVERFLOW:  return -ENOBUFS;
+        default:                return -EIO;
+        }
+}
