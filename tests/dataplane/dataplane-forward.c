@@ -86,13 +86,15 @@ static void forward_single(Direction *d) {
 
         for (;;) {
                 /* read()/write(): works on packet fds and on TUN fds alike. */
-                ssize_t n = read(d->in, buf, SLOT);
+                ssize_t n = read(d->in, buf, SLOT), r;
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n <= 0)
                         break;
                 account_message(d, buf, n);
-                if (write(d->out, buf, n) < 0 && errno != EINVAL && errno != EIO)
+                while ((r = write(d->out, buf, n)) < 0 && errno == EINTR)
+                        ;
+                if (r < 0 && errno != EINVAL && errno != EIO)
                         break;
         }
         free(buf);
