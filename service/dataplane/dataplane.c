@@ -78,7 +78,7 @@ static void client_join(Client *c) {
 }
 
 /* Starts a thread with every signal blocked: signals belong to the control loop. */
-static int start_thread(pthread_t *ret, void *(*fn)(void *), void *userdata) {
+static int start_thread(pthread_t *ret, const char *name, void *(*fn)(void *), void *userdata) {
         sigset_t all, saved;
         int r;
 
@@ -86,6 +86,8 @@ static int start_thread(pthread_t *ret, void *(*fn)(void *), void *userdata) {
         (void) pthread_sigmask(SIG_SETMASK, &all, &saved);
         r = pthread_create(ret, NULL, fn, userdata);
         (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
+        if (r == 0)
+                (void) pthread_setname_np(*ret, name);  /* for top -H and perf */
         return -r;
 }
 
@@ -260,7 +262,7 @@ int dataplane_new(Dataplane **ret, sd_event *control_loop, int tun_fd, uint32_t 
                 goto fail;
         (void) sd_event_source_set_description(dp->notify_source, "dataplane-notify");
 
-        r = start_thread(&dp->reader, reader_main, dp);
+        r = start_thread(&dp->reader, "dp-reader", reader_main, dp);
         if (r < 0)
                 goto fail;
         dp->reader_started = true;
@@ -334,7 +336,7 @@ int dataplane_open_client(Dataplane *dp, ClientMode mode, int *ret_fd) {
         pthread_mutex_lock(&dp->lock);
         r = dp->broken ? -ENODEV : 0;
         if (r >= 0)
-                r = start_thread(&c->writer, writer_main, c);
+                r = start_thread(&c->writer, "dp-writer", writer_main, c);
         if (r >= 0) {
                 c->writer_started = true;
                 r = clients_add_locked(dp, c);

@@ -31,6 +31,7 @@ typedef struct Reader {
         uint32_t mtu;
 
         uint8_t *slots;                 /* READ_BATCH messages from the TUN */
+        unsigned next_slot;             /* back to 0 after each flush: the slots in use stay in cache */
 
         uint8_t *arena;                 /* split output, referenced by queued packets */
         size_t arena_size, arena_used;
@@ -80,6 +81,7 @@ static void flush_all(Reader *r) {
                 flush_client(r, r->clients[i]);
         r->arena_used = 0;
         r->segs_used = 0;
+        r->next_slot = 0;
 }
 
 static void queue_to_client(Reader *r, Client *c, const uint8_t *pkt, size_t len) {
@@ -187,7 +189,7 @@ static int read_batch(Reader *r) {
         r->mtu = dataplane_mtu(r->dp);
 
         while (n < READ_BATCH) {
-                uint8_t *slot = r->slots + (size_t) n * READ_SLOT_SIZE;
+                uint8_t *slot = r->slots + (size_t) r->next_slot * READ_SLOT_SIZE;
                 ssize_t len = read(r->dp->tun_fd, slot, READ_SLOT_SIZE);
 
                 if (len < 0) {
@@ -203,6 +205,7 @@ static int read_batch(Reader *r) {
                         n++;
                         continue;
                 }
+                r->next_slot++;         /* before deliver(), which may flush */
                 deliver(r, slot, len);
                 n++;
                 unflushed += len;

@@ -236,15 +236,16 @@ static bool peer_gone(Transport *t) {
         return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
-/* Receives the next messages. Returns > 0, 0 at end-of-file, or negative errno. */
-static int receive_messages(Transport *t) {
+/* Receives the next messages. Returns > 0, 0 at end-of-file, or negative errno (-EAGAIN:
+ * none waiting, without wait). */
+static int receive_messages(Transport *t, bool wait) {
         int r;
 
         for (unsigned i = 0; i < RX_MSGS; i++)
                 t->rx_msgs[i].msg_hdr.msg_flags = 0;
 
         do
-                r = recvmmsg(t->fd, t->rx_msgs, RX_MSGS, MSG_WAITFORONE, NULL);
+                r = recvmmsg(t->fd, t->rx_msgs, RX_MSGS, wait ? MSG_WAITFORONE : MSG_DONTWAIT, NULL);
         while (r < 0 && errno == EINTR);
         if (r < 0)
                 return -errno;
@@ -307,11 +308,12 @@ static unsigned take_records(Transport *t, const uint8_t *p, size_t len, unsigne
         return n_pkts;
 }
 
-static int transport_socket_receive(Transport *t, const struct iovec **ret_pkts, TransportCounters *c) {
+static int transport_socket_receive(Transport *t, bool wait, const struct iovec **ret_pkts,
+                                    TransportCounters *c) {
         unsigned n_pkts = 0;
 
         if (t->rx_next >= t->rx_n) {
-                int r = receive_messages(t);
+                int r = receive_messages(t, wait);
                 if (r <= 0)
                         return r;
         }

@@ -39,12 +39,13 @@ typedef struct TransportOps {
         int (*queue)(Transport *t, const uint8_t *pkt, size_t len);
         void (*flush)(Transport *t, TransportCounters *c);
 
-        /* Client -> kernel, on the client's own thread. Waits until the client sends,
-         * then returns the packets taken (pointing into the transport, valid until the
-         * next call), 0 when the client is gone or shutdown() was called, -EAGAIN when
-         * all it took was refused, or another negative errno. Malformed input is counted
-         * in c, never returned. */
-        int (*receive)(Transport *t, const struct iovec **ret_pkts, TransportCounters *c);
+        /* Client -> kernel, on the client's own thread. With wait, waits until the
+         * client sends; without, takes only what is already there. Returns the packets
+         * taken (pointing into the transport, valid until the next call), 0 when the
+         * client is gone or shutdown() was called, -EAGAIN when there was nothing (only
+         * without wait) or all it took was refused, or another negative errno.
+         * Malformed input is counted in c, never returned. */
+        int (*receive)(Transport *t, bool wait, const struct iovec **ret_pkts, TransportCounters *c);
 
         /* Any thread: the client reads end-of-file and a waiting receive() returns 0. */
         void (*shutdown)(Transport *t);

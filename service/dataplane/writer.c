@@ -19,6 +19,7 @@ typedef struct Writer {
         Dataplane *dp;
         GroBatch *gro;
         unsigned offloads;
+        size_t n_pending;               /* packets added to gro since it was written */
         GroStats gro_seen;              /* the GRO statistics already added to dp */
         DataplaneStats delta;
 } Writer;
@@ -73,6 +74,7 @@ static void write_gro_batch(Writer *w) {
                         write_counted(w, &orig[j]);
         }
         gro_batch_reset(w->gro);
+        w->n_pending = 0;
 }
 
 static void follow_offloads(Writer *w) {
@@ -85,9 +87,7 @@ static void follow_offloads(Writer *w) {
         w->offloads = o;
 }
 
-static void write_plain_packets(Writer *w, const struct iovec *pkts, size_t n) {
-        const GroStats *s;
-
+static void add_plain_packets(Writer *w, const struct iovec *pkts, size_t n) {
         follow_offloads(w);
         for (size_t i = 0; i < n; i++) {
                 int r = gro_batch_add(w->gro, pkts[i].iov_base, pkts[i].iov_len);
@@ -99,6 +99,12 @@ static void write_plain_packets(Writer *w, const struct iovec *pkts, size_t n) {
                 }
                 /* -EINVAL: refused and counted by the GRO statistics */
         }
+        w->n_pending += n;
+}
+
+static void write_plain_packets(Writer *w) {
+        const GroStats *s;
+
         write_gro_batch(w);
 
         s = gro_batch_stats(w->gro);
@@ -129,12 +135,21 @@ void *writer_main(void *userdata) {
                 TransportCounters tc = {};
                 const struct iovec *pkts;
 
-                r = c->ops->receive(c->transport, &pkts, &tc);
-                if (r > 0) {
-                        if (c->ops->vnet)
-                                write_vnet_messages(&w, pkts, r);
-                        else
-                                write_plain_packets(&w, pkts, r);
+                r = c->ops->receive(c->transport, true, &pkts, &tc);
+                if (r > 0 && c->ops->vnet)
+                        write_vnet_messages(&w, pkts, r);
+                else if (r > 0) {
+                        add_plain_packets(&w, pkts, r);
+                        /* What the client has sent meanwhile joins the batch: coalescing
+                         * merges more, and each TUN write (which runs the kernel's TCP
+                         * receive) carries more. */
+                        while (w.n_pending < GRO_BATCH_PACKETS) {
+                                r = c->ops->receive(c->transport, false, &pkts, &tc);
+                                if (r <= 0)
+                                        break;
+                                add_plain_packets(&w, pkts, r);
+                        }
+                        write_plain_packets(&w);
                 }
 
                 w.delta.tx_packets += tc.packets;

@@ -19,12 +19,6 @@
 #define HAVE_AVX2_PATH 1
 #endif
 
-static inline uint32_t fold64_to_32(uint64_t s) {
-        s = (s & 0xffffffffu) + (s >> 32);
-        s = (s & 0xffffffffu) + (s >> 32);
-        return (uint32_t) s;
-}
-
 static inline uint64_t load64(const uint8_t *p) {
         uint64_t v;
         memcpy(&v, p, sizeof(v));
@@ -54,7 +48,7 @@ static inline uint64_t odd_byte(uint8_t b) {
 
 /* A sum taken over data that really starts at an odd offset: its bytes swap roles. */
 static inline uint64_t swap_sum_bytes(uint64_t s) {
-        uint32_t x = fold64_to_32(s);
+        uint32_t x = csum_fold64(s);
         x = (x & 0xffff) + (x >> 16);
         x = (x & 0xffff) + (x >> 16);
         return (uint64_t) (((x & 0xff) << 8) | (x >> 8));
@@ -318,7 +312,7 @@ uint32_t csum_partial(const void *buf, size_t len, uint32_t sum) {
 #endif
                 s = sum_generic(buf, len);
 
-        return fold64_to_32(fold64_to_32(s) + (uint64_t) sum);
+        return csum_fold64(csum_fold64(s) + (uint64_t) sum);
 }
 
 uint32_t csum_copy(void *dst, const void *src, size_t len, uint32_t sum) {
@@ -331,13 +325,11 @@ uint32_t csum_copy(void *dst, const void *src, size_t len, uint32_t sum) {
 #endif
                 s = sum_copy_generic(dst, src, len);
 
-        return fold64_to_32(fold64_to_32(s) + (uint64_t) sum);
+        return csum_fold64(csum_fold64(s) + (uint64_t) sum);
 }
 
 uint16_t csum_fold(uint32_t sum) {
-        sum = (sum & 0xffff) + (sum >> 16);
-        sum = (sum & 0xffff) + (sum >> 16);
-        return (uint16_t) ~sum;
+        return csum_fold_inline(sum);
 }
 
 /* A 32-bit network-order value as two native-domain words. */
@@ -348,10 +340,10 @@ static inline uint32_t sum_be32(uint32_t host_value) {
 
 uint32_t csum_pseudo_ipv4(const void *saddr, const void *daddr, uint8_t proto, uint32_t l4_len) {
         uint64_t s = sum_tail(saddr, 4) + sum_tail(daddr, 4) + sum_be32(proto) + sum_be32(l4_len);
-        return fold64_to_32(s);
+        return csum_fold64(s);
 }
 
 uint32_t csum_pseudo_ipv6(const void *saddr, const void *daddr, uint8_t proto, uint32_t l4_len) {
         uint64_t s = sum_tail(saddr, 16) + sum_tail(daddr, 16) + sum_be32(proto) + sum_be32(l4_len);
-        return fold64_to_32(s);
+        return csum_fold64(s);
 }

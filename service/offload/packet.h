@@ -95,43 +95,6 @@ static inline void put_csum(uint8_t *p, uint16_t folded) {
         memcpy(p, &folded, sizeof(folded));
 }
 
-/* Small, inlined sums for headers, in the same domain as csum_partial(). */
-/* The ones' complement negation of the word at p: adding it takes the word out of a sum. */
-static inline uint32_t csum_neg_word(const uint8_t *p) {
-        uint16_t v;
-        memcpy(&v, p, sizeof(v));
-        return 0xffffu - (uint32_t) v;
-}
-
-/* Sum of len bytes, len a multiple of 4 (IP and L4 headers). */
-static inline uint64_t csum_words32(const uint8_t *p, size_t len) {
-        uint64_t s = 0;
-        for (size_t i = 0; i < len; i += 4) {
-                uint32_t v;
-                memcpy(&v, p + i, sizeof(v));
-                s += v;
-        }
-        return s;
-}
-
-static inline uint32_t csum_fold64(uint64_t s) {
-        s = (s & 0xffffffffu) + (s >> 32);
-        s = (s & 0xffffffffu) + (s >> 32);
-        return (uint32_t) s;
-}
-
-/* csum_fold(), inlined for the per-packet paths. */
-static inline uint16_t csum_fold_inline(uint32_t sum) {
-        sum = (sum & 0xffff) + (sum >> 16);
-        sum = (sum & 0xffff) + (sum >> 16);
-        return (uint16_t) ~sum;
-}
-
-/* A 16-bit value as the word it adds to a sum when it sits in a packet in network order. */
-static inline uint32_t csum_be16(uint16_t v) {
-        return htobe16(v);
-}
-
 /* The IP layer of a packet, as parsed by ip_parse(). */
 typedef struct IpInfo {
         uint8_t version;        /* 4 or 6 */

@@ -48,9 +48,8 @@ static int cmp_double(const void *a, const void *b) {
         return (x > y) - (x < y);
 }
 
-/* Returns the median time of one op, in ns. */
-static double measure(void (*op)(void)) {
-        /* Calibrate (and warm up): how many ops fill one run. */
+/* Warm-up and calibration: how many ops fill one run of about run_ms. */
+static size_t calibrate(void (*op)(void)) {
         size_t iters = 1;
         for (;;) {
                 double t = now_ns();
@@ -61,17 +60,20 @@ static double measure(void (*op)(void)) {
                         break;
                 iters *= 2;
         }
-        iters *= 4;
+        return iters * 4;
+}
 
-        double times[64];
-        for (unsigned r = 0; r < n_runs; r++) {
-                double t = now_ns();
-                for (size_t i = 0; i < iters; i++)
-                        op();
-                times[r] = (now_ns() - t) / (double) iters;
-        }
-        qsort(times, n_runs, sizeof(double), cmp_double);
-        return times[n_runs / 2];
+/* One timed run: ns per op. */
+static double timed_run(void (*op)(void), size_t iters) {
+        double t = now_ns();
+        for (size_t i = 0; i < iters; i++)
+                op();
+        return (now_ns() - t) / (double) iters;
+}
+
+static double median(double *v, size_t n) {
+        qsort(v, n, sizeof(double), cmp_double);
+        return v[n / 2];
 }
 
 /* ---- the work ---- */
@@ -214,15 +216,26 @@ int main(int argc, char *argv[]) {
         size_t n = sizeof(benches) / sizeof(benches[0]);
         double value[sizeof(benches) / sizeof(benches[0])];
 
+        /* The runs of all figures take turns, so that a disturbance on this shared machine
+         * falls on every figure alike and the ratios between them (checksum against
+         * memcpy) stay fair; each figure is the median of its runs. */
+        size_t iters[sizeof(benches) / sizeof(benches[0])];
+        double times[sizeof(benches) / sizeof(benches[0])][64];
+        for (size_t i = 0; i < n; i++)
+                iters[i] = only && strcmp(only, benches[i].name) != 0 ? 0 : calibrate(benches[i].op);
+        for (unsigned r = 0; r < n_runs; r++)
+                for (size_t i = 0; i < n; i++)
+                        if (iters[i] > 0)
+                                times[i][r] = timed_run(benches[i].op, iters[i]);
+
         for (size_t i = 0; i < n; i++) {
-                if (only && strcmp(only, benches[i].name) != 0) {
+                if (iters[i] == 0) {
                         value[i] = 0;
                         continue;
                 }
-                double ns = measure(benches[i].op);
+                double ns = median(times[i], n_runs);
                 value[i] = strcmp(benches[i].unit, "GB/s") == 0 ? benches[i].per_op / ns : ns / benches[i].per_op;
                 printf("%s %.2f %s\n", benches[i].name, value[i], benches[i].unit);
-                fflush(stdout);
         }
 
         /* wireguard-go's Go code on the same work, on this machine. */

@@ -11,7 +11,7 @@
  * plain packet (whole, checksums) with the tests' own referee. --one-thread serves both
  * directions from one thread (poll, then recvmmsg/sendmmsg) instead of one thread each. When either fd reads
  * end-of-file it stops, and prints one line per direction:
- *   DIR packets=N bytes=N bad=N maxlen=N reads=N
+ *   DIR packets=N bytes=N bad=N maxlen=N reads=N messages=N
  * and the first problem seen, if any. */
 
 #include <errno.h>
@@ -38,7 +38,7 @@ typedef struct Direction {
         int in, out;
         int mode;
         bool single, check;
-        uint64_t packets, bytes, bad, maxlen, reads;
+        uint64_t packets, bytes, bad, maxlen, reads, messages;
         char first_bad[128];
 } Direction;
 
@@ -59,6 +59,7 @@ static void account(Direction *d, const uint8_t *pkt, size_t len) {
 }
 
 static void account_message(Direction *d, const uint8_t *msg, size_t len) {
+        d->messages++;
         if (d->mode != MODE_BATCH) {
                 account(d, msg, len);
                 return;
@@ -86,13 +87,15 @@ static void forward_single(Direction *d) {
 
         for (;;) {
                 /* read()/write(): works on packet fds and on TUN fds alike. */
-                ssize_t n = read(d->in, buf, SLOT);
+                ssize_t n = read(d->in, buf, SLOT), r;
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n <= 0)
                         break;
                 account_message(d, buf, n);
-                if (write(d->out, buf, n) < 0 && errno != EINVAL && errno != EIO)
+                while ((r = write(d->out, buf, n)) < 0 && errno == EINTR)
+                        ;
+                if (r < 0 && errno != EINVAL && errno != EIO)
                         break;
         }
         free(buf);
@@ -259,10 +262,10 @@ int main(int argc, char *argv[]) {
         }
 
         for (int i = 0; i < 2; i++) {
-                printf("%s packets=%llu bytes=%llu bad=%llu maxlen=%llu reads=%llu\n", d[i].name,
+                printf("%s packets=%llu bytes=%llu bad=%llu maxlen=%llu reads=%llu messages=%llu\n", d[i].name,
                        (unsigned long long) d[i].packets, (unsigned long long) d[i].bytes,
                        (unsigned long long) d[i].bad, (unsigned long long) d[i].maxlen,
-                       (unsigned long long) d[i].reads);
+                       (unsigned long long) d[i].reads, (unsigned long long) d[i].messages);
                 if (d[i].bad)
                         printf("%s first-bad: %s\n", d[i].name, d[i].first_bad);
         }

@@ -258,3 +258,57 @@ unsigned count_open_fds(void) {
         closedir(d);
         return n - 1;   /* the directory's own fd */
 }
+
+ssize_t recv_retry(int fd, void *buf, size_t len, int flags) {
+        ssize_t n;
+
+        do
+                n = recv(fd, buf, len, flags);
+        while (n < 0 && errno == EINTR);
+        return n;
+}
+
+int write_all(int fd, const void *buf, size_t len) {
+        const uint8_t *p = buf;
+
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                p += n;
+                len -= n;
+        }
+        return 0;
+}
+
+char *name_with_pid(const char *prefix) {
+        char *s;
+
+        if (asprintf(&s, "%s%d", prefix, (int) getpid()) < 0)
+                return NULL;
+        return s;
+}
+
+void netns_remove_stale(const char *prefix) {
+        size_t len = strlen(prefix);
+        DIR *d = opendir("/run/netns");
+        struct dirent *de;
+
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                char *end;
+                long pid;
+
+                if (strncmp(de->d_name, prefix, len) != 0 || de->d_name[len] == '\0')
+                        continue;
+                pid = strtol(de->d_name + len, &end, 10);
+                if (*end != '\0' || pid <= 0 || pid == getpid())
+                        continue;
+                if (kill((pid_t) pid, 0) < 0 && errno == ESRCH)
+                        netns_remove(de->d_name);
+        }
+        closedir(d);
+}

@@ -40,3 +40,18 @@ pid_t forwarder_start(const char *path, const char *mode, int fd_a, int fd_b, co
 
 /* Number of open fds of this process. */
 unsigned count_open_fds(void);
+
+/* recv() and write() that carry on after EINTR. A socket with a timeout (SO_RCVTIMEO /
+ * SO_SNDTIMEO) is not restarted by the kernel: it fails with EINTR when the process is
+ * stopped or frozen and resumed, which the tests must not take for an error. write_all()
+ * also finishes a partial write; it returns 0 or -errno. */
+ssize_t recv_retry(int fd, void *buf, size_t len, int flags);
+int write_all(int fd, const void *buf, size_t len);
+
+/* prefix followed by this process's PID (malloc'ed; at most 15 characters for prefixes of
+ * up to 8): names of this test's devices and namespaces that no other test process on the
+ * machine uses. */
+char *name_with_pid(const char *prefix);
+/* Removes namespaces named by name_with_pid(prefix) for processes that are gone (a test
+ * that failed leaves its namespaces behind). */
+void netns_remove_stale(const char *prefix);

@@ -50,11 +50,17 @@ typedef struct Fixture {
         char *report;
 } Fixture;
 
-static const Side side_templates[3] = {
-        { .ns = "tpta", .ifname = "tpt0", .addr4 = "10.77.0.1/24", .addr6 = "fd77::1/64" },
-        { .ns = "tptb", .ifname = "tpt1", .addr4 = "10.77.0.2/24", .addr6 = "fd77::2/64" },
-        { .ns = "tptc", .ifname = "tpt2", .addr4 = "10.78.0.1/24", .addr6 = NULL },
-};
+/* Namespaces and devices carry the PID (set in main()): test runs of other worktrees on
+ * the same machine use other names. */
+static char *ns_a, *ns_b, *ns_c, *if_a, *if_b, *if_c;
+
+static Side side_template(size_t i) {
+        switch (i) {
+        case 0: return (Side) { .ns = ns_a, .ifname = if_a, .addr4 = "10.77.0.1/24", .addr6 = "fd77::1/64" };
+        case 1: return (Side) { .ns = ns_b, .ifname = if_b, .addr4 = "10.77.0.2/24", .addr6 = "fd77::2/64" };
+        default: return (Side) { .ns = ns_c, .ifname = if_c, .addr4 = "10.78.0.1/24", .addr6 = NULL };
+        }
+}
 
 static bool need_root(void) {
         if (geteuid() != 0 || access("/dev/net/tun", R_OK | W_OK) < 0) {
@@ -89,7 +95,7 @@ static void fixture_add_side(Fixture *fx, unsigned i) {
         Side *s = &fx->side[i];
         int r;
 
-        *s = side_templates[i];
+        *s = side_template(i);
         s->tun_fd = tun_open(s->ifname);
         g_assert_cmpint(s->tun_fd, >=, 0);
         g_assert_cmpint(netns_setup(s->ns, s->ifname, s->addr4, s->addr6, MTU), ==, 0);
@@ -170,6 +176,7 @@ typedef struct Transfer {
         char *sha_sent, *sha_received;
         uint64_t sent, received;
         int send_errno;
+        int receive_errno;              /* 0: the receiver read end-of-file */
         int done;                       /* __atomic: threads finished */
 } Transfer;
 
@@ -214,12 +221,14 @@ static void *transfer_receive(void *userdata) {
         if (fd >= 0) {
                 ssize_t n;
                 set_timeouts(fd, 30);
-                while ((n = read(fd, buf, 1 << 16)) > 0) {
+                while ((n = recv_retry(fd, buf, 1 << 16, 0)) > 0) {
                         g_checksum_update(sum, buf, n);
                         t->received += n;
                 }
+                t->receive_errno = n < 0 ? errno : 0;
                 close(fd);
-        }
+        } else
+                t->receive_errno = errno;
         t->sha_received = g_strdup(g_checksum_get_string(sum));
         g_checksum_free(sum);
         g_free(buf);
@@ -241,7 +250,7 @@ static void *transfer_send(void *userdata) {
                 if (connect(fd, (struct sockaddr *) &ss, sl) == 0)
                         for (size_t off = 0; off < TRANSFER_BYTES; off += 1 << 16) {
                                 fill_random(buf, 1 << 16, &state);
-                                if (write(fd, buf, 1 << 16) != 1 << 16)
+                                if (write_all(fd, buf, 1 << 16) < 0)
                                         break;
                                 g_checksum_update(sum, buf, 1 << 16);
                                 t->sent += 1 << 16;
@@ -289,8 +298,9 @@ static void transfer_finish(Fixture *fx, Transfer *t, pthread_t th[2]) {
 
         if (t->received != TRANSFER_BYTES)
                 g_test_message("transfer to %s: sent %" G_GUINT64_FORMAT " received %" G_GUINT64_FORMAT
-                               ", sender's last error: %s", t->addr, t->sent, t->received,
-                               g_strerror(t->send_errno));
+                               ", sender's last error: %s, receiver's: %s", t->addr, t->sent, t->received,
+                               g_strerror(t->send_errno),
+                               t->receive_errno ? g_strerror(t->receive_errno) : "end-of-file");
         if (t->received != TRANSFER_BYTES)
                 for (size_t i = 0; i < fx->n_sides; i++) {
                         DataplaneStats st;
@@ -311,7 +321,7 @@ static void transfer(Fixture *fx, int family) {
         Transfer t;
         pthread_t th[2];
 
-        transfer_start(&t, th, family, "tpta", "tptb", family == AF_INET ? "10.77.0.2" : "fd77::2", 5001);
+        transfer_start(&t, th, family, ns_a, ns_b, family == AF_INET ? "10.77.0.2" : "fd77::2", 5001);
         transfer_finish(fx, &t, th);
 }
 
@@ -321,8 +331,8 @@ static void udp_sizes(int family) {
         const char *addr = family == AF_INET ? "10.77.0.2" : "fd77::2";
         struct sockaddr_storage ss;
         socklen_t sl = make_addr(family, addr, 6001, &ss);
-        int tx = socket_in_netns("tpta", family, SOCK_DGRAM, 0);
-        int rx = socket_in_netns("tptb", family, SOCK_DGRAM, 0);
+        int tx = socket_in_netns(ns_a, family, SOCK_DGRAM, 0);
+        int rx = socket_in_netns(ns_b, family, SOCK_DGRAM, 0);
         uint8_t *out = g_malloc(65536), *in = g_malloc(65536);
         uint64_t state = 42;
 
@@ -337,7 +347,7 @@ static void udp_sizes(int family) {
                 for (unsigned attempt = 0; attempt < 10 && !ok; attempt++) {
                         ssize_t n;
                         g_assert_cmpint(sendto(tx, out, sizes[i], 0, (struct sockaddr *) &ss, sl), ==, sizes[i]);
-                        while ((n = recv(rx, in, 65536, 0)) >= 0)
+                        while ((n = recv_retry(rx, in, 65536, 0)) >= 0)
                                 if ((size_t) n == sizes[i] && memcmp(in, out, n) == 0) {
                                         ok = true;
                                         break;
@@ -359,7 +369,7 @@ static void udp_sizes(int family) {
                 for (unsigned k = 0; k < 20; k++)
                         memset(out + k * 1000, k, 1000);
                 g_assert_cmpint(sendto(tx, out, 20000, 0, (struct sockaddr *) &ss, sl), ==, 20000);
-                while (n_seen < 20 && (n = recv(rx, in, 65536, 0)) >= 0)
+                while (n_seen < 20 && (n = recv_retry(rx, in, 65536, 0)) >= 0)
                         if (n == 1000 && in[0] < 20 && in[999] == in[0] && !seen[in[0]]) {
                                 seen[in[0]] = true;
                                 n_seen++;
@@ -378,7 +388,7 @@ static void udp_sizes(int family) {
 static void ping_once(int family, const char *addr, size_t payload) {
         struct sockaddr_storage ss;
         socklen_t sl = make_addr(family, addr, 0, &ss);
-        int fd = socket_in_netns("tpta", family, SOCK_RAW, family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6);
+        int fd = socket_in_netns(ns_a, family, SOCK_RAW, family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6);
         uint8_t req[8 + 8192], buf[65536];
         bool ok = false;
 
@@ -403,7 +413,7 @@ static void ping_once(int family, const char *addr, size_t payload) {
                 g_assert_cmpint(sendto(fd, req, len, 0, (struct sockaddr *) &ss, sl), ==, (ssize_t) len);
 
                 ssize_t n;
-                while (!ok && (n = recv(fd, buf, sizeof(buf), 0)) >= 0) {
+                while (!ok && (n = recv_retry(fd, buf, sizeof(buf), 0)) >= 0) {
                         const uint8_t *icmp = buf;
                         if (family == AF_INET) {        /* raw IPv4 sockets see the IP header */
                                 size_t ihl = (buf[0] & 0x0f) * 4;
@@ -529,7 +539,7 @@ static bool stalled_side_dropped(Fixture *fx, void *data) {
 static void test_stalled_client(void) {
         Fixture fx;
         DataplaneStats c;
-        Blast blast = { .ns = "tptc", .addr = "10.78.0.2" };
+        Blast blast = { .ns = ns_c, .addr = "10.78.0.2" };
         pthread_t blaster;
         int stalled;
 
@@ -579,7 +589,7 @@ static void test_reopen(void) {
         g_assert_true(pump_until(&fx, side0_has_one_client, NULL));
         fds_before = count_open_fds();
 
-        transfer_start(&t, th, AF_INET, "tpta", "tptb", "10.77.0.2", 5002);
+        transfer_start(&t, th, AF_INET, ns_a, ns_b, "10.77.0.2", 5002);
         for (unsigned i = 0; i < 100; i++) {
                 int fd;
                 g_assert_cmpint(dataplane_open_client(fx.side[0].dp, i % _CLIENT_MODE_MAX, &fd), ==, 0);
@@ -607,7 +617,7 @@ static bool peer_reads_eof(int fd) {
         for (;;) {
                 if (poll(&p, 1, 10000) <= 0)
                         return false;
-                ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+                ssize_t n = recv_retry(fd, buf, sizeof(buf), MSG_DONTWAIT);
                 if (n == 0)
                         return true;
                 if (n < 0 && errno != EAGAIN)
@@ -666,7 +676,7 @@ static void test_device_deleted(void) {
         g_assert_cmpint(dataplane_open_client(fx.side[0].dp, CLIENT_MODE_VNET, &fd[1]), ==, 0);
         g_assert_true(pump_until(&fx, clients_reported_2, NULL));
 
-        g_assert_cmpint(run_command("ip", "-n", "tpta", "link", "del", "tpt0", NULL), ==, 0);
+        g_assert_cmpint(run_command("ip", "-n", ns_a, "link", "del", if_a, NULL), ==, 0);
         g_assert_true(peer_reads_eof(fd[0]));
         g_assert_true(peer_reads_eof(fd[1]));
         g_assert_true(pump_until(&fx, clients_reported_0, NULL));
@@ -739,7 +749,7 @@ static void test_batch_many_records(void) {
         fixture_setup(&fx, 1);
         g_assert_cmpint(dataplane_open_client(fx.side[0].dp, CLIENT_MODE_BATCH, &fd), ==, 0);
 
-        rx = socket_in_netns("tpta", AF_INET, SOCK_DGRAM, 0);
+        rx = socket_in_netns(ns_a, AF_INET, SOCK_DGRAM, 0);
         g_assert_cmpint(rx, >=, 0);
         g_assert_cmpint(setsockopt(rx, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)), ==, 0);
         sl = make_addr(AF_INET, "10.77.0.1", 7002, &ss);
@@ -757,7 +767,7 @@ static void test_batch_many_records(void) {
 
         while (n_seen < N) {
                 uint16_t i;
-                g_assert_cmpint(recv(rx, &i, sizeof(i), 0), ==, sizeof(i));
+                g_assert_cmpint(recv_retry(rx, &i, sizeof(i), 0), ==, sizeof(i));
                 g_assert_cmpuint(i, <, N);
                 g_assert_false(seen[i]);
                 seen[i] = true;
@@ -797,7 +807,7 @@ static void test_flow_spreading(void) {
 
         sl = make_addr(AF_INET, "10.77.0.2", 7000, &ss);
         for (unsigned f = 0; f < N_FLOWS; f++) {
-                senders[f] = socket_in_netns("tpta", AF_INET, SOCK_DGRAM, 0);
+                senders[f] = socket_in_netns(ns_a, AF_INET, SOCK_DGRAM, 0);
                 g_assert_cmpint(senders[f], >=, 0);
                 owner[f] = -1;
                 for (unsigned k = 0; k < 3; k++)
@@ -815,7 +825,7 @@ static void test_flow_spreading(void) {
                 for (unsigned i = 0; i < N_FDS; i++) {
                         uint8_t buf[2048];
                         ssize_t n;
-                        while ((n = recv(fds[i], buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+                        while ((n = recv_retry(fds[i], buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
                                 unsigned f;
                                 if (n != 28 + sizeof(f) || buf[0] != 0x45 || buf[9] != 17)
                                         continue;       /* not ours (no other traffic expected) */
@@ -837,7 +847,7 @@ static void test_flow_spreading(void) {
         g_assert_cmpuint(fds_used, >=, 2);
 
         /* Writes from every fd reach the device. */
-        rx = socket_in_netns("tpta", AF_INET, SOCK_DGRAM, 0);
+        rx = socket_in_netns(ns_a, AF_INET, SOCK_DGRAM, 0);
         sl = make_addr(AF_INET, "10.77.0.1", 7001, &ss);
         g_assert_cmpint(bind(rx, (struct sockaddr *) &ss, sl), ==, 0);
         set_timeouts(rx, 5);
@@ -849,7 +859,7 @@ static void test_flow_spreading(void) {
         bool seen[N_FDS] = {};
         for (unsigned k = 0; k < N_FDS; k++) {
                 unsigned i;
-                g_assert_cmpint(recv(rx, &i, sizeof(i), 0), ==, sizeof(i));
+                g_assert_cmpint(recv_retry(rx, &i, sizeof(i), 0), ==, sizeof(i));
                 g_assert_cmpuint(i, <, N_FDS);
                 seen[i] = true;
         }
@@ -876,14 +886,14 @@ static void test_change_while_flowing(void) {
         fixture_setup(&fx, 2);
         fixture_start_forwarder(&fx, CLIENT_MODE_PACKET, true);
 
-        transfer_start(&t, th, AF_INET, "tpta", "tptb", "10.77.0.2", 5003);
+        transfer_start(&t, th, AF_INET, ns_a, ns_b, "10.77.0.2", 5003);
         for (unsigned i = 0; i < 20 && !transfer_done(&fx, &t); i++) {
                 bool on = i % 2;
                 for (size_t s = 0; s < 2; s++) {
                         dataplane_set_offloads(fx.side[s].dp, on ? ALL_OFFLOADS : OFFLOAD_CSUM);
                         g_assert_cmpint(tun_set_offloads(fx.side[s].tun_fd, on ? tun_all_offloads() : TUN_F_CSUM), ==, 0);
                 }
-                g_assert_cmpint(run_command("ip", "-n", "tpta", "link", "set", "tpt0", "mtu",
+                g_assert_cmpint(run_command("ip", "-n", ns_a, "link", "set", if_a, "mtu",
                                             on ? "1500" : "1400", NULL), ==, 0);
                 dataplane_set_mtu(fx.side[0].dp, on ? 1500 : 1400);
                 pump(&fx, 20);
@@ -907,6 +917,16 @@ static void test_mode_names(void) {
 
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
+
+        ns_a = name_with_pid("tpta");
+        ns_b = name_with_pid("tptb");
+        ns_c = name_with_pid("tptc");
+        if_a = name_with_pid("tpt0");
+        if_b = name_with_pid("tpt1");
+        if_c = name_with_pid("tpt2");
+        netns_remove_stale("tpta");
+        netns_remove_stale("tptb");
+        netns_remove_stale("tptc");
 
         forwarder_path = g_getenv("DATAPLANE_FORWARD");
         if (!forwarder_path)

@@ -29,6 +29,10 @@ typedef struct Service {
         sd_bus *bus;
 } Service;
 
+/* Namespaces and devices carry the PID (set in main()): test runs of other worktrees on the
+ * same machine use other names. */
+static char *ns_a, *ns_b, *if_a, *if_b;
+
 static bool need_root(void) {
         if (geteuid() != 0 || access("/dev/net/tun", R_OK | W_OK) < 0) {
                 g_test_skip("needs root and /dev/net/tun");
@@ -228,8 +232,8 @@ static uint64_t get_statistic(Service *s, const char *path, const char *key) {
 /* A UDP datagram from namespace A to B, resent until it arrives. */
 static void udp_through(void) {
         struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(6100) };
-        int tx = socket_in_netns("tpfa", AF_INET, SOCK_DGRAM, 0);
-        int rx = socket_in_netns("tpfb", AF_INET, SOCK_DGRAM, 0);
+        int tx = socket_in_netns(ns_a, AF_INET, SOCK_DGRAM, 0);
+        int rx = socket_in_netns(ns_b, AF_INET, SOCK_DGRAM, 0);
         struct timeval tv = { .tv_sec = 1 };
         char buf[64];
         bool ok = false;
@@ -241,7 +245,7 @@ static void udp_through(void) {
         setsockopt(rx, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
         for (unsigned i = 0; i < 10 && !ok; i++) {
                 g_assert_cmpint(sendto(tx, "tund", 4, 0, (struct sockaddr *) &to, sizeof(to)), ==, 4);
-                ok = recv(rx, buf, sizeof(buf), 0) == 4 && memcmp(buf, "tund", 4) == 0;
+                ok = recv_retry(rx, buf, sizeof(buf), 0) == 4 && memcmp(buf, "tund", 4) == 0;
         }
         g_assert_true(ok);
         close(tx);
@@ -257,10 +261,10 @@ static void test_open_packet_fd(void) {
         if (!need_root())
                 return;
         service_start(&s);
-        path_a = create_device(&s, "tpf0");
-        path_b = create_device(&s, "tpf1");
-        g_assert_cmpint(netns_setup("tpfa", "tpf0", "10.81.0.1/24", NULL, 1500), ==, 0);
-        g_assert_cmpint(netns_setup("tpfb", "tpf1", "10.81.0.2/24", NULL, 1500), ==, 0);
+        path_a = create_device(&s, if_a);
+        path_b = create_device(&s, if_b);
+        g_assert_cmpint(netns_setup(ns_a, if_a, "10.81.0.1/24", NULL, 1500), ==, 0);
+        g_assert_cmpint(netns_setup(ns_b, if_b, "10.81.0.2/24", NULL, 1500), ==, 0);
 
         g_assert_cmpint(open_packet_fd(&s, path_a, "ring", &error_name), ==, -1);
         g_assert_cmpstr(error_name, ==, "org.freedesktop.DBus.Error.InvalidArgs");
@@ -299,12 +303,18 @@ static void test_open_packet_fd(void) {
         g_assert_nonnull(strstr(report, " bad=0 "));
 
         service_stop(&s);
-        netns_remove("tpfa");
-        netns_remove("tpfb");
+        netns_remove(ns_a);
+        netns_remove(ns_b);
 }
 
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
+        ns_a = name_with_pid("tpfa");
+        ns_b = name_with_pid("tpfb");
+        if_a = name_with_pid("tpf0");
+        if_b = name_with_pid("tpf1");
+        netns_remove_stale("tpfa");
+        netns_remove_stale("tpfb");
         signal(SIGPIPE, SIG_IGN);
         g_test_add_func("/dataplane/open-packet-fd", test_open_packet_fd);
         return g_test_run();

@@ -147,6 +147,27 @@ static void test_pseudo_headers(void) {
         g_assert_cmphex(csum_fold(csum_pseudo_ipv6(s6, d6, 17, l)), ==, csum_fold(csum_partial(ph6, 40, 0)));
 }
 
+static void test_inline_header_helpers(void) {
+        g_autoptr(GRand) r = g_rand_new_with_seed(8);
+        uint8_t hdr[60];
+
+        for (int k = 0; k < 100; k++) {
+                fill_random(hdr, sizeof(hdr), r);
+                for (size_t len = 0; len <= 60; len += 4)
+                        g_assert_cmphex(csum_fold_inline(csum_fold64(csum_words32(hdr, len))), ==,
+                                        csum_fold(csum_partial(hdr, len, 0)));
+
+                /* Taking a word out with csum_neg_word() and putting another in with
+                 * csum_be16() gives the sum of the changed header. */
+                uint64_t s = csum_words32(hdr, 20) + csum_neg_word(hdr + 4);
+                uint16_t v = (uint16_t) g_rand_int(r);
+                hdr[4] = (uint8_t) (v >> 8);
+                hdr[5] = (uint8_t) v;
+                g_assert_cmphex(csum_fold_inline(csum_fold64(s + csum_be16(v))), ==,
+                                csum_fold(csum_partial(hdr, 20, 0)));
+        }
+}
+
 static void test_verifies_to_zero(void) {
         /* A buffer holding its own checksum sums to zero. */
         g_autoptr(GRand) r = g_rand_new_with_seed(4);
@@ -167,6 +188,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/checksum/copy", test_copy_copies_and_sums);
         g_test_add_func("/checksum/copy-all-lengths-and-alignments", test_copy_all_lengths_and_alignments);
         g_test_add_func("/checksum/pseudo-headers", test_pseudo_headers);
+        g_test_add_func("/checksum/inline-header-helpers", test_inline_header_helpers);
         g_test_add_func("/checksum/verifies-to-zero", test_verifies_to_zero);
         return g_test_run();
 }

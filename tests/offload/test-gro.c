@@ -614,6 +614,58 @@ static void test_round_trip(void) {
         }
 }
 
+/* The round trip over many random shapes: versions, protocols, options, sizes. */
+static void test_round_trip_random(void) {
+        static uint8_t msg[VNET_MSG_MAX], payload[65536];
+        g_autoptr(GRand) rnd = g_rand_new_with_seed(7);
+        g_autoptr(GroBatch) b = NULL;
+        g_assert_cmpint(gro_batch_new(&b, 4096), ==, 0);
+
+        int done = 0;
+        for (int c = 0; c < 300; c++) {
+                const struct iovec *msgs;
+                PacketSpec s = {
+                        .version = g_rand_boolean(rnd) ? 4 : 6,
+                        .proto = g_rand_boolean(rnd) ? 6 : 17,
+                        .sport = (uint16_t) g_rand_int(rnd),
+                        .dport = (uint16_t) g_rand_int(rnd),
+                        .seq = g_rand_int(rnd),
+                        .ack = g_rand_int(rnd),
+                        .tcp_opts_len = 4 * (size_t) g_rand_int_range(rnd, 0, 11),
+                        .ip_id = (uint16_t) g_rand_int(rnd),
+                        .df = g_rand_boolean(rnd),
+                        .tos = (uint8_t) (g_rand_int(rnd) & 0xfc),
+                        .ttl = (uint8_t) g_rand_int_range(rnd, 1, 256),
+                        .flow_label = g_rand_int(rnd) & 0xfffff,
+                };
+                if (s.proto == 6)
+                        s.tcp_flags = g_rand_boolean(rnd) ? 0x18 : 0x10;
+                size_t hdrs = spec_hdr_len(&s);
+                uint16_t gso = (uint16_t) g_rand_int_range(rnd, 1, 1500);
+                size_t max_payload = 65535 - hdrs;
+                if (s.proto == 17 && max_payload > (size_t) gso * 64)
+                        max_payload = (size_t) gso * 64;        /* one UDP run at most */
+                size_t len = (size_t) g_rand_int_range(rnd, gso + 1, (int32_t) max_payload + 1);
+                if (len / gso > 4000)
+                        continue;
+                fill_pattern(payload, len, (uint32_t) c);
+                size_t mlen = build_super(msg, &s, payload, len, gso, false);
+
+                SplitOutput out = { .buf = split_buf, .buf_size = sizeof(split_buf), .segs = split_segs, .max_segs = 70000 };
+                int n = offload_split(msg, mlen, 65535, &out);
+                g_assert_cmpint(n, >, 1);
+
+                gro_batch_reset(b);
+                for (int i = 0; i < n; i++)
+                        g_assert_cmpint(gro_batch_add(b, split_segs[i].iov_base, split_segs[i].iov_len), ==, 0);
+                g_assert_cmpuint(gro_batch_finish(b, &msgs), ==, 1);
+                /* Byte for byte, vnet header included (hdr_len, gso_size, csum_* ...). */
+                g_assert_cmpmem(msgs[0].iov_base, msgs[0].iov_len, msg, mlen);
+                done++;
+        }
+        g_assert_cmpint(done, >, 250);
+}
+
 static void test_new_arguments(void) {
         GroBatch *b = NULL;
         g_assert_cmpint(gro_batch_new(&b, 0), ==, -EINVAL);
@@ -652,6 +704,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/gro/full-batch", test_full_batch);
         g_test_add_func("/gro/malformed", test_malformed);
         g_test_add_func("/gro/round-trip", test_round_trip);
+        g_test_add_func("/gro/round-trip-random", test_round_trip_random);
         g_test_add_func("/gro/new-arguments", test_new_arguments);
         int r = g_test_run();
         teardown_all();
