@@ -98,8 +98,8 @@ static void add_plain_packets(Writer *w, const struct iovec *pkts, size_t n) {
                                 w->delta.drops_invalid++;
                 }
                 /* -EINVAL: refused and counted by the GRO statistics */
+                w->n_pending++;
         }
-        w->n_pending += n;
 }
 
 static void write_plain_packets(Writer *w) {
