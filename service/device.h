@@ -20,6 +20,7 @@
 
 typedef struct Manager Manager;
 typedef struct Device Device;
+typedef struct Creator Creator;
 
 typedef struct DeviceConfig {
         const char *name;               /* "", a pattern with %d, or an exact name */
@@ -45,7 +46,7 @@ struct Device {
         bool persistent;
         char record_id[SD_ID128_STRING_MAX];    /* persistent devices only */
 
-        sd_bus_track *creator;          /* non-persistent devices go with their creator */
+        Creator *creator;               /* non-persistent devices go with their creator */
         LinkWatch *link_watch;
         Dataplane *dataplane;           /* moves the packets of its packet fds */
 

@@ -6,6 +6,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "config.h"
+#include "creator.h"
 #include "device-bus.h"
 #include "log.h"
 #include "manager-bus.h"
@@ -44,6 +45,9 @@ Manager *manager_free(Manager *m) {
         /* Non-persistent devices go with their fds; persistent ones stay for the next run. */
         while (m->devices)
                 device_free(m->devices);
+        /* Creators whose devices were still being removed. */
+        while (m->creators)
+                creator_free(m->creators);
 
         link_monitor_free(m->link_monitor);
         polkit_registry_free(m->polkit);
@@ -117,6 +121,9 @@ static int manager_connect_bus(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to make the bus's end end tund: %m");
 
+        r = creators_watch(m);
+        if (r < 0)
+                return r;
         r = manager_bus_register(m);
         if (r < 0)
                 return r;
