@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "creator.h"
 #include "device-bus.h"
 #include "device.h"
 #include "ifname.h"
@@ -66,7 +67,7 @@ Device *device_free(Device *d) {
         if (!d)
                 return NULL;
         device_unlink(d);
-        sd_bus_track_unref(d->creator);
+        creator_release(d->creator);
         safe_close(d->tun_fd);
         free(d->object_path);
         free(d);
@@ -254,21 +255,8 @@ void device_delete(Device *d) {
         device_free(d);
 }
 
-static int device_on_creator_gone(sd_bus_track *track, void *userdata) {
-        Device *d = userdata;
-
-        log_info("The creator of %s left the bus.", d->name);
-        device_delete(d);
-        return 0;
-}
-
 int device_track_creator(Device *d, sd_bus_message *m) {
-        int r;
-
-        r = sd_bus_track_new(sd_bus_message_get_bus(m), &d->creator, device_on_creator_gone, d);
-        if (r < 0)
-                return r;
-        return sd_bus_track_add_sender(d->creator, m);
+        return creator_acquire(d->manager, m, &d->creator);
 }
 
 int device_set_mtu(Device *d, uint32_t mtu) {

@@ -19,6 +19,7 @@
 
 typedef struct Manager Manager;
 typedef struct Device Device;
+typedef struct Creator Creator;
 
 typedef struct DeviceConfig {
         const char *name;               /* "", a pattern with %d, or an exact name */
@@ -42,7 +43,7 @@ struct Device {
         bool persistent;
         char record_id[SD_ID128_STRING_MAX];    /* persistent devices only */
 
-        sd_bus_track *creator;          /* non-persistent devices go with their creator */
+        Creator *creator;               /* non-persistent devices go with their creator */
 
         Device *prev, *next;            /* in manager->devices */
 };

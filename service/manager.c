@@ -6,6 +6,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "config.h"
+#include "creator.h"
 #include "device-bus.h"
 #include "log.h"
 #include "manager-bus.h"
@@ -44,6 +45,9 @@ Manager *manager_free(Manager *m) {
         /* Non-persistent devices go with their fds; persistent ones stay for the next run. */
         while (m->devices)
                 device_free(m->devices);
+        /* Creators whose devices were still being removed. */
+        while (m->creators)
+                creator_free(m->creators);
 
         polkit_registry_free(m->polkit);
         if (m->bus)

@@ -21,6 +21,7 @@ struct Manager {
 
         Device *devices;
         uint64_t next_device_id;
+        Creator *creators;              /* of non-persistent devices (creator.c) */
 
         unsigned supported_offloads;    /* Offload bits, probed at start */
         char *state_dir;                /* records of persistent devices */
