@@ -11,7 +11,6 @@
 struct Creator {
         Manager *manager;
         char *name;                     /* unique bus name */
-        sd_bus_track *track;
         sd_event_source *reaper;        /* once it left: removes its devices, one at a time */
         unsigned n_refs;                /* one per device, plus one while the reaper runs */
         Creator *prev, *next;           /* in manager->creators */
@@ -26,7 +25,6 @@ Creator *creator_free(Creator *c) {
                 c->manager->creators = c->next;
         if (c->next)
                 c->next->prev = c->prev;
-        sd_bus_track_unref(c->track);
         sd_event_source_disable_unref(c->reaper);
         free(c->name);
         free(c);
@@ -36,6 +34,13 @@ Creator *creator_free(Creator *c) {
 void creator_release(Creator *c) {
         if (c && --c->n_refs == 0)
                 creator_free(c);
+}
+
+static Creator *manager_find_creator(Manager *m, const char *name) {
+        for (Creator *c = m->creators; c; c = c->next)
+                if (strcmp(c->name, name) == 0)
+                        return c;
+        return NULL;
 }
 
 /* Removing a TUN costs the kernel tens of milliseconds (RCU grace periods): one device per
@@ -54,43 +59,83 @@ static int creator_reap_one(sd_event_source *s, void *userdata) {
         return 0;
 }
 
-static int creator_on_gone(sd_bus_track *track, void *userdata) {
-        Creator *c = userdata;
+static void creator_reap_all_now(Creator *c) {
+        Device *next;
+
+        c->n_refs++;
+        for (Device *d = c->manager->devices; d; d = next) {
+                next = d->next;
+                if (d->creator == c)
+                        device_delete(d);
+        }
+        creator_release(c);
+}
+
+static void creator_gone(Creator *c) {
         int r;
 
+        if (c->reaper)
+                return;
         log_info("%s left the bus; removing the devices it created.", c->name);
-
-        /* sd-bus calls again while an empty track lives. */
-        c->track = sd_bus_track_unref(c->track);
 
         r = sd_event_add_defer(c->manager->event, &c->reaper, creator_reap_one, c);
         if (r >= 0)
                 r = sd_event_source_set_priority(c->reaper, SD_EVENT_PRIORITY_IDLE);
-        if (r >= 0)
+        if (r >= 0)     /* defer sources are one-shot by default */
                 r = sd_event_source_set_enabled(c->reaper, SD_EVENT_ON);
         if (r < 0) {
-                Device *next;
-
                 log_warning_errno(r, "Failed to remove the devices of %s one by one, removing them at once: %m", c->name);
                 c->reaper = sd_event_source_disable_unref(c->reaper);
-                c->n_refs++;
-                for (Device *d = c->manager->devices; d; d = next) {
-                        next = d->next;
-                        if (d->creator == c)
-                                device_delete(d);
-                }
-                creator_release(c);
-                return 0;
+                creator_reap_all_now(c);
+                return;
         }
         c->n_refs++;            /* held by the reaper until the last device is gone */
+}
+
+static int on_name_owner_changed(sd_bus_message *message, void *userdata, sd_bus_error *ret_error) {
+        const char *name, *old_owner, *new_owner;
+        Manager *m = userdata;
+        Creator *c;
+        int r;
+
+        r = sd_bus_message_read(message, "sss", &name, &old_owner, &new_owner);
+        if (r < 0) {
+                log_debug_errno(r, "Ignoring a malformed NameOwnerChanged: %m");
+                return 0;
+        }
+        if (name[0] != ':' || new_owner[0] != '\0')
+                return 0;
+
+        c = manager_find_creator(m, name);
+        if (c)
+                creator_gone(c);
         return 0;
 }
 
-static Creator *manager_find_creator(Manager *m, const char *name) {
-        for (Creator *c = m->creators; c; c = c->next)
-                if (strcmp(c->name, name) == 0)
-                        return c;
-        return NULL;
+int creators_watch(Manager *m) {
+        int r;
+
+        r = sd_bus_match_signal(m->bus, NULL,
+                                "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                "org.freedesktop.DBus", "NameOwnerChanged",
+                                on_name_owner_changed, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch bus peers leaving: %m");
+        return 0;
+}
+
+static int bus_peer_present(sd_bus *bus, const char *name) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int present, r;
+
+        r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                               "org.freedesktop.DBus", "NameHasOwner", NULL, &reply, "s", name);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "b", &present);
+        if (r < 0)
+                return r;
+        return present;
 }
 
 int creator_acquire(Manager *m, sd_bus_message *message, Creator **ret) {
@@ -102,36 +147,36 @@ int creator_acquire(Manager *m, sd_bus_message *message, Creator **ret) {
                 return -ENXIO;
 
         c = manager_find_creator(m, sender);
-        if (c) {
+        if (c && !c->reaper) {
                 c->n_refs++;
                 *ret = c;
                 return 0;
         }
 
+        /* NameOwnerChanged is watched already: a peer present now is seen leaving later. */
+        r = bus_peer_present(m->bus, sender);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return -ESRCH;
+
         c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
-        c->manager = m;
-        c->name = strdup(sender);
+        *c = (Creator) {
+                .manager = m,
+                .name = strdup(sender),
+                .n_refs = 1,
+                .next = m->creators,
+        };
         if (!c->name) {
                 free(c);
                 return -ENOMEM;
         }
-        c->next = m->creators;
         if (m->creators)
                 m->creators->prev = c;
         m->creators = c;
 
-        r = sd_bus_track_new(m->bus, &c->track, creator_on_gone, c);
-        if (r >= 0)
-                /* Also checks that the sender is still there. */
-                r = sd_bus_track_add_name(c->track, sender);
-        if (r < 0) {
-                creator_free(c);
-                return r;
-        }
-
-        c->n_refs = 1;
         *ret = c;
         return 0;
 }

@@ -188,6 +188,9 @@ static int method_create_device(sd_bus_message *message, void *userdata, sd_bus_
                 r = device_track_creator(d, message);
                 if (r < 0) {
                         device_free(d);
+                        if (r == -ESRCH)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_DISCONNECTED,
+                                                         "The caller left the bus; a non-persistent device goes with its creator.");
                         return sd_bus_error_set_errnof(error, r, "Failed to follow the caller's connection: %m");
                 }
         }

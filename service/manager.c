@@ -120,6 +120,9 @@ static int manager_connect_bus(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to make the bus's end end tund: %m");
 
+        r = creators_watch(m);
+        if (r < 0)
+                return r;
         r = manager_bus_register(m);
         if (r < 0)
                 return r;
