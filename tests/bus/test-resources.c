@@ -126,9 +126,59 @@ static void test_creator_cycles(void) {
         g_assert_cmpuint(count_fds(pid), ==, fds_before);
 }
 
+/* One creator with more devices than dbus-daemon allows match rules on one connection
+ * (512): all are created, and all go when the creator leaves. */
+#define MANY_DEVICES 520
+
+typedef struct OwnLinks {
+        const char *prefix;
+} OwnLinks;
+
+static bool own_links_gone(void *data) {
+        OwnLinks *o = data;
+        g_autoptr(GHashTable) links = tb_links();
+        GHashTableIter iter;
+        gpointer key;
+        g_hash_table_iter_init(&iter, links);
+        while (g_hash_table_iter_next(&iter, &key, NULL))
+                if (g_str_has_prefix(key, o->prefix)) {
+                        g_usleep(50 * 1000);
+                        return false;
+                }
+        return true;
+}
+
+static void test_one_creator_many_devices(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        pid_t pid = tb_tund_pid(env);
+        g_autofree char *prefix = tb_ifname("n");
+        unsigned fds_before = count_fds(pid);
+
+        GDBusConnection *creator = tb_env_connect(env);
+        for (unsigned i = 0; i < MANY_DEVICES; i++) {
+                g_autofree char *suffix = g_strdup_printf("n%u", i);
+                g_autofree char *name = tb_ifname(suffix);
+                g_free(tb_create_ok(creator, name, NULL));
+        }
+        g_autoptr(GHashTable) devices = tb_list_devices(tb_env_bus(env));
+        g_assert_cmpuint(g_hash_table_size(devices), >=, MANY_DEVICES);
+
+        g_dbus_connection_close_sync(creator, NULL, NULL);
+        g_object_unref(creator);
+        OwnLinks o = { prefix };
+        if (!tb_wait_until(own_links_gone, &o))
+                g_error("devices of a creator that left are still there");
+        g_autoptr(GHashTable) after = tb_list_devices(tb_env_bus(env));
+        g_assert_cmpuint(g_hash_table_size(after), ==, 0);
+        g_assert_cmpuint(count_fds(pid), ==, fds_before);
+}
+
 int main(int argc, char **argv) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/resources/create-delete-cycles", test_create_delete_cycles);
         g_test_add_func("/resources/creator-cycles", test_creator_cycles);
+        g_test_add_func("/resources/one-creator-many-devices", test_one_creator_many_devices);
         return tb_test_run();
 }
