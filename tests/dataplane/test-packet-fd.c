@@ -18,6 +18,7 @@
 
 #include "harness.h"
 #include "netns-util.h"
+#include "packet-check.h"
 #include "traffic.h"
 
 #define MTU 1500u
@@ -445,6 +446,140 @@ static void test_vnet_mode(void) {
         pair_free(&p);
 }
 
+/* ---- Clients coming and going -------------------------------------------------------------- */
+
+typedef struct Blast {
+        const char *ns, *addr;
+        int stop;               /* __atomic */
+} Blast;
+
+/* UDP from the device's namespace to an address behind the device: tund reads these from
+ * the kernel and hands them to whichever client fds there are. */
+static void *blast_udp(void *userdata) {
+        Blast *b = userdata;
+        struct sockaddr_storage ss;
+        socklen_t sl = make_addr(AF_INET, b->addr, 9, &ss);
+        int fd = socket_in_netns(b->ns, AF_INET, SOCK_DGRAM, 0);
+        uint8_t buf[1400] = {};
+
+        while (fd >= 0 && !__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE)) {
+                for (unsigned i = 0; i < 64; i++)
+                        (void) sendto(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *) &ss, sl);
+                usleep(1000);
+        }
+        if (fd >= 0)
+                close(fd);
+        return NULL;
+}
+
+static unsigned count_fds_of(pid_t pid) {
+        g_autofree char *path = g_strdup_printf("/proc/%d/fd", (int) pid);
+        g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+        unsigned n = 0;
+
+        g_assert_nonnull(dir);
+        while (g_dir_read_name(dir))
+                n++;
+        return n;
+}
+
+/* 100 times, while packets flow: open fds in every mode, read a little from some, close
+ * them all. Clients follows, and tund holds no more fds afterwards than before. */
+static void test_reopen_no_leak(void) {
+        static const char *const modes[] = { "packet", "batch", "vnet" };
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *path = tb_create_ok(bus, if_a, NULL);
+        Blast blast = { .ns = ns_a, .addr = "10.95.0.2" };
+        pthread_t blaster;
+        uint8_t buf[65536 + 10];
+        unsigned before;
+
+        g_assert_cmpint(netns_setup(ns_a, if_a, "10.95.0.1/24", NULL, MTU), ==, 0);
+        before = count_fds_of(tb_tund_pid(env));
+        g_assert_cmpint(pthread_create(&blaster, NULL, blast_udp, &blast), ==, 0);
+
+        for (unsigned round = 0; round < 100; round++) {
+                int fds[G_N_ELEMENTS(modes)];
+                for (size_t i = 0; i < G_N_ELEMENTS(modes); i++)
+                        fds[i] = open_mode_fd(bus, path, modes[(round + i) % G_N_ELEMENTS(modes)]);
+                if (round % 10 == 0) {
+                        /* Those of earlier rounds are noticed closed a moment later. */
+                        wait_clients(bus, path, G_N_ELEMENTS(modes));
+                        (void) recv(fds[0], buf, sizeof(buf), MSG_DONTWAIT);
+                }
+                for (size_t i = 0; i < G_N_ELEMENTS(modes); i++)
+                        close(fds[i]);
+        }
+
+        /* The packets reached clients while there were some. */
+        int fd = open_mode_fd(bus, path, "packet");
+        struct timeval tv = { .tv_sec = TB_HANG_SECONDS };
+        g_assert_cmpint(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), ==, 0);
+        g_assert_cmpint(recv_retry(fd, buf, sizeof(buf), 0), ==, 20 + 8 + 1400);
+        close(fd);
+
+        __atomic_store_n(&blast.stop, 1, __ATOMIC_RELEASE);
+        pthread_join(blaster, NULL);
+        wait_clients(bus, path, 0);
+        for (unsigned i = 0; i < TB_HANG_SECONDS * 50 && count_fds_of(tb_tund_pid(env)) > before; i++)
+                g_usleep(20 * 1000);
+        g_assert_cmpuint(count_fds_of(tb_tund_pid(env)), <=, before);
+
+        tb_delete_ok(bus, path);
+        netns_remove(ns_a);
+}
+
+static uint64_t kernel_rx_packets(const char *ns, const char *ifname) {
+        g_autofree char *file = g_strdup_printf("/sys/class/net/%s/statistics/rx_packets", ifname);
+        char *out = NULL;
+        uint64_t n;
+
+        g_assert_cmpint(run_command_capture(&out, "ip", "netns", "exec", ns, "cat", file, NULL), ==, 0);
+        g_assert_nonnull(out);
+        n = g_ascii_strtoull(out, NULL, 10);
+        free(out);
+        return n;
+}
+
+/* Through tund's Statistics: a batch message whose records do not add up, an empty packet
+ * and a packet with a bad checksum are dropped and counted, never written. */
+static void test_invalid_counted(void) {
+        static const uint8_t src[4] = { 10, 95, 0, 2 }, dst[4] = { 10, 95, 0, 1 };
+        static const uint8_t bad_batch[] = { 0x00, 0x30, 0x45, 0x00, 0x00, 0x1c };
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *path = tb_create_ok(bus, if_a, NULL);
+        uint8_t pkt[128];
+        size_t len;
+
+        g_assert_cmpint(netns_setup(ns_a, if_a, "10.95.0.1/24", NULL, MTU), ==, 0);
+        int batch = open_mode_fd(bus, path, "batch"), packet = open_mode_fd(bus, path, "packet");
+        uint64_t before = get_statistic(bus, path, "drops_invalid");
+
+        g_assert_cmpint(send(batch, bad_batch, sizeof(bad_batch), 0), ==, sizeof(bad_batch));
+        g_assert_cmpint(send(packet, "", 0, 0), ==, 0);
+        len = packet_build_udp4(pkt, src, dst, 6000, 7000, "hello", 5);
+        pkt[len - 1] ^= 0x55;   /* payload changed after the checksum was computed */
+        g_assert_cmpint(send(packet, pkt, len, 0), ==, (ssize_t) len);
+
+        for (unsigned i = 0; i < TB_HANG_SECONDS * 50 && get_statistic(bus, path, "drops_invalid") < before + 3; i++)
+                g_usleep(20 * 1000);
+        g_assert_cmpuint(get_statistic(bus, path, "drops_invalid"), ==, before + 3);
+        /* Nothing reached the kernel: the TUN's own count of packets written to it. */
+        g_assert_cmpuint(kernel_rx_packets(ns_a, if_a), ==, 0);
+
+        close(batch);
+        close(packet);
+        wait_clients(bus, path, 0);
+        tb_delete_ok(bus, path);
+        netns_remove(ns_a);
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
         ns_a = name_with_pid("tra");
@@ -459,6 +594,8 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/packet-fd/packet-mode", test_packet_mode);
         g_test_add_func("/packet-fd/batch-mode", test_batch_mode);
         g_test_add_func("/packet-fd/vnet-mode", test_vnet_mode);
+        g_test_add_func("/packet-fd/reopen-no-leak", test_reopen_no_leak);
+        g_test_add_func("/packet-fd/invalid-counted", test_invalid_counted);
         int r = tb_test_run();
         free(ns_a);
         free(ns_b);
