@@ -29,7 +29,7 @@
 
 /* Namespaces and devices carry the PID (set in main()): test runs of other worktrees on the
  * same machine use other names. */
-static char *ns_a, *ns_b, *if_a, *if_b;
+static char *ns_a, *ns_b, *ns_c, *if_a, *if_b, *if_c;
 
 static bool need_forwarder(void) {
         if (!g_getenv("DATAPLANE_FORWARD") || !g_getenv("PFD_USER")) {
@@ -580,14 +580,158 @@ static void test_invalid_counted(void) {
         netns_remove(ns_a);
 }
 
+/* ---- While traffic flows ------------------------------------------------------------------- */
+
+static void set_offloads(GDBusConnection *bus, const char *path, const char *const *offloads) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) r = tb_call(bus, path, TB_DEVICE_IFACE, "SetOffloads",
+                                        g_variant_new("(^as)", offloads), NULL, &error);
+        g_assert_no_error(error);
+}
+
+/* SetOffloads on both devices, back and forth, during a transfer: it still arrives whole
+ * and the client keeps its fds. */
+static void test_offloads_while_flowing(void) {
+        static const char *const none[] = { NULL };
+        TbEnv *env = tb_test_env();
+        if (!env || !need_forwarder())
+                return;
+        g_autoptr(GVariant) supported = tb_get_property(tb_env_bus(env), TB_MANAGER_PATH, TB_MANAGER_IFACE,
+                                                        "SupportedOffloads");
+        g_autofree const char **all = g_variant_get_strv(supported, NULL);
+        Transfer t;
+        pthread_t th[2];
+        Pair p;
+
+        pair_setup(env, &p, "packet");
+        transfer_start(&t, th, AF_INET, ns_a, ns_b, "10.94.0.2", 5002);
+        unsigned while_flowing = 0;
+        for (unsigned i = 0; i < 20; i++) {
+                while_flowing += !transfer_is_done(&t);
+                set_offloads(p.bus, i % 2 ? p.path_b : p.path_a, i % 4 < 2 ? none : (const char *const *) all);
+        }
+        g_test_message("%u of 20 offload changes came while the transfer was running", while_flowing);
+        set_offloads(p.bus, p.path_a, (const char *const *) all);
+        set_offloads(p.bus, p.path_b, (const char *const *) all);
+        transfer_join(&t, th);
+        g_assert_cmpuint(t.received, ==, TRANSFER_BYTES);
+        g_assert_cmpstr(t.sha_received, ==, t.sha_sent);
+        g_free(t.sha_sent);
+        g_free(t.sha_received);
+        g_assert_cmpuint(get_clients(p.bus, p.path_a), ==, 1);
+        g_assert_cmpuint(get_clients(p.bus, p.path_b), ==, 1);
+        transfer(&p, AF_INET6);
+        pair_finish_by_delete(&p);
+        check_report(&p);
+        pair_free(&p);
+}
+
+/* A third device whose client never reads, flooded meanwhile: it loses its own packets
+ * (drops_queue_full), and the transfer between the other two still completes. */
+static void test_stalled_client(void) {
+        TbEnv *env = tb_test_env();
+        if (!env || !need_forwarder())
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *path_c = tb_create_ok(bus, if_c, NULL);
+        Blast blast = { .ns = ns_c, .addr = "10.96.0.2" };
+        pthread_t blaster;
+        Pair p;
+
+        g_assert_cmpint(netns_setup(ns_c, if_c, "10.96.0.1/24", NULL, MTU), ==, 0);
+        int stalled = open_mode_fd(bus, path_c, "packet");
+        g_assert_cmpint(pthread_create(&blaster, NULL, blast_udp, &blast), ==, 0);
+
+        pair_setup(env, &p, "packet");
+        for (unsigned i = 0; i < TB_HANG_SECONDS * 50 && get_statistic(bus, path_c, "drops_queue_full") == 0; i++)
+                g_usleep(20 * 1000);
+        g_assert_cmpuint(get_statistic(bus, path_c, "drops_queue_full"), >, 0);
+        transfer(&p, AF_INET);
+        g_assert_cmpuint(get_statistic(bus, p.path_a, "drops_queue_full"), ==, 0);
+        g_assert_cmpuint(get_statistic(bus, p.path_b, "drops_queue_full"), ==, 0);
+
+        __atomic_store_n(&blast.stop, 1, __ATOMIC_RELEASE);
+        pthread_join(blaster, NULL);
+        pair_finish_by_delete(&p);
+        check_report(&p);
+        pair_free(&p);
+        close(stalled);
+        tb_delete_ok(bus, path_c);
+        netns_remove(ns_c);
+}
+
+/* ---- End of file ---------------------------------------------------------------------------- */
+
+static void assert_reads_eof(int fd) {
+        uint8_t buf[65536 + 10];
+        struct timeval tv = { .tv_sec = TB_HANG_SECONDS };
+        ssize_t n;
+
+        g_assert_cmpint(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), ==, 0);
+        while ((n = recv_retry(fd, buf, sizeof(buf), 0)) > 0)
+                ;
+        g_assert_cmpint(n, ==, 0);
+}
+
+/* A device removed behind tund's back (ip link del in its namespace): its fds read
+ * end-of-file and its object goes away. */
+static void test_removed_behind_back(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *path = tb_create_ok(bus, if_a, NULL);
+        g_autoptr(GError) error = NULL;
+
+        g_assert_cmpint(netns_setup(ns_a, if_a, "10.95.0.1/24", NULL, MTU), ==, 0);
+        int packet = open_mode_fd(bus, path, "packet"), batch = open_mode_fd(bus, path, "batch");
+        g_assert_cmpint(run_command("ip", "-n", ns_a, "link", "del", if_a, NULL), ==, 0);
+        assert_reads_eof(packet);
+        assert_reads_eof(batch);
+        close(packet);
+        close(batch);
+        for (unsigned i = 0; i < TB_HANG_SECONDS * 50; i++) {
+                g_autoptr(GHashTable) devices = tb_list_devices(bus);
+                if (!g_hash_table_contains(devices, if_a))
+                        break;
+                g_usleep(20 * 1000);
+        }
+        g_assert_cmpint(open_packet_fd(bus, path, NULL, &error), ==, -1);
+        tb_assert_error(error, UNKNOWN_OBJECT);
+        netns_remove(ns_a);
+}
+
+/* tund stopping: every fd reads end-of-file (the next test starts tund again). */
+static void test_eof_on_stop(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *path_a = tb_create_ok(bus, if_a, NULL);
+        g_autofree char *path_b = tb_create_ok(bus, if_b, NULL);
+        int fds[] = { open_mode_fd(bus, path_a, "packet"), open_mode_fd(bus, path_a, "vnet"),
+                      open_mode_fd(bus, path_b, "batch") };
+
+        g_assert_cmpint(tb_tund_stop(env), ==, 0);
+        for (size_t i = 0; i < G_N_ELEMENTS(fds); i++) {
+                assert_reads_eof(fds[i]);
+                close(fds[i]);
+        }
+        g_assert_true(tb_wait_link_gone(if_a));
+        g_assert_true(tb_wait_link_gone(if_b));
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
         ns_a = name_with_pid("tra");
         ns_b = name_with_pid("trb");
+        ns_c = name_with_pid("trc");
         if_a = name_with_pid("trd");
         if_b = name_with_pid("tre");
+        if_c = name_with_pid("trf");
         netns_remove_stale("tra");
         netns_remove_stale("trb");
+        netns_remove_stale("trc");
         signal(SIGPIPE, SIG_IGN);
         g_test_add_func("/packet-fd/authorization", test_authorization);
         g_test_add_func("/packet-fd/bad-options", test_bad_options);
@@ -596,10 +740,16 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/packet-fd/vnet-mode", test_vnet_mode);
         g_test_add_func("/packet-fd/reopen-no-leak", test_reopen_no_leak);
         g_test_add_func("/packet-fd/invalid-counted", test_invalid_counted);
+        g_test_add_func("/packet-fd/offloads-while-flowing", test_offloads_while_flowing);
+        g_test_add_func("/packet-fd/stalled-client", test_stalled_client);
+        g_test_add_func("/packet-fd/removed-behind-back", test_removed_behind_back);
+        g_test_add_func("/packet-fd/eof-on-stop", test_eof_on_stop);
         int r = tb_test_run();
         free(ns_a);
         free(ns_b);
+        free(ns_c);
         free(if_a);
         free(if_b);
+        free(if_c);
         return r;
 }
