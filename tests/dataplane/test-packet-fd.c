@@ -584,9 +584,11 @@ static void test_invalid_counted(void) {
 
 static void set_offloads(GDBusConnection *bus, const char *path, const char *const *offloads) {
         g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) r = tb_call(bus, path, TB_DEVICE_IFACE, "SetOffloads",
-                                        g_variant_new("(^as)", offloads), NULL, &error);
+        GVariant *r = tb_call(bus, path, TB_DEVICE_IFACE, "SetOffloads", g_variant_new("(^as)", offloads),
+                              NULL, &error);
+
         g_assert_no_error(error);
+        g_variant_unref(r);
 }
 
 /* SetOffloads on both devices, back and forth, during a transfer: it still arrives whole
