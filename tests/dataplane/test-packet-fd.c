@@ -1,321 +1,757 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* OpenPacketFd end to end, as root: a private system bus with the project's policy file,
- * tund itself, two devices it creates moved into two namespaces, packet fds handed over
- * by D-Bus and a forwarding client between them; UDP through it, then Delete: the fd
- * reads end-of-file and the client ends. */
+/* OpenPacketFd end to end, as root, through the bus test harness: a private system bus with
+ * the project's policy file, real polkitd, tund itself. Who may open a packet fd (owner,
+ * polkit, root), what bad options get, and real traffic between two namespaces through two
+ * tund devices and a forwarding client (dataplane-forward) between their packet fds. */
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
+#include <gio/gunixfdlist.h>
 #include <glib.h>
-#include <glib/gstdio.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <systemd/sd-bus.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "netns-util.h"
+#include "packet-check.h"
+#include "traffic.h"
 
-#define SERVICE "org.example.Tun1"
-#define DEVICE_IFACE "org.example.Tun1.Device"
-
-typedef struct Service {
-        char *dir;
-        pid_t bus_pid, tund_pid;
-        sd_bus *bus;
-} Service;
+#define MTU 1500u
+#define INVALID_ARGS "org.freedesktop.DBus.Error.InvalidArgs"
+#define ACCESS_DENIED "org.freedesktop.DBus.Error.AccessDenied"
+#define INTERACTIVE "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"
+#define UNKNOWN_OBJECT "org.freedesktop.DBus.Error.UnknownObject"
 
 /* Namespaces and devices carry the PID (set in main()): test runs of other worktrees on the
  * same machine use other names. */
-static char *ns_a, *ns_b, *if_a, *if_b;
+static char *ns_a, *ns_b, *ns_c, *if_a, *if_b, *if_c;
 
-static bool need_root(void) {
-        if (geteuid() != 0 || access("/dev/net/tun", R_OK | W_OK) < 0) {
-                g_test_skip("needs root and /dev/net/tun");
-                return false;
-        }
-        if (!g_getenv("TUND") || !g_getenv("TUND_POLICY") || !g_getenv("DATAPLANE_FORWARD")) {
-                g_test_skip("needs TUND, TUND_POLICY and DATAPLANE_FORWARD (set by meson test)");
+static bool need_forwarder(void) {
+        if (!g_getenv("DATAPLANE_FORWARD") || !g_getenv("PFD_USER")) {
+                g_test_skip("needs DATAPLANE_FORWARD and PFD_USER (set by meson test)");
                 return false;
         }
         return true;
 }
 
-static void write_bus_config(const char *dir) {
-        g_autofree char *conf = g_build_filename(dir, "bus.conf", NULL);
-        g_autofree char *policy_dir = g_build_filename(dir, "policy", NULL);
-        g_autofree char *policy = g_build_filename(policy_dir, "org.example.Tun1.conf", NULL);
-        g_autofree char *text = NULL, *policy_text = NULL;
+/* OpenPacketFd as BUS; returns the fd, or -1 with ERROR. */
+static int open_packet_fd(GDBusConnection *bus, const char *path, GVariant *options, GError **error) {
+        g_autoptr(GUnixFDList) fds = NULL;
+        g_autoptr(GVariant) reply = NULL;
+        gint32 handle;
 
-        text = g_strdup_printf(
-                "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
-                " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
-                "<busconfig>\n"
-                "  <type>system</type>\n"
-                "  <auth>EXTERNAL</auth>\n"
-                "  <listen>unix:path=%s/bus.sock</listen>\n"
-                "  <policy context=\"default\">\n"
-                "    <allow user=\"*\"/>\n"
-                "    <deny own=\"*\"/>\n"
-                "    <deny send_type=\"method_call\"/>\n"
-                "    <allow send_type=\"signal\"/>\n"
-                "    <allow send_requested_reply=\"true\" send_type=\"method_return\"/>\n"
-                "    <allow send_requested_reply=\"true\" send_type=\"error\"/>\n"
-                "    <allow receive_type=\"method_call\"/>\n"
-                "    <allow receive_type=\"method_return\"/>\n"
-                "    <allow receive_type=\"error\"/>\n"
-                "    <allow receive_type=\"signal\"/>\n"
-                "    <allow send_destination=\"org.freedesktop.DBus\" send_interface=\"org.freedesktop.DBus\"/>\n"
-                "    <allow send_destination=\"org.freedesktop.DBus\" send_interface=\"org.freedesktop.DBus.Introspectable\"/>\n"
-                "    <allow send_destination=\"org.freedesktop.DBus\" send_interface=\"org.freedesktop.DBus.Properties\"/>\n"
-                "  </policy>\n"
-                "  <includedir>%s</includedir>\n"
-                "</busconfig>\n", dir, policy_dir);
-        g_assert_true(g_file_set_contents(conf, text, -1, NULL));
-        g_assert_cmpint(g_mkdir(policy_dir, 0755), ==, 0);
-        g_assert_true(g_file_get_contents(g_getenv("TUND_POLICY"), &policy_text, NULL, NULL));
-        g_assert_true(g_file_set_contents(policy, policy_text, -1, NULL));
-}
-
-static int bus_connect(const char *address, sd_bus **ret) {
-        sd_bus *bus = NULL;
-        int r;
-
-        r = sd_bus_new(&bus);
-        if (r < 0)
-                return r;
-        (void) sd_bus_set_address(bus, address);
-        (void) sd_bus_set_bus_client(bus, true);
-        (void) sd_bus_negotiate_fds(bus, true);
-        r = sd_bus_start(bus);
-        if (r < 0) {
-                sd_bus_unref(bus);
-                return r;
-        }
-        *ret = bus;
-        return 0;
-}
-
-static bool name_has_owner(sd_bus *bus) {
-        sd_bus_message *reply = NULL;
-        int has = 0;
-
-        if (sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                               "NameHasOwner", NULL, &reply, "s", SERVICE) >= 0)
-                (void) sd_bus_message_read(reply, "b", &has);
-        sd_bus_message_unref(reply);
-        return has;
-}
-
-static void service_start(Service *s) {
-        g_autofree char *conf = NULL, *address = NULL, *state_arg = NULL;
-
-        *s = (Service) { .bus_pid = -1, .tund_pid = -1 };
-        s->dir = g_dir_make_tmp("tpfd-XXXXXX", NULL);
-        g_assert_nonnull(s->dir);
-        write_bus_config(s->dir);
-        conf = g_strdup_printf("--config-file=%s/bus.conf", s->dir);
-        address = g_strdup_printf("unix:path=%s/bus.sock", s->dir);
-        state_arg = g_strdup_printf("--state-directory=%s/state", s->dir);
-
-        /* --pdeathsig: they end with this test even when an assertion aborts it. */
-        s->bus_pid = spawn_command("setpriv", "--pdeathsig", "TERM", "--", "dbus-daemon", conf,
-                                   "--nofork", "--nopidfile", NULL);
-        g_assert_cmpint(s->bus_pid, >, 0);
-        for (unsigned i = 0; i < 200 && bus_connect(address, &s->bus) < 0; i++)
-                g_usleep(25 * 1000);
-        g_assert_nonnull(s->bus);
-
-        g_setenv("DBUS_SYSTEM_BUS_ADDRESS", address, TRUE);
-        s->tund_pid = spawn_command("setpriv", "--pdeathsig", "TERM", "--", g_getenv("TUND"), state_arg, NULL);
-        g_assert_cmpint(s->tund_pid, >, 0);
-        for (unsigned i = 0; i < 400 && !name_has_owner(s->bus); i++)
-                g_usleep(25 * 1000);
-        g_assert_true(name_has_owner(s->bus));
-}
-
-static void stop_pid(pid_t pid) {
-        if (pid <= 0)
-                return;
-        kill(pid, SIGTERM);
-        g_assert_cmpint(waitpid(pid, NULL, 0), ==, pid);
-}
-
-static void remove_tree(const char *dir) {
-        GDir *d = g_dir_open(dir, 0, NULL);
-        const char *name;
-
-        while (d && (name = g_dir_read_name(d))) {
-                g_autofree char *path = g_build_filename(dir, name, NULL);
-                if (g_file_test(path, G_FILE_TEST_IS_DIR) && !g_file_test(path, G_FILE_TEST_IS_SYMLINK))
-                        remove_tree(path);
-                else
-                        g_unlink(path);
-        }
-        if (d)
-                g_dir_close(d);
-        g_rmdir(dir);
-}
-
-/* Closing our connection removes the devices we created; then tund and the bus stop. */
-static void service_stop(Service *s) {
-        s->bus = sd_bus_flush_close_unref(s->bus);
-        stop_pid(s->tund_pid);
-        stop_pid(s->bus_pid);
-        remove_tree(s->dir);
-        g_free(s->dir);
-}
-
-static char *create_device(Service *s, const char *name) {
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        sd_bus_message *reply = NULL;
-        const char *path;
-        char *ret;
-        int r;
-
-        r = sd_bus_call_method(s->bus, SERVICE, "/org/example/Tun1", "org.example.Tun1.Manager",
-                               "CreateDevice", &error, &reply, "sa{sv}", name, 0);
-        if (r < 0)
-                g_error("CreateDevice(%s): %s", name, error.message);
-        g_assert_cmpint(sd_bus_message_read(reply, "o", &path), >, 0);
-        ret = g_strdup(path);
-        sd_bus_message_unref(reply);
-        return ret;
-}
-
-/* Returns the fd, or -1 with *ret_error_name set (to be freed). */
-static int open_packet_fd(Service *s, const char *path, const char *mode, char **ret_error_name) {
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        sd_bus_message *reply = NULL;
-        int fd = -1, r;
-
-        r = sd_bus_call_method(s->bus, SERVICE, path, DEVICE_IFACE, "OpenPacketFd", &error, &reply,
-                               "a{sv}", 1, "Mode", "s", mode);
-        if (r < 0) {
-                *ret_error_name = g_strdup(error.name);
-                sd_bus_error_free(&error);
+        if (!options)
+                options = g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0);
+        reply = g_dbus_connection_call_with_unix_fd_list_sync(
+                bus, TB_BUS_NAME, path, TB_DEVICE_IFACE, "OpenPacketFd",
+                g_variant_new("(@a{sv})", options), G_VARIANT_TYPE("(h)"), G_DBUS_CALL_FLAGS_NONE,
+                TB_HANG_SECONDS * 1000, NULL, &fds, NULL, error);
+        if (!reply)
                 return -1;
-        }
-        g_assert_cmpint(sd_bus_message_read(reply, "h", &fd), >, 0);
-        fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);     /* the message owns the one it read */
-        sd_bus_message_unref(reply);
+        g_variant_get(reply, "(h)", &handle);
+        g_assert_nonnull(fds);
+        return g_unix_fd_list_get(fds, handle, error);
+}
+
+static int open_mode_fd(GDBusConnection *bus, const char *path, const char *mode) {
+        g_autoptr(GError) error = NULL;
+        int fd = open_packet_fd(bus, path, tb_options("Mode", g_variant_new_string(mode), NULL), &error);
+
+        g_assert_no_error(error);
+        g_assert_cmpint(fd, >=, 0);
         return fd;
 }
 
-static uint32_t get_clients(Service *s, const char *path) {
-        uint32_t n = 0;
+static unsigned get_clients(GDBusConnection *bus, const char *path) {
+        g_autoptr(GVariant) v = tb_get_property(bus, path, TB_DEVICE_IFACE, "Clients");
+        return g_variant_get_uint32(v);
+}
 
-        g_assert_cmpint(sd_bus_get_property_trivial(s->bus, SERVICE, path, DEVICE_IFACE, "Clients",
-                                                    NULL, 'u', &n), >=, 0);
+/* Waits until the Clients property reads N (tund learns of a closed fd a moment later). */
+static void wait_clients(GDBusConnection *bus, const char *path, unsigned n) {
+        for (unsigned i = 0; i < TB_HANG_SECONDS * 50 && get_clients(bus, path) != n; i++)
+                g_usleep(20 * 1000);
+        g_assert_cmpuint(get_clients(bus, path), ==, n);
+}
+
+static uint64_t get_statistic(GDBusConnection *bus, const char *path, const char *key) {
+        g_autoptr(GVariant) v = tb_get_property(bus, path, TB_DEVICE_IFACE, "Statistics");
+        guint64 value = 0;
+
+        g_assert_true(g_variant_lookup(v, key, "t", &value));
+        return value;
+}
+
+static int socket_bound(const char *ns, const char *addr, uint16_t port) {
+        struct sockaddr_storage ss;
+        socklen_t sl = make_addr(AF_INET, addr, port, &ss);
+        int fd = socket_in_netns(ns, AF_INET, SOCK_DGRAM, 0);
+
+        g_assert_cmpint(fd, >=, 0);
+        g_assert_cmpint(bind(fd, (struct sockaddr *) &ss, sl), ==, 0);
+        return fd;
+}
+
+/* ---- Authorization ------------------------------------------------------------------------- */
+
+#define AUTH_DEVICE_ADDR "10.93.0.1"
+#define AUTH_USER_ADDR "10.93.0.2"
+#define AUTH_PORT 7000
+
+typedef struct UserRun {
+        GPid pid;
+        int out;
+        int status;
+        bool exited;
+        char *output;
+} UserRun;
+
+/* Starts pfd-user as USER: OpenPacketFd on PATH and, when EXCHANGE, UDP through the fd. */
+static void user_start(TbEnv *env, const TbUser *user, const char *path, bool exchange, UserRun *run) {
+        g_autofree char *reuid = g_strdup_printf("--reuid=%u", (unsigned) user->uid);
+        g_autofree char *regid = g_strdup_printf("--regid=%u", (unsigned) user->gid);
+        g_autofree char *address = g_strconcat("DBUS_SYSTEM_BUS_ADDRESS=", tb_env_address(env), NULL);
+        g_autofree char *port = g_strdup_printf("%u", AUTH_PORT);
+        const char *argv[] = { "setpriv", reuid, regid, "--clear-groups", "--", "env", address,
+                               g_getenv("PFD_USER"), path,
+                               exchange ? AUTH_USER_ADDR : NULL, AUTH_DEVICE_ADDR, port, NULL };
+        g_autoptr(GError) error = NULL;
+
+        *run = (UserRun) { .out = -1 };
+        g_assert_true(g_spawn_async_with_pipes(NULL, (char **) argv, NULL,
+                                               G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD,
+                                               NULL, NULL, &run->pid, NULL, &run->out, NULL, &error));
+        g_assert_no_error(error);
+}
+
+static bool user_poll_exit(UserRun *run) {
+        if (!run->exited && waitpid(run->pid, &run->status, WNOHANG) == run->pid)
+                run->exited = true;
+        return run->exited;
+}
+
+static char *read_all(int fd) {
+        GString *s = g_string_new(NULL);
+        char buf[1024];
+        ssize_t n;
+
+        while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+                if (n > 0)
+                        g_string_append_len(s, buf, n);
+        return g_string_free(s, FALSE);
+}
+
+/* Waits for its exit (it gives up by itself after a minute) and keeps its output. */
+static void user_finish(UserRun *run) {
+        run->output = read_all(run->out);
+        close(run->out);
+        if (!run->exited)
+                g_assert_cmpint(waitpid(run->pid, &run->status, 0), ==, run->pid);
+        run->exited = true;
+        g_spawn_close_pid(run->pid);
+        g_test_message("pfd-user: %s", run->output);
+}
+
+/* The user's OpenPacketFd fails with ERROR_NAME. */
+static void assert_user_refused(TbEnv *env, const TbUser *user, const char *path, const char *error_name) {
+        g_autofree char *expected = g_strdup_printf("error %s\n", error_name);
+        UserRun run;
+
+        user_start(env, user, path, false, &run);
+        user_finish(&run);
+        g_assert_true(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0);
+        g_assert_cmpstr(run.output, ==, expected);
+        g_free(run.output);
+}
+
+/* The user opens a packet fd and uses it as a TUN fd: its datagram reaches a socket in the
+ * device's namespace, and the reply sent there comes back to it through the fd. */
+static void assert_user_exchanges(TbEnv *env, const TbUser *user, const char *path) {
+        struct sockaddr_storage to;
+        socklen_t to_len = make_addr(AF_INET, AUTH_USER_ADDR, AUTH_PORT + 1, &to);
+        int rx = socket_bound(ns_a, AUTH_DEVICE_ADDR, AUTH_PORT);
+        bool got_request = false;
+        struct timeval tv = { .tv_usec = 200 * 1000 };
+        char buf[64];
+        UserRun run;
+
+        g_assert_cmpint(setsockopt(rx, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), ==, 0);
+        user_start(env, user, path, true, &run);
+        /* The user resends until it has the reply; this side replies to what arrived. */
+        for (unsigned i = 0; i < TB_HANG_SECONDS * 5 && !user_poll_exit(&run); i++) {
+                ssize_t n = recv_retry(rx, buf, sizeof(buf), 0);
+                if (n == 8 && memcmp(buf, "pfd-user", 8) == 0)
+                        got_request = true;
+                if (got_request)
+                        g_assert_cmpint(sendto(rx, "pfd-reply", 9, 0, (struct sockaddr *) &to, to_len), ==, 9);
+        }
+        user_finish(&run);
+        close(rx);
+        g_assert_true(got_request);
+        g_assert_true(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0);
+        g_assert_cmpstr(run.output, ==, "opened\nreceived\n");
+        g_free(run.output);
+}
+
+/* A device owned by an unprivileged user (created for it by root): the owner needs no
+ * polkit, a user polkit refuses gets AccessDenied, one without a rule would be asked
+ * (challenge), one polkit allows and root succeed. */
+static void test_authorization(void) {
+        TbEnv *env = tb_test_env();
+        if (!env || !need_forwarder())
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        const TbUser *owner = tb_env_user(env, TB_ROLE_NOBODY);
+        g_autofree char *path = tb_create_ok(bus, if_a, tb_options("Owner", g_variant_new_uint32(owner->uid), NULL));
+        g_autoptr(GError) error = NULL;
+
+        g_assert_cmpint(netns_setup(ns_a, if_a, AUTH_DEVICE_ADDR "/24", NULL, MTU), ==, 0);
+
+        assert_user_exchanges(env, owner, path);
+        wait_clients(bus, path, 0);
+
+        assert_user_refused(env, tb_env_user(env, TB_ROLE_DENIED), path, ACCESS_DENIED);
+        assert_user_refused(env, tb_env_user(env, TB_ROLE_CREATE), path, INTERACTIVE);
+        g_assert_cmpuint(get_clients(bus, path), ==, 0);
+
+        assert_user_exchanges(env, tb_env_user(env, TB_ROLE_MANAGE), path);
+        wait_clients(bus, path, 0);
+
+        int fd = open_packet_fd(bus, path, NULL, &error);
+        g_assert_no_error(error);
+        int type = 0;
+        socklen_t type_len = sizeof(type);
+        g_assert_cmpint(getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len), ==, 0);
+        g_assert_cmpint(type, ==, SOCK_SEQPACKET);
+        wait_clients(bus, path, 1);
+        close(fd);
+        wait_clients(bus, path, 0);
+
+        tb_delete_ok(bus, path);
+        netns_remove(ns_a);
+}
+
+static void assert_open_fails(GDBusConnection *bus, const char *path, GVariant *options, const char *error_name) {
+        g_autoptr(GError) error = NULL;
+
+        g_assert_cmpint(open_packet_fd(bus, path, options, &error), ==, -1);
+        tb_assert_error(error, error_name);
+}
+
+static void test_bad_options(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *path = tb_create_ok(bus, if_a, NULL);
+
+        assert_open_fails(bus, path, tb_options("Mode", g_variant_new_string("bogus"), NULL), INVALID_ARGS);
+        assert_open_fails(bus, path, tb_options("Mode", g_variant_new_string(""), NULL), INVALID_ARGS);
+        assert_open_fails(bus, path, tb_options("Mode", g_variant_new_uint32(1), NULL), INVALID_ARGS);
+        assert_open_fails(bus, path, tb_options("Bogus", g_variant_new_string("packet"), NULL), INVALID_ARGS);
+        g_assert_cmpuint(get_clients(bus, path), ==, 0);
+
+        tb_delete_ok(bus, path);
+        g_assert_true(tb_wait_link_gone(if_a));
+        assert_open_fails(bus, path, NULL, UNKNOWN_OBJECT);
+}
+
+/* ---- Traffic through two devices ----------------------------------------------------------- */
+
+typedef struct Pair {
+        GDBusConnection *bus;
+        char *path_a, *path_b;
+        pid_t forwarder;
+        int forwarder_out;
+        char *report;
+} Pair;
+
+static void pair_setup(TbEnv *env, Pair *p, const char *mode) {
+        *p = (Pair) { .bus = tb_env_bus(env), .forwarder = -1, .forwarder_out = -1 };
+        p->path_a = tb_create_ok(p->bus, if_a, NULL);
+        p->path_b = tb_create_ok(p->bus, if_b, NULL);
+        g_assert_cmpint(netns_setup(ns_a, if_a, "10.94.0.1/24", "fd94::1/64", MTU), ==, 0);
+        g_assert_cmpint(netns_setup(ns_b, if_b, "10.94.0.2/24", "fd94::2/64", MTU), ==, 0);
+
+        int a = open_mode_fd(p->bus, p->path_a, mode), b = open_mode_fd(p->bus, p->path_b, mode);
+        p->forwarder = forwarder_start(g_getenv("DATAPLANE_FORWARD"), mode, a, b, "--check", NULL,
+                                       &p->forwarder_out);
+        g_assert_cmpint(p->forwarder, >, 0);
+        close(a);
+        close(b);
+        wait_clients(p->bus, p->path_a, 1);
+        wait_clients(p->bus, p->path_b, 1);
+}
+
+static void log_statistics(Pair *p) {
+        const char *paths[] = { p->path_a, p->path_b };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(paths); i++) {
+                g_autoptr(GVariant) v = tb_get_property(p->bus, paths[i], TB_DEVICE_IFACE, "Statistics");
+                g_autofree char *text = g_variant_print(v, FALSE);
+                g_test_message("%s: %s", paths[i], text);
+        }
+}
+
+static void transfer(Pair *p, int family) {
+        Transfer t;
+        pthread_t th[2];
+
+        transfer_start(&t, th, family, ns_a, ns_b, family == AF_INET ? "10.94.0.2" : "fd94::2", 5001);
+        transfer_join(&t, th);
+        if (t.received != TRANSFER_BYTES) {
+                g_test_message("transfer to %s: sent %" G_GUINT64_FORMAT " received %" G_GUINT64_FORMAT
+                               ", sender's last error: %s, receiver's: %s", t.addr, t.sent, t.received,
+                               g_strerror(t.send_errno),
+                               t.receive_errno ? g_strerror(t.receive_errno) : "end-of-file");
+                log_statistics(p);
+        }
+        g_assert_cmpuint(t.received, ==, TRANSFER_BYTES);
+        g_assert_cmpstr(t.sha_received, ==, t.sha_sent);
+        g_free(t.sha_sent);
+        g_free(t.sha_received);
+}
+
+static void ping(void) {
+        ping_once(ns_a, AF_INET, "10.94.0.2", 56);
+        ping_once(ns_a, AF_INET6, "fd94::2", 56);
+        /* Larger than the MTU: fragments travel as plain packets. */
+        ping_once(ns_a, AF_INET, "10.94.0.2", 4000);
+        ping_once(ns_a, AF_INET6, "fd94::2", 4000);
+}
+
+static uint64_t report_value(const char *report, const char *dir, const char *key) {
+        g_autofree char *needle = g_strdup_printf("%s ", dir);
+        g_autofree char *k = g_strdup_printf(" %s=", key);
+        const char *line = strstr(report, needle), *v;
+
+        g_assert_nonnull(line);
+        v = strstr(line, k);
+        g_assert_nonnull(v);
+        return g_ascii_strtoull(v + strlen(k), NULL, 10);
+}
+
+/* Deletes A: the client's fd on A reads end-of-file, the client prints its report and ends,
+ * closing its fd on B, whose Clients goes back to 0. */
+static void pair_finish_by_delete(Pair *p) {
+        int status;
+
+        tb_delete_ok(p->bus, p->path_a);
+        p->report = read_all(p->forwarder_out);
+        close(p->forwarder_out);
+        g_assert_cmpint(waitpid(p->forwarder, &status, 0), ==, p->forwarder);
+        p->forwarder = -1;
+        g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        g_test_message("forwarder: %s", p->report);
+        wait_clients(p->bus, p->path_b, 0);
+        tb_delete_ok(p->bus, p->path_b);
+}
+
+/* The client dies: tund sees both fds closed. */
+static void pair_finish_by_kill(Pair *p) {
+        g_assert_cmpint(kill(p->forwarder, SIGTERM), ==, 0);
+        g_assert_cmpint(waitpid(p->forwarder, NULL, 0), ==, p->forwarder);
+        p->forwarder = -1;
+        close(p->forwarder_out);
+        wait_clients(p->bus, p->path_a, 0);
+        wait_clients(p->bus, p->path_b, 0);
+        tb_delete_ok(p->bus, p->path_a);
+        tb_delete_ok(p->bus, p->path_b);
+}
+
+static void pair_free(Pair *p) {
+        netns_remove(ns_a);
+        netns_remove(ns_b);
+        g_free(p->path_a);
+        g_free(p->path_b);
+        g_free(p->report);
+}
+
+/* Every packet the client read was whole, no longer than the MTU, with valid checksums. */
+static void check_report(Pair *p) {
+        const char *dirs[] = { "a2b", "b2a" };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(dirs); i++) {
+                g_assert_cmpuint(report_value(p->report, dirs[i], "packets"), >, 0);
+                g_assert_cmpuint(report_value(p->report, dirs[i], "bad"), ==, 0);
+                g_assert_cmpuint(report_value(p->report, dirs[i], "maxlen"), <=, MTU);
+        }
+}
+
+/* A's sender hands tund TCP super-packets to split; B's client packets are coalesced. */
+static void check_offload_statistics(Pair *p) {
+        log_statistics(p);
+        g_assert_cmpuint(get_statistic(p->bus, p->path_a, "rx_packets"), >, 0);
+        g_assert_cmpuint(get_statistic(p->bus, p->path_b, "tx_packets"), >, 0);
+        g_assert_cmpuint(get_statistic(p->bus, p->path_a, "gso_split"), >, 0);
+        g_assert_cmpuint(get_statistic(p->bus, p->path_b, "gro_merged"), >, 0);
+        g_assert_cmpuint(get_statistic(p->bus, p->path_a, "drops_invalid"), ==, 0);
+        g_assert_cmpuint(get_statistic(p->bus, p->path_b, "drops_invalid"), ==, 0);
+}
+
+static void test_packet_mode(void) {
+        TbEnv *env = tb_test_env();
+        if (!env || !need_forwarder())
+                return;
+        Pair p;
+
+        pair_setup(env, &p, "packet");
+        ping();
+        transfer(&p, AF_INET);
+        transfer(&p, AF_INET6);
+        udp_sizes(AF_INET, ns_a, ns_b, "10.94.0.2", 6001);
+        udp_sizes(AF_INET6, ns_a, ns_b, "fd94::2", 6001);
+        check_offload_statistics(&p);
+        pair_finish_by_delete(&p);
+        check_report(&p);
+        pair_free(&p);
+}
+
+static void test_batch_mode(void) {
+        TbEnv *env = tb_test_env();
+        if (!env || !need_forwarder())
+                return;
+        Pair p;
+
+        pair_setup(env, &p, "batch");
+        transfer(&p, AF_INET);
+        transfer(&p, AF_INET6);
+        check_offload_statistics(&p);
+        pair_finish_by_delete(&p);
+        check_report(&p);
+        pair_free(&p);
+}
+
+/* vnet: tund neither splits nor coalesces; the client's death frees both devices' fds. */
+static void test_vnet_mode(void) {
+        TbEnv *env = tb_test_env();
+        if (!env || !need_forwarder())
+                return;
+        Pair p;
+
+        pair_setup(env, &p, "vnet");
+        ping();
+        transfer(&p, AF_INET);
+        transfer(&p, AF_INET6);
+        log_statistics(&p);
+        g_assert_cmpuint(get_statistic(p.bus, p.path_a, "rx_packets"), >, 0);
+        g_assert_cmpuint(get_statistic(p.bus, p.path_a, "gso_split"), ==, 0);
+        g_assert_cmpuint(get_statistic(p.bus, p.path_b, "gro_merged"), ==, 0);
+        pair_finish_by_kill(&p);
+        pair_free(&p);
+}
+
+/* ---- Clients coming and going -------------------------------------------------------------- */
+
+typedef struct Blast {
+        const char *ns, *addr;
+        int stop;               /* __atomic */
+} Blast;
+
+/* UDP from the device's namespace to an address behind the device: tund reads these from
+ * the kernel and hands them to whichever client fds there are. */
+static void *blast_udp(void *userdata) {
+        Blast *b = userdata;
+        struct sockaddr_storage ss;
+        socklen_t sl = make_addr(AF_INET, b->addr, 9, &ss);
+        int fd = socket_in_netns(b->ns, AF_INET, SOCK_DGRAM, 0);
+        uint8_t buf[1400] = {};
+
+        while (fd >= 0 && !__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE)) {
+                for (unsigned i = 0; i < 64; i++)
+                        (void) sendto(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *) &ss, sl);
+                usleep(1000);
+        }
+        if (fd >= 0)
+                close(fd);
+        return NULL;
+}
+
+static unsigned count_fds_of(pid_t pid) {
+        g_autofree char *path = g_strdup_printf("/proc/%d/fd", (int) pid);
+        g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+        unsigned n = 0;
+
+        g_assert_nonnull(dir);
+        while (g_dir_read_name(dir))
+                n++;
         return n;
 }
 
-static uint64_t get_statistic(Service *s, const char *path, const char *key) {
-        sd_bus_message *reply = NULL;
-        const char *k;
-        uint64_t v, found = 0;
-
-        g_assert_cmpint(sd_bus_get_property(s->bus, SERVICE, path, DEVICE_IFACE, "Statistics",
-                                            NULL, &reply, "a{st}"), >=, 0);
-        g_assert_cmpint(sd_bus_message_enter_container(reply, 'a', "{st}"), >, 0);
-        while (sd_bus_message_read(reply, "{st}", &k, &v) > 0)
-                if (strcmp(k, key) == 0)
-                        found = v;
-        sd_bus_message_unref(reply);
-        return found;
-}
-
-/* A UDP datagram from namespace A to B, resent until it arrives. */
-static void udp_through(void) {
-        struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(6100) };
-        int tx = socket_in_netns(ns_a, AF_INET, SOCK_DGRAM, 0);
-        int rx = socket_in_netns(ns_b, AF_INET, SOCK_DGRAM, 0);
-        struct timeval tv = { .tv_sec = 1 };
-        char buf[64];
-        bool ok = false;
-
-        inet_pton(AF_INET, "10.81.0.2", &to.sin_addr);
-        g_assert_cmpint(tx, >=, 0);
-        g_assert_cmpint(rx, >=, 0);
-        g_assert_cmpint(bind(rx, (struct sockaddr *) &to, sizeof(to)), ==, 0);
-        setsockopt(rx, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        for (unsigned i = 0; i < 10 && !ok; i++) {
-                g_assert_cmpint(sendto(tx, "tund", 4, 0, (struct sockaddr *) &to, sizeof(to)), ==, 4);
-                ok = recv_retry(rx, buf, sizeof(buf), 0) == 4 && memcmp(buf, "tund", 4) == 0;
-        }
-        g_assert_true(ok);
-        close(tx);
-        close(rx);
-}
-
-static void test_open_packet_fd(void) {
-        g_autofree char *path_a = NULL, *path_b = NULL, *error_name = NULL, *report = NULL;
-        Service s;
-        int fd_a, fd_b, out, status;
-        pid_t fwd;
-
-        if (!need_root())
+/* 100 times, while packets flow: open fds in every mode, read a little from some, close
+ * them all. Clients follows, and tund holds no more fds afterwards than before. */
+static void test_reopen_no_leak(void) {
+        static const char *const modes[] = { "packet", "batch", "vnet" };
+        TbEnv *env = tb_test_env();
+        if (!env)
                 return;
-        service_start(&s);
-        path_a = create_device(&s, if_a);
-        path_b = create_device(&s, if_b);
-        g_assert_cmpint(netns_setup(ns_a, if_a, "10.81.0.1/24", NULL, 1500), ==, 0);
-        g_assert_cmpint(netns_setup(ns_b, if_b, "10.81.0.2/24", NULL, 1500), ==, 0);
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *path = tb_create_ok(bus, if_a, NULL);
+        Blast blast = { .ns = ns_a, .addr = "10.95.0.2" };
+        pthread_t blaster;
+        uint8_t buf[65536 + 10];
+        unsigned before;
 
-        g_assert_cmpint(open_packet_fd(&s, path_a, "ring", &error_name), ==, -1);
-        g_assert_cmpstr(error_name, ==, "org.freedesktop.DBus.Error.InvalidArgs");
+        g_assert_cmpint(netns_setup(ns_a, if_a, "10.95.0.1/24", NULL, MTU), ==, 0);
+        before = count_fds_of(tb_tund_pid(env));
+        g_assert_cmpint(pthread_create(&blaster, NULL, blast_udp, &blast), ==, 0);
 
-        fd_a = open_packet_fd(&s, path_a, "packet", &error_name);
-        fd_b = open_packet_fd(&s, path_b, "packet", &error_name);
-        g_assert_cmpint(fd_a, >=, 0);
-        g_assert_cmpint(fd_b, >=, 0);
-        g_assert_cmpuint(get_clients(&s, path_a), ==, 1);
-
-        fwd = forwarder_start(g_getenv("DATAPLANE_FORWARD"), "packet", fd_a, fd_b, "--check", NULL, &out);
-        g_assert_cmpint(fwd, >, 0);
-        close(fd_a);
-        close(fd_b);
-
-        udp_through();
-        /* The counters follow the packets, a moment later. */
-        for (unsigned i = 0; i < 500 && get_statistic(&s, path_b, "tx_packets") == 0; i++)
-                g_usleep(10 * 1000);
-        g_assert_cmpuint(get_statistic(&s, path_a, "rx_packets"), >, 0);
-        g_assert_cmpuint(get_statistic(&s, path_b, "tx_packets"), >, 0);
-
-        /* Delete: the client's fd on A reads end-of-file, and the client ends. */
-        g_assert_cmpint(sd_bus_call_method(s.bus, SERVICE, path_a, DEVICE_IFACE, "Delete", NULL, NULL, ""), >=, 0);
-        report = g_malloc0(4096);
-        for (size_t len = 0; len < 4095;) {
-                ssize_t n = read(out, report + len, 4095 - len);
-                if (n <= 0)
-                        break;
-                len += n;
+        for (unsigned round = 0; round < 100; round++) {
+                int fds[G_N_ELEMENTS(modes)];
+                for (size_t i = 0; i < G_N_ELEMENTS(modes); i++)
+                        fds[i] = open_mode_fd(bus, path, modes[(round + i) % G_N_ELEMENTS(modes)]);
+                if (round % 10 == 0) {
+                        /* Those of earlier rounds are noticed closed a moment later. */
+                        wait_clients(bus, path, G_N_ELEMENTS(modes));
+                        (void) recv(fds[0], buf, sizeof(buf), MSG_DONTWAIT);
+                }
+                for (size_t i = 0; i < G_N_ELEMENTS(modes); i++)
+                        close(fds[i]);
         }
-        close(out);
-        g_assert_cmpint(waitpid(fwd, &status, 0), ==, fwd);
-        g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-        g_test_message("forwarder: %s", report);
-        g_assert_nonnull(strstr(report, " bad=0 "));
 
-        service_stop(&s);
+        /* The packets reached clients while there were some. */
+        int fd = open_mode_fd(bus, path, "packet");
+        struct timeval tv = { .tv_sec = TB_HANG_SECONDS };
+        g_assert_cmpint(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), ==, 0);
+        g_assert_cmpint(recv_retry(fd, buf, sizeof(buf), 0), ==, 20 + 8 + 1400);
+        close(fd);
+
+        __atomic_store_n(&blast.stop, 1, __ATOMIC_RELEASE);
+        pthread_join(blaster, NULL);
+        wait_clients(bus, path, 0);
+        for (unsigned i = 0; i < TB_HANG_SECONDS * 50 && count_fds_of(tb_tund_pid(env)) > before; i++)
+                g_usleep(20 * 1000);
+        g_assert_cmpuint(count_fds_of(tb_tund_pid(env)), <=, before);
+
+        tb_delete_ok(bus, path);
         netns_remove(ns_a);
-        netns_remove(ns_b);
+}
+
+static uint64_t kernel_rx_packets(const char *ns, const char *ifname) {
+        g_autofree char *file = g_strdup_printf("/sys/class/net/%s/statistics/rx_packets", ifname);
+        char *out = NULL;
+        uint64_t n;
+
+        g_assert_cmpint(run_command_capture(&out, "ip", "netns", "exec", ns, "cat", file, NULL), ==, 0);
+        g_assert_nonnull(out);
+        n = g_ascii_strtoull(out, NULL, 10);
+        free(out);
+        return n;
+}
+
+/* Through tund's Statistics: a batch message whose records do not add up, an empty packet
+ * and a packet with a bad checksum are dropped and counted, never written. */
+static void test_invalid_counted(void) {
+        static const uint8_t src[4] = { 10, 95, 0, 2 }, dst[4] = { 10, 95, 0, 1 };
+        static const uint8_t bad_batch[] = { 0x00, 0x30, 0x45, 0x00, 0x00, 0x1c };
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *path = tb_create_ok(bus, if_a, NULL);
+        uint8_t pkt[128];
+        size_t len;
+
+        g_assert_cmpint(netns_setup(ns_a, if_a, "10.95.0.1/24", NULL, MTU), ==, 0);
+        int batch = open_mode_fd(bus, path, "batch"), packet = open_mode_fd(bus, path, "packet");
+        uint64_t before = get_statistic(bus, path, "drops_invalid");
+
+        g_assert_cmpint(send(batch, bad_batch, sizeof(bad_batch), 0), ==, sizeof(bad_batch));
+        g_assert_cmpint(send(packet, "", 0, 0), ==, 0);
+        len = packet_build_udp4(pkt, src, dst, 6000, 7000, "hello", 5);
+        pkt[len - 1] ^= 0x55;   /* payload changed after the checksum was computed */
+        g_assert_cmpint(send(packet, pkt, len, 0), ==, (ssize_t) len);
+
+        for (unsigned i = 0; i < TB_HANG_SECONDS * 50 && get_statistic(bus, path, "drops_invalid") < before + 3; i++)
+                g_usleep(20 * 1000);
+        g_assert_cmpuint(get_statistic(bus, path, "drops_invalid"), ==, before + 3);
+        /* Nothing reached the kernel: the TUN's own count of packets written to it. */
+        g_assert_cmpuint(kernel_rx_packets(ns_a, if_a), ==, 0);
+
+        close(batch);
+        close(packet);
+        wait_clients(bus, path, 0);
+        tb_delete_ok(bus, path);
+        netns_remove(ns_a);
+}
+
+/* ---- While traffic flows ------------------------------------------------------------------- */
+
+static void set_offloads(GDBusConnection *bus, const char *path, const char *const *offloads) {
+        g_autoptr(GError) error = NULL;
+        GVariant *r = tb_call(bus, path, TB_DEVICE_IFACE, "SetOffloads", g_variant_new("(^as)", offloads),
+                              NULL, &error);
+
+        g_assert_no_error(error);
+        g_variant_unref(r);
+}
+
+/* SetOffloads on both devices, back and forth, during a transfer: it still arrives whole
+ * and the client keeps its fds. */
+static void test_offloads_while_flowing(void) {
+        static const char *const none[] = { NULL };
+        TbEnv *env = tb_test_env();
+        if (!env || !need_forwarder())
+                return;
+        g_autoptr(GVariant) supported = tb_get_property(tb_env_bus(env), TB_MANAGER_PATH, TB_MANAGER_IFACE,
+                                                        "SupportedOffloads");
+        g_autofree const char **all = g_variant_get_strv(supported, NULL);
+        Transfer t;
+        pthread_t th[2];
+        Pair p;
+
+        pair_setup(env, &p, "packet");
+        transfer_start(&t, th, AF_INET, ns_a, ns_b, "10.94.0.2", 5002);
+        unsigned while_flowing = 0;
+        for (unsigned i = 0; i < 20; i++) {
+                while_flowing += !transfer_is_done(&t);
+                set_offloads(p.bus, i % 2 ? p.path_b : p.path_a, i % 4 < 2 ? none : (const char *const *) all);
+        }
+        g_test_message("%u of 20 offload changes came while the transfer was running", while_flowing);
+        set_offloads(p.bus, p.path_a, (const char *const *) all);
+        set_offloads(p.bus, p.path_b, (const char *const *) all);
+        transfer_join(&t, th);
+        g_assert_cmpuint(t.received, ==, TRANSFER_BYTES);
+        g_assert_cmpstr(t.sha_received, ==, t.sha_sent);
+        g_free(t.sha_sent);
+        g_free(t.sha_received);
+        g_assert_cmpuint(get_clients(p.bus, p.path_a), ==, 1);
+        g_assert_cmpuint(get_clients(p.bus, p.path_b), ==, 1);
+        transfer(&p, AF_INET6);
+        pair_finish_by_delete(&p);
+        check_report(&p);
+        pair_free(&p);
+}
+
+/* A third device whose client never reads, flooded meanwhile: it loses its own packets
+ * (drops_queue_full), and the transfer between the other two still completes. */
+static void test_stalled_client(void) {
+        TbEnv *env = tb_test_env();
+        if (!env || !need_forwarder())
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *path_c = tb_create_ok(bus, if_c, NULL);
+        Blast blast = { .ns = ns_c, .addr = "10.96.0.2" };
+        pthread_t blaster;
+        Pair p;
+
+        g_assert_cmpint(netns_setup(ns_c, if_c, "10.96.0.1/24", NULL, MTU), ==, 0);
+        int stalled = open_mode_fd(bus, path_c, "packet");
+        g_assert_cmpint(pthread_create(&blaster, NULL, blast_udp, &blast), ==, 0);
+
+        pair_setup(env, &p, "packet");
+        for (unsigned i = 0; i < TB_HANG_SECONDS * 50 && get_statistic(bus, path_c, "drops_queue_full") == 0; i++)
+                g_usleep(20 * 1000);
+        g_assert_cmpuint(get_statistic(bus, path_c, "drops_queue_full"), >, 0);
+        transfer(&p, AF_INET);
+        g_assert_cmpuint(get_statistic(bus, p.path_a, "drops_queue_full"), ==, 0);
+        g_assert_cmpuint(get_statistic(bus, p.path_b, "drops_queue_full"), ==, 0);
+
+        __atomic_store_n(&blast.stop, 1, __ATOMIC_RELEASE);
+        pthread_join(blaster, NULL);
+        pair_finish_by_delete(&p);
+        check_report(&p);
+        pair_free(&p);
+        close(stalled);
+        tb_delete_ok(bus, path_c);
+        netns_remove(ns_c);
+}
+
+/* ---- End of file ---------------------------------------------------------------------------- */
+
+static void assert_reads_eof(int fd) {
+        uint8_t buf[65536 + 10];
+        struct timeval tv = { .tv_sec = TB_HANG_SECONDS };
+        ssize_t n;
+
+        g_assert_cmpint(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), ==, 0);
+        while ((n = recv_retry(fd, buf, sizeof(buf), 0)) > 0)
+                ;
+        g_assert_cmpint(n, ==, 0);
+}
+
+/* A device removed behind tund's back (ip link del in its namespace): its fds read
+ * end-of-file and its object goes away. */
+static void test_removed_behind_back(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *path = tb_create_ok(bus, if_a, NULL);
+        g_autoptr(GError) error = NULL;
+
+        g_assert_cmpint(netns_setup(ns_a, if_a, "10.95.0.1/24", NULL, MTU), ==, 0);
+        int packet = open_mode_fd(bus, path, "packet"), batch = open_mode_fd(bus, path, "batch");
+        g_assert_cmpint(run_command("ip", "-n", ns_a, "link", "del", if_a, NULL), ==, 0);
+        assert_reads_eof(packet);
+        assert_reads_eof(batch);
+        close(packet);
+        close(batch);
+        for (unsigned i = 0; i < TB_HANG_SECONDS * 50; i++) {
+                g_autoptr(GHashTable) devices = tb_list_devices(bus);
+                if (!g_hash_table_contains(devices, if_a))
+                        break;
+                g_usleep(20 * 1000);
+        }
+        g_assert_cmpint(open_packet_fd(bus, path, NULL, &error), ==, -1);
+        tb_assert_error(error, UNKNOWN_OBJECT);
+        netns_remove(ns_a);
+}
+
+/* tund stopping: every fd reads end-of-file (the next test starts tund again). */
+static void test_eof_on_stop(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *path_a = tb_create_ok(bus, if_a, NULL);
+        g_autofree char *path_b = tb_create_ok(bus, if_b, NULL);
+        int fds[] = { open_mode_fd(bus, path_a, "packet"), open_mode_fd(bus, path_a, "vnet"),
+                      open_mode_fd(bus, path_b, "batch") };
+
+        g_assert_cmpint(tb_tund_stop(env), ==, 0);
+        for (size_t i = 0; i < G_N_ELEMENTS(fds); i++) {
+                assert_reads_eof(fds[i]);
+                close(fds[i]);
+        }
+        g_assert_true(tb_wait_link_gone(if_a));
+        g_assert_true(tb_wait_link_gone(if_b));
 }
 
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
-        ns_a = name_with_pid("tpfa");
-        ns_b = name_with_pid("tpfb");
-        if_a = name_with_pid("tpf0");
-        if_b = name_with_pid("tpf1");
-        netns_remove_stale("tpfa");
-        netns_remove_stale("tpfb");
+        ns_a = name_with_pid("tra");
+        ns_b = name_with_pid("trb");
+        ns_c = name_with_pid("trc");
+        if_a = name_with_pid("trd");
+        if_b = name_with_pid("tre");
+        if_c = name_with_pid("trf");
+        netns_remove_stale("tra");
+        netns_remove_stale("trb");
+        netns_remove_stale("trc");
         signal(SIGPIPE, SIG_IGN);
-        g_test_add_func("/dataplane/open-packet-fd", test_open_packet_fd);
-        return g_test_run();
+        g_test_add_func("/packet-fd/authorization", test_authorization);
+        g_test_add_func("/packet-fd/bad-options", test_bad_options);
+        g_test_add_func("/packet-fd/packet-mode", test_packet_mode);
+        g_test_add_func("/packet-fd/batch-mode", test_batch_mode);
+        g_test_add_func("/packet-fd/vnet-mode", test_vnet_mode);
+        g_test_add_func("/packet-fd/reopen-no-leak", test_reopen_no_leak);
+        g_test_add_func("/packet-fd/invalid-counted", test_invalid_counted);
+        g_test_add_func("/packet-fd/offloads-while-flowing", test_offloads_while_flowing);
+        g_test_add_func("/packet-fd/stalled-client", test_stalled_client);
+        g_test_add_func("/packet-fd/removed-behind-back", test_removed_behind_back);
+        g_test_add_func("/packet-fd/eof-on-stop", test_eof_on_stop);
+        int r = tb_test_run();
+        free(ns_a);
+        free(ns_b);
+        free(ns_c);
+        free(if_a);
+        free(if_b);
+        free(if_c);
+        return r;
 }
