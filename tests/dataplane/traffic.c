@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <glib.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -48,12 +50,39 @@ void set_timeouts(int fd, unsigned seconds) {
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
+/* A socket with a timeout is not restarted after a signal, and an interrupted connect()
+ * goes on in the background: wait for it instead of failing the transfer. */
+static int connect_retry(int fd, const struct sockaddr *sa, socklen_t sl) {
+        if (connect(fd, sa, sl) == 0)
+                return 0;
+        while (errno == EINTR || errno == EALREADY) {
+                struct pollfd p = { .fd = fd, .events = POLLOUT };
+                if (poll(&p, 1, 30 * 1000) < 0 && errno != EINTR)
+                        return -1;
+                if (connect(fd, sa, sl) == 0 || errno == EISCONN)
+                        return 0;
+        }
+        return -1;
+}
+
+/* Signals go to the test's main thread, not to the transfer's blocking calls. */
+static void block_signals(void) {
+        sigset_t all;
+
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, NULL);
+}
+
 static void *transfer_receive(void *userdata) {
         Transfer *t = userdata;
         GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
         uint8_t *buf = g_malloc(1 << 16);
-        int fd = accept4(t->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        int fd;
 
+        block_signals();
+        do
+                fd = accept4(t->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        while (fd < 0 && errno == EINTR);
         if (fd >= 0) {
                 ssize_t n;
                 set_timeouts(fd, 30);
@@ -79,11 +108,13 @@ static void *transfer_send(void *userdata) {
         uint64_t state = 0x9e3779b97f4a7c15ull ^ t->port;
         struct sockaddr_storage ss;
         socklen_t sl = make_addr(t->family, t->addr, t->port, &ss);
-        int fd = socket_in_netns(t->ns_from, t->family, SOCK_STREAM, 0);
+        int fd;
 
+        block_signals();
+        fd = socket_in_netns(t->ns_from, t->family, SOCK_STREAM, 0);
         if (fd >= 0) {
                 set_timeouts(fd, 30);
-                if (connect(fd, (struct sockaddr *) &ss, sl) == 0)
+                if (connect_retry(fd, (struct sockaddr *) &ss, sl) == 0)
                         for (size_t off = 0; off < TRANSFER_BYTES; off += 1 << 16) {
                                 fill_random(buf, 1 << 16, &state);
                                 if (write_all(fd, buf, 1 << 16) < 0)
