@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include "link-probe.h"
 #include "macro.h"
 #include "netns.h"
 #include "nl-util.h"
@@ -295,16 +296,6 @@ static int set_mtu_here(void *userdata) {
         return ioctl(fd, SIOCSIFMTU, &ifr) < 0 ? negative_errno() : 0;
 }
 
-static int tun_name(int tun_fd, char ret[IFNAMSIZ]) {
-        struct ifreq ifr = {};
-
-        if (ioctl(tun_fd, TUNGETIFF, &ifr) < 0)
-                return negative_errno();
-        memcpy(ret, ifr.ifr_name, IFNAMSIZ);
-        ret[IFNAMSIZ - 1] = '\0';
-        return 0;
-}
-
 int netns_tun_get_link(struct nl_sock *rtnl, int tun_fd, LinkState *ret) {
         char name[IFNAMSIZ];
         int nsid, r;
@@ -312,7 +303,7 @@ int netns_tun_get_link(struct nl_sock *rtnl, int tun_fd, LinkState *ret) {
         r = netns_nsid_of_tun(rtnl, tun_fd, &nsid);
         if (r < 0)
                 return r;
-        r = tun_name(tun_fd, name);
+        r = tun_get_name(tun_fd, name);
         if (r < 0)
                 return r;
         return netns_link_get(rtnl, nsid, 0, name, ret);
@@ -350,7 +341,7 @@ int netns_tun_set_mtu(struct nl_sock *rtnl, int tun_fd, uint32_t mtu) {
         netns_fd = netns_open_of_tun(tun_fd);
         if (netns_fd < 0)
                 return netns_fd;
-        r = tun_name(tun_fd, name);
+        r = tun_get_name(tun_fd, name);
         if (r < 0)
                 return r;
         return netns_run(netns_fd, set_mtu_here, &(SetMtu) { .name = name, .mtu = mtu });
