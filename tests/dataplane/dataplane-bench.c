@@ -15,7 +15,11 @@
  *   veth           a veth pair
  * Prints NAME VALUE UNIT lines: Gbit/s, CPU per packet of tund (this process) and of the
  * client (dataplane-forward), a "packet" being 1448 bytes of TCP payload, and the ratios
- * to plain-tun and vnet-tun. With several rounds (every variant once per round, so that
+ * to plain-tun and vnet-tun. It also measures, in each round, what one seqpacket message
+ * costs the kernel (send and receive, 1500 B and 64 KiB) and prints each mode's messaging
+ * floor: the CPU per packet that the four message operations of a forwarded packet (tund
+ * sends, the client receives, the client sends, tund receives) cost by themselves, with no
+ * work of tund's or the client's own. With several rounds (every variant once per round, so that
  * the load of a shared machine falls on all of them alike) it prints each variant's median
  * run. */
 
@@ -35,6 +39,7 @@
 #include "macro.h"
 #include "netns-util.h"
 #include "offloads.h"
+#include "seqpacket-cost.h"
 
 #define NS_A "tpba"
 #define NS_B "tpbb"
@@ -289,6 +294,34 @@ static int compare_gbps(const void *a, const void *b) {
 }
 
 #define MAX_ROUNDS 15
+#define PACKETS_PER_64K (65535.0 / 1500.0)
+
+typedef struct MessageCost {
+        double small, large;            /* ns per 1500 B / 64 KiB message, sent and received */
+} MessageCost;
+
+static int compare_double(const void *a, const void *b) {
+        double x = *(const double *) a, y = *(const double *) b;
+        return (x > y) - (x < y);
+}
+
+/* Two message hops per forwarded packet: each sent once and received once. One plain
+ * packet per message in packet mode; batch and vnet messages carry a 64 KiB worth. */
+static double messaging_floor(unsigned variant, MessageCost cost) {
+        return variant < 2 ? 2 * cost.small : 2 * cost.large / PACKETS_PER_64K;
+}
+
+static MessageCost median_cost(MessageCost *costs, unsigned n) {
+        double small[MAX_ROUNDS], large[MAX_ROUNDS];
+
+        for (unsigned i = 0; i < n; i++) {
+                small[i] = costs[i].small;
+                large[i] = costs[i].large;
+        }
+        qsort(small, n, sizeof(double), compare_double);
+        qsort(large, n, sizeof(double), compare_double);
+        return (MessageCost) { small[n / 2], large[n / 2] };
+}
 
 int main(int argc, char *argv[]) {
         static const char *const names[7] = {
@@ -298,6 +331,7 @@ int main(int argc, char *argv[]) {
         /* packet-mmsg, packet-single and batch against plain-tun; vnet against vnet-tun */
         static const double targets[4] = { 1.8, 1.7, 4.5, 0.9 };
         Result runs[7][MAX_ROUNDS] = {}, r[7] = {};
+        MessageCost costs[MAX_ROUNDS], cost;
         const char *only = NULL;
         unsigned rounds = 1;
 
@@ -325,7 +359,11 @@ int main(int argc, char *argv[]) {
         }
         signal(SIGPIPE, SIG_IGN);
 
-        for (unsigned k = 0; k < rounds; k++)
+        for (unsigned k = 0; k < rounds; k++) {
+                costs[k].small = seqpacket_cpu_per_message(1500, 1);
+                costs[k].large = seqpacket_cpu_per_message(65535, 1);
+                fprintf(stderr, "# round %u seqpacket message: %.0f ns (1500 B), %.0f ns (64 KiB)\n",
+                        k + 1, costs[k].small, costs[k].large);
                 for (unsigned j = 0; j < 7; j++) {
                         unsigned i = order[j];
                         if (only && strcmp(only, names[i]) != 0)
@@ -333,6 +371,8 @@ int main(int argc, char *argv[]) {
                         runs[i][k] = run_variant(i);
                         fprintf(stderr, "# round %u %s %.2f Gbit/s\n", k + 1, names[i], runs[i][k].gbps);
                 }
+        }
+        cost = median_cost(costs, rounds);
 
         /* The median run of each variant: the machine is shared, single runs are noisy. */
         for (unsigned j = 0; j < 7; j++) {
@@ -346,6 +386,16 @@ int main(int argc, char *argv[]) {
                 if (only && strcmp(only, names[i]) != 0)
                         continue;
                 print_result(names[i], r[i], i < 4 ? names[base] : NULL, r[base].gbps, i < 4 ? targets[i] : 0);
+        }
+
+        printf("seqpacket-1500-cpu %.0f ns/message\n", cost.small);
+        printf("seqpacket-64k-cpu %.0f ns/message\n", cost.large);
+        for (unsigned i = 0; i < 4; i++) {
+                if (only && strcmp(only, names[i]) != 0)
+                        continue;
+                printf("%s-messaging-floor %.0f ns/packet\n", names[i], messaging_floor(i, cost));
+                if (r[i].tund_ns >= 0 && r[i].client_ns >= 0)
+                        printf("%s-tund-plus-client-cpu %.0f ns/packet\n", names[i], r[i].tund_ns + r[i].client_ns);
         }
 
         /* And against the other baseline, for the record. */
