@@ -54,6 +54,7 @@ static const char *seconds = "5";
 typedef struct Result {
         double gbps;
         double tund_ns, client_ns;      /* CPU per packet, < 0 when not applicable */
+        double system_ns;               /* busy CPU per packet of the whole machine */
 } Result;
 
 static double cpu_seconds_self(void) {
@@ -80,6 +81,23 @@ static double cpu_seconds_of(pid_t pid) {
         }
         fclose(f);
         return (double) (ut + st) / sysconf(_SC_CLK_TCK);
+}
+
+/* Busy CPU seconds of the whole machine so far (time stolen by the host not included). */
+static double cpu_seconds_busy(void) {
+        unsigned long long user = 0, nice = 0, sys = 0, idle = 0, iowait = 0, irq = 0, softirq = 0;
+        FILE *f = fopen("/proc/stat", "re");
+
+        if (!f)
+                return 0;
+        if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &sys, &idle, &iowait, &irq, &softirq) != 7)
+                user = nice = sys = irq = softirq = 0;
+        fclose(f);
+        return (double) (user + nice + sys + irq + softirq) / sysconf(_SC_CLK_TCK);
+}
+
+static double packets_moved(double gbps) {
+        return gbps * 1e9 / 8 * atof(seconds) / MSS_BYTES;
 }
 
 static void setup_namespaces(const char *if_a, const char *if_b) {
@@ -134,6 +152,15 @@ static double run_iperf(void) {
         return bps / 1e9;
 }
 
+/* Runs iperf3 and fills in the throughput and the machine's busy CPU per packet. */
+static void measure_iperf(Result *res) {
+        double busy0 = cpu_seconds_busy();
+
+        res->gbps = run_iperf();
+        if (res->gbps > 0)
+                res->system_ns = (cpu_seconds_busy() - busy0) * 1e9 / packets_moved(res->gbps);
+}
+
 /* Passes the forwarder's report on as comment lines. */
 static void finish_forwarder(pid_t pid, int out_fd) {
         char line[512];
@@ -182,14 +209,13 @@ static Result run_tund(ClientMode mode, bool single) {
 
         self0 = cpu_seconds_self();
         client0 = cpu_seconds_of(fwd);
-        res.gbps = run_iperf();
+        measure_iperf(&res);
         self1 = cpu_seconds_self();
         client1 = cpu_seconds_of(fwd);
 
         if (res.gbps > 0) {
-                double packets = res.gbps * 1e9 / 8 * atof(seconds) / MSS_BYTES;
-                res.tund_ns = (self1 - self0) * 1e9 / packets;
-                res.client_ns = (client1 - client0) * 1e9 / packets;
+                res.tund_ns = (self1 - self0) * 1e9 / packets_moved(res.gbps);
+                res.client_ns = (client1 - client0) * 1e9 / packets_moved(res.gbps);
         }
 
         for (unsigned i = 0; i < 2; i++) {
@@ -234,10 +260,10 @@ static Result run_tun_bridge(bool vnet) {
                 exit(1);
 
         client0 = cpu_seconds_of(fwd);
-        res.gbps = run_iperf();
+        measure_iperf(&res);
         client1 = cpu_seconds_of(fwd);
         if (res.gbps > 0)
-                res.client_ns = (client1 - client0) * 1e9 / (res.gbps * 1e9 / 8 * atof(seconds) / MSS_BYTES);
+                res.client_ns = (client1 - client0) * 1e9 / packets_moved(res.gbps);
 
         /* The forwarder ends when the devices go (EBADFD on read). */
         kill(fwd, SIGTERM);
@@ -256,7 +282,7 @@ static Result run_veth(void) {
                 exit(1);
         }
         setup_namespaces("tpbv0", "tpbv1");
-        res.gbps = run_iperf();
+        measure_iperf(&res);
         teardown_namespaces();  /* removes the pair with them */
         return res;
 }
@@ -273,7 +299,27 @@ static void print_result(const char *name, Result r, const char *baseline, doubl
                 printf("%s-tund-cpu %.0f ns/packet\n", name, r.tund_ns);
         if (r.client_ns >= 0)
                 printf("%s-client-cpu %.0f ns/packet\n", name, r.client_ns);
+        if (r.system_ns > 0)
+                printf("%s-system-cpu %.0f ns/packet\n", name, r.system_ns);
         fflush(stdout);
+}
+
+/* The mode's ceiling on this machine: its throughput if tund and the client did nothing
+ * but their seqpacket messages (the floor) while the rest of the machine's work per packet
+ * (iperf3, the kernel's TCP) stayed as measured, with every CPU busy. */
+static void print_ceiling(const char *name, Result r, double floor_ns, const char *baseline,
+                          double baseline_gbps) {
+        double other_ns, ceiling_gbps;
+
+        printf("%s-messaging-floor %.0f ns/packet\n", name, floor_ns);
+        if (r.gbps <= 0 || r.system_ns <= 0 || r.tund_ns < 0 || r.client_ns < 0)
+                return;
+        printf("%s-tund-plus-client-cpu %.0f ns/packet\n", name, r.tund_ns + r.client_ns);
+        other_ns = MAX(0.0, r.system_ns - r.tund_ns - r.client_ns);
+        ceiling_gbps = sysconf(_SC_NPROCESSORS_ONLN) * 1e9 / (other_ns + floor_ns) * MSS_BYTES * 8 / 1e9;
+        printf("%s-ceiling %.2f Gbit/s\n", name, ceiling_gbps);
+        if (baseline_gbps > 0)
+                printf("%s-ceiling-vs-%s %.2f x\n", name, baseline, ceiling_gbps / baseline_gbps);
 }
 
 static Result run_variant(unsigned i) {
@@ -393,9 +439,7 @@ int main(int argc, char *argv[]) {
         for (unsigned i = 0; i < 4; i++) {
                 if (only && strcmp(only, names[i]) != 0)
                         continue;
-                printf("%s-messaging-floor %.0f ns/packet\n", names[i], messaging_floor(i, cost));
-                if (r[i].tund_ns >= 0 && r[i].client_ns >= 0)
-                        printf("%s-tund-plus-client-cpu %.0f ns/packet\n", names[i], r[i].tund_ns + r[i].client_ns);
+                print_ceiling(names[i], r[i], messaging_floor(i, cost), names[i == 3 ? 5 : 4], r[i == 3 ? 5 : 4].gbps);
         }
 
         /* And against the other baseline, for the record. */
