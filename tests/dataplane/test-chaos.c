@@ -348,39 +348,72 @@ static guint32 chaos_seed(void) {
         return s ? (guint32) g_ascii_strtoull(s, NULL, 10) : (guint32) g_get_real_time();
 }
 
-static void test_chaos(void) {
+static void chaos_init(Chaos *c, TbEnv *env) {
+        guint32 seed = chaos_seed();
+
+        g_test_message("seed %u (TUND_CHAOS_SEED replays it)", seed);
+        *c = (Chaos) {
+                .bus = tb_env_bus(env),
+                .rand = g_rand_new_with_seed(seed),
+                .ns = chaos_ns,
+        };
+        netns_remove(c->ns);
+        g_assert_cmpint(run_command("ip", "netns", "add", c->ns, NULL), ==, 0);
+        for (unsigned i = 0; i < N_SLOTS; i++) {
+                g_autofree char *suffix = g_strdup_printf("x%u", i);
+                c->slots[i] = (Slot) { .name = tb_ifname(suffix), .index = i };
+                for (unsigned j = 0; j < FDS_PER_SLOT; j++)
+                        c->slots[i].fds[j] = -1;
+        }
+}
+
+static void chaos_done(Chaos *c) {
+        for (unsigned i = 0; i < N_SLOTS; i++) {
+                forget_device(&c->slots[i]);
+                g_free(c->slots[i].name);
+        }
+        netns_remove(c->ns);
+        g_rand_free(c->rand);
+}
+
+static void storm(Chaos *c, TbEnv *env) {
+        gint64 deadline = g_get_monotonic_time() + MAX_SECONDS * G_USEC_PER_SEC;
+
+        for (unsigned n = 0; n < N_OPERATIONS && g_get_monotonic_time() < deadline; n++) {
+                Slot *s = &c->slots[pick(c, N_SLOTS)];
+                operations[pick(c, G_N_ELEMENTS(operations))](c, s);
+                g_assert_cmpint(kill(tb_tund_pid(env), 0), ==, 0);
+        }
+        g_test_message("%u calls, %u answered with an error", c->calls, c->errors);
+}
+
+static void assert_clean_exit(int status) {
+        g_assert_true(WIFEXITED(status));
+        g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+}
+
+/* Reads what is queued; true when the fd then reads end-of-file. */
+static bool reads_eof(int fd) {
+        uint8_t buf[70000];
+        ssize_t n;
+
+        while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+                ;
+        return n == 0;
+}
+
+static void test_storm_then_clean_up(void) {
         TbEnv *env = tb_test_env();
         g_autoptr(GHashTable) left = NULL;
-        guint32 seed = chaos_seed();
         unsigned fds0, threads0;
-        gint64 deadline;
-        Chaos c = {};
+        Chaos c;
 
         if (!env)
                 return;
         fds0 = tund_fds(env);
         threads0 = tund_threads(env);
-        g_test_message("seed %u (TUND_CHAOS_SEED replays it)", seed);
-
-        c.bus = tb_env_bus(env);
-        c.rand = g_rand_new_with_seed(seed);
-        c.ns = chaos_ns;
-        netns_remove(c.ns);
-        g_assert_cmpint(run_command("ip", "netns", "add", c.ns, NULL), ==, 0);
-        for (unsigned i = 0; i < N_SLOTS; i++) {
-                g_autofree char *suffix = g_strdup_printf("x%u", i);
-                c.slots[i] = (Slot) { .name = tb_ifname(suffix), .index = i };
-                for (unsigned j = 0; j < FDS_PER_SLOT; j++)
-                        c.slots[i].fds[j] = -1;
-        }
-
-        deadline = g_get_monotonic_time() + MAX_SECONDS * G_USEC_PER_SEC;
-        for (unsigned n = 0; n < N_OPERATIONS && g_get_monotonic_time() < deadline; n++) {
-                Slot *s = &c.slots[pick(&c, N_SLOTS)];
-                operations[pick(&c, G_N_ELEMENTS(operations))](&c, s);
-                g_assert_cmpint(kill(tb_tund_pid(env), 0), ==, 0);
-        }
-        g_test_message("%u calls, %u answered with an error", c.calls, c.errors);
+        chaos_init(&c, env);
+        storm(&c, env);
 
         /* Devices moved away come home for the final check of the kernel's side. */
         for (unsigned i = 0; i < N_SLOTS; i++)
@@ -390,16 +423,33 @@ static void test_chaos(void) {
         left = tb_list_devices(c.bus);
         g_assert_cmpuint(g_hash_table_size(left), ==, 0);
         g_assert_true(tund_back_to(env, fds0, threads0));
-
-        netns_remove(c.ns);
-        for (unsigned i = 0; i < N_SLOTS; i++)
-                g_free(c.slots[i].name);
-        g_rand_free(c.rand);
+        chaos_done(&c);
 
         /* Exits 0: under AddressSanitizer a leak would make it fail. */
-        int status = tb_tund_stop(env);
-        g_assert_true(WIFEXITED(status));
-        g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+        assert_clean_exit(tb_tund_stop(env));
+}
+
+/* SIGTERM in the middle of it all: tund exits cleanly, its devices go wherever they are,
+ * and every packet fd reads end-of-file. */
+static void test_storm_then_stop(void) {
+        TbEnv *env = tb_test_env();
+        Chaos c;
+
+        if (!env)
+                return;
+        chaos_init(&c, env);
+        storm(&c, env);
+        assert_clean_exit(tb_tund_stop(env));
+
+        for (unsigned i = 0; i < N_SLOTS; i++) {
+                Slot *s = &c.slots[i];
+                for (unsigned j = 0; j < FDS_PER_SLOT; j++)
+                        if (s->fds[j] >= 0)
+                                g_assert_true(reads_eof(s->fds[j]));
+                g_assert_false(tb_link_exists(s->name));
+                g_assert_cmpint(run_command("ip", "-n", c.ns, "link", "show", s->name, NULL), !=, 0);
+        }
+        chaos_done(&c);
 }
 
 int main(int argc, char *argv[]) {
@@ -407,6 +457,7 @@ int main(int argc, char *argv[]) {
         chaos_ns = name_with_pid("tcx");
         netns_remove_stale("tcx");
         signal(SIGPIPE, SIG_IGN);
-        g_test_add_func("/chaos/everything-at-once", test_chaos);
+        g_test_add_func("/chaos/storm-then-clean-up", test_storm_then_clean_up);
+        g_test_add_func("/chaos/storm-then-stop", test_storm_then_stop);
         return tb_test_run();
 }
