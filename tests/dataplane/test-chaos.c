@@ -185,6 +185,73 @@ static void op_open_fd(Chaos *c, Slot *s) {
         g_assert_cmpint(s->fds[i], >=, 0);
 }
 
+/* Many calls in flight at once, answered in any order. */
+typedef struct Flood {
+        Chaos *chaos;
+        unsigned pending;
+} Flood;
+
+static void flood_reply(GObject *source, GAsyncResult *result, gpointer userdata) {
+        static const char *const allowed[] = { INVALID_ARGS, UNKNOWN_OBJECT, NOT_SUPPORTED,
+                                               "org.example.Tun1.Error.NoSuchDevice", NULL };
+        Flood *f = userdata;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), result, &error);
+
+        check_error(f->chaos, "a call of the flood", error, allowed);
+        f->pending--;
+}
+
+static bool flood_answered(void *userdata) {
+        return ((Flood *) userdata)->pending == 0;
+}
+
+static void op_flood(Chaos *c, Slot *s) {
+        Flood f = { .chaos = c };
+
+        /* The system bus allows 128 calls pending per connection. */
+        for (unsigned n = 32 + pick(c, 96); n > 0; n--) {
+                const char *path = s->path ?: TB_MANAGER_PATH, *iface = TB_DEVICE_IFACE, *method;
+                GVariant *args;
+
+                switch (pick(c, 4)) {
+                case 0:
+                        method = "SetMTU";
+                        args = g_variant_new("(u)", pick(c, 2) ? 1400u : 20u);
+                        break;
+                case 1:
+                        iface = "org.freedesktop.DBus.Properties";
+                        method = "GetAll";
+                        args = g_variant_new("(s)", TB_DEVICE_IFACE);
+                        break;
+                case 2:
+                        path = TB_MANAGER_PATH;
+                        iface = TB_MANAGER_IFACE;
+                        method = "GetDevice";
+                        args = g_variant_new("(s)", pick(c, 2) ? s->name : "tbnosuchdevice");
+                        break;
+                default:
+                        path = TB_MANAGER_PATH;
+                        iface = TB_MANAGER_IFACE;
+                        method = "ListDevices";
+                        args = NULL;
+                        break;
+                }
+                if (!s->path && strcmp(iface, TB_MANAGER_IFACE) != 0) {
+                        path = TB_MANAGER_PATH;
+                        iface = TB_MANAGER_IFACE;
+                        method = "ListDevices";
+                        if (args)
+                                g_variant_unref(g_variant_ref_sink(args));
+                        args = NULL;
+                }
+                g_dbus_connection_call(c->bus, TB_BUS_NAME, path, iface, method, args, NULL,
+                                       G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, flood_reply, &f);
+                f.pending++;
+        }
+        g_assert_true(tb_wait_until(flood_answered, &f));
+}
+
 /* ---- Packets -------------------------------------------------------------------------------- */
 
 static void op_write_fd(Chaos *c, Slot *s) {
@@ -303,7 +370,7 @@ typedef void (*Operation)(Chaos *c, Slot *s);
 
 static const Operation operations[] = {
         op_create, op_create, op_delete, op_set_mtu, op_set_offloads, op_read_properties,
-        op_open_fd, op_open_fd, op_write_fd, op_write_fd, op_drain_fd, op_close_fd,
+        op_flood, op_open_fd, op_open_fd, op_write_fd, op_write_fd, op_drain_fd, op_close_fd,
         op_traffic, op_traffic, op_link_up_down, op_link_mtu, op_link_delete, op_move, op_move,
 };
 
