@@ -56,8 +56,13 @@ pid_t tb_env_polkitd_pid(TbEnv *env);
 /* Stops the bus daemon (tund then must exit on its own). */
 void tb_env_stop_bus(TbEnv *env);
 
-/* A name unique to this test process: "tb" PID SUFFIX, at most 15 bytes. */
+/* A name unique to this test process: "tb" PID SUFFIX, at most 15 bytes. Links and network
+ * namespaces so named are removed when the test process ends, however it ends, once a reaper
+ * runs for it: tb_env_new() starts one, tb_reap_at_exit() one alone. SUFFIX must not start
+ * with a digit. */
 char *tb_ifname(const char *suffix);
+/* For tests that make links or namespaces without the bus environment. */
+void tb_reap_at_exit(void);
 
 /* tund */
 const char *tb_tund_path(void);
