@@ -376,6 +376,16 @@ static void agent_authenticate(Agent *a) {
         g_dbus_method_invocation_return_value(g_steal_pointer(&a->pending), NULL);
 }
 
+/* Sends an interactive CreateDevice as C and waits until polkit asks the agent about it;
+ * returns the call's id. */
+static unsigned create_asking_agent(Agent *a, TbCaller *c, const char *name, GVariant *options) {
+        unsigned id = tb_caller_send(c, true, TB_MANAGER_PATH, TB_MANAGER_IFACE, "CreateDevice",
+                                     tb_create_args(name, options));
+        agent_wait_asked(a);
+        g_assert_cmpstr(a->action_id, ==, TB_ACTION_CREATE);
+        return id;
+}
+
 static void test_loop_serves_while_polkit_decides(void) {
         TbEnv *env = tb_test_env();
         if (!env)
@@ -389,10 +399,7 @@ static void test_loop_serves_while_polkit_decides(void) {
 
         /* The first call waits for the agent, which waits for the test. */
         g_autofree char *name = tb_ifname("l");
-        unsigned create = tb_caller_send(c, true, TB_MANAGER_PATH, TB_MANAGER_IFACE, "CreateDevice",
-                                         tb_create_args(name, tb_options("MTU", g_variant_new_uint32(1400), NULL)));
-        agent_wait_asked(&agent);
-        g_assert_cmpstr(agent.action_id, ==, TB_ACTION_CREATE);
+        unsigned create = create_asking_agent(&agent, c, name, tb_options("MTU", g_variant_new_uint32(1400), NULL));
 
         /* Meanwhile tund answers the same caller and others. */
         unsigned list = tb_caller_send(c, false, TB_MANAGER_PATH, TB_MANAGER_IFACE, "ListDevices", NULL);
@@ -426,10 +433,7 @@ static void test_agent_authenticates(void) {
         agent_start(&agent, env, c, user);
 
         g_autofree char *name = tb_ifname("h");
-        unsigned create = tb_caller_send(c, true, TB_MANAGER_PATH, TB_MANAGER_IFACE, "CreateDevice",
-                                         tb_create_args(name, NULL));
-        agent_wait_asked(&agent);
-        g_assert_cmpstr(agent.action_id, ==, TB_ACTION_CREATE);
+        unsigned create = create_asking_agent(&agent, c, name, NULL);
         agent_authenticate(&agent);
 
         g_autoptr(GVariant) created = tb_caller_wait(c, create, &error);
