@@ -302,7 +302,8 @@ static void ping(void) {
 }
 
 /* Deletes A: the client's fd on A reads end-of-file, the client prints its report and ends,
- * closing its fd on B, whose Clients goes back to 0. */
+ * closing its fd on B, whose Clients goes back to 0. Every packet the client read was
+ * whole, no longer than the MTU, with valid checksums. */
 static void pair_finish_by_delete(Pair *p) {
         int status;
 
@@ -315,6 +316,7 @@ static void pair_finish_by_delete(Pair *p) {
         g_test_message("forwarder: %s", p->report);
         wait_clients(p->bus, p->path_b, 0);
         tb_delete_ok(p->bus, p->path_b);
+        check_forwarder_report(p->report, true, MTU);
 }
 
 /* The client dies: tund sees both fds closed. */
@@ -335,11 +337,6 @@ static void pair_free(Pair *p) {
         g_free(p->path_a);
         g_free(p->path_b);
         g_free(p->report);
-}
-
-/* Every packet the client read was whole, no longer than the MTU, with valid checksums. */
-static void check_report(Pair *p) {
-        check_forwarder_report(p->report, true, MTU);
 }
 
 /* A's sender hands tund TCP super-packets to split; B's client packets are coalesced. */
@@ -367,7 +364,6 @@ static void test_packet_mode(void) {
         udp_sizes(AF_INET6, ns_a, ns_b, "fd94::2", 6001);
         check_offload_statistics(&p);
         pair_finish_by_delete(&p);
-        check_report(&p);
         pair_free(&p);
 }
 
@@ -382,7 +378,6 @@ static void test_batch_mode(void) {
         transfer(&p, AF_INET6);
         check_offload_statistics(&p);
         pair_finish_by_delete(&p);
-        check_report(&p);
         pair_free(&p);
 }
 
@@ -554,7 +549,6 @@ static void test_offloads_while_flowing(void) {
         g_assert_cmpuint(get_clients(p.bus, p.path_b), ==, 1);
         transfer(&p, AF_INET6);
         pair_finish_by_delete(&p);
-        check_report(&p);
         pair_free(&p);
 }
 
@@ -583,7 +577,6 @@ static void test_stalled_client(void) {
 
         blast_stop(&blast);
         pair_finish_by_delete(&p);
-        check_report(&p);
         pair_free(&p);
         close(stalled);
         tb_delete_ok(bus, path_c);
