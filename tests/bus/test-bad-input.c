@@ -156,11 +156,8 @@ static void test_bad_option_types(void) {
                 expect_create_error(bus, name, options[i], INVALID_ARGS);
 
         /* Arguments of the wrong signature never reach CreateDevice's logic. */
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) r = tb_call(bus, TB_MANAGER_PATH, TB_MANAGER_IFACE, "CreateDevice",
-                                        g_variant_new("(s)", name), NULL, &error);
-        g_assert_null(r);
-        tb_assert_error(error, INVALID_ARGS);
+        tb_call_expect(bus, TB_MANAGER_PATH, TB_MANAGER_IFACE, "CreateDevice", g_variant_new("(s)", name),
+                       INVALID_ARGS);
         g_assert_false(tb_link_exists(name));
 }
 
@@ -209,31 +206,20 @@ static void test_bad_device_calls(void) {
 
         const guint32 mtus[] = { 0, 67, 65536, G_MAXUINT32 };
         for (size_t i = 0; i < G_N_ELEMENTS(mtus); i++) {
-                g_autoptr(GError) error = NULL;
-                g_autoptr(GVariant) r = tb_call(bus, path, TB_DEVICE_IFACE, "SetMTU",
-                                                g_variant_new("(u)", mtus[i]), NULL, &error);
-                g_assert_null(r);
-                tb_assert_error(error, INVALID_ARGS);
+                tb_call_expect(bus, path, TB_DEVICE_IFACE, "SetMTU", g_variant_new("(u)", mtus[i]), INVALID_ARGS);
                 g_assert_cmpuint(tb_link_mtu(name), ==, 1400);
         }
 
         for (size_t i = 0; i < G_N_ELEMENTS(bad_offload_sets); i++) {
-                g_autoptr(GError) error = NULL;
-                g_autoptr(GVariant) r = tb_call(bus, path, TB_DEVICE_IFACE, "SetOffloads",
-                                                g_variant_new("(^as)", bad_offload_sets[i]), NULL, &error);
-                g_assert_null(r);
-                tb_assert_error(error, INVALID_ARGS);
+                tb_call_expect(bus, path, TB_DEVICE_IFACE, "SetOffloads",
+                               g_variant_new("(^as)", bad_offload_sets[i]), INVALID_ARGS);
                 g_autoptr(GHashTable) now = device_offloads(bus, path);
                 tb_assert_sets_equal(now, offloads);
                 g_autoptr(GHashTable) kernel_now = tb_link_kernel_offloads(name);
                 tb_assert_sets_equal(kernel_now, kernel_offloads);
         }
 
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) r = tb_call(bus, path, TB_DEVICE_IFACE, "SetMTU",
-                                        g_variant_new("(s)", "1500"), NULL, &error);
-        g_assert_null(r);
-        tb_assert_error(error, INVALID_ARGS);
+        tb_call_expect(bus, path, TB_DEVICE_IFACE, "SetMTU", g_variant_new("(s)", "1500"), INVALID_ARGS);
 
         tb_delete_ok(bus, path);
         g_assert_true(tb_wait_link_gone(name));
@@ -313,12 +299,7 @@ static void test_exists_in_other_netns(void) {
         g_assert_cmpint(tb_run(show, NULL, NULL), ==, 0);
 
         expect_create_error(bus, name, no_options(), EXISTS);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) r = tb_call(bus, TB_MANAGER_PATH, TB_MANAGER_IFACE, "GetDevice",
-                                        g_variant_new("(s)", name), "(o)", &error);
-        g_assert_no_error(error);
-        const char *got;
-        g_variant_get(r, "(&o)", &got);
+        g_autofree char *got = tb_get_device_ok(bus, name);
         g_assert_cmpstr(got, ==, path);
         g_autoptr(GHashTable) devices = tb_list_devices(bus);
         g_assert_cmpstr(g_hash_table_lookup(devices, name), ==, path);
@@ -379,13 +360,9 @@ static void test_no_such_device(void) {
         tb_delete_ok(bus, path);
 
         const char *names[] = { name, deleted, "lo" };
-        for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
-                g_autoptr(GError) error = NULL;
-                g_autoptr(GVariant) r = tb_call(bus, TB_MANAGER_PATH, TB_MANAGER_IFACE, "GetDevice",
-                                                g_variant_new("(s)", names[i]), "(o)", &error);
-                g_assert_null(r);
-                tb_assert_error(error, NO_SUCH_DEVICE);
-        }
+        for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+                tb_call_expect(bus, TB_MANAGER_PATH, TB_MANAGER_IFACE, "GetDevice", g_variant_new("(s)", names[i]),
+                               NO_SUCH_DEVICE);
 }
 
 static void test_not_supported(void) {
@@ -413,11 +390,7 @@ static void test_not_supported(void) {
         expect_create_error(bus, name, offload_options(set), NOT_SUPPORTED);
 
         g_autofree char *path = tb_create_ok(bus, name, NULL);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) r = tb_call(bus, path, TB_DEVICE_IFACE, "SetOffloads",
-                                        g_variant_new("(^as)", set), NULL, &error);
-        g_assert_null(r);
-        tb_assert_error(error, NOT_SUPPORTED);
+        tb_call_expect(bus, path, TB_DEVICE_IFACE, "SetOffloads", g_variant_new("(^as)", set), NOT_SUPPORTED);
         tb_delete_ok(bus, path);
 }
 
@@ -443,12 +416,9 @@ static void test_unknown_object(void) {
                         { "org.freedesktop.DBus.Properties", "GetAll", g_variant_new("(s)", TB_DEVICE_IFACE) },
                 };
                 for (size_t j = 0; j < G_N_ELEMENTS(calls); j++) {
-                        g_autoptr(GError) error = NULL;
                         g_test_message("%s.%s on %s", calls[j].iface, calls[j].method, paths[i]);
-                        g_autoptr(GVariant) r = tb_call(bus, paths[i], calls[j].iface, calls[j].method,
-                                                        calls[j].args, NULL, &error);
-                        g_assert_null(r);
-                        tb_assert_error(error, UNKNOWN_OBJECT);
+                        tb_call_expect(bus, paths[i], calls[j].iface, calls[j].method, calls[j].args,
+                                       UNKNOWN_OBJECT);
                 }
         }
 }

@@ -300,12 +300,7 @@ static void test_follows_kernel_changes(void) {
         const char *rename[] = { "ip", "link", "set", name, "name", renamed, NULL };
         g_assert_cmpint(tb_run(rename, NULL, NULL), ==, 0);
         wait_property(bus, path, "Name", g_variant_new_string(renamed));
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) got = tb_call(bus, TB_MANAGER_PATH, TB_MANAGER_IFACE, "GetDevice",
-                                          g_variant_new("(s)", renamed), "(o)", &error);
-        g_assert_no_error(error);
-        const char *got_path;
-        g_variant_get(got, "(&o)", &got_path);
+        g_autofree char *got_path = tb_get_device_ok(bus, renamed);
         g_assert_cmpstr(got_path, ==, path);
         g_autoptr(GHashTable) devices = tb_list_devices(bus);
         g_assert_cmpstr(g_hash_table_lookup(devices, renamed), ==, path);

@@ -115,12 +115,7 @@ static void test_get_device(void) {
         GDBusConnection *bus = tb_env_bus(env);
         g_autofree char *name = tb_ifname("g");
         g_autofree char *path = tb_create_ok(bus, name, NULL);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) r = tb_call(bus, TB_MANAGER_PATH, TB_MANAGER_IFACE, "GetDevice",
-                                        g_variant_new("(s)", name), "(o)", &error);
-        g_assert_no_error(error);
-        const char *got;
-        g_variant_get(r, "(&o)", &got);
+        g_autofree char *got = tb_get_device_ok(bus, name);
         g_assert_cmpstr(got, ==, path);
         delete_and_check(env, path, name);
 }

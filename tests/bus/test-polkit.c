@@ -41,36 +41,54 @@ static Answer polkit_answer(TbEnv *env, const char *bus_name, const char *action
         return authorized ? ANSWER_YES : challenge ? ANSWER_CHALLENGE : ANSWER_NO;
 }
 
-/* Asserts that a call tund answered with R/ERROR got what polkit's ANSWER calls for. */
-static void assert_as_polkit_answers(GVariant *r, GError *error, Answer answer) {
+/* The error tund must answer with when polkit gives ANSWER; NULL: success. */
+static const char *answer_error(Answer answer) {
         switch (answer) {
         case ANSWER_YES:
-                g_assert_no_error(error);
-                g_assert_nonnull(r);
-                break;
+                return NULL;
         case ANSWER_CHALLENGE:
-                g_assert_null(r);
-                tb_assert_error(error, INTERACTIVE);
-                break;
+                return INTERACTIVE;
         case ANSWER_NO:
-                g_assert_null(r);
-                tb_assert_error(error, ACCESS_DENIED);
-                break;
+                return ACCESS_DENIED;
         }
+        g_assert_not_reached();
 }
 
-static GVariant *caller_create(TbCaller *c, bool interactive, const char *name, GVariant *options,
-                               GError **error) {
-        if (!options)
-                options = g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0);
-        return tb_caller_call(c, interactive, TB_MANAGER_PATH, TB_MANAGER_IFACE, "CreateDevice",
-                              g_variant_new("(s@a{sv})", name, options), error);
+/* CreateDevice as C, expecting ERROR_NAME (NULL: success). */
+static void caller_create_expect(TbCaller *c, bool interactive, const char *name, GVariant *options,
+                                 const char *error_name) {
+        tb_caller_expect(c, interactive, TB_MANAGER_PATH, TB_MANAGER_IFACE, "CreateDevice",
+                         tb_create_args(name, options), error_name);
 }
 
 static char *created_path(GVariant *r) {
         char *path;
         g_variant_get(r, "(o)", &path);
         return path;
+}
+
+/* CreateDevice as C, asserting success: the new device's path. */
+static char *caller_create_ok(TbCaller *c, bool interactive, const char *name, GVariant *options) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) r = tb_caller_call(c, interactive, TB_MANAGER_PATH, TB_MANAGER_IFACE, "CreateDevice",
+                                               tb_create_args(name, options), &error);
+        g_assert_no_error(error);
+        return created_path(r);
+}
+
+static void caller_device_expect(TbCaller *c, const char *path, const char *method, GVariant *args,
+                                 const char *error_name) {
+        tb_caller_expect(c, false, path, TB_DEVICE_IFACE, method, args, error_name);
+}
+
+/* C sets the MTU and one offload of the device NAME at PATH, and deletes it: all allowed. */
+static void change_and_delete(TbCaller *c, const char *path, const char *name, guint32 mtu,
+                              const char *offload) {
+        caller_device_expect(c, path, "SetMTU", g_variant_new("(u)", mtu), NULL);
+        g_assert_cmpuint(tb_link_mtu(name), ==, mtu);
+        caller_device_expect(c, path, "SetOffloads", g_variant_new("(^as)", (const char *[]) { offload, NULL }), NULL);
+        caller_device_expect(c, path, "Delete", NULL, NULL);
+        g_assert_true(tb_wait_link_gone(name));
 }
 
 static void test_create_allowed(void) {
@@ -84,10 +102,7 @@ static void test_create_allowed(void) {
                         const TbUser *user = tb_env_user(env, roles[i]);
                         g_autoptr(TbCaller) c = tb_caller_new(env, user);
                         g_autofree char *name = tb_ifname("a");
-                        g_autoptr(GError) error = NULL;
-                        g_autoptr(GVariant) r = caller_create(c, interactive, name, NULL, &error);
-                        g_assert_no_error(error);
-                        g_autofree char *path = created_path(r);
+                        g_autofree char *path = caller_create_ok(c, interactive, name, NULL);
                         g_assert_true(tb_link_exists(name));
                         g_autoptr(GVariant) owner = tb_get_property(bus, path, TB_DEVICE_IFACE, "Owner");
                         g_assert_cmpuint(g_variant_get_uint32(owner), ==, user->uid);
@@ -104,10 +119,7 @@ static void test_create_denied(void) {
         g_autofree char *name = tb_ifname("d");
         for (int interactive = 0; interactive <= 1; interactive++) {
                 g_assert_cmpint(polkit_answer(env, tb_caller_unique_name(c), TB_ACTION_CREATE, interactive), ==, ANSWER_NO);
-                g_autoptr(GError) error = NULL;
-                g_autoptr(GVariant) r = caller_create(c, interactive, name, NULL, &error);
-                g_assert_null(r);
-                tb_assert_error(error, ACCESS_DENIED);
+                caller_create_expect(c, interactive, name, NULL, ACCESS_DENIED);
                 g_assert_false(tb_link_exists(name));
         }
         g_autoptr(GHashTable) devices = tb_list_devices(tb_env_bus(env));
@@ -125,16 +137,9 @@ static void test_create_challenge(void) {
         for (int interactive = 0; interactive <= 1; interactive++) {
                 Answer answer = polkit_answer(env, tb_caller_unique_name(c), TB_ACTION_CREATE, interactive);
                 g_assert_cmpint(answer, !=, ANSWER_YES);
-                g_autoptr(GError) error = NULL;
-                g_autoptr(GVariant) r = caller_create(c, interactive, name, NULL, &error);
-                assert_as_polkit_answers(r, error, answer);
+                caller_create_expect(c, interactive, name, NULL, answer_error(answer));
                 g_assert_false(tb_link_exists(name));
         }
-}
-
-static GVariant *caller_device_call(TbCaller *c, const char *path, const char *method, GVariant *args,
-                                    GError **error) {
-        return tb_caller_call(c, false, path, TB_DEVICE_IFACE, method, args, error);
 }
 
 /* The owner changes and deletes its device with no polkit check: the owner here is a user
@@ -151,26 +156,11 @@ static void test_owner_needs_no_polkit(void) {
                 g_assert_cmpint(polkit_answer(env, tb_caller_unique_name(c), TB_ACTION_MANAGE, false), !=, ANSWER_YES);
 
                 g_autofree char *name = tb_ifname("o");
-                g_autofree char *path = NULL;
-                if (roles[i] == TB_ROLE_CREATE) {
-                        /* Created by the owner itself. */
-                        g_autoptr(GError) error = NULL;
-                        g_autoptr(GVariant) r = caller_create(c, false, name, NULL, &error);
-                        g_assert_no_error(error);
-                        path = created_path(r);
-                } else
-                        path = tb_create_ok(bus, name, tb_options("Owner", g_variant_new_uint32(user->uid), NULL));
-
-                g_autoptr(GError) error = NULL;
-                g_autoptr(GVariant) r1 G_GNUC_UNUSED = caller_device_call(c, path, "SetMTU", g_variant_new("(u)", 1300), &error);
-                g_assert_no_error(error);
-                g_assert_cmpuint(tb_link_mtu(name), ==, 1300);
-                g_autoptr(GVariant) r2 G_GNUC_UNUSED = caller_device_call(c, path, "SetOffloads",
-                                                            g_variant_new("(^as)", (const char *[]) { "csum", NULL }), &error);
-                g_assert_no_error(error);
-                g_autoptr(GVariant) r3 G_GNUC_UNUSED = caller_device_call(c, path, "Delete", NULL, &error);
-                g_assert_no_error(error);
-                g_assert_true(tb_wait_link_gone(name));
+                /* Created by the owner itself, or given to it by root. */
+                g_autofree char *path = roles[i] == TB_ROLE_CREATE ?
+                        caller_create_ok(c, false, name, NULL) :
+                        tb_create_ok(bus, name, tb_options("Owner", g_variant_new_uint32(user->uid), NULL));
+                change_and_delete(c, path, name, 1300, "csum");
         }
 }
 
@@ -202,11 +192,9 @@ static void test_others_devices(void) {
                                 { "Delete", NULL },
                         };
                         for (size_t j = 0; j < G_N_ELEMENTS(calls); j++) {
-                                g_autoptr(GError) error = NULL;
                                 g_test_message("%s on a device of uid %u as %s", calls[j].method,
                                                (unsigned) owners[o], user->name);
-                                g_autoptr(GVariant) r = caller_device_call(c, path, calls[j].method, calls[j].args, &error);
-                                assert_as_polkit_answers(r, error, answer);
+                                caller_device_expect(c, path, calls[j].method, calls[j].args, answer_error(answer));
                         }
                         g_assert_cmpuint(tb_link_mtu(name), ==, 1500);
                         g_autoptr(GVariant) offloads = tb_get_property(bus, path, TB_DEVICE_IFACE, "Offloads");
@@ -215,16 +203,7 @@ static void test_others_devices(void) {
 
                 /* manage-device allows all of it. */
                 g_autoptr(TbCaller) m = tb_caller_new(env, tb_env_user(env, TB_ROLE_MANAGE));
-                g_autoptr(GError) error = NULL;
-                g_autoptr(GVariant) r1 G_GNUC_UNUSED = caller_device_call(m, path, "SetMTU", g_variant_new("(u)", 1280), &error);
-                g_assert_no_error(error);
-                g_assert_cmpuint(tb_link_mtu(name), ==, 1280);
-                g_autoptr(GVariant) r2 G_GNUC_UNUSED = caller_device_call(m, path, "SetOffloads",
-                                                            g_variant_new("(^as)", (const char *[]) { "gro-tcp", NULL }), &error);
-                g_assert_no_error(error);
-                g_autoptr(GVariant) r3 G_GNUC_UNUSED = caller_device_call(m, path, "Delete", NULL, &error);
-                g_assert_no_error(error);
-                g_assert_true(tb_wait_link_gone(name));
+                change_and_delete(m, path, name, 1280, "gro-tcp");
         }
 }
 
@@ -240,24 +219,17 @@ static void test_owner_option(void) {
         g_autoptr(TbCaller) c = tb_caller_new(env, tb_env_user(env, TB_ROLE_CREATE));
         Answer answer = polkit_answer(env, tb_caller_unique_name(c), TB_ACTION_MANAGE, false);
         g_assert_cmpint(answer, !=, ANSWER_YES);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) r = caller_create(c, false, name, tb_options("Owner", g_variant_new_uint32(other->uid), NULL), &error);
-        assert_as_polkit_answers(r, error, answer);
+        caller_create_expect(c, false, name, tb_options("Owner", g_variant_new_uint32(other->uid), NULL), answer_error(answer));
         g_assert_false(tb_link_exists(name));
-        g_clear_error(&error);
 
         /* ...but naming its own uid is the default and needs nothing more. */
-        g_autoptr(GVariant) own = caller_create(c, false, name, tb_options("Owner", g_variant_new_uint32(tb_env_user(env, TB_ROLE_CREATE)->uid), NULL), &error);
-        g_assert_no_error(error);
-        g_autofree char *own_path = created_path(own);
+        g_autofree char *own_path = caller_create_ok(c, false, name, tb_options("Owner", g_variant_new_uint32(tb_env_user(env, TB_ROLE_CREATE)->uid), NULL));
         tb_delete_ok(bus, own_path);
         g_assert_true(tb_wait_link_gone(name));
 
         /* manage-device does. */
         g_autoptr(TbCaller) m = tb_caller_new(env, tb_env_user(env, TB_ROLE_MANAGE));
-        g_autoptr(GVariant) given = caller_create(m, false, name, tb_options("Owner", g_variant_new_uint32(other->uid), NULL), &error);
-        g_assert_no_error(error);
-        g_autofree char *path = created_path(given);
+        g_autofree char *path = caller_create_ok(m, false, name, tb_options("Owner", g_variant_new_uint32(other->uid), NULL));
         g_autoptr(GVariant) owner = tb_get_property(bus, path, TB_DEVICE_IFACE, "Owner");
         g_assert_cmpuint(g_variant_get_uint32(owner), ==, other->uid);
         tb_delete_ok(bus, path);
@@ -274,26 +246,20 @@ static void test_reading_is_open(void) {
         g_autoptr(TbCaller) c = tb_caller_new(env, tb_env_user(env, TB_ROLE_DENIED));
         g_autoptr(GError) error = NULL;
 
-        g_autoptr(GVariant) list G_GNUC_UNUSED = tb_caller_call(c, false, TB_MANAGER_PATH, TB_MANAGER_IFACE, "ListDevices", NULL, &error);
-        g_assert_no_error(error);
+        tb_caller_expect(c, false, TB_MANAGER_PATH, TB_MANAGER_IFACE, "ListDevices", NULL, NULL);
         g_autoptr(GVariant) get = tb_caller_call(c, false, TB_MANAGER_PATH, TB_MANAGER_IFACE, "GetDevice",
                                                  g_variant_new("(s)", name), &error);
         g_assert_no_error(error);
         const char *got;
         g_variant_get(get, "(&o)", &got);
         g_assert_cmpstr(got, ==, path);
-        g_autoptr(GVariant) manager G_GNUC_UNUSED = tb_caller_call(c, false, TB_MANAGER_PATH, "org.freedesktop.DBus.Properties", "GetAll",
-                                                     g_variant_new("(s)", TB_MANAGER_IFACE), &error);
-        g_assert_no_error(error);
-        g_autoptr(GVariant) device G_GNUC_UNUSED = tb_caller_call(c, false, path, "org.freedesktop.DBus.Properties", "GetAll",
-                                                    g_variant_new("(s)", TB_DEVICE_IFACE), &error);
-        g_assert_no_error(error);
-        g_autoptr(GVariant) objects G_GNUC_UNUSED = tb_caller_call(c, false, TB_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
-                                                     "GetManagedObjects", NULL, &error);
-        g_assert_no_error(error);
-        g_autoptr(GVariant) xml G_GNUC_UNUSED = tb_caller_call(c, false, path, "org.freedesktop.DBus.Introspectable",
-                                                 "Introspect", NULL, &error);
-        g_assert_no_error(error);
+        tb_caller_expect(c, false, TB_MANAGER_PATH, "org.freedesktop.DBus.Properties", "GetAll",
+                         g_variant_new("(s)", TB_MANAGER_IFACE), NULL);
+        tb_caller_expect(c, false, path, "org.freedesktop.DBus.Properties", "GetAll",
+                         g_variant_new("(s)", TB_DEVICE_IFACE), NULL);
+        tb_caller_expect(c, false, TB_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects",
+                         NULL, NULL);
+        tb_caller_expect(c, false, path, "org.freedesktop.DBus.Introspectable", "Introspect", NULL, NULL);
 
         tb_delete_ok(bus, path);
 }
@@ -410,6 +376,16 @@ static void agent_authenticate(Agent *a) {
         g_dbus_method_invocation_return_value(g_steal_pointer(&a->pending), NULL);
 }
 
+/* Sends an interactive CreateDevice as C and waits until polkit asks the agent about it;
+ * returns the call's id. */
+static unsigned create_asking_agent(Agent *a, TbCaller *c, const char *name, GVariant *options) {
+        unsigned id = tb_caller_send(c, true, TB_MANAGER_PATH, TB_MANAGER_IFACE, "CreateDevice",
+                                     tb_create_args(name, options));
+        agent_wait_asked(a);
+        g_assert_cmpstr(a->action_id, ==, TB_ACTION_CREATE);
+        return id;
+}
+
 static void test_loop_serves_while_polkit_decides(void) {
         TbEnv *env = tb_test_env();
         if (!env)
@@ -423,10 +399,7 @@ static void test_loop_serves_while_polkit_decides(void) {
 
         /* The first call waits for the agent, which waits for the test. */
         g_autofree char *name = tb_ifname("l");
-        unsigned create = tb_caller_send(c, true, TB_MANAGER_PATH, TB_MANAGER_IFACE, "CreateDevice",
-                                         g_variant_new("(s@a{sv})", name, tb_options("MTU", g_variant_new_uint32(1400), NULL)));
-        agent_wait_asked(&agent);
-        g_assert_cmpstr(agent.action_id, ==, TB_ACTION_CREATE);
+        unsigned create = create_asking_agent(&agent, c, name, tb_options("MTU", g_variant_new_uint32(1400), NULL));
 
         /* Meanwhile tund answers the same caller and others. */
         unsigned list = tb_caller_send(c, false, TB_MANAGER_PATH, TB_MANAGER_IFACE, "ListDevices", NULL);
@@ -436,16 +409,13 @@ static void test_loop_serves_while_polkit_decides(void) {
         g_autofree char *path = tb_create_ok(bus, other, NULL);
         tb_delete_ok(bus, path);
         g_autoptr(TbCaller) d = tb_caller_new(env, tb_env_user(env, TB_ROLE_DENIED));
-        g_autoptr(GVariant) denied G_GNUC_UNUSED = caller_create(d, false, other, NULL, &error);
-        tb_assert_error(error, ACCESS_DENIED);
-        g_clear_error(&error);
+        caller_create_expect(d, false, other, NULL, ACCESS_DENIED);
         g_assert_false(tb_caller_has_reply(c, create));
 
         /* Dismissed: polkit says no, and so does tund. */
         agent_dismiss(&agent);
         g_autoptr(GVariant) created = tb_caller_wait(c, create, &error);
-        g_assert_null(created);
-        tb_assert_error(error, ACCESS_DENIED);
+        tb_assert_reply(created, error, ACCESS_DENIED);
         g_assert_false(tb_link_exists(name));
         agent_stop(&agent);
 }
@@ -463,10 +433,7 @@ static void test_agent_authenticates(void) {
         agent_start(&agent, env, c, user);
 
         g_autofree char *name = tb_ifname("h");
-        unsigned create = tb_caller_send(c, true, TB_MANAGER_PATH, TB_MANAGER_IFACE, "CreateDevice",
-                                         g_variant_new("(s@a{sv})", name, tb_options(NULL, NULL)));
-        agent_wait_asked(&agent);
-        g_assert_cmpstr(agent.action_id, ==, TB_ACTION_CREATE);
+        unsigned create = create_asking_agent(&agent, c, name, NULL);
         agent_authenticate(&agent);
 
         g_autoptr(GVariant) created = tb_caller_wait(c, create, &error);
@@ -487,14 +454,11 @@ static void test_no_agent_without_flag(void) {
                 return;
         const TbUser *user = tb_env_user(env, TB_ROLE_NOBODY);
         g_autoptr(TbCaller) c = tb_caller_new(env, user);
-        g_autoptr(GError) error = NULL;
         Agent agent;
         agent_start(&agent, env, c, user);
 
         g_autofree char *name = tb_ifname("q");
-        g_autoptr(GVariant) r = caller_create(c, false, name, NULL, &error);
-        g_assert_null(r);
-        tb_assert_error(error, INTERACTIVE);
+        caller_create_expect(c, false, name, NULL, INTERACTIVE);
         g_assert_null(agent.pending);
         agent_stop(&agent);
 }
@@ -514,7 +478,7 @@ static void test_name_taken_while_polkit_decides(void) {
         /* polkitd holds its answer while stopped. */
         g_assert_no_errno(kill(polkitd, SIGSTOP));
         unsigned create = tb_caller_send(c, false, TB_MANAGER_PATH, TB_MANAGER_IFACE, "CreateDevice",
-                                         g_variant_new("(s@a{sv})", name, tb_options(NULL, NULL)));
+                                         tb_create_args(name, NULL));
         /* tund handles one caller's messages in order: once this is answered, the
          * CreateDevice above waits for polkit. */
         unsigned list = tb_caller_send(c, false, TB_MANAGER_PATH, TB_MANAGER_IFACE, "ListDevices", NULL);
@@ -526,8 +490,7 @@ static void test_name_taken_while_polkit_decides(void) {
         g_assert_no_errno(kill(polkitd, SIGCONT));
 
         g_autoptr(GVariant) created = tb_caller_wait(c, create, &error);
-        g_assert_null(created);
-        tb_assert_error(error, "org.example.Tun1.Error.Exists");
+        tb_assert_reply(created, error, "org.example.Tun1.Error.Exists");
         g_assert_cmpint(tb_link_ifindex(name), ==, ifindex);
         g_assert_cmpuint(tb_link_mtu(name), ==, 1400);
         g_autoptr(GHashTable) devices = tb_list_devices(bus);
@@ -555,9 +518,9 @@ static void test_many_callers_at_once(void) {
                 g_autofree char *suffix = g_strdup_printf("m%d", i);
                 names[i] = tb_ifname(suffix);
                 distinct[i] = tb_caller_send(callers[i], false, TB_MANAGER_PATH, TB_MANAGER_IFACE, "CreateDevice",
-                                             g_variant_new("(s@a{sv})", names[i], tb_options(NULL, NULL)));
+                                             tb_create_args(names[i], NULL));
                 same[i] = tb_caller_send(callers[i], false, TB_MANAGER_PATH, TB_MANAGER_IFACE, "CreateDevice",
-                                         g_variant_new("(s@a{sv})", shared, tb_options(NULL, NULL)));
+                                         tb_create_args(shared, NULL));
         }
 
         unsigned winners = 0;
@@ -598,8 +561,7 @@ static void test_policy_only_root_owns_the_name(void) {
                                                 "org.freedesktop.DBus", "RequestName",
                                                 g_variant_new("(su)", TB_BUS_NAME, 0u));
                 g_autoptr(GVariant) r = tb_caller_wait(c, id, &error);
-                g_assert_null(r);
-                tb_assert_error(error, ACCESS_DENIED);
+                tb_assert_reply(r, error, ACCESS_DENIED);
         }
         g_assert_true(tb_name_has_owner(env, TB_BUS_NAME));
 }

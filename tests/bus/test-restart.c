@@ -39,16 +39,6 @@ static void device_state_clear(DeviceState *s) {
         g_hash_table_unref(s->offloads);
 }
 
-static char *get_device(GDBusConnection *bus, const char *name) {
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) r = tb_call(bus, TB_MANAGER_PATH, TB_MANAGER_IFACE, "GetDevice",
-                                        g_variant_new("(s)", name), "(o)", &error);
-        g_assert_no_error(error);
-        char *path;
-        g_variant_get(r, "(o)", &path);
-        return path;
-}
-
 static void test_persistent_survives_restart(void) {
         TbEnv *env = tb_test_env();
         if (!env)
@@ -73,7 +63,7 @@ static void test_persistent_survives_restart(void) {
         g_assert_false(tb_link_exists(transient));
 
         tb_tund_start(env);
-        g_autofree char *new_path = get_device(bus, name);
+        g_autofree char *new_path = tb_get_device_ok(bus, name);
         DeviceState after = device_state(bus, new_path);
         g_assert_cmpint(after.ifindex, ==, before.ifindex);
         g_assert_cmpint(after.ifindex, ==, tb_link_ifindex(name));
@@ -90,10 +80,7 @@ static void test_persistent_survives_restart(void) {
 
         /* Managed for real: its owner may still change it, and it can be deleted. */
         g_autoptr(TbCaller) c = tb_caller_new(env, owner);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) r G_GNUC_UNUSED = tb_caller_call(c, false, new_path, TB_DEVICE_IFACE, "SetMTU",
-                                               g_variant_new("(u)", 1300), &error);
-        g_assert_no_error(error);
+        tb_caller_expect(c, false, new_path, TB_DEVICE_IFACE, "SetMTU", g_variant_new("(u)", 1300), NULL);
         g_assert_cmpuint(tb_link_mtu(name), ==, 1300);
         tb_delete_ok(bus, new_path);
         g_assert_true(tb_wait_link_gone(name));

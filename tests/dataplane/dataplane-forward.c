@@ -101,65 +101,43 @@ static void forward_single(Direction *d) {
         free(buf);
 }
 
-static void forward_batched(Direction *d) {
-        static __thread struct mmsghdr rx[BATCH], tx[BATCH];
-        static __thread struct iovec rx_iov[BATCH], tx_iov[BATCH];
-        uint8_t *buf = malloc((size_t) BATCH * SLOT);
+/* recvmmsg/sendmmsg arrays over BATCH slots of one buffer; a received message is sent
+ * from where it was read. */
+typedef struct Batch {
+        struct mmsghdr rx[BATCH], tx[BATCH];
+        struct iovec rx_iov[BATCH], tx_iov[BATCH];
+        uint8_t *buf;
+} Batch;
 
+static void batch_init(Batch *b) {
+        b->buf = malloc((size_t) BATCH * SLOT);
         for (int i = 0; i < BATCH; i++) {
-                rx_iov[i] = (struct iovec) { .iov_base = buf + (size_t) i * SLOT, .iov_len = SLOT };
-                rx[i].msg_hdr = (struct msghdr) { .msg_iov = &rx_iov[i], .msg_iovlen = 1 };
-                tx[i].msg_hdr = (struct msghdr) { .msg_iov = &tx_iov[i], .msg_iovlen = 1 };
+                b->rx_iov[i] = (struct iovec) { .iov_base = b->buf + (size_t) i * SLOT, .iov_len = SLOT };
+                b->rx[i].msg_hdr = (struct msghdr) { .msg_iov = &b->rx_iov[i], .msg_iovlen = 1 };
+                b->tx[i].msg_hdr = (struct msghdr) { .msg_iov = &b->tx_iov[i], .msg_iovlen = 1 };
         }
-
-        for (;;) {
-                int n = recvmmsg(d->in, rx, BATCH, MSG_WAITFORONE, NULL);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        break;
-                d->reads++;
-                /* End-of-file reads as trailing empty messages; tund sends none. */
-                int m = n;
-                while (m > 0 && rx[m - 1].msg_len == 0)
-                        m--;
-                for (int i = 0; i < m; i++) {
-                        account_message(d, rx_iov[i].iov_base, rx[i].msg_len);
-                        tx_iov[i] = (struct iovec) { .iov_base = rx_iov[i].iov_base, .iov_len = rx[i].msg_len };
-                }
-                for (int sent = 0; sent < m;) {
-                        int r = sendmmsg(d->out, tx + sent, m - sent, MSG_NOSIGNAL);
-                        if (r < 0 && errno == EINTR)
-                                continue;
-                        if (r < 0)
-                                goto done;
-                        sent += r;
-                }
-                if (m < n)
-                        break;
-        }
-done:
-        free(buf);
 }
 
-/* Moves one batch of what is waiting on d->in (without waiting). Returns false at the end. */
-static bool forward_available(Direction *d, struct mmsghdr *rx, struct iovec *rx_iov,
-                              struct mmsghdr *tx, struct iovec *tx_iov) {
-        int n = recvmmsg(d->in, rx, BATCH, MSG_DONTWAIT, NULL);
+/* Moves one batch from d->in to d->out: MSG_WAITFORONE waits for it, MSG_DONTWAIT takes
+ * what is there. Returns false at the end. Inlined into each caller, with FLAGS a constant:
+ * forward_batched() is the benchmark's hot loop. */
+static inline __attribute__((always_inline)) bool forward_batch(Direction *d, Batch *b, int flags) {
+        int n = recvmmsg(d->in, b->rx, BATCH, flags, NULL);
         if (n < 0)
-                return errno == EAGAIN || errno == EINTR;
+                return errno == EINTR || ((flags & MSG_DONTWAIT) && errno == EAGAIN);
         if (n == 0)
                 return false;
         d->reads++;
+        /* End-of-file reads as trailing empty messages; tund sends none. */
         int m = n;
-        while (m > 0 && rx[m - 1].msg_len == 0)
+        while (m > 0 && b->rx[m - 1].msg_len == 0)
                 m--;
         for (int i = 0; i < m; i++) {
-                account_message(d, rx_iov[i].iov_base, rx[i].msg_len);
-                tx_iov[i] = (struct iovec) { .iov_base = rx_iov[i].iov_base, .iov_len = rx[i].msg_len };
+                account_message(d, b->rx_iov[i].iov_base, b->rx[i].msg_len);
+                b->tx_iov[i] = (struct iovec) { .iov_base = b->rx_iov[i].iov_base, .iov_len = b->rx[i].msg_len };
         }
         for (int sent = 0; sent < m;) {
-                int r = sendmmsg(d->out, tx + sent, m - sent, MSG_NOSIGNAL);
+                int r = sendmmsg(d->out, b->tx + sent, m - sent, MSG_NOSIGNAL);
                 if (r < 0 && errno == EINTR)
                         continue;
                 if (r < 0)
@@ -169,17 +147,20 @@ static bool forward_available(Direction *d, struct mmsghdr *rx, struct iovec *rx
         return m == n;
 }
 
+static void forward_batched(Direction *d) {
+        Batch b;
+
+        batch_init(&b);
+        while (forward_batch(d, &b, MSG_WAITFORONE))
+                ;
+        free(b.buf);
+}
+
 /* Both directions on one thread: poll, then a batch from each fd that has one. */
 static void forward_one_thread(Direction d[2]) {
-        static struct mmsghdr rx[BATCH], tx[BATCH];
-        static struct iovec rx_iov[BATCH], tx_iov[BATCH];
-        uint8_t *buf = malloc((size_t) BATCH * SLOT);
+        Batch b;
 
-        for (int i = 0; i < BATCH; i++) {
-                rx_iov[i] = (struct iovec) { .iov_base = buf + (size_t) i * SLOT, .iov_len = SLOT };
-                rx[i].msg_hdr = (struct msghdr) { .msg_iov = &rx_iov[i], .msg_iovlen = 1 };
-                tx[i].msg_hdr = (struct msghdr) { .msg_iov = &tx_iov[i], .msg_iovlen = 1 };
-        }
+        batch_init(&b);
         for (;;) {
                 struct pollfd p[2] = {
                         { .fd = d[0].in, .events = POLLIN },
@@ -193,11 +174,11 @@ static void forward_one_thread(Direction d[2]) {
                 bool ok = true;
                 for (int i = 0; i < 2; i++)
                         if (p[i].revents)
-                                ok = ok && forward_available(&d[i], rx, rx_iov, tx, tx_iov);
+                                ok = ok && forward_batch(&d[i], &b, MSG_DONTWAIT);
                 if (!ok)
                         break;
         }
-        free(buf);
+        free(b.buf);
 }
 
 static void *forward(void *userdata) {

@@ -119,17 +119,6 @@ static void fixture_start_forwarder(Fixture *fx, ClientMode mode, bool check) {
         g_assert_cmpint(fx->forwarder, >, 0);
 }
 
-static char *read_all(int fd) {
-        GString *s = g_string_new(NULL);
-        char buf[1024];
-        ssize_t n;
-
-        while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
-                if (n > 0)
-                        g_string_append_len(s, buf, n);
-        return g_string_free(s, FALSE);
-}
-
 /* Frees the data planes (every client fd reads end-of-file, so the forwarder ends), waits
  * for the forwarder, removes devices and namespaces. */
 static void fixture_teardown(Fixture *fx) {
@@ -150,21 +139,24 @@ static void fixture_teardown(Fixture *fx) {
         fx->loop = sd_event_unref(fx->loop);
 }
 
-static uint64_t report_value(const char *report, const char *dir, const char *key) {
-        g_autofree char *needle = g_strdup_printf("%s ", dir);
-        const char *line = strstr(report, needle), *v;
-        g_autofree char *k = g_strdup_printf(" %s=", key);
-
-        g_assert_nonnull(line);
-        v = strstr(line, k);
-        g_assert_nonnull(v);
-        return g_ascii_strtoull(v + strlen(k), NULL, 10);
-}
-
 /* ---- Traffic -------------------------------------------------------------------------------- */
 
 static bool transfer_done(Fixture *fx, void *data) {
         return transfer_is_done(data);
+}
+
+static void log_sides(void *userdata) {
+        Fixture *fx = userdata;
+
+        for (size_t i = 0; i < fx->n_sides; i++) {
+                DataplaneStats st;
+                dataplane_get_stats(fx->side[i].dp, &st);
+                g_test_message("side %zu: clients %u rx %" G_GUINT64_FORMAT " tx %" G_GUINT64_FORMAT
+                               " invalid %" G_GUINT64_FORMAT " queue-full %" G_GUINT64_FORMAT
+                               " write-error %" G_GUINT64_FORMAT " refused %" G_GUINT64_FORMAT,
+                               i, dataplane_n_clients(fx->side[i].dp), st.rx_packets, st.tx_packets,
+                               st.drops_invalid, st.drops_queue_full, st.drops_write_error, st.gro_refused);
+        }
 }
 
 static void transfer_finish(Fixture *fx, Transfer *t, pthread_t th[2]) {
@@ -172,26 +164,7 @@ static void transfer_finish(Fixture *fx, Transfer *t, pthread_t th[2]) {
         while (!transfer_done(fx, t))
                 pump(fx, 10);
         transfer_join(t, th);
-
-        if (t->received != TRANSFER_BYTES)
-                g_test_message("transfer to %s: sent %" G_GUINT64_FORMAT " received %" G_GUINT64_FORMAT
-                               ", sender's last error: %s, receiver's: %s", t->addr, t->sent, t->received,
-                               g_strerror(t->send_errno),
-                               t->receive_errno ? g_strerror(t->receive_errno) : "end-of-file");
-        if (t->received != TRANSFER_BYTES)
-                for (size_t i = 0; i < fx->n_sides; i++) {
-                        DataplaneStats st;
-                        dataplane_get_stats(fx->side[i].dp, &st);
-                        g_test_message("side %zu: clients %u rx %" G_GUINT64_FORMAT " tx %" G_GUINT64_FORMAT
-                                       " invalid %" G_GUINT64_FORMAT " queue-full %" G_GUINT64_FORMAT
-                                       " write-error %" G_GUINT64_FORMAT " refused %" G_GUINT64_FORMAT,
-                                       i, dataplane_n_clients(fx->side[i].dp), st.rx_packets, st.tx_packets,
-                                       st.drops_invalid, st.drops_queue_full, st.drops_write_error, st.gro_refused);
-                }
-        g_assert_cmpuint(t->received, ==, TRANSFER_BYTES);
-        g_assert_cmpstr(t->sha_received, ==, t->sha_sent);
-        g_free(t->sha_sent);
-        g_free(t->sha_received);
+        transfer_check(t, log_sides, fx);
 }
 
 static void transfer(Fixture *fx, int family) {
@@ -202,27 +175,11 @@ static void transfer(Fixture *fx, int family) {
         transfer_finish(fx, &t, th);
 }
 
-static void ping(void) {
-        ping_once(ns_a, AF_INET, "10.77.0.2", 56);
-        ping_once(ns_a, AF_INET6, "fd77::2", 56);
-        /* Larger than the MTU: fragments travel as plain packets. */
-        ping_once(ns_a, AF_INET, "10.77.0.2", 4000);
-        ping_once(ns_a, AF_INET6, "fd77::2", 4000);
-}
-
 /* ---- Tests ---------------------------------------------------------------------------------- */
 
 static void check_report(Fixture *fx, bool plain) {
-        const char *dirs[] = { "a2b", "b2a" };
-
         g_test_message("forwarder: %s", fx->report);
-        for (size_t i = 0; i < 2; i++) {
-                g_assert_cmpuint(report_value(fx->report, dirs[i], "packets"), >, 0);
-                if (!plain)
-                        continue;
-                g_assert_cmpuint(report_value(fx->report, dirs[i], "bad"), ==, 0);
-                g_assert_cmpuint(report_value(fx->report, dirs[i], "maxlen"), <=, MTU);
-        }
+        check_forwarder_report(fx->report, plain, MTU);
 }
 
 static void run_mode(ClientMode mode) {
@@ -234,7 +191,7 @@ static void run_mode(ClientMode mode) {
         fixture_setup(&fx, 2);
         fixture_start_forwarder(&fx, mode, true);
 
-        ping();
+        ping_both(ns_a, "10.77.0.2", "fd77::2");
         transfer(&fx, AF_INET);
         transfer(&fx, AF_INET6);
         udp_sizes(AF_INET, ns_a, ns_b, "10.77.0.2", 6001);
@@ -277,29 +234,6 @@ static void test_vnet_mode(void) {
         run_mode(CLIENT_MODE_VNET);
 }
 
-typedef struct Blast {
-        const char *ns;
-        const char *addr;
-        int stop;       /* __atomic */
-} Blast;
-
-static void *blast_udp(void *userdata) {
-        Blast *b = userdata;
-        struct sockaddr_storage ss;
-        socklen_t sl = make_addr(AF_INET, b->addr, 9, &ss);
-        int fd = socket_in_netns(b->ns, AF_INET, SOCK_DGRAM, 0);
-        uint8_t buf[1400] = {};
-
-        while (fd >= 0 && !__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE)) {
-                for (unsigned i = 0; i < 64; i++)
-                        (void) sendto(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *) &ss, sl);
-                usleep(1000);
-        }
-        if (fd >= 0)
-                close(fd);
-        return NULL;
-}
-
 static bool stalled_side_dropped(Fixture *fx, void *data) {
         DataplaneStats c;
 
@@ -312,8 +246,7 @@ static bool stalled_side_dropped(Fixture *fx, void *data) {
 static void test_stalled_client(void) {
         Fixture fx;
         DataplaneStats c;
-        Blast blast = { .ns = ns_c, .addr = "10.78.0.2" };
-        pthread_t blaster;
+        Blast blast;
         int stalled;
 
         if (!need_root())
@@ -321,14 +254,13 @@ static void test_stalled_client(void) {
         fixture_setup(&fx, 3);
         fixture_start_forwarder(&fx, CLIENT_MODE_PACKET, false);
         g_assert_cmpint(dataplane_open_client(fx.side[2].dp, CLIENT_MODE_PACKET, &stalled), ==, 0);
-        g_assert_cmpint(pthread_create(&blaster, NULL, blast_udp, &blast), ==, 0);
+        blast_start(&blast, ns_c, "10.78.0.2");
 
         transfer(&fx, AF_INET);
 
         /* However fast the transfer was, C's queue fills up in the end. */
         g_assert_true(pump_until(&fx, stalled_side_dropped, NULL));
-        __atomic_store_n(&blast.stop, 1, __ATOMIC_RELEASE);
-        pthread_join(blaster, NULL);
+        blast_stop(&blast);
         dataplane_get_stats(fx.side[2].dp, &c);
         g_test_message("stalled device: rx %" G_GUINT64_FORMAT " queue-full %" G_GUINT64_FORMAT,
                        c.rx_packets, c.drops_queue_full);

@@ -135,17 +135,6 @@ static bool user_poll_exit(UserRun *run) {
         return run->exited;
 }
 
-static char *read_all(int fd) {
-        GString *s = g_string_new(NULL);
-        char buf[1024];
-        ssize_t n;
-
-        while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
-                if (n > 0)
-                        g_string_append_len(s, buf, n);
-        return g_string_free(s, FALSE);
-}
-
 /* Waits for its exit (it gives up by itself after a minute) and keeps its output. */
 static void user_finish(UserRun *run) {
         run->output = read_all(run->out);
@@ -288,7 +277,8 @@ static void pair_setup(TbEnv *env, Pair *p, const char *mode) {
         wait_clients(p->bus, p->path_b, 1);
 }
 
-static void log_statistics(Pair *p) {
+static void log_statistics(void *userdata) {
+        Pair *p = userdata;
         const char *paths[] = { p->path_a, p->path_b };
 
         for (size_t i = 0; i < G_N_ELEMENTS(paths); i++) {
@@ -304,40 +294,16 @@ static void transfer(Pair *p, int family) {
 
         transfer_start(&t, th, family, ns_a, ns_b, family == AF_INET ? "10.94.0.2" : "fd94::2", 5001);
         transfer_join(&t, th);
-        if (t.received != TRANSFER_BYTES) {
-                g_test_message("transfer to %s: sent %" G_GUINT64_FORMAT " received %" G_GUINT64_FORMAT
-                               ", sender's last error: %s, receiver's: %s", t.addr, t.sent, t.received,
-                               g_strerror(t.send_errno),
-                               t.receive_errno ? g_strerror(t.receive_errno) : "end-of-file");
-                log_statistics(p);
-        }
-        g_assert_cmpuint(t.received, ==, TRANSFER_BYTES);
-        g_assert_cmpstr(t.sha_received, ==, t.sha_sent);
-        g_free(t.sha_sent);
-        g_free(t.sha_received);
+        transfer_check(&t, log_statistics, p);
 }
 
 static void ping(void) {
-        ping_once(ns_a, AF_INET, "10.94.0.2", 56);
-        ping_once(ns_a, AF_INET6, "fd94::2", 56);
-        /* Larger than the MTU: fragments travel as plain packets. */
-        ping_once(ns_a, AF_INET, "10.94.0.2", 4000);
-        ping_once(ns_a, AF_INET6, "fd94::2", 4000);
-}
-
-static uint64_t report_value(const char *report, const char *dir, const char *key) {
-        g_autofree char *needle = g_strdup_printf("%s ", dir);
-        g_autofree char *k = g_strdup_printf(" %s=", key);
-        const char *line = strstr(report, needle), *v;
-
-        g_assert_nonnull(line);
-        v = strstr(line, k);
-        g_assert_nonnull(v);
-        return g_ascii_strtoull(v + strlen(k), NULL, 10);
+        ping_both(ns_a, "10.94.0.2", "fd94::2");
 }
 
 /* Deletes A: the client's fd on A reads end-of-file, the client prints its report and ends,
- * closing its fd on B, whose Clients goes back to 0. */
+ * closing its fd on B, whose Clients goes back to 0. Every packet the client read was
+ * whole, no longer than the MTU, with valid checksums. */
 static void pair_finish_by_delete(Pair *p) {
         int status;
 
@@ -350,6 +316,7 @@ static void pair_finish_by_delete(Pair *p) {
         g_test_message("forwarder: %s", p->report);
         wait_clients(p->bus, p->path_b, 0);
         tb_delete_ok(p->bus, p->path_b);
+        check_forwarder_report(p->report, true, MTU);
 }
 
 /* The client dies: tund sees both fds closed. */
@@ -370,17 +337,6 @@ static void pair_free(Pair *p) {
         g_free(p->path_a);
         g_free(p->path_b);
         g_free(p->report);
-}
-
-/* Every packet the client read was whole, no longer than the MTU, with valid checksums. */
-static void check_report(Pair *p) {
-        const char *dirs[] = { "a2b", "b2a" };
-
-        for (size_t i = 0; i < G_N_ELEMENTS(dirs); i++) {
-                g_assert_cmpuint(report_value(p->report, dirs[i], "packets"), >, 0);
-                g_assert_cmpuint(report_value(p->report, dirs[i], "bad"), ==, 0);
-                g_assert_cmpuint(report_value(p->report, dirs[i], "maxlen"), <=, MTU);
-        }
 }
 
 /* A's sender hands tund TCP super-packets to split; B's client packets are coalesced. */
@@ -408,7 +364,6 @@ static void test_packet_mode(void) {
         udp_sizes(AF_INET6, ns_a, ns_b, "fd94::2", 6001);
         check_offload_statistics(&p);
         pair_finish_by_delete(&p);
-        check_report(&p);
         pair_free(&p);
 }
 
@@ -423,7 +378,6 @@ static void test_batch_mode(void) {
         transfer(&p, AF_INET6);
         check_offload_statistics(&p);
         pair_finish_by_delete(&p);
-        check_report(&p);
         pair_free(&p);
 }
 
@@ -448,30 +402,6 @@ static void test_vnet_mode(void) {
 
 /* ---- Clients coming and going -------------------------------------------------------------- */
 
-typedef struct Blast {
-        const char *ns, *addr;
-        int stop;               /* __atomic */
-} Blast;
-
-/* UDP from the device's namespace to an address behind the device: tund reads these from
- * the kernel and hands them to whichever client fds there are. */
-static void *blast_udp(void *userdata) {
-        Blast *b = userdata;
-        struct sockaddr_storage ss;
-        socklen_t sl = make_addr(AF_INET, b->addr, 9, &ss);
-        int fd = socket_in_netns(b->ns, AF_INET, SOCK_DGRAM, 0);
-        uint8_t buf[1400] = {};
-
-        while (fd >= 0 && !__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE)) {
-                for (unsigned i = 0; i < 64; i++)
-                        (void) sendto(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *) &ss, sl);
-                usleep(1000);
-        }
-        if (fd >= 0)
-                close(fd);
-        return NULL;
-}
-
 static unsigned count_fds_of(pid_t pid) {
         g_autofree char *path = g_strdup_printf("/proc/%d/fd", (int) pid);
         g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
@@ -492,14 +422,13 @@ static void test_reopen_no_leak(void) {
                 return;
         GDBusConnection *bus = tb_env_bus(env);
         g_autofree char *path = tb_create_ok(bus, if_a, NULL);
-        Blast blast = { .ns = ns_a, .addr = "10.95.0.2" };
-        pthread_t blaster;
+        Blast blast;
         uint8_t buf[65536 + 10];
         unsigned before;
 
         g_assert_cmpint(netns_setup(ns_a, if_a, "10.95.0.1/24", NULL, MTU), ==, 0);
         before = count_fds_of(tb_tund_pid(env));
-        g_assert_cmpint(pthread_create(&blaster, NULL, blast_udp, &blast), ==, 0);
+        blast_start(&blast, ns_a, "10.95.0.2");
 
         for (unsigned round = 0; round < 100; round++) {
                 int fds[G_N_ELEMENTS(modes)];
@@ -521,8 +450,7 @@ static void test_reopen_no_leak(void) {
         g_assert_cmpint(recv_retry(fd, buf, sizeof(buf), 0), ==, 20 + 8 + 1400);
         close(fd);
 
-        __atomic_store_n(&blast.stop, 1, __ATOMIC_RELEASE);
-        pthread_join(blaster, NULL);
+        blast_stop(&blast);
         wait_clients(bus, path, 0);
         for (unsigned i = 0; i < TB_HANG_SECONDS * 50 && count_fds_of(tb_tund_pid(env)) > before; i++)
                 g_usleep(20 * 1000);
@@ -616,15 +544,11 @@ static void test_offloads_while_flowing(void) {
         set_offloads(p.bus, p.path_a, (const char *const *) all);
         set_offloads(p.bus, p.path_b, (const char *const *) all);
         transfer_join(&t, th);
-        g_assert_cmpuint(t.received, ==, TRANSFER_BYTES);
-        g_assert_cmpstr(t.sha_received, ==, t.sha_sent);
-        g_free(t.sha_sent);
-        g_free(t.sha_received);
+        transfer_check(&t, log_statistics, &p);
         g_assert_cmpuint(get_clients(p.bus, p.path_a), ==, 1);
         g_assert_cmpuint(get_clients(p.bus, p.path_b), ==, 1);
         transfer(&p, AF_INET6);
         pair_finish_by_delete(&p);
-        check_report(&p);
         pair_free(&p);
 }
 
@@ -636,13 +560,12 @@ static void test_stalled_client(void) {
                 return;
         GDBusConnection *bus = tb_env_bus(env);
         g_autofree char *path_c = tb_create_ok(bus, if_c, NULL);
-        Blast blast = { .ns = ns_c, .addr = "10.96.0.2" };
-        pthread_t blaster;
+        Blast blast;
         Pair p;
 
         g_assert_cmpint(netns_setup(ns_c, if_c, "10.96.0.1/24", NULL, MTU), ==, 0);
         int stalled = open_mode_fd(bus, path_c, "packet");
-        g_assert_cmpint(pthread_create(&blaster, NULL, blast_udp, &blast), ==, 0);
+        blast_start(&blast, ns_c, "10.96.0.2");
 
         pair_setup(env, &p, "packet");
         for (unsigned i = 0; i < TB_HANG_SECONDS * 50 && get_statistic(bus, path_c, "drops_queue_full") == 0; i++)
@@ -652,10 +575,8 @@ static void test_stalled_client(void) {
         g_assert_cmpuint(get_statistic(bus, p.path_a, "drops_queue_full"), ==, 0);
         g_assert_cmpuint(get_statistic(bus, p.path_b, "drops_queue_full"), ==, 0);
 
-        __atomic_store_n(&blast.stop, 1, __ATOMIC_RELEASE);
-        pthread_join(blaster, NULL);
+        blast_stop(&blast);
         pair_finish_by_delete(&p);
-        check_report(&p);
         pair_free(&p);
         close(stalled);
         tb_delete_ok(bus, path_c);

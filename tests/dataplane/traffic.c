@@ -261,3 +261,86 @@ void ping_once(const char *ns, int family, const char *addr, size_t payload) {
         if (!ok)
                 g_error("no echo reply from %s (%zu bytes)", addr, payload);
 }
+
+void transfer_check(Transfer *t, void (*log_state)(void *data), void *data) {
+        if (t->received != TRANSFER_BYTES) {
+                g_test_message("transfer to %s: sent %" G_GUINT64_FORMAT " received %" G_GUINT64_FORMAT
+                               ", sender's last error: %s, receiver's: %s", t->addr, t->sent, t->received,
+                               g_strerror(t->send_errno),
+                               t->receive_errno ? g_strerror(t->receive_errno) : "end-of-file");
+                if (log_state)
+                        log_state(data);
+        }
+        g_assert_cmpuint(t->received, ==, TRANSFER_BYTES);
+        g_assert_cmpstr(t->sha_received, ==, t->sha_sent);
+        g_free(t->sha_sent);
+        g_free(t->sha_received);
+}
+
+void ping_both(const char *ns, const char *addr4, const char *addr6) {
+        ping_once(ns, AF_INET, addr4, 56);
+        ping_once(ns, AF_INET6, addr6, 56);
+        ping_once(ns, AF_INET, addr4, 4000);
+        ping_once(ns, AF_INET6, addr6, 4000);
+}
+
+static void *blast_udp(void *userdata) {
+        Blast *b = userdata;
+        struct sockaddr_storage ss;
+        socklen_t sl = make_addr(AF_INET, b->addr, 9, &ss);
+        int fd = socket_in_netns(b->ns, AF_INET, SOCK_DGRAM, 0);
+        uint8_t buf[1400] = {};
+
+        while (fd >= 0 && !__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE)) {
+                for (unsigned i = 0; i < 64; i++)
+                        (void) sendto(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *) &ss, sl);
+                usleep(1000);
+        }
+        if (fd >= 0)
+                close(fd);
+        return NULL;
+}
+
+void blast_start(Blast *b, const char *ns, const char *addr) {
+        *b = (Blast) { .ns = ns, .addr = addr };
+        g_assert_cmpint(pthread_create(&b->thread, NULL, blast_udp, b), ==, 0);
+}
+
+void blast_stop(Blast *b) {
+        __atomic_store_n(&b->stop, 1, __ATOMIC_RELEASE);
+        pthread_join(b->thread, NULL);
+}
+
+char *read_all(int fd) {
+        GString *s = g_string_new(NULL);
+        char buf[1024];
+        ssize_t n;
+
+        while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+                if (n > 0)
+                        g_string_append_len(s, buf, n);
+        return g_string_free(s, FALSE);
+}
+
+uint64_t report_value(const char *report, const char *dir, const char *key) {
+        g_autofree char *needle = g_strdup_printf("%s ", dir);
+        g_autofree char *k = g_strdup_printf(" %s=", key);
+        const char *line = strstr(report, needle), *v;
+
+        g_assert_nonnull(line);
+        v = strstr(line, k);
+        g_assert_nonnull(v);
+        return g_ascii_strtoull(v + strlen(k), NULL, 10);
+}
+
+void check_forwarder_report(const char *report, bool plain, unsigned mtu) {
+        const char *dirs[] = { "a2b", "b2a" };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(dirs); i++) {
+                g_assert_cmpuint(report_value(report, dirs[i], "packets"), >, 0);
+                if (!plain)
+                        continue;
+                g_assert_cmpuint(report_value(report, dirs[i], "bad"), ==, 0);
+                g_assert_cmpuint(report_value(report, dirs[i], "maxlen"), <=, mtu);
+        }
+}

@@ -167,3 +167,10 @@ GVariant *tb_caller_call(TbCaller *c, bool interactive, const char *path, const 
         unsigned id = tb_caller_send(c, interactive, path, iface, method, args);
         return tb_caller_wait(c, id, error);
 }
+
+void tb_caller_expect(TbCaller *c, bool interactive, const char *path, const char *iface,
+                      const char *method, GVariant *args, const char *error_name) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) r = tb_caller_call(c, interactive, path, iface, method, args, &error);
+        tb_assert_reply(r, error, error_name);
+}

@@ -41,11 +41,15 @@ GVariant *tb_call(GDBusConnection *bus, const char *path, const char *iface, con
         return tb_call_flags(bus, G_DBUS_CALL_FLAGS_NONE, path, iface, method, args, reply_type, error);
 }
 
-char *tb_create(GDBusConnection *bus, const char *name, GVariant *options, GError **error) {
+GVariant *tb_create_args(const char *name, GVariant *options) {
         if (!options)
                 options = g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0);
+        return g_variant_new("(s@a{sv})", name, options);
+}
+
+char *tb_create(GDBusConnection *bus, const char *name, GVariant *options, GError **error) {
         g_autoptr(GVariant) r = tb_call(bus, TB_MANAGER_PATH, TB_MANAGER_IFACE, "CreateDevice",
-                                        g_variant_new("(s@a{sv})", name, options), "(o)", error);
+                                        tb_create_args(name, options), "(o)", error);
         char *path = NULL;
         if (r)
                 g_variant_get(r, "(o)", &path);
@@ -104,6 +108,33 @@ GHashTable *tb_list_devices(GDBusConnection *bus) {
                 g_hash_table_insert(devices, name, path);
         }
         return devices;
+}
+
+char *tb_get_device_ok(GDBusConnection *bus, const char *name) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) r = tb_call(bus, TB_MANAGER_PATH, TB_MANAGER_IFACE, "GetDevice",
+                                        g_variant_new("(s)", name), "(o)", &error);
+        g_assert_no_error(error);
+        char *path;
+        g_variant_get(r, "(o)", &path);
+        return path;
+}
+
+void tb_assert_reply(GVariant *reply, const GError *error, const char *error_name) {
+        if (!error_name) {
+                g_assert_no_error(error);
+                g_assert_nonnull(reply);
+                return;
+        }
+        g_assert_null(reply);
+        tb_assert_error(error, error_name);
+}
+
+void tb_call_expect(GDBusConnection *bus, const char *path, const char *iface, const char *method,
+                    GVariant *args, const char *error_name) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) r = tb_call(bus, path, iface, method, args, NULL, &error);
+        tb_assert_reply(r, error, error_name);
 }
 
 void tb_assert_dbus_error(const GError *error, const char *name) {

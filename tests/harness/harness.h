@@ -56,8 +56,13 @@ pid_t tb_env_polkitd_pid(TbEnv *env);
 /* Stops the bus daemon (tund then must exit on its own). */
 void tb_env_stop_bus(TbEnv *env);
 
-/* A name unique to this test process: "tb" PID SUFFIX, at most 15 bytes. */
+/* A name unique to this test process: "tb" PID SUFFIX, at most 15 bytes. Links and network
+ * namespaces so named are removed when the test process ends, however it ends, once a reaper
+ * runs for it: tb_env_new() starts one, tb_reap_at_exit() one alone. SUFFIX must not start
+ * with a digit. */
 char *tb_ifname(const char *suffix);
+/* For tests that make links or namespaces without the bus environment. */
+void tb_reap_at_exit(void);
 
 /* tund */
 const char *tb_tund_path(void);
@@ -93,6 +98,8 @@ GVariant *tb_call(GDBusConnection *bus, const char *path, const char *iface, con
 GVariant *tb_call_flags(GDBusConnection *bus, GDBusCallFlags flags, const char *path,
                         const char *iface, const char *method, GVariant *args,
                         const char *reply_type, GError **error);
+/* CreateDevice's arguments. OPTIONS may be NULL (floating ok). */
+GVariant *tb_create_args(const char *name, GVariant *options);
 /* CreateDevice; returns the object path or NULL with ERROR. OPTIONS may be NULL (floating ok). */
 char *tb_create(GDBusConnection *bus, const char *name, GVariant *options, GError **error);
 /* Like tb_create but asserts success. */
@@ -104,12 +111,20 @@ GVariant *tb_get_all(GDBusConnection *bus, const char *path, const char *iface);
 char *tb_device_name(GDBusConnection *bus, const char *path);
 /* ListDevices as a name → path table. */
 GHashTable *tb_list_devices(GDBusConnection *bus);
+/* GetDevice, asserting success: the device's object path. */
+char *tb_get_device_ok(GDBusConnection *bus, const char *name);
 /* Asserts ERROR is the D-Bus error NAME with a non-empty message. */
 void tb_assert_dbus_error(const GError *error, const char *name);
 #define tb_assert_error(error, name) do {                                       \
                 g_assert_nonnull(error);                                        \
                 tb_assert_dbus_error((error), (name));                          \
         } while (0)
+/* Asserts the outcome of a call: a reply when ERROR_NAME is NULL, else no reply and the
+ * D-Bus error ERROR_NAME. */
+void tb_assert_reply(GVariant *reply, const GError *error, const char *error_name);
+/* Calls METHOD and asserts its outcome as tb_assert_reply does; the reply is dropped. */
+void tb_call_expect(GDBusConnection *bus, const char *path, const char *iface, const char *method,
+                    GVariant *args, const char *error_name);
 
 /* Signals received by one subscription, in order. */
 typedef struct TbSignals {
@@ -147,6 +162,9 @@ bool tb_caller_has_reply(TbCaller *caller, unsigned id);
 GVariant *tb_caller_wait(TbCaller *caller, unsigned id, GError **error);
 GVariant *tb_caller_call(TbCaller *caller, bool interactive, const char *path, const char *iface,
                          const char *method, GVariant *args, GError **error);
+/* tb_call_expect as CALLER. */
+void tb_caller_expect(TbCaller *caller, bool interactive, const char *path, const char *iface,
+                      const char *method, GVariant *args, const char *error_name);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TbCaller, tb_caller_free)
 
 /* The kernel's view, independent of tund. */

@@ -98,26 +98,38 @@ static void reaper_stop_pids(const char *dir) {
                 kill(pids[i], SIGKILL);
 }
 
-static void reaper_delete_links(pid_t owner) {
+/* Whether NAME is one of OWNER's tb_ifname() names: tb12a is tb12's, not tb1's. */
+static bool owned_name(const char *name, pid_t owner) {
         char prefix[32];
-        snprintf(prefix, sizeof(prefix), "tb%u", (unsigned) owner);
+        size_t n = (size_t) snprintf(prefix, sizeof(prefix), "tb%u", (unsigned) owner);
+        return strncmp(name, prefix, n) == 0 && !g_ascii_isdigit(name[n]);
+}
+
+/* Deletes up to 64 links of OWNER; returns how many it tried. */
+static int reaper_delete_some_links(pid_t owner) {
         DIR *d = opendir("/sys/class/net");
         if (!d)
-                return;
+                return 0;
         char names[64][IFNAMSIZ + 1];
         int n = 0;
         struct dirent *de;
         while ((de = readdir(d)) && n < 64)
-                if (strncmp(de->d_name, prefix, strlen(prefix)) == 0 && strlen(de->d_name) <= IFNAMSIZ)
+                if (owned_name(de->d_name, owner) && strlen(de->d_name) <= IFNAMSIZ)
                         strcpy(names[n++], de->d_name);
         closedir(d);
         for (int i = 0; i < n; i++)
                 reaper_run_argv((char *[]) { "ip", "link", "delete", names[i], NULL });
+        return n;
+}
+
+/* Persistent devices can be many (benchmarks make a thousand); the passes are bounded in
+ * case a link refuses to go. */
+static void reaper_delete_links(pid_t owner) {
+        for (int pass = 0; pass < 64 && reaper_delete_some_links(owner) == 64; pass++)
+                ;
 }
 
 static void reaper_delete_netns(pid_t owner) {
-        char prefix[32];
-        snprintf(prefix, sizeof(prefix), "tb%u", (unsigned) owner);
         DIR *d = opendir("/run/netns");
         if (!d)
                 return;
@@ -125,7 +137,7 @@ static void reaper_delete_netns(pid_t owner) {
         int n = 0;
         struct dirent *de;
         while ((de = readdir(d)) && n < 16)
-                if (strncmp(de->d_name, prefix, strlen(prefix)) == 0)
+                if (owned_name(de->d_name, owner))
                         snprintf(names[n++], sizeof(names[0]), "%s", de->d_name);
         closedir(d);
         for (int i = 0; i < n; i++)
@@ -235,4 +247,21 @@ pid_t tb_reaper_start(const char *dir, int *ret_fd) {
         close(p[0]);
         *ret_fd = p[1];
         return pid;
+}
+
+static pid_t exit_reaper;
+static int exit_reaper_fd = -1;
+
+/* The normal end: the reaper cleans up before the process exits. */
+static void reap_now(void) {
+        close(exit_reaper_fd);
+        while (waitpid(exit_reaper, NULL, 0) < 0 && errno == EINTR)
+                ;
+}
+
+void tb_reap_at_exit(void) {
+        if (exit_reaper_fd >= 0)
+                return;
+        exit_reaper = tb_reaper_start(NULL, &exit_reaper_fd);
+        g_assert_no_errno(atexit(reap_now));
 }

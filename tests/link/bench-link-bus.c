@@ -9,14 +9,12 @@
  * Prints `NAME VALUE UNIT` lines. Usage: bench-link-bus [CHANGES [DEVICES [SECONDS]]] */
 
 #include <net/if.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -77,7 +75,8 @@ static void set_up(const char *name, bool up) {
 
 static void bench_latency(TbEnv *env, const char *what, unsigned n) {
         GDBusConnection *bus = tb_env_bus(env);
-        g_autofree char *name = g_strdup_printf("tl%ub%s", (unsigned) getpid() % 100000, what);
+        g_autofree char *suffix = g_strdup_printf("b%c", what[0]);
+        g_autofree char *name = tb_ifname(suffix);
         g_autofree char *path = tb_create_ok(bus, name, NULL);
         g_autoptr(TbSignals) signals = tb_signals_new(bus, TB_DEVICE_IFACE, NULL, path);
         g_autofree guint64 *lat = g_new0(guint64, n);
@@ -104,36 +103,17 @@ static void bench_latency(TbEnv *env, const char *what, unsigned n) {
         tb_delete_ok(bus, path);
 }
 
-/* Persistent devices outlive the benchmark if it aborts: remove them by name then. */
-static char cleanup_script[128];
-
-static void cleanup_on_abort(int sig) {
-        char *argv[] = { (char *) "sh", (char *) "-c", cleanup_script, NULL };
-        pid_t pid = fork();
-
-        if (pid == 0) {
-                execvp("sh", argv);
-                _exit(127);
-        }
-        if (pid > 0)
-                (void) waitpid(pid, NULL, 0);
-        signal(sig, SIG_DFL);
-        raise(sig);
-}
-
 /* Persistent devices: tund tracks the creator of each other device with a match rule of
- * its own, and dbus-daemon allows 512 per connection. */
+ * its own, and dbus-daemon allows 512 per connection. Should the benchmark abort, the
+ * harness's reaper removes them (tb_ifname). */
 static void bench_idle(TbEnv *env, unsigned devices, unsigned seconds) {
         GDBusConnection *bus = tb_env_bus(env);
         g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
-        unsigned prefix = (unsigned) getpid() % 10000;
 
         printf("tund_idle_cpu_0_devices %.3f %%\n", tund_cpu_percent(env, seconds));
-        snprintf(cleanup_script, sizeof(cleanup_script),
-                 "for l in $(ls /sys/class/net | grep '^tl%04u'); do ip link delete $l; done", prefix);
-        signal(SIGABRT, cleanup_on_abort);
         for (unsigned i = 0; i < devices; i++) {
-                g_autofree char *name = g_strdup_printf("tl%04u%05u", prefix, i);
+                g_autofree char *suffix = g_strdup_printf("i%u", i);
+                g_autofree char *name = tb_ifname(suffix);
                 g_ptr_array_add(paths, tb_create_ok(bus, name, tb_options("Persistent", g_variant_new_boolean(true), NULL)));
                 /* Reads tund's FDSTORE=1 notifications: a full $NOTIFY_SOCKET blocks tund. */
                 tb_drain();
@@ -145,7 +125,6 @@ static void bench_idle(TbEnv *env, unsigned devices, unsigned seconds) {
                 tb_delete_ok(bus, paths->pdata[i]);
                 tb_drain();
         }
-        signal(SIGABRT, SIG_DFL);
 }
 
 int main(int argc, char *argv[]) {

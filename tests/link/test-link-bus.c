@@ -4,58 +4,12 @@
  * `ip link` changes, in tund's namespace and after a move into a namespace the test makes.
  * Every LinkUp, LinkDown and MTUChanged is counted: one per change, none when idle. */
 
-#include <signal.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "harness.h"
 
 /* Longer than tund's probe interval (1 s), so that a late duplicate would be seen. */
 #define SETTLE_MS 1500
-
-/* Links and namespaces to delete even when an assertion aborts the test. */
-#define MAX_CLEANUP 8
-static char cleanup_cmd[MAX_CLEANUP][2][64];
-
-static void cleanup_on_abort(int sig) {
-        for (unsigned i = 0; i < MAX_CLEANUP; i++) {
-                if (!cleanup_cmd[i][0][0])
-                        continue;
-                char *argv[] = { (char *) "ip", cleanup_cmd[i][0], (char *) "delete", cleanup_cmd[i][1], NULL };
-                pid_t pid = fork();
-                if (pid == 0) {
-                        execvp("ip", argv);
-                        _exit(127);
-                }
-                if (pid > 0)
-                        (void) waitpid(pid, NULL, 0);
-        }
-        signal(sig, SIG_DFL);
-        raise(sig);
-}
-
-static void cleanup_register(const char *object, const char *name) {
-        for (unsigned i = 0; i < MAX_CLEANUP; i++)
-                if (!cleanup_cmd[i][0][0]) {
-                        g_strlcpy(cleanup_cmd[i][0], object, sizeof(cleanup_cmd[i][0]));
-                        g_strlcpy(cleanup_cmd[i][1], name, sizeof(cleanup_cmd[i][1]));
-                        return;
-                }
-        g_assert_not_reached();
-}
-
-static void cleanup_unregister(const char *name) {
-        for (unsigned i = 0; i < MAX_CLEANUP; i++)
-                if (strcmp(cleanup_cmd[i][1], name) == 0)
-                        cleanup_cmd[i][0][0] = cleanup_cmd[i][1][0] = '\0';
-}
-
-static char *link_name(const char *suffix) {
-        char *name = g_strdup_printf("tl%u%s", (unsigned) getpid(), suffix);
-        g_assert_cmpuint(strlen(name), <=, 15);
-        return name;
-}
 
 static void ip(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 static void ip(const char *fmt, ...) {
@@ -103,6 +57,12 @@ static void watch_init(Watch *w, GDBusConnection *bus, const char *path) {
         w->removed = tb_signals_new(bus, "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved", TB_MANAGER_PATH);
 }
 
+/* Creates the device NAME and watches it. */
+static void watch_new_device(Watch *w, GDBusConnection *bus, const char *name) {
+        g_autofree char *path = tb_create_ok(bus, name, NULL);
+        watch_init(w, bus, path);
+}
+
 static void watch_done(Watch *w) {
         tb_signals_free(w->link);
         tb_signals_free(w->props);
@@ -114,6 +74,11 @@ static bool mtu_is(GVariant *parameters, const void *data) {
         guint32 mtu;
         g_variant_get(parameters, "(u)", &mtu);
         return mtu == GPOINTER_TO_UINT(data);
+}
+
+static void move_to_new_netns(const char *name, const char *ns) {
+        ip("netns add %s", ns);
+        ip("link set %s netns %s", name, ns);
 }
 
 /* PropertiesChanged holding PROPERTY with the given value. */
@@ -157,29 +122,24 @@ static void expect_nothing(Watch *w) {
 }
 
 static void expect_removed(Watch *w) {
-        g_autoptr(GError) error = NULL;
         g_autoptr(GVariant) p = tb_signals_wait(w->removed, "InterfacesRemoved", TB_MANAGER_PATH, NULL, NULL);
         const char *path;
 
         g_assert_nonnull(p);
         g_variant_get(p, "(&o@as)", &path, NULL);
         g_assert_cmpstr(path, ==, w->path);
-        g_autoptr(GVariant) r G_GNUC_UNUSED = tb_call(w->bus, w->path, TB_DEVICE_IFACE, "SetMTU",
-                                        g_variant_new("(u)", 1400), NULL, &error);
-        tb_assert_error(error, "org.freedesktop.DBus.Error.UnknownObject");
+        tb_call_expect(w->bus, w->path, TB_DEVICE_IFACE, "SetMTU", g_variant_new("(u)", 1400),
+                       "org.freedesktop.DBus.Error.UnknownObject");
 }
 
 static void set_mtu(Watch *w, guint32 mtu) {
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) r G_GNUC_UNUSED = tb_call(w->bus, w->path, TB_DEVICE_IFACE, "SetMTU",
-                                        g_variant_new("(u)", mtu), NULL, &error);
-        g_assert_no_error(error);
+        tb_call_expect(w->bus, w->path, TB_DEVICE_IFACE, "SetMTU", g_variant_new("(u)", mtu), NULL);
 }
 
 /* Up, down, MTU by ip and by SetMTU, rename, in whatever namespace ns ("" for tund's). */
 static void check_changes(Watch *w, const char *ns, char **name) {
         g_autofree char *prefix = ns[0] ? g_strdup_printf("-n %s ", ns) : g_strdup("");
-        g_autofree char *renamed = link_name("r");
+        g_autofree char *renamed = tb_ifname("r");
 
         expect_nothing(w);
 
@@ -200,8 +160,6 @@ static void check_changes(Watch *w, const char *ns, char **name) {
         expect_property_change(w, "Up", g_variant_new_boolean(false));
 
         ip("%slink set %s name %s", prefix, *name, renamed);
-        cleanup_unregister(*name);
-        cleanup_register("link", renamed);
         expect_property_change(w, "Name", g_variant_new_string(renamed));
         expect_nothing(w);
         g_free(*name);
@@ -218,16 +176,13 @@ static void test_root_namespace(void) {
         if (!env)
                 return;
         GDBusConnection *bus = tb_env_bus(env);
-        g_autofree char *name = link_name("a");
-        g_autofree char *path = tb_create_ok(bus, name, NULL);
+        g_autofree char *name = tb_ifname("a");
         Watch w;
 
-        cleanup_register("link", name);
-        watch_init(&w, bus, path);
+        watch_new_device(&w, bus, name);
         check_changes(&w, "", &name);
 
         ip("link delete %s", name);
-        cleanup_unregister(name);
         expect_removed(&w);
         watch_done(&w);
 }
@@ -237,41 +192,32 @@ static void test_other_namespace(void) {
         if (!env)
                 return;
         GDBusConnection *bus = tb_env_bus(env);
-        g_autofree char *name = link_name("b");
-        g_autofree char *ns = link_name("nsb");
-        g_autofree char *path = tb_create_ok(bus, name, NULL);
+        g_autofree char *name = tb_ifname("b");
+        g_autofree char *ns = tb_ifname("nsb");
         g_autoptr(GVariant) index = NULL;
         Watch w;
 
-        cleanup_register("link", name);
-        cleanup_register("netns", ns);
-        watch_init(&w, bus, path);
-        ip("netns add %s", ns);
-        ip("link set %s netns %s", name, ns);
+        watch_new_device(&w, bus, name);
+        move_to_new_netns(name, ns);
         /* A move is no deletion, and the device was down: nothing to announce. */
         expect_nothing(&w);
         g_assert_cmpuint(tb_signals_count(w.removed, NULL, NULL), ==, 0);
-        index = tb_get_property(bus, path, TB_DEVICE_IFACE, "Index");
+        index = tb_get_property(bus, w.path, TB_DEVICE_IFACE, "Index");
         g_assert_cmpint(g_variant_get_int32(index), >, 0);
 
         check_changes(&w, ns, &name);
 
         ip("-n %s link delete %s", ns, name);
-        cleanup_unregister(name);
         expect_removed(&w);
         watch_done(&w);
 
         /* A second device, whose namespace is destroyed. */
-        g_autofree char *name2 = link_name("c");
-        g_autofree char *path2 = tb_create_ok(bus, name2, NULL);
-        cleanup_register("link", name2);
-        watch_init(&w, bus, path2);
+        g_autofree char *name2 = tb_ifname("c");
+        watch_new_device(&w, bus, name2);
         ip("link set %s netns %s", name2, ns);
         ip("-n %s link set %s up", ns, name2);
         expect_signal(&w, "LinkUp", 0);
         ip("netns delete %s", ns);
-        cleanup_unregister(ns);
-        cleanup_unregister(name2);
         expect_removed(&w);
         watch_done(&w);
 }
@@ -282,8 +228,8 @@ static void test_probe_only(void) {
         if (!env)
                 return;
         GDBusConnection *bus = tb_env_bus(env);
-        g_autofree char *name = link_name("q");
-        g_autofree char *ns = link_name("nsq");
+        g_autofree char *name = tb_ifname("q");
+        g_autofree char *ns = tb_ifname("nsq");
         Watch w;
 
         g_assert_cmpint(tb_tund_stop(env), ==, 0);
@@ -291,22 +237,16 @@ static void test_probe_only(void) {
         tb_tund_start(env);
         g_unsetenv("TUND_LINK_NETLINK");
 
-        g_autofree char *path = tb_create_ok(bus, name, NULL);
-        cleanup_register("link", name);
-        cleanup_register("netns", ns);
-        watch_init(&w, bus, path);
+        watch_new_device(&w, bus, name);
         check_changes(&w, "", &name);
 
-        ip("netns add %s", ns);
-        ip("link set %s netns %s", name, ns);
+        move_to_new_netns(name, ns);
         expect_nothing(&w);
         ip("-n %s link set %s up", ns, name);
         expect_signal(&w, "LinkUp", 0);
         ip("-n %s link set %s down", ns, name);
         expect_signal(&w, "LinkDown", 0);
         ip("netns delete %s", ns);
-        cleanup_unregister(ns);
-        cleanup_unregister(name);
         expect_removed(&w);
         watch_done(&w);
 
@@ -321,30 +261,22 @@ static void test_act_in_other_namespace(void) {
         if (!env)
                 return;
         GDBusConnection *bus = tb_env_bus(env);
-        g_autofree char *name = link_name("d");
-        g_autofree char *ns = link_name("nsd");
-        g_autofree char *path = tb_create_ok(bus, name, NULL);
-        g_autoptr(GError) error = NULL;
+        g_autofree char *name = tb_ifname("d");
+        g_autofree char *ns = tb_ifname("nsd");
         const char *offloads[] = { "csum", "tso4", NULL };
         g_autofree char *out = NULL;
         Watch w;
 
-        cleanup_register("link", name);
-        cleanup_register("netns", ns);
-        watch_init(&w, bus, path);
-        ip("netns add %s", ns);
-        ip("link set %s netns %s", name, ns);
+        watch_new_device(&w, bus, name);
+        move_to_new_netns(name, ns);
 
-        g_autoptr(GVariant) r G_GNUC_UNUSED = tb_call(bus, path, TB_DEVICE_IFACE, "SetOffloads",
-                                        g_variant_new("(^as)", offloads), NULL, &error);
-        g_assert_no_error(error);
-        g_autoptr(GVariant) got = tb_get_property(bus, path, TB_DEVICE_IFACE, "Offloads");
+        tb_call_expect(bus, w.path, TB_DEVICE_IFACE, "SetOffloads", g_variant_new("(^as)", offloads), NULL);
+        g_autoptr(GVariant) got = tb_get_property(bus, w.path, TB_DEVICE_IFACE, "Offloads");
         g_autoptr(GHashTable) got_set = tb_variant_strv_set(got);
         g_autoptr(GHashTable) want_set = tb_strv_set(offloads);
         tb_assert_sets_equal(got_set, want_set);
 
-        tb_delete_ok(bus, path);
-        cleanup_unregister(name);
+        tb_delete_ok(bus, w.path);
         expect_removed(&w);
         const char *argv[] = { "ip", "-n", ns, "-o", "link", "show", NULL };
         g_assert_cmpint(tb_run(argv, &out, NULL), ==, 0);
@@ -353,7 +285,6 @@ static void test_act_in_other_namespace(void) {
         watch_done(&w);
 
         ip("netns delete %s", ns);
-        cleanup_unregister(ns);
 }
 
 /* A restarted tund reports the current state of its persistent devices, with no burst of
@@ -363,14 +294,10 @@ static void test_restart(void) {
         if (!env)
                 return;
         GDBusConnection *bus = tb_env_bus(env);
-        g_autofree char *name = link_name("p");
+        g_autofree char *name = tb_ifname("p");
         g_autofree char *path = tb_create_ok(bus, name, tb_options("Persistent", g_variant_new_boolean(true), NULL));
-        g_autoptr(GError) error = NULL;
-        Watch w;
+        Watch w, any;
 
-        Watch any;
-
-        cleanup_register("link", name);
         watch_init(&w, bus, path);
         ip("link set %s up", name);
         expect_signal(&w, "LinkUp", 0);
@@ -382,11 +309,7 @@ static void test_restart(void) {
         ip("link set %s mtu 1234", name);
         tb_tund_start(env);
 
-        g_autoptr(GVariant) r = tb_call(bus, TB_MANAGER_PATH, TB_MANAGER_IFACE, "GetDevice",
-                                        g_variant_new("(s)", name), "(o)", &error);
-        g_assert_no_error(error);
-        g_autofree char *new_path = NULL;
-        g_variant_get(r, "(o)", &new_path);
+        g_autofree char *new_path = tb_get_device_ok(bus, name);
         expect_nothing(&any);
         g_assert_cmpuint(tb_signals_count(any.props, NULL, NULL), ==, 0);
         watch_done(&any);
@@ -402,14 +325,12 @@ static void test_restart(void) {
         expect_signal(&w, "LinkDown", 0);
 
         tb_delete_ok(bus, new_path);
-        cleanup_unregister(name);
         g_assert_true(tb_wait_link_gone(name));
         watch_done(&w);
 }
 
 int main(int argc, char **argv) {
         g_test_init(&argc, &argv, NULL);
-        signal(SIGABRT, cleanup_on_abort);
 
         g_test_add_func("/link-bus/root-namespace", test_root_namespace);
         g_test_add_func("/link-bus/other-namespace", test_other_namespace);

@@ -13,12 +13,11 @@
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
 #include <string.h>
-#include <signal.h>
 #include <sys/ioctl.h>
-#include <sys/wait.h>
 #include <systemd/sd-event.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "link-monitor.h"
 #include "netns.h"
 
@@ -39,43 +38,6 @@ typedef struct Fixture {
         GArray *reports;        /* LinkState */
         unsigned gone;
 } Fixture;
-
-/* Namespaces to delete even when an assertion aborts the test: what a test starts, it
- * stops. (Our TUN devices go with the process, their fds being closed.) */
-#define MAX_NETNS 8
-static char netns_to_delete[MAX_NETNS][32];
-
-static void delete_netns_on_abort(int sig) {
-        for (unsigned i = 0; i < MAX_NETNS; i++) {
-                if (!netns_to_delete[i][0])
-                        continue;
-                char *argv[] = { (char *) "ip", (char *) "netns", (char *) "delete", netns_to_delete[i], NULL };
-                pid_t pid = fork();
-                if (pid == 0) {
-                        execvp("ip", argv);
-                        _exit(127);
-                }
-                if (pid > 0)
-                        (void) waitpid(pid, NULL, 0);
-        }
-        signal(sig, SIG_DFL);
-        raise(sig);
-}
-
-static void netns_register(const char *name) {
-        for (unsigned i = 0; i < MAX_NETNS; i++)
-                if (!netns_to_delete[i][0]) {
-                        g_strlcpy(netns_to_delete[i], name, sizeof(netns_to_delete[i]));
-                        return;
-                }
-        g_assert_not_reached();
-}
-
-static void netns_unregister(const char *name) {
-        for (unsigned i = 0; i < MAX_NETNS; i++)
-                if (strcmp(netns_to_delete[i], name) == 0)
-                        netns_to_delete[i][0] = '\0';
-}
 
 static void run_cmd(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 
@@ -178,10 +140,8 @@ static void fixture_teardown(Fixture *f, gconstpointer data) {
         sd_event_unref(f->event);
         if (f->tun_fd >= 0)
                 close(f->tun_fd);       /* a non-persistent device goes with its fd */
-        if (f->netns[0]) {
+        if (f->netns[0])
                 run_cmd_quiet("ip netns delete %s", f->netns);
-                netns_unregister(f->netns);
-        }
         g_array_unref(f->reports);
 }
 
@@ -192,8 +152,10 @@ static bool skip_unless_root(void) {
         return true;
 }
 
+/* tb_ifname(): the harness's reaper removes namespaces so named that a failed test left. */
 static void make_name(char *buf, size_t size, const char *what) {
-        g_snprintf(buf, size, "tl%u%s", (unsigned) getpid() % 100000, what);
+        g_autofree char *name = tb_ifname(what);
+        g_strlcpy(buf, name, size);
 }
 
 static void create_and_watch(Fixture *f, const char *what) {
@@ -209,13 +171,11 @@ static void create_and_watch(Fixture *f, const char *what) {
 }
 
 static void netns_add(const char *name) {
-        netns_register(name);
         run_cmd("ip netns add %s", name);
 }
 
 static void netns_delete(const char *name) {
         run_cmd("ip netns delete %s", name);
-        netns_unregister(name);
 }
 
 static void create_netns(Fixture *f, const char *what) {
@@ -730,7 +690,8 @@ static void test_watch_from_callback(Fixture *f, gconstpointer data) {
 
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
-        signal(SIGABRT, delete_netns_on_abort);
+        if (getuid() == 0)
+                tb_reap_at_exit();
         if (getenv("TL_DEBUG"))
                 log_set_max_level(LOG_DEBUG);
 
