@@ -254,6 +254,18 @@ static int watch_read(LinkWatch *w, LinkState *ret, bool *ret_admin_up) {
         return 0;
 }
 
+/* Whether a device whose namespace is going away lives elsewhere by now: moved out just
+ * before its old namespace was deleted, it is not dying with it. */
+static bool watch_left_its_namespace(LinkWatch *w) {
+        _cleanup_close_ int netns_fd = -EBADF;
+        ino_t ino;
+
+        netns_fd = netns_open_of_tun(w->tun_fd);
+        if (netns_fd < 0 || netns_inode(netns_fd, &ino) < 0)
+                return false;
+        return ino != w->netns_ino;
+}
+
 static void watch_probe(LinkWatch *w) {
         LinkMonitor *m = w->monitor;
         char name[IFNAMSIZ];
@@ -263,7 +275,7 @@ static void watch_probe(LinkWatch *w) {
 
         w->probe_result = PROBE_NONE;
 
-        if (w->dying) {
+        if (w->dying && !watch_left_its_namespace(w)) {
                 /* Only ask the TUN fd: the namespace is half torn down. */
                 r = tun_get_name(w->tun_fd, name);
                 if (r == -EBADFD)
@@ -274,6 +286,7 @@ static void watch_probe(LinkWatch *w) {
                         w->dying = false;
                 return;
         }
+        w->dying = false;
 
         r = watch_locate(w);
         if (r >= 0)
