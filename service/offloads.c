@@ -1,19 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-#include <linux/if_tun.h>
 #include <string.h>
 
 #include "macro.h"
 #include "offloads.h"
+#include "tun-compat.h"
 
 /* Debian 12's kernel headers predate these; the running kernel knows them. */
-#ifndef TUN_F_USO4
-#define TUN_F_USO4 0x20
-#endif
-#ifndef TUN_F_USO6
-#define TUN_F_USO6 0x40
-#endif
-
 static const struct {
         Offload offload;
         const char *name;

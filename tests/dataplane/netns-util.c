@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if.h>
-#include <linux/if_tun.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
@@ -18,13 +17,7 @@
 #include <unistd.h>
 
 #include "netns-util.h"
-
-#ifndef TUN_F_USO4
-#define TUN_F_USO4 0x20
-#endif
-#ifndef TUN_F_USO6
-#define TUN_F_USO6 0x40
-#endif
+#include "tun-compat.h"
 
 extern char **environ;
 

@@ -4,18 +4,12 @@
 #include "harness-private.h"
 
 #include <fcntl.h>
-#include <linux/if_tun.h>
 #include <net/if.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#ifndef TUN_F_USO4
-#define TUN_F_USO4 0x20
-#endif
-#ifndef TUN_F_USO6
-#define TUN_F_USO6 0x40
-#endif
+#include "tun-compat.h"
 
 bool tb_link_exists(const char *ifname) {
         return if_nametoindex(ifname) > 0;
