@@ -8,8 +8,16 @@
  * packet; a packet that joins a run has its payload copied straight to its place in the
  * region, its checksum verified in the same pass, so each byte is copied once. Each TCP or
  * UDP flow has one open run (the newest); a packet of the flow that cannot join it starts
- * a new run, which keeps every flow's packets in order. Each merged packet keeps a copy of
- * its own headers so a coalesced packet can be taken apart again (gro_batch_unmerge). */
+ * a new run, which keeps every flow's packets in order.
+ *
+ * The packets of a run have equal headers but for a few fields (see GroPacket), so the
+ * run's region keeps the headers of the packet that started it and each packet records only
+ * its own values of those fields: enough to rebuild its headers exactly when a coalesced
+ * packet is taken apart again (gro_batch_unmerge).
+ *
+ * Most packets belong to the run the previous packet went to: they are compared against
+ * that run's headers word by word under a mask of the fields allowed to differ, which
+ * stands for the whole parse (fast_append). Whatever does not pass takes the full path. */
 
 #include <errno.h>
 #include <stdlib.h>
@@ -28,12 +36,36 @@ typedef struct FlowKey {
         uint64_t w[5];
 } FlowKey;
 
+/* The header bytes that may differ between the packets of a run; all others are equal in
+ * every packet of it (flow key, headers_match, and the lengths the run fixes):
+ *   IP bytes 0..15: IPv4 total length, ID, fragment field (its reserved bit), checksum;
+ *                   IPv6 payload length;
+ *   TCP bytes 4..19: sequence number, data offset byte, flags, window, checksum, urgent;
+ *   UDP bytes 4..7: length, checksum.
+ * They hold everything finish() changes in the headers, too. */
+#define IP_VAR_LEN 16u
+#define L4_VAR_OFFSET 4u
+#define TCP_VAR_LEN 16u
+#define UDP_VAR_LEN 4u
+
 typedef struct GroPacket {
         uint32_t next;                  /* next packet of the run, in sequence order */
-        uint16_t hdr_len;               /* bytes in hdr */
         uint16_t payload_len;
-        uint8_t hdr[GRO_MAX_HDR];       /* the packet's own IP and L4 headers */
+        uint8_t ip_var[IP_VAR_LEN];     /* the packet's own values of the varying fields */
+        uint8_t l4_var[TCP_VAR_LEN];
 } GroPacket;
+
+/* Masks over the headers of a run (GRO_MAX_HDR rounded up to whole words): 0 bits where a
+ * packet may differ from the run's first (the varying fields, PSH, the reserved bits of
+ * IPv4's fragment field and TCP's data offset byte), 1 bits where it must be equal. */
+#define MASK_LEN 104u
+typedef enum Shape {
+        SHAPE_TCP4,
+        SHAPE_UDP4,
+        SHAPE_TCP6,
+        SHAPE_UDP6,
+        _SHAPE_MAX,
+} Shape;
 
 typedef enum IdMode {
         ID_UNKNOWN,                     /* one packet so far */
@@ -57,6 +89,8 @@ typedef struct GroRun {
         IdMode id_mode;
         uint16_t id_first, id_last;
         uint32_t seq_start, seq_end;
+        Shape shape;                    /* when mergeable */
+        uint32_t pseudo_sum;            /* pseudo-header sum without the length */
 } GroRun;
 
 typedef struct Bucket {
@@ -85,6 +119,8 @@ struct GroBatch {
 
         uint32_t last_run;              /* the run the previous packet went to */
 
+        uint8_t masks[_SHAPE_MAX][MASK_LEN];
+
         GroStats stats;
 };
 
@@ -104,6 +140,31 @@ typedef struct Parsed {
         bool hashed;
 } Parsed;
 
+static void clear_bits(uint8_t *mask, size_t offset, size_t len, uint8_t bits) {
+        for (size_t i = offset; i < offset + len; i++)
+                mask[i] &= (uint8_t) ~bits;
+}
+
+static void init_mask(uint8_t *mask, Shape shape) {
+        bool v4 = shape == SHAPE_TCP4 || shape == SHAPE_UDP4;
+        size_t l4 = v4 ? IPV4_MIN_HDR_LEN : IPV6_HDR_LEN;
+
+        memset(mask, 0xff, MASK_LEN);
+        if (v4) {
+                clear_bits(mask, IPV4_TOT_LEN, 4, 0xff);        /* total length, ID */
+                clear_bits(mask, IPV4_FRAG, 1, 0x80);           /* the reserved bit */
+                clear_bits(mask, IPV4_CSUM, 2, 0xff);
+        } else
+                clear_bits(mask, IPV6_PAYLOAD_LEN, 2, 0xff);
+        if (shape == SHAPE_TCP4 || shape == SHAPE_TCP6) {
+                clear_bits(mask, l4 + TCP_SEQ, 4, 0xff);
+                clear_bits(mask, l4 + TCP_DOFF, 1, 0x0f);       /* reserved bits */
+                clear_bits(mask, l4 + TCP_FLAGS, 1, TCP_PSH);
+                clear_bits(mask, l4 + TCP_FLAGS + 1, 6, 0xff);  /* window, checksum, urgent */
+        } else
+                clear_bits(mask, l4 + UDP_LEN, 4, 0xff);
+}
+
 int gro_batch_new(GroBatch **ret, size_t max_packets) {
         if (max_packets == 0 || max_packets > GRO_MAX_PACKETS)
                 return -EINVAL;
@@ -121,6 +182,8 @@ int gro_batch_new(GroBatch **ret, size_t max_packets) {
         b->bucket_mask = n_buckets - 1;
         b->gen = 1;
         b->last_run = NO_INDEX;
+        for (Shape sh = 0; sh < _SHAPE_MAX; sh++)
+                init_mask(b->masks[sh], sh);
         b->packets = calloc(max_packets, sizeof(GroPacket));
         b->runs = calloc(max_packets, sizeof(GroRun));
         b->regions = malloc(max_packets * GRO_REGION_SIZE);
@@ -202,6 +265,12 @@ static uint64_t load64(const uint8_t *p) {
 
 static uint32_t load32(const uint8_t *p) {
         uint32_t v;
+        memcpy(&v, p, sizeof(v));
+        return v;
+}
+
+static uint16_t load16(const uint8_t *p) {
+        uint16_t v;
         memcpy(&v, p, sizeof(v));
         return v;
 }
@@ -330,8 +399,16 @@ static void register_flow_run(GroBatch *b, uint32_t i, uint32_t hash) {
         *bucket = (Bucket) { .gen = b->gen, .run = i };
 }
 
+/* The headers every packet of r is compared against: those of the packet that started it
+ * (finish() changes only varying fields in them). */
+static const uint8_t *run_headers(const GroRun *r) {
+        return r->region + VNET_HDR_LEN;
+}
+
 /* The fields that must be equal in every packet of a run (the flow key aside). */
-static bool headers_match(const GroRun *r, const uint8_t *first, const uint8_t *pkt, const Parsed *p) {
+static bool headers_match(const GroRun *r, const uint8_t *pkt, const Parsed *p) {
+        const uint8_t *first = run_headers(r);
+
         if (p->hdrs != r->hdrs)
                 return false;
 
@@ -355,56 +432,86 @@ static bool headers_match(const GroRun *r, const uint8_t *first, const uint8_t *
 }
 
 /* IPv4 IDs must go up by one from packet to packet, or stay equal with DF set. */
-static bool ip_id_fits(const GroRun *r, const uint8_t *pkt, const Parsed *p, bool append, IdMode *ret_mode) {
+static bool ip_id_fits(const GroRun *r, uint16_t id, bool df, bool append, IdMode *ret_mode) {
         *ret_mode = r->id_mode;
         if (r->ip.version != 4)
                 return true;
 
         uint16_t neighbour = append ? r->id_last : r->id_first;
         uint16_t next = (uint16_t) (append ? neighbour + 1 : neighbour - 1);
-        bool df = (get_be16(pkt + IPV4_FRAG) & IPV4_DF) != 0;
 
-        if (r->id_mode != ID_FIXED && p->id == next) {
+        if (r->id_mode != ID_FIXED && id == next) {
                 *ret_mode = ID_INCREMENTING;
                 return true;
         }
-        if (r->id_mode != ID_INCREMENTING && p->id == neighbour && df) {
+        if (r->id_mode != ID_INCREMENTING && id == neighbour && df) {
                 *ret_mode = ID_FIXED;
                 return true;
         }
         return false;
 }
 
-static uint32_t add_packet_record(GroBatch *b, const uint8_t *pkt, const Parsed *p) {
+static bool ipv4_df(const uint8_t *pkt) {
+        return (pkt[IPV4_FRAG] & (IPV4_DF >> 8)) != 0;
+}
+
+/* A packet of a run: only its varying fields are kept (a mergeable packet has its headers
+ * and at least one byte of payload, so they are all present). */
+static uint32_t add_packet_record(GroBatch *b, const uint8_t *pkt, size_t l4, uint8_t proto,
+                                  uint32_t payload_len, bool mergeable) {
         uint32_t i = (uint32_t) b->n_packets++;
         GroPacket *gp = &b->packets[i];
 
         gp->next = NO_INDEX;
-        gp->payload_len = (uint16_t) p->payload_len;
-        gp->hdr_len = p->eligible ? p->hdrs : 0;
-        /* Eligible packets have payload: a fixed-size copy (inlined) reads only bytes
-         * present when the packet is long enough. */
-        if (p->eligible && p->ip.ip_len >= GRO_MAX_HDR)
-                memcpy(gp->hdr, pkt, GRO_MAX_HDR);
-        else if (p->eligible)
-                memcpy(gp->hdr, pkt, p->hdrs);
+        gp->payload_len = (uint16_t) payload_len;
+        if (!mergeable)
+                return i;
+        memcpy(gp->ip_var, pkt, IP_VAR_LEN);
+        if (proto == PROTO_TCP)
+                memcpy(gp->l4_var, pkt + l4 + L4_VAR_OFFSET, TCP_VAR_LEN);
+        else
+                memcpy(gp->l4_var, pkt + l4 + L4_VAR_OFFSET, UDP_VAR_LEN);
         return i;
 }
 
-static bool ends_run(const Parsed *p, uint16_t gso_size) {
-        return p->payload_len < gso_size || (p->ip.proto == PROTO_TCP && (p->tcp_flags & TCP_PSH));
+/* Puts packet gp's own values of the varying fields into headers of its run r. */
+static void apply_packet_fields(uint8_t *hdrs, const GroRun *r, const GroPacket *gp) {
+        size_t l4 = r->ip.l3_len;
+
+        memcpy(hdrs, gp->ip_var, IP_VAR_LEN);
+        if (r->ip.proto == PROTO_TCP)
+                memcpy(hdrs + l4 + L4_VAR_OFFSET, gp->l4_var, TCP_VAR_LEN);
+        else
+                memcpy(hdrs + l4 + L4_VAR_OFFSET, gp->l4_var, UDP_VAR_LEN);
+}
+
+static bool ends_run(uint32_t payload_len, uint8_t proto, uint8_t tcp_flags, uint16_t gso_size) {
+        return payload_len < gso_size || (proto == PROTO_TCP && (tcp_flags & TCP_PSH));
+}
+
+/* Links packet record i after the run's last and grows the run by its payload. */
+static void append_record(GroBatch *b, GroRun *r, uint32_t i, uint32_t payload_len, uint16_t id,
+                          IdMode mode, bool closes) {
+        b->packets[r->last].next = i;
+        r->last = i;
+        r->count++;
+        r->len += payload_len;
+        r->seq_end += payload_len;
+        r->id_last = id;
+        r->id_mode = mode;
+        r->closed = closes;
+        b->stats.merged++;
 }
 
 /* Returns 1 when merged, 0 when p does not fit after r, -EINVAL for a bad checksum. */
 static int try_append(GroBatch *b, GroRun *r, const uint8_t *pkt, const Parsed *p) {
-        const uint8_t *first = b->packets[r->first].hdr;
         IdMode mode;
 
         if (r->closed || p->payload_len > r->gso_size || r->len + p->payload_len > IP_MAX_PACKET)
                 return 0;
         if (p->ip.proto == PROTO_TCP ? p->seq != r->seq_end : r->count >= UDP_GRO_MAX_SEGS)
                 return 0;
-        if (!headers_match(r, first, pkt, p) || !ip_id_fits(r, pkt, p, true, &mode))
+        if (!headers_match(r, pkt, p) || !ip_id_fits(r, p->id, p->ip.version == 4 && ipv4_df(pkt), true, &mode))
                 return 0;
 
         /* Copied to its final place and verified in one pass; refused bytes stay past
@@ -413,17 +520,63 @@ static int try_append(GroBatch *b, GroRun *r, const uint8_t *pkt, const Parsed *
         if (!l4_csum_ok(pkt, p, payload_sum))
                 return refuse(b, OFFLOAD_DROP_BAD_CHECKSUM);
 
-        uint32_t i = add_packet_record(b, pkt, p);
-        b->packets[r->last].next = i;
-        r->last = i;
-        r->count++;
-        r->len += p->payload_len;
-        r->seq_end += p->payload_len;
-        r->id_last = p->id;
-        r->id_mode = mode;
-        r->closed = ends_run(p, r->gso_size);
-        b->stats.merged++;
+        uint32_t i = add_packet_record(b, pkt, p->ip.l3_len, p->ip.proto, p->payload_len, true);
+        append_record(b, r, i, p->payload_len, p->id, mode, ends_run(p->payload_len, p->ip.proto, p->tcp_flags, r->gso_size));
         return 1;
+}
+
+/* The common case, without the parse: a packet of the run the previous packet went to that
+ * fits right after it. Its headers equal the run's under the run's mask (which holds
+ * version, IHL, no fragment, protocol, addresses, ports, ACK, data offset, options, TOS,
+ * TTL, DF, traffic class, flow label, hop limit, flags but PSH), so what remains is the
+ * lengths, the IPv4 header checksum, the order and the L4 checksum. Returns true when
+ * merged; false leaves everything to the full path (which also decides on refusals). */
+static bool fast_append(GroBatch *b, GroRun *r, const uint8_t *pkt, size_t len) {
+        const uint8_t *first = run_headers(r), *mask = b->masks[r->shape];
+        size_t hdrs = r->hdrs, l4 = r->ip.l3_len;
+        bool tcp = r->ip.proto == PROTO_TCP;
+
+        if (!r->mergeable || r->closed || len <= hdrs || len - hdrs > r->gso_size ||
+            r->len + (len - hdrs) > IP_MAX_PACKET || !(tcp ? b->tcp : b->udp))
+                return false;
+
+        uint64_t diff = 0;
+        size_t i = 0;
+        for (; i + 8 <= hdrs; i += 8)
+                diff |= (load64(pkt + i) ^ load64(first + i)) & load64(mask + i);
+        if (i < hdrs)   /* headers are whole 32-bit words */
+                diff |= (load32(pkt + i) ^ load32(first + i)) & load32(mask + i);
+        if (diff != 0)
+                return false;
+
+        uint32_t payload_len = (uint32_t) (len - hdrs), l4_len = (uint32_t) (len - l4);
+        uint16_t id = 0;
+        IdMode mode;
+        if (r->ip.version == 4) {
+                if (get_be16(pkt + IPV4_TOT_LEN) != len ||
+                    csum_fold_inline(csum_fold64(csum_words32(pkt, IPV4_MIN_HDR_LEN))) != 0)
+                        return false;
+                id = get_be16(pkt + IPV4_ID);
+        } else if (get_be16(pkt + IPV6_PAYLOAD_LEN) != len - IPV6_HDR_LEN)
+                return false;
+        if (tcp ? get_be32(pkt + l4 + TCP_SEQ) != r->seq_end : r->count >= UDP_GRO_MAX_SEGS)
+                return false;
+        if (!tcp && (get_be16(pkt + l4 + UDP_LEN) != l4_len || load16(pkt + l4 + UDP_CSUM) == 0))
+                return false;
+        if (!ip_id_fits(r, id, r->ip.version == 4 && ipv4_df(pkt), true, &mode))
+                return false;
+
+        uint32_t payload_sum = csum_copy(r->region + VNET_HDR_LEN + r->len, pkt + hdrs, payload_len, 0);
+        uint32_t be_len = htobe32(l4_len);
+        uint64_t sum = (uint64_t) r->pseudo_sum + (be_len & 0xffff) + (be_len >> 16) +
+                       csum_words32(pkt + l4, hdrs - l4) + payload_sum;
+        if (csum_fold_inline(csum_fold64(sum)) != 0)
+                return false;
+
+        uint8_t flags = tcp ? pkt[l4 + TCP_FLAGS] : 0;
+        uint32_t k = add_packet_record(b, pkt, l4, r->ip.proto, payload_len, true);
+        append_record(b, r, k, payload_len, id, mode, ends_run(payload_len, r->ip.proto, flags, r->gso_size));
+        return true;
 }
 
 /* A TCP segment that belongs right before the run (it arrived late). */
@@ -437,7 +590,7 @@ static int try_prepend(GroBatch *b, GroRun *r, const uint8_t *pkt, const Parsed 
         /* Every packet but the last has the run's size; a lone packet may be the last. */
         if (r->count == 1 ? old_first->payload_len > p->payload_len : p->payload_len != r->gso_size)
                 return 0;
-        if (!headers_match(r, old_first->hdr, pkt, p) || !ip_id_fits(r, pkt, p, false, &mode))
+        if (!headers_match(r, pkt, p) || !ip_id_fits(r, p->id, p->ip.version == 4 && ipv4_df(pkt), false, &mode))
                 return 0;
 
         if (!l4_csum_ok(pkt, p, csum_partial(pkt + p->hdrs, p->payload_len, 0)))
@@ -449,7 +602,7 @@ static int try_prepend(GroBatch *b, GroRun *r, const uint8_t *pkt, const Parsed 
 
         if (r->count == 1 && old_first->payload_len < p->payload_len)
                 r->closed = true;
-        uint32_t i = add_packet_record(b, pkt, p);
+        uint32_t i = add_packet_record(b, pkt, p->ip.l3_len, p->ip.proto, p->payload_len, true);
         b->packets[i].next = r->first;
         r->first = i;
         r->count++;
@@ -460,6 +613,12 @@ static int try_prepend(GroBatch *b, GroRun *r, const uint8_t *pkt, const Parsed 
         r->id_mode = mode;
         b->stats.merged++;
         return 1;
+}
+
+static Shape shape_of(const IpInfo *ip) {
+        if (ip->version == 4)
+                return ip->proto == PROTO_TCP ? SHAPE_TCP4 : SHAPE_UDP4;
+        return ip->proto == PROTO_TCP ? SHAPE_TCP6 : SHAPE_UDP6;
 }
 
 static int start_run(GroBatch *b, const uint8_t *pkt, size_t len, const Parsed *p) {
@@ -475,7 +634,7 @@ static int start_run(GroBatch *b, const uint8_t *pkt, size_t len, const Parsed *
         } else
                 memcpy(dst, pkt, len);
 
-        uint32_t pi = add_packet_record(b, pkt, p);
+        uint32_t pi = add_packet_record(b, pkt, p->ip.l3_len, p->ip.proto, p->payload_len, p->eligible);
         GroRun *r = &b->runs[ri];
         *r = (GroRun) {
                 .region = region,
@@ -490,13 +649,17 @@ static int start_run(GroBatch *b, const uint8_t *pkt, size_t len, const Parsed *
                 .gso_size = (uint16_t) p->payload_len,
                 .has_flow = p->has_flow,
                 .mergeable = p->eligible,
-                .closed = !p->eligible || ends_run(p, (uint16_t) p->payload_len),
+                .closed = !p->eligible || ends_run(p->payload_len, p->ip.proto, p->tcp_flags, (uint16_t) p->payload_len),
                 .id_mode = ID_UNKNOWN,
                 .id_first = p->id,
                 .id_last = p->id,
                 .seq_start = p->seq,
                 .seq_end = p->seq + p->payload_len,
         };
+        if (p->eligible) {
+                r->shape = shape_of(&p->ip);
+                r->pseudo_sum = ip_pseudo_sum(pkt, &p->ip, 0);
+        }
         b->n_runs++;
         b->last_run = ri;
         if (p->has_flow)
@@ -509,6 +672,9 @@ int gro_batch_add(GroBatch *b, const uint8_t *pkt, size_t len) {
 
         if (b->n_packets >= b->max_packets)
                 return -ENOBUFS;
+
+        if (b->last_run < b->n_runs && fast_append(b, &b->runs[b->last_run], pkt, len))
+                return 0;
 
         OffloadDrop d = parse_packet(b, pkt, len, &p);
         if (d != OFFLOAD_DROP_NONE)
@@ -545,12 +711,12 @@ static VnetHdr coalesce_headers(GroBatch *b, GroRun *r) {
                 .csum_start = (uint16_t) l4,
         };
 
-        memcpy(pkt, b->packets[r->first].hdr, r->hdrs);
+        apply_packet_fields(pkt, r, &b->packets[r->first]);
         ip_set_length(pkt, &r->ip, r->len);
 
         uint8_t *csum_field;
         if (r->ip.proto == PROTO_TCP) {
-                pkt[l4 + TCP_FLAGS] |= b->packets[r->last].hdr[l4 + TCP_FLAGS] & TCP_PSH;
+                pkt[l4 + TCP_FLAGS] |= b->packets[r->last].l4_var[TCP_FLAGS - L4_VAR_OFFSET] & TCP_PSH;
                 h.gso_type = r->ip.version == 4 ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_TCPV6;
                 h.csum_offset = TCP_CSUM_OFFSET;
                 csum_field = pkt + l4 + TCP_CSUM;
@@ -589,16 +755,17 @@ size_t gro_batch_unmerge(GroBatch *b, size_t i, const struct iovec **ret_msgs) {
                 return 1;
         }
 
-        const uint8_t *payload = r->region + VNET_HDR_LEN + r->hdrs;
+        const uint8_t *hdrs = run_headers(r), *payload = hdrs + r->hdrs;
         uint8_t *out = b->unmerge_buf;
         size_t n = 0;
         for (uint32_t k = r->first; k != NO_INDEX; k = b->packets[k].next) {
                 const GroPacket *gp = &b->packets[k];
-                size_t len = VNET_HDR_LEN + gp->hdr_len + gp->payload_len;
+                size_t len = VNET_HDR_LEN + r->hdrs + gp->payload_len;
 
                 memset(out, 0, VNET_HDR_LEN);
-                memcpy(out + VNET_HDR_LEN, gp->hdr, gp->hdr_len);
-                memcpy(out + VNET_HDR_LEN + gp->hdr_len, payload, gp->payload_len);
+                memcpy(out + VNET_HDR_LEN, hdrs, r->hdrs);
+                apply_packet_fields(out + VNET_HDR_LEN, r, gp);
+                memcpy(out + VNET_HDR_LEN + r->hdrs, payload, gp->payload_len);
                 b->unmerge_msgs[n++] = (struct iovec) { .iov_base = out, .iov_len = len };
                 out += len;
                 payload += gp->payload_len;

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /* offload-bench: speed of the offload core, one figure per line as `NAME VALUE UNIT`.
- * Each figure is the median of several timed runs after a warm-up; memcpy is measured in
- * the same run as the baseline for the checksum, and wireguard-go's figures for the same
- * work on this machine (from the issue) are printed as reference lines with our ratio.
+ * Each figure is the median of many short timed runs after a warm-up, the runs of all
+ * figures taking turns; memcpy is measured in the same run as the baseline for the
+ * checksum, and wireguard-go's figures for the same work on this machine (from the issue)
+ * are printed as reference lines with our ratio.
  *
- *   build/tests/bench/offload-bench [--runs N] [--ms MS] [--only NAME]
+ *   build/tests/bench/offload-bench [--runs N] [--ms MS] [--only NAME] [--iters N]
+ *
+ * --iters N does N ops per run without calibration: the same work every time, for
+ * counting instructions (valgrind --tool=callgrind).
  */
 
 #include <getopt.h>
@@ -21,9 +25,13 @@
 
 #define MSS 1380
 
-static unsigned n_runs = 7;
+/* Many short runs: a burst of other work on a shared machine spoils a few of them, which
+ * the median leaves out, where it would spoil a whole long run. */
+#define MAX_RUNS 1000u
+static unsigned n_runs = 41;
 static const char *only;
-static double run_ms = 40;
+static double run_ms = 5;
+static size_t fixed_iters;
 
 typedef struct Bench {
         const char *name;
@@ -48,8 +56,15 @@ static int cmp_double(const void *a, const void *b) {
         return (x > y) - (x < y);
 }
 
-/* Warm-up and calibration: how many ops fill one run of about run_ms. */
+#define WARM_UP_MS 20.0
+
+/* Warm-up (caches, branch predictors, clock speed) and calibration: how many ops fill one
+ * run of about run_ms. */
 static size_t calibrate(void (*op)(void)) {
+        double start = now_ns();
+        while (now_ns() - start < WARM_UP_MS * 1e6)
+                op();
+
         size_t iters = 1;
         for (;;) {
                 double t = now_ns();
@@ -177,6 +192,7 @@ int main(int argc, char *argv[]) {
                 { "runs", required_argument, NULL, 'r' },
                 { "ms", required_argument, NULL, 'm' },
                 { "only", required_argument, NULL, 'o' },
+                { "iters", required_argument, NULL, 'i' },
                 {}
         };
         int c;
@@ -184,17 +200,20 @@ int main(int argc, char *argv[]) {
                 switch (c) {
                 case 'r':
                         n_runs = (unsigned) atoi(optarg);
-                        if (n_runs < 1 || n_runs > 64)
-                                n_runs = 7;
+                        if (n_runs < 1 || n_runs > MAX_RUNS)
+                                n_runs = 41;
                         break;
                 case 'm':
-                        run_ms = atof(optarg) > 0 ? atof(optarg) : 40;
+                        run_ms = atof(optarg) > 0 ? atof(optarg) : 5;
                         break;
                 case 'o':
                         only = optarg;
                         break;
+                case 'i':
+                        fixed_iters = (size_t) strtoull(optarg, NULL, 10);
+                        break;
                 default:
-                        fprintf(stderr, "usage: %s [--runs N] [--ms MS] [--only NAME]\n", argv[0]);
+                        fprintf(stderr, "usage: %s [--runs N] [--ms MS] [--only NAME] [--iters N]\n", argv[0]);
                         return 2;
                 }
 
@@ -220,9 +239,15 @@ int main(int argc, char *argv[]) {
          * falls on every figure alike and the ratios between them (checksum against
          * memcpy) stay fair; each figure is the median of its runs. */
         size_t iters[sizeof(benches) / sizeof(benches[0])];
-        double times[sizeof(benches) / sizeof(benches[0])][64];
-        for (size_t i = 0; i < n; i++)
-                iters[i] = only && strcmp(only, benches[i].name) != 0 ? 0 : calibrate(benches[i].op);
+        static double times[sizeof(benches) / sizeof(benches[0])][MAX_RUNS];
+        for (size_t i = 0; i < n; i++) {
+                if (only && strcmp(only, benches[i].name) != 0)
+                        iters[i] = 0;
+                else if (fixed_iters > 0)
+                        iters[i] = fixed_iters;
+                else
+                        iters[i] = calibrate(benches[i].op);
+        }
         for (unsigned r = 0; r < n_runs; r++)
                 for (size_t i = 0; i < n; i++)
                         if (iters[i] > 0)
