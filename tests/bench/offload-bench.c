@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "checksum.h"
@@ -26,11 +27,15 @@
 #define MSS 1380
 
 /* Many short runs: a burst of other work on a shared machine spoils a few of them, which
- * the median leaves out, where it would spoil a whole long run. */
+ * the median leaves out, where it would spoil a whole long run. A run during which the
+ * thread lost the CPU (a context switch) is not counted at all; rounds go on until every
+ * figure has n_runs clean runs, or MAX_ROUNDS_FACTOR times as many rounds were made (then
+ * the median takes every run made). */
 #define MAX_RUNS 1000u
+#define MAX_ROUNDS_FACTOR 4u
 static unsigned n_runs = 41;
 static const char *only;
-static double run_ms = 5;
+static double run_ms = 2;
 static size_t fixed_iters;
 
 typedef struct Bench {
@@ -78,12 +83,22 @@ static size_t calibrate(void (*op)(void)) {
         return iters * 4;
 }
 
-/* One timed run: ns per op. */
-static double timed_run(void (*op)(void), size_t iters) {
+static long context_switches(void) {
+        struct rusage ru;
+        if (getrusage(RUSAGE_THREAD, &ru) < 0)
+                return 0;
+        return ru.ru_nvcsw + ru.ru_nivcsw;
+}
+
+/* One timed run: ns per op; *ret_clean tells whether the thread kept the CPU throughout. */
+static double timed_run(void (*op)(void), size_t iters, bool *ret_clean) {
+        long switches = context_switches();
         double t = now_ns();
         for (size_t i = 0; i < iters; i++)
                 op();
-        return (now_ns() - t) / (double) iters;
+        double ns = (now_ns() - t) / (double) iters;
+        *ret_clean = context_switches() == switches;
+        return ns;
 }
 
 static double median(double *v, size_t n) {
@@ -200,11 +215,11 @@ int main(int argc, char *argv[]) {
                 switch (c) {
                 case 'r':
                         n_runs = (unsigned) atoi(optarg);
-                        if (n_runs < 1 || n_runs > MAX_RUNS)
+                        if (n_runs < 1 || n_runs > MAX_RUNS / MAX_ROUNDS_FACTOR)
                                 n_runs = 41;
                         break;
                 case 'm':
-                        run_ms = atof(optarg) > 0 ? atof(optarg) : 5;
+                        run_ms = atof(optarg) > 0 ? atof(optarg) : 2;
                         break;
                 case 'o':
                         only = optarg;
@@ -237,9 +252,11 @@ int main(int argc, char *argv[]) {
 
         /* The runs of all figures take turns, so that a disturbance on this shared machine
          * falls on every figure alike and the ratios between them (checksum against
-         * memcpy) stay fair; each figure is the median of its runs. */
+         * memcpy) stay fair; each figure is the median of its clean runs. */
         size_t iters[sizeof(benches) / sizeof(benches[0])];
-        static double times[sizeof(benches) / sizeof(benches[0])][MAX_RUNS];
+        static double clean[sizeof(benches) / sizeof(benches[0])][MAX_RUNS];
+        static double all[sizeof(benches) / sizeof(benches[0])][MAX_RUNS];
+        size_t n_clean[sizeof(benches) / sizeof(benches[0])] = {}, n_all = 0;
         for (size_t i = 0; i < n; i++) {
                 if (only && strcmp(only, benches[i].name) != 0)
                         iters[i] = 0;
@@ -248,17 +265,26 @@ int main(int argc, char *argv[]) {
                 else
                         iters[i] = calibrate(benches[i].op);
         }
-        for (unsigned r = 0; r < n_runs; r++)
-                for (size_t i = 0; i < n; i++)
-                        if (iters[i] > 0)
-                                times[i][r] = timed_run(benches[i].op, iters[i]);
+        for (bool done = false; !done && n_all < (size_t) n_runs * MAX_ROUNDS_FACTOR; n_all++) {
+                done = true;
+                for (size_t i = 0; i < n; i++) {
+                        if (iters[i] == 0)
+                                continue;
+                        bool ok;
+                        all[i][n_all] = timed_run(benches[i].op, iters[i], &ok);
+                        if (ok && n_clean[i] < n_runs)
+                                clean[i][n_clean[i]++] = all[i][n_all];
+                        if (n_clean[i] < n_runs)
+                                done = false;
+                }
+        }
 
         for (size_t i = 0; i < n; i++) {
                 if (iters[i] == 0) {
                         value[i] = 0;
                         continue;
                 }
-                double ns = median(times[i], n_runs);
+                double ns = n_clean[i] >= n_runs ? median(clean[i], n_clean[i]) : median(all[i], n_all);
                 value[i] = strcmp(benches[i].unit, "GB/s") == 0 ? benches[i].per_op / ns : ns / benches[i].per_op;
                 printf("%s %.2f %s\n", benches[i].name, value[i], benches[i].unit);
         }

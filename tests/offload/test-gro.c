@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "both-paths.h"
 #include "offload.h"
 #include "packet-builder.h"
 
@@ -685,27 +686,27 @@ static void teardown_all(void) {
 
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
-        g_test_add_func("/gro/tcp4-in-order", test_tcp4_in_order);
-        g_test_add_func("/gro/tcp6-in-order", test_tcp6_in_order);
-        g_test_add_func("/gro/udp4", test_udp4);
-        g_test_add_func("/gro/udp6", test_udp6);
-        g_test_add_func("/gro/psh-on-last-kept", test_psh_on_last_kept);
-        g_test_add_func("/gro/limits", test_limits);
-        g_test_add_func("/gro/shorter-last-ends-run", test_shorter_last_ends_run);
-        g_test_add_func("/gro/psh-ends-run", test_psh_ends_run);
-        g_test_add_func("/gro/prepend", test_prepend);
-        g_test_add_func("/gro/merge-rules-both-ways", test_merge_rules_both_ways);
-        g_test_add_func("/gro/id-mode-is-kept", test_id_mode_is_kept);
-        g_test_add_func("/gro/not-merged-packets", test_not_merged_packets);
-        g_test_add_func("/gro/switches", test_switches);
-        g_test_add_func("/gro/flows-interleaved-in-order", test_flows_interleaved_in_order);
-        g_test_add_func("/gro/bad-checksum-never-merged-nor-sent", test_bad_checksum_never_merged_nor_sent);
-        g_test_add_func("/gro/unmerge", test_unmerge);
-        g_test_add_func("/gro/full-batch", test_full_batch);
-        g_test_add_func("/gro/malformed", test_malformed);
-        g_test_add_func("/gro/round-trip", test_round_trip);
-        g_test_add_func("/gro/round-trip-random", test_round_trip_random);
-        g_test_add_func("/gro/new-arguments", test_new_arguments);
+        add_test_both_paths("/gro/tcp4-in-order", test_tcp4_in_order);
+        add_test_both_paths("/gro/tcp6-in-order", test_tcp6_in_order);
+        add_test_both_paths("/gro/udp4", test_udp4);
+        add_test_both_paths("/gro/udp6", test_udp6);
+        add_test_both_paths("/gro/psh-on-last-kept", test_psh_on_last_kept);
+        add_test_both_paths("/gro/limits", test_limits);
+        add_test_both_paths("/gro/shorter-last-ends-run", test_shorter_last_ends_run);
+        add_test_both_paths("/gro/psh-ends-run", test_psh_ends_run);
+        add_test_both_paths("/gro/prepend", test_prepend);
+        add_test_both_paths("/gro/merge-rules-both-ways", test_merge_rules_both_ways);
+        add_test_both_paths("/gro/id-mode-is-kept", test_id_mode_is_kept);
+        add_test_both_paths("/gro/not-merged-packets", test_not_merged_packets);
+        add_test_both_paths("/gro/switches", test_switches);
+        add_test_both_paths("/gro/flows-interleaved-in-order", test_flows_interleaved_in_order);
+        add_test_both_paths("/gro/bad-checksum-never-merged-nor-sent", test_bad_checksum_never_merged_nor_sent);
+        add_test_both_paths("/gro/unmerge", test_unmerge);
+        add_test_both_paths("/gro/full-batch", test_full_batch);
+        add_test_both_paths("/gro/malformed", test_malformed);
+        add_test_both_paths("/gro/round-trip", test_round_trip);
+        add_test_both_paths("/gro/round-trip-random", test_round_trip_random);
+        add_test_both_paths("/gro/new-arguments", test_new_arguments);
         int r = g_test_run();
         teardown_all();
         return r;
