@@ -5,7 +5,7 @@
  * lands in the packet in the right byte order on either endianness.
  *
  * On x86-64 with AVX2 (checked at run time) 128 bytes are summed per step with vpmaddwd
- * (see madd_step), reduced once per packet-sized buffer (every AVX2_ROUND_STEPS steps on
+ * (see madd_step), reduced once per packet-sized buffer (once per AVX2_CHUNK bytes of
  * huge ones) so no lane overflows. Everything else uses a portable 64-bit loop. */
 
 #include <endian.h>
@@ -104,15 +104,15 @@ __attribute__((target("avx2")))
 static inline __m256i madd_step(__m256i acc, __m256i v) {
         const __m256i flip = _mm256_set1_epi16((short) 0x8000);
         const __m256i ones = _mm256_set1_epi16(1);
-        return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_xor_si256(v, flip), ones));
+        return _mm256_add_epi32(_mm256_madd_epi16(_mm256_xor_si256(v, flip), ones), acc);
 }
 
 /* A step moves a lane by at least -65536 and at most 65534, so after n steps (spread over
  * any accumulators, added lane by lane) the 8 lanes together stay within +-8 * 65536 * n:
  * below 2^31 for n < 4096, and the lanes can be added up in 32 bits. */
-#define AVX2_ROUND_STEPS 1000u          /* 128-byte steps per round, 4 madd_steps each */
-/* A round's steps, the head, three 32-byte steps and the tail. */
-_Static_assert(4 * AVX2_ROUND_STEPS + 5 < 4096, "lanes could overflow");
+#define AVX2_CHUNK (1000u * 128u)
+/* A chunk's 128-byte steps, the head, three 32-byte steps and the tail. */
+_Static_assert(4 * (AVX2_CHUNK / 128) + 5 < 4096, "lanes could overflow");
 
 /* The true (non-negative) sum of accumulator a after n_steps (< 4096) madd_steps. */
 __attribute__((target("avx2")))
@@ -135,48 +135,34 @@ static const uint8_t tail_mask[64] __attribute__((aligned(64))) = {
         0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 };
 
-/* Sums len bytes of src and, when copy is set, copies them to dst (32-byte aligned there).
- * At least 32 bytes must precede src + len in the buffer (the last vector reaches back
- * into bytes already done, masked off in the sum and stored again with the values they
- * have). acc holds n_steps madd_steps already taken. Four accumulators over 128 bytes a
- * step keep loads in flight; a packet-sized buffer is reduced once. Inlined with copy
+/* Sums len bytes of src (len <= AVX2_CHUNK) and, when copy is set, copies them to dst
+ * (32-byte aligned there). At least 32 bytes must precede src + len in the buffer: the last
+ * vector reaches back into bytes already done, masked off in the sum and stored again with
+ * the values they have. acc holds n_steps madd_steps already taken. Four accumulators over
+ * 128 bytes a step keep loads in flight; the chunk is reduced once. Inlined with copy
  * constant, so each caller gets its own loop. */
 __attribute__((target("avx2"), always_inline))
-static inline uint64_t sum_body_avx2(uint8_t *dst, const uint8_t *src, size_t len, __m256i a, size_t n_steps,
-                                     bool copy) {
+static inline uint64_t sum_chunk_avx2(uint8_t *dst, const uint8_t *src, size_t len, __m256i a, size_t n_steps,
+                                      bool copy) {
         __m256i b = _mm256_setzero_si256(), c = _mm256_setzero_si256(), d = _mm256_setzero_si256();
         uint64_t total = 0;
 
-        for (;;) {
-                size_t steps = len / 128;
-                if (steps > AVX2_ROUND_STEPS)
-                        steps = AVX2_ROUND_STEPS;
-                for (size_t i = 0; i < steps; i++, src += 128, dst += 128) {
-                        __m256i v0 = _mm256_loadu_si256((const __m256i *) src);
-                        __m256i v1 = _mm256_loadu_si256((const __m256i *) (src + 32));
-                        __m256i v2 = _mm256_loadu_si256((const __m256i *) (src + 64));
-                        __m256i v3 = _mm256_loadu_si256((const __m256i *) (src + 96));
-                        if (copy) {
-                                _mm256_store_si256((__m256i *) dst, v0);
-                                _mm256_store_si256((__m256i *) (dst + 32), v1);
-                                _mm256_store_si256((__m256i *) (dst + 64), v2);
-                                _mm256_store_si256((__m256i *) (dst + 96), v3);
-                        }
-                        a = madd_step(a, v0);
-                        b = madd_step(b, v1);
-                        c = madd_step(c, v2);
-                        d = madd_step(d, v3);
+        for (; len >= 128; len -= 128, src += 128, dst += 128, n_steps += 4) {
+                __m256i v0 = _mm256_loadu_si256((const __m256i *) src);
+                __m256i v1 = _mm256_loadu_si256((const __m256i *) (src + 32));
+                __m256i v2 = _mm256_loadu_si256((const __m256i *) (src + 64));
+                __m256i v3 = _mm256_loadu_si256((const __m256i *) (src + 96));
+                if (copy) {
+                        _mm256_store_si256((__m256i *) dst, v0);
+                        _mm256_store_si256((__m256i *) (dst + 32), v1);
+                        _mm256_store_si256((__m256i *) (dst + 64), v2);
+                        _mm256_store_si256((__m256i *) (dst + 96), v3);
                 }
-                n_steps += 4 * steps;
-                len -= 128 * steps;
-                if (len < 128)
-                        break;
-                /* A huge buffer: reduce, then the next round. */
-                total += reduce_avx2(_mm256_add_epi32(_mm256_add_epi32(a, b), _mm256_add_epi32(c, d)), n_steps);
-                a = b = c = d = _mm256_setzero_si256();
-                n_steps = 0;
+                a = madd_step(a, v0);
+                b = madd_step(b, v1);
+                c = madd_step(c, v2);
+                d = madd_step(d, v3);
         }
-
         for (; len >= 32; len -= 32, src += 32, dst += 32, n_steps++) {
                 __m256i v = _mm256_loadu_si256((const __m256i *) src);
                 if (copy)
@@ -198,6 +184,25 @@ static inline uint64_t sum_body_avx2(uint8_t *dst, const uint8_t *src, size_t le
                 n_steps++;
         }
         return total + reduce_avx2(_mm256_add_epi32(_mm256_add_epi32(a, b), _mm256_add_epi32(c, d)), n_steps);
+}
+
+/* A huge buffer goes in chunks, each reduced on its own (a chunk is a whole number of
+ * vectors, so alignment and word boundaries carry over). */
+__attribute__((target("avx2"), always_inline))
+static inline uint64_t sum_body_avx2(uint8_t *dst, const uint8_t *src, size_t len, __m256i a, size_t n_steps,
+                                     bool copy) {
+        uint64_t total = 0;
+
+        while (len > AVX2_CHUNK) {
+                total += sum_chunk_avx2(dst, src, AVX2_CHUNK, a, n_steps, copy);
+                a = _mm256_setzero_si256();
+                n_steps = 0;
+                src += AVX2_CHUNK;
+                if (copy)
+                        dst += AVX2_CHUNK;
+                len -= AVX2_CHUNK;
+        }
+        return total + sum_chunk_avx2(dst, src, len, a, n_steps, copy);
 }
 
 /* len at least 32. */
