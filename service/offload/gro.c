@@ -15,9 +15,9 @@
  * its own values of those fields: enough to rebuild its headers exactly when a coalesced
  * packet is taken apart again (gro_batch_unmerge).
  *
- * Most packets belong to the run the previous packet went to: they are compared against
- * that run's headers word by word under a mask of the fields allowed to differ, which
- * stands for the whole parse (fast_append). Whatever does not pass takes the full path. */
+ * Most packets belong to a run one of the latest packets went to: they are compared
+ * against that run's headers under a mask of the fields allowed to differ, which stands for
+ * the whole parse (fast_append). Whatever does not pass takes the full path. */
 
 #include <errno.h>
 #include <stdlib.h>
@@ -29,6 +29,7 @@
 #define GRO_MAX_PACKETS 65536u
 #define UDP_GRO_MAX_SEGS 64u            /* as the kernel's UDP_GRO_CNT_MAX */
 #define NO_INDEX UINT32_MAX
+#define RECENT_RUNS 4u                  /* flows interleaved that take the fast path */
 
 /* Addresses, ports, protocol and version, as whole words: built from loads of the packet
  * and compared word by word (no byte stores read back). */
@@ -55,10 +56,12 @@ typedef struct GroPacket {
         uint8_t l4_var[TCP_VAR_LEN];
 } GroPacket;
 
-/* Masks over the headers of a run (GRO_MAX_HDR rounded up to whole words): 0 bits where a
- * packet may differ from the run's first (the varying fields, PSH, the reserved bits of
- * IPv4's fragment field and TCP's data offset byte), 1 bits where it must be equal. */
+/* Masks over the headers of a run (GRO_MAX_HDR rounded up to whole words), one for each
+ * kind of packet and L4 header length: 1 bits where a packet must equal the run's first,
+ * 0 bits where it may differ (the varying fields, PSH, the reserved bits of IPv4's fragment
+ * field and TCP's data offset byte) and past the headers. */
 #define MASK_LEN 104u
+#define N_TCP_LENGTHS ((TCP_MAX_HDR_LEN - TCP_MIN_HDR_LEN) / 4 + 1)
 typedef enum Shape {
         SHAPE_TCP4,
         SHAPE_UDP4,
@@ -66,6 +69,11 @@ typedef enum Shape {
         SHAPE_UDP6,
         _SHAPE_MAX,
 } Shape;
+
+/* Headers up to this long are compared in a fixed number of vector steps (IPv6 with TCP
+ * timestamps is 72 bytes). */
+#define FAST_CMP_LEN 80u
+typedef uint64_t u64x2 __attribute__((vector_size(16)));
 
 typedef enum IdMode {
         ID_UNKNOWN,                     /* one packet so far */
@@ -89,8 +97,10 @@ typedef struct GroRun {
         IdMode id_mode;
         uint16_t id_first, id_last;
         uint32_t seq_start, seq_end;
-        Shape shape;                    /* when mergeable */
-        uint32_t pseudo_sum;            /* pseudo-header sum without the length */
+        /* when mergeable: */
+        const uint8_t *mask;            /* of its kind and header length */
+        uint32_t l4_fixed_sum;          /* pseudo-header without the length, and the L4
+                                         * header bytes outside the varying fields */
 } GroRun;
 
 typedef struct Bucket {
@@ -117,9 +127,11 @@ struct GroBatch {
         uint8_t *unmerge_buf;
         struct iovec *unmerge_msgs;
 
-        uint32_t last_run;              /* the run the previous packet went to */
+        /* The runs the latest packets went to, the newest first (NO_INDEX: none). Each is
+         * the newest run of its flow or closed, so a packet may join one straight away. */
+        uint32_t recent[RECENT_RUNS];
 
-        uint8_t masks[_SHAPE_MAX][MASK_LEN];
+        uint8_t masks[_SHAPE_MAX][N_TCP_LENGTHS][MASK_LEN];
 
         GroStats stats;
 };
@@ -145,11 +157,12 @@ static void clear_bits(uint8_t *mask, size_t offset, size_t len, uint8_t bits) {
                 mask[i] &= (uint8_t) ~bits;
 }
 
-static void init_mask(uint8_t *mask, Shape shape) {
+static void init_mask(uint8_t *mask, Shape shape, size_t l4_hdr_len) {
         bool v4 = shape == SHAPE_TCP4 || shape == SHAPE_UDP4;
         size_t l4 = v4 ? IPV4_MIN_HDR_LEN : IPV6_HDR_LEN;
 
-        memset(mask, 0xff, MASK_LEN);
+        memset(mask, 0, MASK_LEN);
+        memset(mask, 0xff, l4 + l4_hdr_len);
         if (v4) {
                 clear_bits(mask, IPV4_TOT_LEN, 4, 0xff);        /* total length, ID */
                 clear_bits(mask, IPV4_FRAG, 1, 0x80);           /* the reserved bit */
@@ -163,6 +176,21 @@ static void init_mask(uint8_t *mask, Shape shape) {
                 clear_bits(mask, l4 + TCP_FLAGS + 1, 6, 0xff);  /* window, checksum, urgent */
         } else
                 clear_bits(mask, l4 + UDP_LEN, 4, 0xff);
+}
+
+static void forget_recent_runs(GroBatch *b) {
+        for (size_t k = 0; k < RECENT_RUNS; k++)
+                b->recent[k] = NO_INDEX;
+}
+
+/* Run ri took a packet: it goes to the front of the recent runs. */
+static void note_recent_run(GroBatch *b, uint32_t ri) {
+        size_t k = 0;
+        while (k < RECENT_RUNS - 1 && b->recent[k] != ri)
+                k++;
+        for (; k > 0; k--)
+                b->recent[k] = b->recent[k - 1];
+        b->recent[0] = ri;
 }
 
 int gro_batch_new(GroBatch **ret, size_t max_packets) {
@@ -181,9 +209,10 @@ int gro_batch_new(GroBatch **ret, size_t max_packets) {
         b->tcp = b->udp = true;
         b->bucket_mask = n_buckets - 1;
         b->gen = 1;
-        b->last_run = NO_INDEX;
+        forget_recent_runs(b);
         for (Shape sh = 0; sh < _SHAPE_MAX; sh++)
-                init_mask(b->masks[sh], sh);
+                for (size_t k = 0; k < N_TCP_LENGTHS; k++)
+                        init_mask(b->masks[sh][k], sh, sh == SHAPE_TCP4 || sh == SHAPE_TCP6 ? TCP_MIN_HDR_LEN + 4 * k : UDP_HDR_LEN);
         b->packets = calloc(max_packets, sizeof(GroPacket));
         b->runs = calloc(max_packets, sizeof(GroRun));
         b->regions = malloc(max_packets * GRO_REGION_SIZE);
@@ -226,7 +255,7 @@ void gro_batch_reset(GroBatch *b) {
         b->n_packets = 0;
         b->n_runs = 0;
         b->n_msgs = 0;
-        b->last_run = NO_INDEX;
+        forget_recent_runs(b);
         if (++b->gen == 0) {
                 /* Generations wrapped: forget every bucket for real, once in 2^32 batches. */
                 for (uint32_t i = 0; i <= b->bucket_mask; i++)
@@ -378,9 +407,9 @@ static bool l4_csum_ok(const uint8_t *pkt, const Parsed *p, uint32_t payload_sum
 /* The newest run of p's flow, if any. Packets mostly come in trains of one flow: the run
  * the previous packet went to is tried before the hash table. */
 static GroRun *find_flow_run(GroBatch *b, Parsed *p) {
-        if (b->last_run < b->n_runs && b->runs[b->last_run].has_flow &&
-            flow_key_equal(&b->runs[b->last_run].key, &p->key))
-                return &b->runs[b->last_run];
+        uint32_t last = b->recent[0];
+        if (last < b->n_runs && b->runs[last].has_flow && flow_key_equal(&b->runs[last].key, &p->key))
+                return &b->runs[last];
 
         p->hash = flow_hash(&p->key);
         p->hashed = true;
@@ -393,9 +422,18 @@ static GroRun *find_flow_run(GroBatch *b, Parsed *p) {
         return NULL;
 }
 
+/* Run i becomes the newest of its flow; the one before it is closed for good (only the
+ * newest may take packets, see recent). */
 static void register_flow_run(GroBatch *b, uint32_t i, uint32_t hash) {
         Bucket *bucket = &b->buckets[hash & b->bucket_mask];
-        b->runs[i].bucket_next = bucket->gen == b->gen ? bucket->run : NO_INDEX;
+        uint32_t head = bucket->gen == b->gen ? bucket->run : NO_INDEX;
+
+        for (uint32_t k = head; k != NO_INDEX; k = b->runs[k].bucket_next)
+                if (flow_key_equal(&b->runs[k].key, &b->runs[i].key)) {
+                        b->runs[k].closed = true;
+                        break;
+                }
+        b->runs[i].bucket_next = head;
         *bucket = (Bucket) { .gen = b->gen, .run = i };
 }
 
@@ -525,14 +563,14 @@ static int try_append(GroBatch *b, GroRun *r, const uint8_t *pkt, const Parsed *
         return 1;
 }
 
-/* The common case, without the parse: a packet of the run the previous packet went to that
- * fits right after it. Its headers equal the run's under the run's mask (which holds
+/* The common case, without the parse: a packet of one of the recent runs that fits right
+ * after it. Its headers equal the run's under the run's mask (which holds
  * version, IHL, no fragment, protocol, addresses, ports, ACK, data offset, options, TOS,
  * TTL, DF, traffic class, flow label, hop limit, flags but PSH), so what remains is the
  * lengths, the IPv4 header checksum, the order and the L4 checksum. Returns true when
  * merged; false leaves everything to the full path (which also decides on refusals). */
 static bool fast_append(GroBatch *b, GroRun *r, const uint8_t *pkt, size_t len) {
-        const uint8_t *first = run_headers(r), *mask = b->masks[r->shape];
+        const uint8_t *first = run_headers(r), *mask = r->mask;
         size_t hdrs = r->hdrs, l4 = r->ip.l3_len;
         bool tcp = r->ip.proto == PROTO_TCP;
 
@@ -540,14 +578,30 @@ static bool fast_append(GroBatch *b, GroRun *r, const uint8_t *pkt, size_t len) 
             r->len + (len - hdrs) > IP_MAX_PACKET || !(tcp ? b->tcp : b->udp))
                 return false;
 
-        uint64_t diff = 0;
-        size_t i = 0;
-        for (; i + 8 <= hdrs; i += 8)
-                diff |= (load64(pkt + i) ^ load64(first + i)) & load64(mask + i);
-        if (i < hdrs)   /* headers are whole 32-bit words */
-                diff |= (load32(pkt + i) ^ load32(first + i)) & load32(mask + i);
-        if (diff != 0)
+        /* The ports first: they tell interleaved flows apart at once. */
+        if (load32(pkt + l4) != load32(first + l4))
                 return false;
+        if (hdrs <= FAST_CMP_LEN && len >= FAST_CMP_LEN) {
+                /* The mask is zero past the headers. */
+                u64x2 x[5], y[5], m[5];
+                _Static_assert(sizeof(x) == FAST_CMP_LEN, "compare length");
+                memcpy(x, pkt, sizeof(x));
+                memcpy(y, first, sizeof(y));
+                memcpy(m, mask, sizeof(m));
+                u64x2 diff = ((x[0] ^ y[0]) & m[0]) | ((x[1] ^ y[1]) & m[1]) | ((x[2] ^ y[2]) & m[2]) |
+                             ((x[3] ^ y[3]) & m[3]) | ((x[4] ^ y[4]) & m[4]);
+                if ((diff[0] | diff[1]) != 0)
+                        return false;
+        } else {
+                uint64_t diff = 0;
+                size_t i = 0;
+                for (; i + 8 <= hdrs; i += 8)
+                        diff |= (load64(pkt + i) ^ load64(first + i)) & load64(mask + i);
+                if (i < hdrs)   /* headers are whole 32-bit words */
+                        diff |= (load32(pkt + i) ^ load32(first + i)) & load32(mask + i);
+                if (diff != 0)
+                        return false;
+        }
 
         uint32_t payload_len = (uint32_t) (len - hdrs), l4_len = (uint32_t) (len - l4);
         uint16_t id = 0;
@@ -566,10 +620,13 @@ static bool fast_append(GroBatch *b, GroRun *r, const uint8_t *pkt, size_t len) 
         if (!ip_id_fits(r, id, r->ip.version == 4 && ipv4_df(pkt), true, &mode))
                 return false;
 
+        /* The L4 header bytes outside the varying fields equal the first packet's: their
+         * sum is the run's. */
         uint32_t payload_sum = csum_copy(r->region + VNET_HDR_LEN + r->len, pkt + hdrs, payload_len, 0);
         uint32_t be_len = htobe32(l4_len);
-        uint64_t sum = (uint64_t) r->pseudo_sum + (be_len & 0xffff) + (be_len >> 16) +
-                       csum_words32(pkt + l4, hdrs - l4) + payload_sum;
+        uint64_t sum = (uint64_t) r->l4_fixed_sum + (be_len & 0xffff) + (be_len >> 16) + payload_sum +
+                       (tcp ? csum_words32(pkt + l4 + L4_VAR_OFFSET, TCP_VAR_LEN)
+                            : csum_words32(pkt + l4 + L4_VAR_OFFSET, UDP_VAR_LEN));
         if (csum_fold_inline(csum_fold64(sum)) != 0)
                 return false;
 
@@ -657,11 +714,14 @@ static int start_run(GroBatch *b, const uint8_t *pkt, size_t len, const Parsed *
                 .seq_end = p->seq + p->payload_len,
         };
         if (p->eligible) {
-                r->shape = shape_of(&p->ip);
-                r->pseudo_sum = ip_pseudo_sum(pkt, &p->ip, 0);
+                size_t l4 = p->ip.l3_len, var_end = l4 + L4_VAR_OFFSET +
+                        (p->ip.proto == PROTO_TCP ? TCP_VAR_LEN : UDP_VAR_LEN);
+                r->mask = b->masks[shape_of(&p->ip)][p->ip.proto == PROTO_TCP ? (p->l4_hdr_len - TCP_MIN_HDR_LEN) / 4 : 0];
+                r->l4_fixed_sum = csum_fold64(ip_pseudo_sum(pkt, &p->ip, 0) + csum_words32(pkt + l4, L4_VAR_OFFSET) +
+                                              csum_words32(pkt + var_end, p->hdrs - var_end));
         }
         b->n_runs++;
-        b->last_run = ri;
+        note_recent_run(b, ri);
         if (p->has_flow)
                 register_flow_run(b, ri, p->hashed ? p->hash : flow_hash(&p->key));
         return 0;
@@ -673,8 +733,13 @@ int gro_batch_add(GroBatch *b, const uint8_t *pkt, size_t len) {
         if (b->n_packets >= b->max_packets)
                 return -ENOBUFS;
 
-        if (b->last_run < b->n_runs && fast_append(b, &b->runs[b->last_run], pkt, len))
-                return 0;
+        for (size_t k = 0; k < RECENT_RUNS; k++) {
+                uint32_t ri = b->recent[k];
+                if (ri < b->n_runs && fast_append(b, &b->runs[ri], pkt, len)) {
+                        note_recent_run(b, ri);
+                        return 0;
+                }
+        }
 
         OffloadDrop d = parse_packet(b, pkt, len, &p);
         if (d != OFFLOAD_DROP_NONE)
@@ -687,7 +752,7 @@ int gro_batch_add(GroBatch *b, const uint8_t *pkt, size_t len) {
                         if (k == 0 && p.ip.proto == PROTO_TCP)
                                 k = try_prepend(b, r, pkt, &p);
                         if (k > 0)
-                                b->last_run = (uint32_t) (r - b->runs);
+                                note_recent_run(b, (uint32_t) (r - b->runs));
                         if (k != 0)
                                 return k < 0 ? k : 0;
                 }
