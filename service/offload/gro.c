@@ -15,9 +15,9 @@
  * its own values of those fields: enough to rebuild its headers exactly when a coalesced
  * packet is taken apart again (gro_batch_unmerge).
  *
- * Most packets belong to a run one of the latest packets went to: they are compared
- * against that run's headers under a mask of the fields allowed to differ, which stands for
- * the whole parse (fast_append). Whatever does not pass takes the full path. */
+ * Most packets belong to the newest run of their ports: they are compared against that
+ * run's headers under a mask of the fields allowed to differ, which stands for the whole
+ * parse (fast_append). Whatever does not pass takes the full path. */
 
 #include <errno.h>
 #include <stdlib.h>
@@ -29,7 +29,8 @@
 #define GRO_MAX_PACKETS 65536u
 #define UDP_GRO_MAX_SEGS 64u            /* as the kernel's UDP_GRO_CNT_MAX */
 #define NO_INDEX UINT32_MAX
-#define RECENT_RUNS 4u                  /* flows interleaved that take the fast path */
+#define PORT_SLOTS_SHIFT 6u
+#define PORT_SLOTS (1u << PORT_SLOTS_SHIFT)
 
 /* Addresses, ports, protocol and version, as whole words: built from loads of the packet
  * and compared word by word (no byte stores read back). */
@@ -127,9 +128,11 @@ struct GroBatch {
         uint8_t *unmerge_buf;
         struct iovec *unmerge_msgs;
 
-        /* The runs the latest packets went to, the newest first (NO_INDEX: none). Each is
-         * the newest run of its flow or closed, so a packet may join one straight away. */
-        uint32_t recent[RECENT_RUNS];
+        uint32_t last_run;              /* the run the previous packet went to */
+        /* By a hash of the ports: the newest mergeable run started with them (NO_INDEX:
+         * none). A run is the newest of its flow or closed, so a packet may join it
+         * straight away if its headers say it belongs there. */
+        uint32_t port_runs[PORT_SLOTS];
 
         uint8_t masks[_SHAPE_MAX][N_TCP_LENGTHS][MASK_LEN];
 
@@ -178,19 +181,14 @@ static void init_mask(uint8_t *mask, Shape shape, size_t l4_hdr_len) {
                 clear_bits(mask, l4 + UDP_LEN, 4, 0xff);
 }
 
-static void forget_recent_runs(GroBatch *b) {
-        for (size_t k = 0; k < RECENT_RUNS; k++)
-                b->recent[k] = NO_INDEX;
+static void forget_runs(GroBatch *b) {
+        b->last_run = NO_INDEX;
+        for (size_t k = 0; k < PORT_SLOTS; k++)
+                b->port_runs[k] = NO_INDEX;
 }
 
-/* Run ri took a packet: it goes to the front of the recent runs. */
-static void note_recent_run(GroBatch *b, uint32_t ri) {
-        size_t k = 0;
-        while (k < RECENT_RUNS - 1 && b->recent[k] != ri)
-                k++;
-        for (; k > 0; k--)
-                b->recent[k] = b->recent[k - 1];
-        b->recent[0] = ri;
+static size_t port_slot(uint32_t ports) {
+        return (ports * 0x9e3779b1u) >> (32 - PORT_SLOTS_SHIFT);
 }
 
 int gro_batch_new(GroBatch **ret, size_t max_packets) {
@@ -209,7 +207,7 @@ int gro_batch_new(GroBatch **ret, size_t max_packets) {
         b->tcp = b->udp = true;
         b->bucket_mask = n_buckets - 1;
         b->gen = 1;
-        forget_recent_runs(b);
+        forget_runs(b);
         for (Shape sh = 0; sh < _SHAPE_MAX; sh++)
                 for (size_t k = 0; k < N_TCP_LENGTHS; k++)
                         init_mask(b->masks[sh][k], sh, sh == SHAPE_TCP4 || sh == SHAPE_TCP6 ? TCP_MIN_HDR_LEN + 4 * k : UDP_HDR_LEN);
@@ -255,7 +253,7 @@ void gro_batch_reset(GroBatch *b) {
         b->n_packets = 0;
         b->n_runs = 0;
         b->n_msgs = 0;
-        forget_recent_runs(b);
+        forget_runs(b);
         if (++b->gen == 0) {
                 /* Generations wrapped: forget every bucket for real, once in 2^32 batches. */
                 for (uint32_t i = 0; i <= b->bucket_mask; i++)
@@ -407,7 +405,7 @@ static bool l4_csum_ok(const uint8_t *pkt, const Parsed *p, uint32_t payload_sum
 /* The newest run of p's flow, if any. Packets mostly come in trains of one flow: the run
  * the previous packet went to is tried before the hash table. */
 static GroRun *find_flow_run(GroBatch *b, Parsed *p) {
-        uint32_t last = b->recent[0];
+        uint32_t last = b->last_run;
         if (last < b->n_runs && b->runs[last].has_flow && flow_key_equal(&b->runs[last].key, &p->key))
                 return &b->runs[last];
 
@@ -423,7 +421,7 @@ static GroRun *find_flow_run(GroBatch *b, Parsed *p) {
 }
 
 /* Run i becomes the newest of its flow; the one before it is closed for good (only the
- * newest may take packets, see recent). */
+ * newest may take packets, see port_runs). */
 static void register_flow_run(GroBatch *b, uint32_t i, uint32_t hash) {
         Bucket *bucket = &b->buckets[hash & b->bucket_mask];
         uint32_t head = bucket->gen == b->gen ? bucket->run : NO_INDEX;
@@ -563,8 +561,8 @@ static int try_append(GroBatch *b, GroRun *r, const uint8_t *pkt, const Parsed *
         return 1;
 }
 
-/* The common case, without the parse: a packet of one of the recent runs that fits right
- * after it. Its headers equal the run's under the run's mask (which holds
+/* The common case, without the parse: a packet that fits right after the newest run of its
+ * ports. Its headers equal the run's under the run's mask (which holds
  * version, IHL, no fragment, protocol, addresses, ports, ACK, data offset, options, TOS,
  * TTL, DF, traffic class, flow label, hop limit, flags but PSH), so what remains is the
  * lengths, the IPv4 header checksum, the order and the L4 checksum. Returns true when
@@ -721,7 +719,9 @@ static int start_run(GroBatch *b, const uint8_t *pkt, size_t len, const Parsed *
                                               csum_words32(pkt + var_end, p->hdrs - var_end));
         }
         b->n_runs++;
-        note_recent_run(b, ri);
+        b->last_run = ri;
+        if (p->eligible)
+                b->port_runs[port_slot(load32(pkt + p->ip.l3_len))] = ri;
         if (p->has_flow)
                 register_flow_run(b, ri, p->hashed ? p->hash : flow_hash(&p->key));
         return 0;
@@ -733,10 +733,13 @@ int gro_batch_add(GroBatch *b, const uint8_t *pkt, size_t len) {
         if (b->n_packets >= b->max_packets)
                 return -ENOBUFS;
 
-        for (size_t k = 0; k < RECENT_RUNS; k++) {
-                uint32_t ri = b->recent[k];
+        /* The run of the packet's ports (IPv4 without options, or IPv6 without extension
+         * headers, as mergeable packets are); for the rest fast_append() fails. */
+        size_t l4 = len > 0 && pkt[0] >> 4 == 4 ? IPV4_MIN_HDR_LEN : IPV6_HDR_LEN;
+        if (len >= l4 + 4) {
+                uint32_t ri = b->port_runs[port_slot(load32(pkt + l4))];
                 if (ri < b->n_runs && fast_append(b, &b->runs[ri], pkt, len)) {
-                        note_recent_run(b, ri);
+                        b->last_run = ri;
                         return 0;
                 }
         }
@@ -752,7 +755,7 @@ int gro_batch_add(GroBatch *b, const uint8_t *pkt, size_t len) {
                         if (k == 0 && p.ip.proto == PROTO_TCP)
                                 k = try_prepend(b, r, pkt, &p);
                         if (k > 0)
-                                note_recent_run(b, (uint32_t) (r - b->runs));
+                                b->last_run = (uint32_t) (r - b->runs);
                         if (k != 0)
                                 return k < 0 ? k : 0;
                 }

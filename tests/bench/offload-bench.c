@@ -30,9 +30,11 @@
  * the median leaves out, where it would spoil a whole long run. A run during which the
  * thread lost the CPU (a context switch) is not counted at all; rounds go on until every
  * figure has n_runs clean runs, or MAX_ROUNDS_FACTOR times as many rounds were made (then
- * the median takes every run made). */
+ * the median takes the clean runs there are, or every run made if fewer than
+ * MIN_CLEAN_RUNS were clean). */
 #define MAX_RUNS 1000u
 #define MAX_ROUNDS_FACTOR 4u
+#define MIN_CLEAN_RUNS 5u
 static unsigned n_runs = 41;
 static const char *only;
 static double run_ms = 2;
@@ -285,7 +287,7 @@ int main(int argc, char *argv[]) {
                         value[i] = 0;
                         continue;
                 }
-                double ns = n_clean[i] >= n_runs ? median(clean[i], n_clean[i]) : median(all[i], n_all);
+                double ns = n_clean[i] >= MIN_CLEAN_RUNS ? median(clean[i], n_clean[i]) : median(all[i], n_all);
                 value[i] = strcmp(benches[i].unit, "GB/s") == 0 ? benches[i].per_op / ns : ns / benches[i].per_op;
                 printf("%s %.2f %s\n", benches[i].name, value[i], benches[i].unit);
         }
