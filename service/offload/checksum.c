@@ -163,6 +163,8 @@ static inline uint64_t sum_chunk_avx2(uint8_t *dst, const uint8_t *src, size_t l
                 c = madd_step(c, v2);
                 d = madd_step(d, v3);
         }
+        /* Added up at once (not at the end), which spares register copies in the loop. */
+        a = _mm256_add_epi32(_mm256_add_epi32(a, b), _mm256_add_epi32(c, d));
         for (; len >= 32; len -= 32, src += 32, dst += 32, n_steps++) {
                 __m256i v = _mm256_loadu_si256((const __m256i *) src);
                 if (copy)
@@ -180,10 +182,10 @@ static inline uint64_t sum_chunk_avx2(uint8_t *dst, const uint8_t *src, size_t l
                 if (copy)
                         _mm256_storeu_si256((__m256i *) (dst + len - 32), v);
                 __m256i m = _mm256_loadu_si256((const __m256i *) (tail_mask + len));
-                b = madd_step(b, _mm256_and_si256(v, m));
+                a = madd_step(a, _mm256_and_si256(v, m));
                 n_steps++;
         }
-        return total + reduce_avx2(_mm256_add_epi32(_mm256_add_epi32(a, b), _mm256_add_epi32(c, d)), n_steps);
+        return total + reduce_avx2(a, n_steps);
 }
 
 /* A huge buffer goes in chunks, each reduced on its own (a chunk is a whole number of
