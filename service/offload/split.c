@@ -8,7 +8,8 @@
 
 #include "packet.h"
 
-#define SMALL_HDRS 96u
+#define SMALL_HDRS_V4 64u              /* IPv4 + TCP with timestamps: 52 */
+#define SMALL_HDRS 96u                 /* IPv6 + TCP with timestamps: 72 */
 
 static int refuse(SplitOutput *out, OffloadDrop why) {
         out->drop = why;
@@ -161,7 +162,9 @@ static inline void write_segments(const SegmentPlan *plan, SplitOutput *out, boo
 
                 /* A fixed-size copy is a few vector moves where memcpy() of a variable
                  * size is a call; the bytes past hdrs are overwritten by the payload. */
-                if (hdrs <= SMALL_HDRS && hdrs + seg >= SMALL_HDRS)
+                if (hdrs <= SMALL_HDRS_V4 && hdrs + seg >= SMALL_HDRS_V4)
+                        memcpy(dst, pkt, SMALL_HDRS_V4);
+                else if (hdrs <= SMALL_HDRS && hdrs + seg >= SMALL_HDRS)
                         memcpy(dst, pkt, SMALL_HDRS);
                 else
                         memcpy(dst, pkt, hdrs);
