@@ -146,17 +146,18 @@ static inline uint64_t sum_chunk_avx2(uint8_t *dst, const uint8_t *src, size_t l
                                       bool copy) {
         __m256i b = _mm256_setzero_si256(), c = _mm256_setzero_si256(), d = _mm256_setzero_si256();
         uint64_t total = 0;
+        size_t i = 0;           /* offsets, not pointers: dst is NULL when not copying */
 
-        for (; len >= 128; len -= 128, src += 128, dst += 128, n_steps += 4) {
-                __m256i v0 = _mm256_loadu_si256((const __m256i *) src);
-                __m256i v1 = _mm256_loadu_si256((const __m256i *) (src + 32));
-                __m256i v2 = _mm256_loadu_si256((const __m256i *) (src + 64));
-                __m256i v3 = _mm256_loadu_si256((const __m256i *) (src + 96));
+        for (; len - i >= 128; i += 128, n_steps += 4) {
+                __m256i v0 = _mm256_loadu_si256((const __m256i *) (src + i));
+                __m256i v1 = _mm256_loadu_si256((const __m256i *) (src + i + 32));
+                __m256i v2 = _mm256_loadu_si256((const __m256i *) (src + i + 64));
+                __m256i v3 = _mm256_loadu_si256((const __m256i *) (src + i + 96));
                 if (copy) {
-                        _mm256_store_si256((__m256i *) dst, v0);
-                        _mm256_store_si256((__m256i *) (dst + 32), v1);
-                        _mm256_store_si256((__m256i *) (dst + 64), v2);
-                        _mm256_store_si256((__m256i *) (dst + 96), v3);
+                        _mm256_store_si256((__m256i *) (dst + i), v0);
+                        _mm256_store_si256((__m256i *) (dst + i + 32), v1);
+                        _mm256_store_si256((__m256i *) (dst + i + 64), v2);
+                        _mm256_store_si256((__m256i *) (dst + i + 96), v3);
                 }
                 a = madd_step(a, v0);
                 b = madd_step(b, v1);
@@ -165,23 +166,23 @@ static inline uint64_t sum_chunk_avx2(uint8_t *dst, const uint8_t *src, size_t l
         }
         /* Added up at once (not at the end), which spares register copies in the loop. */
         a = _mm256_add_epi32(_mm256_add_epi32(a, b), _mm256_add_epi32(c, d));
-        for (; len >= 32; len -= 32, src += 32, dst += 32, n_steps++) {
-                __m256i v = _mm256_loadu_si256((const __m256i *) src);
+        for (; len - i >= 32; i += 32, n_steps++) {
+                __m256i v = _mm256_loadu_si256((const __m256i *) (src + i));
                 if (copy)
-                        _mm256_store_si256((__m256i *) dst, v);
+                        _mm256_store_si256((__m256i *) (dst + i), v);
                 a = madd_step(a, v);
         }
-        if (len & 1) {          /* the last byte starts a word of its own */
+        if ((len - i) & 1) {    /* the last byte starts a word of its own */
                 len--;
                 if (copy)
                         dst[len] = src[len];
                 total += odd_byte(src[len]);
         }
-        if (len > 0) {
+        if (len > i) {
                 __m256i v = _mm256_loadu_si256((const __m256i *) (src + len - 32));
                 if (copy)
                         _mm256_storeu_si256((__m256i *) (dst + len - 32), v);
-                __m256i m = _mm256_loadu_si256((const __m256i *) (tail_mask + len));
+                __m256i m = _mm256_loadu_si256((const __m256i *) (tail_mask + (len - i)));
                 a = madd_step(a, _mm256_and_si256(v, m));
                 n_steps++;
         }
