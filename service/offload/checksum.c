@@ -4,7 +4,7 @@
  * 16-bit words in host byte order, so a folded sum stored back with a plain 16-bit store
  * lands in the packet in the right byte order on either endianness.
  *
- * On x86-64 with AVX2 (checked at run time) 128 bytes are summed per step with vpmaddwd
+ * On x86-64 with AVX2 (checked at run time) 256 bytes are summed per step with vpmaddwd
  * (see madd_step), reduced once per packet-sized buffer (once per AVX2_CHUNK bytes of
  * huge ones) so no lane overflows. Everything else uses a portable 64-bit loop. */
 
@@ -107,12 +107,19 @@ static inline __m256i madd_step(__m256i acc, __m256i v) {
         return _mm256_add_epi32(_mm256_madd_epi16(_mm256_xor_si256(v, flip), ones), acc);
 }
 
+/* A vector's contribution to an accumulator, as madd_step() adds it: sums of vectors may
+ * be added up before an accumulator takes them. */
+__attribute__((target("avx2")))
+static inline __m256i madd_words(__m256i v) {
+        return madd_step(_mm256_setzero_si256(), v);
+}
+
 /* A step moves a lane by at least -65536 and at most 65534, so after n steps (spread over
  * any accumulators, added lane by lane) the 8 lanes together stay within +-8 * 65536 * n:
  * below 2^31 for n < 4096, and the lanes can be added up in 32 bits. */
-#define AVX2_CHUNK (1000u * 128u)
-/* A chunk's 128-byte steps, the head, three 32-byte steps and the tail. */
-_Static_assert(4 * (AVX2_CHUNK / 128) + 5 < 4096, "lanes could overflow");
+#define AVX2_CHUNK (500u * 256u)
+/* A chunk's 256-byte steps, the head, seven 32-byte steps and the tail. */
+_Static_assert(8 * (AVX2_CHUNK / 256) + 9 < 4096, "lanes could overflow");
 
 /* The true (non-negative) sum of accumulator a after n_steps (< 4096) madd_steps. */
 __attribute__((target("avx2")))
@@ -138,34 +145,44 @@ static const uint8_t tail_mask[64] __attribute__((aligned(64))) = {
 /* Sums len bytes of src (len <= AVX2_CHUNK) and, when copy is set, copies them to dst
  * (32-byte aligned there). At least 32 bytes must precede src + len in the buffer: the last
  * vector reaches back into bytes already done, masked off in the sum and stored again with
- * the values they have. acc holds n_steps madd_steps already taken. Four accumulators over
- * 128 bytes a step keep loads in flight; the chunk is reduced once. Inlined with copy
- * constant, so each caller gets its own loop. */
+ * the values they have. acc holds n_steps madd_steps already taken. 256 bytes a step, their
+ * sums added up before two accumulators take them (the compiler copies registers for each
+ * accumulator); the chunk is reduced once. Inlined with copy constant, so each
+ * caller gets its own loop. */
 __attribute__((target("avx2"), always_inline))
 static inline uint64_t sum_chunk_avx2(uint8_t *dst, const uint8_t *src, size_t len, __m256i a, size_t n_steps,
                                       bool copy) {
-        __m256i b = _mm256_setzero_si256(), c = _mm256_setzero_si256(), d = _mm256_setzero_si256();
+        __m256i b = _mm256_setzero_si256();
         uint64_t total = 0;
         size_t i = 0;           /* offsets, not pointers: dst is NULL when not copying */
 
-        for (; len - i >= 128; i += 128, n_steps += 4) {
-                __m256i v0 = _mm256_loadu_si256((const __m256i *) (src + i));
-                __m256i v1 = _mm256_loadu_si256((const __m256i *) (src + i + 32));
-                __m256i v2 = _mm256_loadu_si256((const __m256i *) (src + i + 64));
-                __m256i v3 = _mm256_loadu_si256((const __m256i *) (src + i + 96));
+        for (; len - i >= 256; i += 256, n_steps += 8) {
+                const uint8_t *p = src + i;
+                __m256i v0 = _mm256_loadu_si256((const __m256i *) p);
+                __m256i v1 = _mm256_loadu_si256((const __m256i *) (p + 32));
+                __m256i v2 = _mm256_loadu_si256((const __m256i *) (p + 64));
+                __m256i v3 = _mm256_loadu_si256((const __m256i *) (p + 96));
+                __m256i v4 = _mm256_loadu_si256((const __m256i *) (p + 128));
+                __m256i v5 = _mm256_loadu_si256((const __m256i *) (p + 160));
+                __m256i v6 = _mm256_loadu_si256((const __m256i *) (p + 192));
+                __m256i v7 = _mm256_loadu_si256((const __m256i *) (p + 224));
                 if (copy) {
-                        _mm256_store_si256((__m256i *) (dst + i), v0);
-                        _mm256_store_si256((__m256i *) (dst + i + 32), v1);
-                        _mm256_store_si256((__m256i *) (dst + i + 64), v2);
-                        _mm256_store_si256((__m256i *) (dst + i + 96), v3);
+                        uint8_t *q = dst + i;
+                        _mm256_store_si256((__m256i *) q, v0);
+                        _mm256_store_si256((__m256i *) (q + 32), v1);
+                        _mm256_store_si256((__m256i *) (q + 64), v2);
+                        _mm256_store_si256((__m256i *) (q + 96), v3);
+                        _mm256_store_si256((__m256i *) (q + 128), v4);
+                        _mm256_store_si256((__m256i *) (q + 160), v5);
+                        _mm256_store_si256((__m256i *) (q + 192), v6);
+                        _mm256_store_si256((__m256i *) (q + 224), v7);
                 }
-                a = madd_step(a, v0);
-                b = madd_step(b, v1);
-                c = madd_step(c, v2);
-                d = madd_step(d, v3);
+                a = _mm256_add_epi32(a, _mm256_add_epi32(_mm256_add_epi32(madd_words(v0), madd_words(v1)),
+                                                         _mm256_add_epi32(madd_words(v2), madd_words(v3))));
+                b = _mm256_add_epi32(b, _mm256_add_epi32(_mm256_add_epi32(madd_words(v4), madd_words(v5)),
+                                                         _mm256_add_epi32(madd_words(v6), madd_words(v7))));
         }
-        /* Added up at once (not at the end), which spares register copies in the loop. */
-        a = _mm256_add_epi32(_mm256_add_epi32(a, b), _mm256_add_epi32(c, d));
+        a = _mm256_add_epi32(a, b);
         for (; len - i >= 32; i += 32, n_steps++) {
                 __m256i v = _mm256_loadu_si256((const __m256i *) (src + i));
                 if (copy)
