@@ -561,6 +561,17 @@ static int try_append(GroBatch *b, GroRun *r, const uint8_t *pkt, const Parsed *
         return 1;
 }
 
+static inline u64x2 load_u64x2(const uint8_t *p) {
+        u64x2 v;
+        memcpy(&v, p, sizeof(v));
+        return v;
+}
+
+/* The bits of 16 bytes at offset i where a and b differ and the mask is set. */
+static inline u64x2 masked_diff(const uint8_t *a, const uint8_t *b, const uint8_t *mask, size_t i) {
+        return (load_u64x2(a + i) ^ load_u64x2(b + i)) & load_u64x2(mask + i);
+}
+
 /* The common case, without the parse: a packet that fits right after the newest run of its
  * ports. Its headers equal the run's under the run's mask (which holds
  * version, IHL, no fragment, protocol, addresses, ports, ACK, data offset, options, TOS,
@@ -581,13 +592,10 @@ static bool fast_append(GroBatch *b, GroRun *r, const uint8_t *pkt, size_t len) 
                 return false;
         if (hdrs <= FAST_CMP_LEN && len >= FAST_CMP_LEN) {
                 /* The mask is zero past the headers. */
-                u64x2 x[5], y[5], m[5];
-                _Static_assert(sizeof(x) == FAST_CMP_LEN, "compare length");
-                memcpy(x, pkt, sizeof(x));
-                memcpy(y, first, sizeof(y));
-                memcpy(m, mask, sizeof(m));
-                u64x2 diff = ((x[0] ^ y[0]) & m[0]) | ((x[1] ^ y[1]) & m[1]) | ((x[2] ^ y[2]) & m[2]) |
-                             ((x[3] ^ y[3]) & m[3]) | ((x[4] ^ y[4]) & m[4]);
+                _Static_assert(FAST_CMP_LEN == 5 * sizeof(u64x2), "compare length");
+                u64x2 diff = masked_diff(pkt, first, mask, 0) | masked_diff(pkt, first, mask, 16) |
+                             masked_diff(pkt, first, mask, 32) | masked_diff(pkt, first, mask, 48) |
+                             masked_diff(pkt, first, mask, 64);
                 if ((diff[0] | diff[1]) != 0)
                         return false;
         } else {
