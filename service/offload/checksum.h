@@ -15,8 +15,8 @@ uint32_t csum_partial(const void *buf, size_t len, uint32_t sum);
 /* Copies len bytes from src to dst and returns csum_partial(src, len, sum). */
 uint32_t csum_copy(void *dst, const void *src, size_t len, uint32_t sum);
 
-/* Makes every later call use the portable code even where a vector unit would be used
- * (for the tests, which check both). */
+/* Makes every later call use the portable code even where a vector unit would be used.
+ * For the tests, which check both; not to be called while other threads use checksums. */
 void csum_force_portable(bool force);
 
 /* Folds a 32-bit accumulator to 16 bits and complements it: the value for the wire
