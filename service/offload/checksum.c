@@ -207,22 +207,40 @@ static inline uint64_t sum_chunk_avx2(uint8_t *dst, const uint8_t *src, size_t l
 }
 
 /* A huge buffer goes in chunks, each reduced on its own (a chunk is a whole number of
- * vectors, so alignment and word boundaries carry over). */
+ * vectors, so alignment and word boundaries carry over). Out of line, so that the
+ * packet-sized path keeps fewer registers. */
 __attribute__((target("avx2"), always_inline))
-static inline uint64_t sum_body_avx2(uint8_t *dst, const uint8_t *src, size_t len, __m256i a, size_t n_steps,
-                                     bool copy) {
+static inline uint64_t sum_huge_avx2(uint8_t *dst, const uint8_t *src, size_t len, bool copy) {
         uint64_t total = 0;
 
         while (len > AVX2_CHUNK) {
-                total += sum_chunk_avx2(dst, src, AVX2_CHUNK, a, n_steps, copy);
-                a = _mm256_setzero_si256();
-                n_steps = 0;
+                total += sum_chunk_avx2(dst, src, AVX2_CHUNK, _mm256_setzero_si256(), 0, copy);
                 src += AVX2_CHUNK;
                 if (copy)
                         dst += AVX2_CHUNK;
                 len -= AVX2_CHUNK;
         }
-        return total + sum_chunk_avx2(dst, src, len, a, n_steps, copy);
+        return total + sum_chunk_avx2(dst, src, len, _mm256_setzero_si256(), 0, copy);
+}
+
+__attribute__((target("avx2"), noinline))
+static uint64_t sum_huge_copy_avx2(uint8_t *dst, const uint8_t *src, size_t len) {
+        return sum_huge_avx2(dst, src, len, true);
+}
+
+__attribute__((target("avx2"), noinline))
+static uint64_t sum_huge_only_avx2(const uint8_t *src, size_t len) {
+        return sum_huge_avx2(NULL, src, len, false);
+}
+
+/* acc holds n_steps madd_steps already taken. */
+__attribute__((target("avx2"), always_inline))
+static inline uint64_t sum_body_avx2(uint8_t *dst, const uint8_t *src, size_t len, __m256i a, size_t n_steps,
+                                     bool copy) {
+        if (__builtin_expect(len <= AVX2_CHUNK, 1))
+                return sum_chunk_avx2(dst, src, len, a, n_steps, copy);
+        uint64_t first = reduce_avx2(a, n_steps);
+        return first + (copy ? sum_huge_copy_avx2(dst, src, len) : sum_huge_only_avx2(src, len));
 }
 
 /* len at least 32. */
