@@ -4,8 +4,9 @@
  * 16-bit words in host byte order, so a folded sum stored back with a plain 16-bit store
  * lands in the packet in the right byte order on either endianness.
  *
- * On x86-64 with AVX2 (checked at run time) 64 bytes are summed per step with vpmaddwd
- * (see madd_step), reduced to 64 bits every AVX2_MAX_STEPS steps so no lane overflows. Everything else uses a portable 64-bit loop. */
+ * On x86-64 with AVX2 (checked at run time) 256 bytes are summed per step with vpmaddwd
+ * (see madd_step), reduced once per packet-sized buffer (once per AVX2_CHUNK bytes of
+ * huge ones) so no lane overflows. Everything else uses a portable 64-bit loop. */
 
 #include <endian.h>
 #include <stdbool.h>
@@ -98,29 +99,35 @@ static uint64_t sum_copy_generic(uint8_t *dst, const uint8_t *src, size_t len) {
 /* vpmaddwd adds pairs of *signed* 16-bit words into 32-bit lanes. Flipping each word's top
  * bit first makes every word w read as w - 32768, so each lane gains exactly
  * (w0 + w1 - 65536) per step: three instructions per 32 bytes, and the 65536s are added
- * back at the end. A lane moves by at most 65536 per step, so 16384 steps of two vectors
- * per accumulator stay far from overflow. */
-#define AVX2_MAX_STEPS 16384u
-
+ * back at the end. */
 __attribute__((target("avx2")))
 static inline __m256i madd_step(__m256i acc, __m256i v) {
         const __m256i flip = _mm256_set1_epi16((short) 0x8000);
         const __m256i ones = _mm256_set1_epi16(1);
-        return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_xor_si256(v, flip), ones));
+        return _mm256_add_epi32(_mm256_madd_epi16(_mm256_xor_si256(v, flip), ones), acc);
 }
 
-/* The true (non-negative) sum of two accumulators that took n_steps madd_steps between
- * them: each step left its 8 lanes short by 65536. */
+/* A vector's contribution to an accumulator, as madd_step() adds it: sums of vectors may
+ * be added up before an accumulator takes them. */
 __attribute__((target("avx2")))
-static inline uint64_t reduce_avx2(__m256i a, __m256i b, size_t n_steps) {
-        __m256i s = _mm256_add_epi64(
-                        _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(a)),
-                                         _mm256_cvtepi32_epi64(_mm256_extracti128_si256(a, 1))),
-                        _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(b)),
-                                         _mm256_cvtepi32_epi64(_mm256_extracti128_si256(b, 1))));
-        __m128i t = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-        int64_t signed_sum = _mm_cvtsi128_si64(t) + _mm_extract_epi64(t, 1);
-        return (uint64_t) (signed_sum + (int64_t) n_steps * 8 * 65536);
+static inline __m256i madd_words(__m256i v) {
+        return madd_step(_mm256_setzero_si256(), v);
+}
+
+/* A step moves a lane by at least -65536 and at most 65534, so after n steps (spread over
+ * any accumulators, added lane by lane) the 8 lanes together stay within +-8 * 65536 * n:
+ * below 2^31 for n < 4096, and the lanes can be added up in 32 bits. */
+#define AVX2_CHUNK (500u * 256u)
+/* A chunk's 256-byte steps, the head, seven 32-byte steps and the tail. */
+_Static_assert(8 * (AVX2_CHUNK / 256) + 9 < 4096, "lanes could overflow");
+
+/* The true (non-negative) sum of accumulator a after n_steps (< 4096) madd_steps. */
+__attribute__((target("avx2")))
+static inline uint64_t reduce_avx2(__m256i a, size_t n_steps) {
+        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
+        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+        return (uint64_t) ((int64_t) _mm_cvtsi128_si32(s) + (int64_t) n_steps * 8 * 65536);
 }
 
 /* loadu(head_mask + 32 - r) keeps the first r bytes of a vector and clears the others. */
@@ -135,172 +142,152 @@ static const uint8_t tail_mask[64] __attribute__((aligned(64))) = {
         0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 };
 
-/* The last len (< 64) bytes, with at least 64 bytes before them: the vector that ends at
- * the end of the data reaches back into bytes already summed, which are masked off. */
-__attribute__((target("avx2")))
-static inline uint64_t sum_tail_avx2(const uint8_t *src, size_t len) {
-        __m256i a = _mm256_setzero_si256();
-        size_t n_steps = 0;
-        uint64_t s = 0;
+/* Sums len bytes of src (len <= AVX2_CHUNK) and, when copy is set, copies them to dst
+ * (32-byte aligned there). At least 32 bytes must precede src + len in the buffer: the last
+ * vector reaches back into bytes already done, masked off in the sum and stored again with
+ * the values they have. acc holds n_steps madd_steps already taken. 256 bytes a step, their
+ * sums added up before two accumulators take them (the compiler copies registers for each
+ * accumulator); the chunk is reduced once. Inlined with copy constant, so each
+ * caller gets its own loop. */
+__attribute__((target("avx2"), always_inline))
+static inline uint64_t sum_chunk_avx2(uint8_t *dst, const uint8_t *src, size_t len, __m256i a, size_t n_steps,
+                                      bool copy) {
+        __m256i b = _mm256_setzero_si256();
+        uint64_t total = 0;
+        size_t i = 0;           /* offsets, not pointers: dst is NULL when not copying */
 
-        if (len >= 32) {
-                a = madd_step(a, _mm256_loadu_si256((const __m256i *) src));
-                n_steps++;
-                src += 32;
-                len -= 32;
+        for (; len - i >= 256; i += 256, n_steps += 8) {
+                const uint8_t *p = src + i;
+                __m256i v0 = _mm256_loadu_si256((const __m256i *) p);
+                __m256i v1 = _mm256_loadu_si256((const __m256i *) (p + 32));
+                __m256i v2 = _mm256_loadu_si256((const __m256i *) (p + 64));
+                __m256i v3 = _mm256_loadu_si256((const __m256i *) (p + 96));
+                __m256i v4 = _mm256_loadu_si256((const __m256i *) (p + 128));
+                __m256i v5 = _mm256_loadu_si256((const __m256i *) (p + 160));
+                __m256i v6 = _mm256_loadu_si256((const __m256i *) (p + 192));
+                __m256i v7 = _mm256_loadu_si256((const __m256i *) (p + 224));
+                if (copy) {
+                        uint8_t *q = dst + i;
+                        _mm256_store_si256((__m256i *) q, v0);
+                        _mm256_store_si256((__m256i *) (q + 32), v1);
+                        _mm256_store_si256((__m256i *) (q + 64), v2);
+                        _mm256_store_si256((__m256i *) (q + 96), v3);
+                        _mm256_store_si256((__m256i *) (q + 128), v4);
+                        _mm256_store_si256((__m256i *) (q + 160), v5);
+                        _mm256_store_si256((__m256i *) (q + 192), v6);
+                        _mm256_store_si256((__m256i *) (q + 224), v7);
+                }
+                a = _mm256_add_epi32(a, _mm256_add_epi32(_mm256_add_epi32(madd_words(v0), madd_words(v1)),
+                                                         _mm256_add_epi32(madd_words(v2), madd_words(v3))));
+                b = _mm256_add_epi32(b, _mm256_add_epi32(_mm256_add_epi32(madd_words(v4), madd_words(v5)),
+                                                         _mm256_add_epi32(madd_words(v6), madd_words(v7))));
         }
-        if (len & 1) {          /* the last byte starts a word of its own */
+        a = _mm256_add_epi32(a, b);
+        for (; len - i >= 32; i += 32, n_steps++) {
+                __m256i v = _mm256_loadu_si256((const __m256i *) (src + i));
+                if (copy)
+                        _mm256_store_si256((__m256i *) (dst + i), v);
+                a = madd_step(a, v);
+        }
+        if ((len - i) & 1) {    /* the last byte starts a word of its own */
                 len--;
-                s += odd_byte(src[len]);
+                if (copy)
+                        dst[len] = src[len];
+                total += odd_byte(src[len]);
         }
-        if (len > 0) {
+        if (len > i) {
                 __m256i v = _mm256_loadu_si256((const __m256i *) (src + len - 32));
-                __m256i m = _mm256_loadu_si256((const __m256i *) (tail_mask + len));
+                if (copy)
+                        _mm256_storeu_si256((__m256i *) (dst + len - 32), v);
+                __m256i m = _mm256_loadu_si256((const __m256i *) (tail_mask + (len - i)));
                 a = madd_step(a, _mm256_and_si256(v, m));
                 n_steps++;
         }
-        return s + reduce_avx2(a, _mm256_setzero_si256(), n_steps);
+        return total + reduce_avx2(a, n_steps);
 }
 
-__attribute__((target("avx2")))
-static uint64_t sum_avx2(const uint8_t *p, size_t len) {
+/* A huge buffer goes in chunks, each reduced on its own (a chunk is a whole number of
+ * vectors, so alignment and word boundaries carry over). Out of line, so that the
+ * packet-sized path keeps fewer registers. */
+__attribute__((target("avx2"), always_inline))
+static inline uint64_t sum_huge_avx2(uint8_t *dst, const uint8_t *src, size_t len, bool copy) {
         uint64_t total = 0;
 
-        while (len >= 64) {
-                size_t steps = len / 64;
-                if (steps > AVX2_MAX_STEPS)
-                        steps = AVX2_MAX_STEPS;
-
-                __m256i a = _mm256_setzero_si256(), b = _mm256_setzero_si256();
-                for (size_t i = 0; i < steps; i++, p += 64) {
-                        a = madd_step(a, _mm256_loadu_si256((const __m256i *) p));
-                        b = madd_step(b, _mm256_loadu_si256((const __m256i *) (p + 32)));
-                }
-                len -= steps * 64;
-                total += reduce_avx2(a, b, 2 * steps);
+        while (len > AVX2_CHUNK) {
+                total += sum_chunk_avx2(dst, src, AVX2_CHUNK, _mm256_setzero_si256(), 0, copy);
+                src += AVX2_CHUNK;
+                if (copy)
+                        dst += AVX2_CHUNK;
+                len -= AVX2_CHUNK;
         }
-        total += sum_tail_avx2(p, len);
+        return total + sum_chunk_avx2(dst, src, len, _mm256_setzero_si256(), 0, copy);
+}
+
+__attribute__((target("avx2"), noinline))
+static uint64_t sum_huge_copy_avx2(uint8_t *dst, const uint8_t *src, size_t len) {
+        return sum_huge_avx2(dst, src, len, true);
+}
+
+__attribute__((target("avx2"), noinline))
+static uint64_t sum_huge_only_avx2(const uint8_t *src, size_t len) {
+        return sum_huge_avx2(NULL, src, len, false);
+}
+
+/* acc holds n_steps madd_steps already taken. */
+__attribute__((target("avx2"), always_inline))
+static inline uint64_t sum_body_avx2(uint8_t *dst, const uint8_t *src, size_t len, __m256i a, size_t n_steps,
+                                     bool copy) {
+        if (__builtin_expect(len <= AVX2_CHUNK, 1))
+                return sum_chunk_avx2(dst, src, len, a, n_steps, copy);
+        uint64_t first = reduce_avx2(a, n_steps);
+        return first + (copy ? sum_huge_copy_avx2(dst, src, len) : sum_huge_only_avx2(src, len));
+}
+
+/* len at least 32. */
+__attribute__((target("avx2")))
+static uint64_t sum_avx2(const uint8_t *p, size_t len) {
+        uint64_t s = sum_body_avx2(NULL, p, len, _mm256_setzero_si256(), 0, false);
         /* Dirty upper halves slow down the SSE code that runs next; not every compiler
          * clears them on its own. */
         _mm256_zeroupper();
-        return total;
-}
-
-/* Steps of 128 bytes per round in sum_copy_avx2: its four accumulators, each taking at most
- * this many steps plus one, may then be added lane by lane without overflow. */
-#define AVX2_COPY_MAX_STEPS 8000u
-
-/* Adds four accumulators that took n_steps madd_steps between them, reduced once. */
-__attribute__((target("avx2")))
-static inline uint64_t reduce4_avx2(__m256i a, __m256i b, __m256i c, __m256i d, size_t n_steps) {
-        __m256i s32 = _mm256_add_epi32(_mm256_add_epi32(a, b), _mm256_add_epi32(c, d));
-        return reduce_avx2(s32, _mm256_setzero_si256(), n_steps);
-}
-
-/* dst must be 32-byte aligned, len at least 64. 128 bytes per step keep more loads in
- * flight; the last < 128 bytes go into the same accumulators, so a call of packet size
- * reduces once. init (n_init steps) seeds the first accumulator. */
-__attribute__((target("avx2")))
-static uint64_t sum_copy_avx2(uint8_t *dst, const uint8_t *src, size_t len, __m256i init, size_t n_init) {
-        uint64_t total = 0;
-
-        for (;;) {
-                size_t steps = len / 128;
-                if (steps > AVX2_COPY_MAX_STEPS)
-                        steps = AVX2_COPY_MAX_STEPS;
-
-                __m256i a = init, b = _mm256_setzero_si256();
-                __m256i c = _mm256_setzero_si256(), d = _mm256_setzero_si256();
-                size_t n = n_init;
-                init = _mm256_setzero_si256();
-                n_init = 0;
-
-                for (size_t i = 0; i < steps; i++, src += 128, dst += 128) {
-                        __m256i v0 = _mm256_loadu_si256((const __m256i *) src);
-                        __m256i v1 = _mm256_loadu_si256((const __m256i *) (src + 32));
-                        __m256i v2 = _mm256_loadu_si256((const __m256i *) (src + 64));
-                        __m256i v3 = _mm256_loadu_si256((const __m256i *) (src + 96));
-                        _mm256_store_si256((__m256i *) dst, v0);
-                        _mm256_store_si256((__m256i *) (dst + 32), v1);
-                        _mm256_store_si256((__m256i *) (dst + 64), v2);
-                        _mm256_store_si256((__m256i *) (dst + 96), v3);
-                        a = madd_step(a, v0);
-                        b = madd_step(b, v1);
-                        c = madd_step(c, v2);
-                        d = madd_step(d, v3);
-                }
-                n += 4 * steps;
-                len -= steps * 128;
-                if (len >= 128) {       /* a huge buffer: reduce, then the next round */
-                        total += reduce4_avx2(a, b, c, d, n);
-                        continue;
-                }
-
-                /* The last < 128 bytes, with at least 32 bytes already done before them. */
-                if (len >= 64) {
-                        __m256i v0 = _mm256_loadu_si256((const __m256i *) src);
-                        __m256i v1 = _mm256_loadu_si256((const __m256i *) (src + 32));
-                        _mm256_store_si256((__m256i *) dst, v0);
-                        _mm256_store_si256((__m256i *) (dst + 32), v1);
-                        a = madd_step(a, v0);
-                        b = madd_step(b, v1);
-                        n += 2;
-                        src += 64;
-                        dst += 64;
-                        len -= 64;
-                }
-                if (len >= 32) {
-                        __m256i v = _mm256_loadu_si256((const __m256i *) src);
-                        _mm256_store_si256((__m256i *) dst, v);
-                        c = madd_step(c, v);
-                        n++;
-                        src += 32;
-                        dst += 32;
-                        len -= 32;
-                }
-                if (len & 1) {          /* the last byte starts a word of its own */
-                        len--;
-                        dst[len] = src[len];
-                        total += odd_byte(src[len]);
-                }
-                if (len > 0) {
-                        /* The vector that ends where the data ends; bytes already done are
-                         * masked off, and stored again with the values they have. */
-                        __m256i v = _mm256_loadu_si256((const __m256i *) (src + len - 32));
-                        _mm256_storeu_si256((__m256i *) (dst + len - 32), v);
-                        __m256i m = _mm256_loadu_si256((const __m256i *) (tail_mask + len));
-                        d = madd_step(d, _mm256_and_si256(v, m));
-                        n++;
-                }
-                total += reduce4_avx2(a, b, c, d, n);
-                _mm256_zeroupper();
-                return total;
-        }
+        return s;
 }
 
 /* Stores that straddle cache lines are slow: the first vector is copied unaligned and only
  * its first `head` bytes summed, the rest runs with aligned stores; if head is odd the
- * rest's bytes swap roles in the sum. len must be at least 128. */
+ * rest's bytes swap roles in the sum. len at least 64. */
 __attribute__((target("avx2")))
-static uint64_t csum_copy_aligned_avx2(uint8_t *dst, const uint8_t *src, size_t len) {
+static uint64_t csum_copy_avx2(uint8_t *dst, const uint8_t *src, size_t len) {
         size_t head = (size_t) (-(uintptr_t) dst) & 31;
         __m256i v = _mm256_loadu_si256((const __m256i *) src);
         _mm256_storeu_si256((__m256i *) dst, v);
         __m256i m = _mm256_loadu_si256((const __m256i *) (head_mask + 32 - head));
         __m256i head_sum = madd_step(_mm256_setzero_si256(), _mm256_and_si256(v, m));
+        uint64_t s;
 
         if (!(head & 1))        /* same word boundaries: one set of accumulators */
-                return sum_copy_avx2(dst + head, src + head, len - head, head_sum, 1);
-
-        uint64_t s = reduce_avx2(head_sum, _mm256_setzero_si256(), 1);
-        uint64_t rest = sum_copy_avx2(dst + head, src + head, len - head, _mm256_setzero_si256(), 0);
-        return s + swap_sum_bytes(rest);
+                s = sum_body_avx2(dst + head, src + head, len - head, head_sum, 1, true);
+        else
+                s = reduce_avx2(head_sum, 1) +
+                    swap_sum_bytes(sum_body_avx2(dst + head, src + head, len - head, _mm256_setzero_si256(), 0, true));
+        _mm256_zeroupper();
+        return s;
 }
+
+static bool portable_only;
 
 static inline bool have_avx2(void) {
-        return __builtin_cpu_supports("avx2");
+        return !portable_only && __builtin_cpu_supports("avx2");
 }
 #endif
+
+void csum_force_portable(bool force) {
+#ifdef HAVE_AVX2_PATH
+        portable_only = force;
+#else
+        (void) force;
+#endif
+}
 
 uint32_t csum_partial(const void *buf, size_t len, uint32_t sum) {
         uint64_t s;
@@ -319,8 +306,8 @@ uint32_t csum_copy(void *dst, const void *src, size_t len, uint32_t sum) {
         uint64_t s;
 
 #ifdef HAVE_AVX2_PATH
-        if (len >= 128 && have_avx2())
-                s = csum_copy_aligned_avx2(dst, src, len);
+        if (len >= 64 && have_avx2())
+                s = csum_copy_avx2(dst, src, len);
         else
 #endif
                 s = sum_copy_generic(dst, src, len);

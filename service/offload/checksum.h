@@ -4,6 +4,7 @@
 /* The internet checksum (RFC 1071), the one routine everything in tund uses. */
 
 #include <endian.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -13,6 +14,10 @@ uint32_t csum_partial(const void *buf, size_t len, uint32_t sum);
 
 /* Copies len bytes from src to dst and returns csum_partial(src, len, sum). */
 uint32_t csum_copy(void *dst, const void *src, size_t len, uint32_t sum);
+
+/* Makes every later call use the portable code even where a vector unit would be used.
+ * For the tests, which check both; not to be called while other threads use checksums. */
+void csum_force_portable(bool force);
 
 /* Folds a 32-bit accumulator to 16 bits and complements it: the value for the wire
  * (in network byte order when the sum was taken over network-order data). */

@@ -8,8 +8,16 @@
  * packet; a packet that joins a run has its payload copied straight to its place in the
  * region, its checksum verified in the same pass, so each byte is copied once. Each TCP or
  * UDP flow has one open run (the newest); a packet of the flow that cannot join it starts
- * a new run, which keeps every flow's packets in order. Each merged packet keeps a copy of
- * its own headers so a coalesced packet can be taken apart again (gro_batch_unmerge). */
+ * a new run, which keeps every flow's packets in order.
+ *
+ * The packets of a run have equal headers but for a few fields (see GroPacket), so the
+ * run's region keeps the headers of the packet that started it and each packet records only
+ * its own values of those fields: enough to rebuild its headers exactly when a coalesced
+ * packet is taken apart again (gro_batch_unmerge).
+ *
+ * Most packets belong to the newest run of their ports: they are compared against that
+ * run's headers under a mask of the fields allowed to differ, which stands for the whole
+ * parse (fast_append). Whatever does not pass takes the full path. */
 
 #include <errno.h>
 #include <stdlib.h>
@@ -21,6 +29,8 @@
 #define GRO_MAX_PACKETS 65536u
 #define UDP_GRO_MAX_SEGS 64u            /* as the kernel's UDP_GRO_CNT_MAX */
 #define NO_INDEX UINT32_MAX
+#define PORT_SLOTS_SHIFT 6u
+#define PORT_SLOTS (1u << PORT_SLOTS_SHIFT)
 
 /* Addresses, ports, protocol and version, as whole words: built from loads of the packet
  * and compared word by word (no byte stores read back). */
@@ -28,12 +38,43 @@ typedef struct FlowKey {
         uint64_t w[5];
 } FlowKey;
 
+/* The header bytes that may differ between the packets of a run; all others are equal in
+ * every packet of it (flow key, headers_match, and the lengths the run fixes):
+ *   IP bytes 0..15: IPv4 total length, ID, fragment field (its reserved bit), checksum;
+ *                   IPv6 payload length;
+ *   TCP bytes 4..19: sequence number, data offset byte, flags, window, checksum, urgent;
+ *   UDP bytes 4..7: length, checksum.
+ * They hold everything finish() changes in the headers, too. */
+#define IP_VAR_LEN 16u
+#define L4_VAR_OFFSET 4u
+#define TCP_VAR_LEN 16u
+#define UDP_VAR_LEN 4u
+
 typedef struct GroPacket {
         uint32_t next;                  /* next packet of the run, in sequence order */
-        uint16_t hdr_len;               /* bytes in hdr */
         uint16_t payload_len;
-        uint8_t hdr[GRO_MAX_HDR];       /* the packet's own IP and L4 headers */
+        uint8_t ip_var[IP_VAR_LEN];     /* the packet's own values of the varying fields */
+        uint8_t l4_var[TCP_VAR_LEN];
 } GroPacket;
+
+/* Masks over the headers of a run (GRO_MAX_HDR rounded up to whole words), one for each
+ * kind of packet and L4 header length: 1 bits where a packet must equal the run's first,
+ * 0 bits where it may differ (the varying fields, PSH, the reserved bits of IPv4's fragment
+ * field and TCP's data offset byte) and past the headers. */
+#define MASK_LEN 104u
+#define N_TCP_LENGTHS ((TCP_MAX_HDR_LEN - TCP_MIN_HDR_LEN) / 4 + 1)
+typedef enum Shape {
+        SHAPE_TCP4,
+        SHAPE_UDP4,
+        SHAPE_TCP6,
+        SHAPE_UDP6,
+        _SHAPE_MAX,
+} Shape;
+
+/* Headers up to this long are compared in a fixed number of vector steps (IPv6 with TCP
+ * timestamps is 72 bytes). */
+#define FAST_CMP_LEN 80u
+typedef uint64_t u64x2 __attribute__((vector_size(16)));
 
 typedef enum IdMode {
         ID_UNKNOWN,                     /* one packet so far */
@@ -57,6 +98,10 @@ typedef struct GroRun {
         IdMode id_mode;
         uint16_t id_first, id_last;
         uint32_t seq_start, seq_end;
+        /* when mergeable: */
+        const uint8_t *mask;            /* of its kind and header length */
+        uint32_t l4_fixed_sum;          /* pseudo-header without the length, and the L4
+                                         * header bytes outside the varying fields */
 } GroRun;
 
 typedef struct Bucket {
@@ -84,6 +129,12 @@ struct GroBatch {
         struct iovec *unmerge_msgs;
 
         uint32_t last_run;              /* the run the previous packet went to */
+        /* By a hash of the ports: the newest mergeable run started with them (NO_INDEX:
+         * none). A run is the newest of its flow or closed, so a packet may join it
+         * straight away if its headers say it belongs there. */
+        uint32_t port_runs[PORT_SLOTS];
+
+        uint8_t masks[_SHAPE_MAX][N_TCP_LENGTHS][MASK_LEN];
 
         GroStats stats;
 };
@@ -104,6 +155,42 @@ typedef struct Parsed {
         bool hashed;
 } Parsed;
 
+static void clear_bits(uint8_t *mask, size_t offset, size_t len, uint8_t bits) {
+        for (size_t i = offset; i < offset + len; i++)
+                mask[i] &= (uint8_t) ~bits;
+}
+
+static void init_mask(uint8_t *mask, Shape shape, size_t l4_hdr_len) {
+        bool v4 = shape == SHAPE_TCP4 || shape == SHAPE_UDP4;
+        size_t l4 = v4 ? IPV4_MIN_HDR_LEN : IPV6_HDR_LEN;
+
+        memset(mask, 0, MASK_LEN);
+        memset(mask, 0xff, l4 + l4_hdr_len);
+        if (v4) {
+                clear_bits(mask, IPV4_TOT_LEN, 4, 0xff);        /* total length, ID */
+                clear_bits(mask, IPV4_FRAG, 1, 0x80);           /* the reserved bit */
+                clear_bits(mask, IPV4_CSUM, 2, 0xff);
+        } else
+                clear_bits(mask, IPV6_PAYLOAD_LEN, 2, 0xff);
+        if (shape == SHAPE_TCP4 || shape == SHAPE_TCP6) {
+                clear_bits(mask, l4 + TCP_SEQ, 4, 0xff);
+                clear_bits(mask, l4 + TCP_DOFF, 1, 0x0f);       /* reserved bits */
+                clear_bits(mask, l4 + TCP_FLAGS, 1, TCP_PSH);
+                clear_bits(mask, l4 + TCP_FLAGS + 1, 6, 0xff);  /* window, checksum, urgent */
+        } else
+                clear_bits(mask, l4 + UDP_LEN, 4, 0xff);
+}
+
+static void forget_runs(GroBatch *b) {
+        b->last_run = NO_INDEX;
+        for (size_t k = 0; k < PORT_SLOTS; k++)
+                b->port_runs[k] = NO_INDEX;
+}
+
+static size_t port_slot(uint32_t ports) {
+        return (ports * 0x9e3779b1u) >> (32 - PORT_SLOTS_SHIFT);
+}
+
 int gro_batch_new(GroBatch **ret, size_t max_packets) {
         if (max_packets == 0 || max_packets > GRO_MAX_PACKETS)
                 return -EINVAL;
@@ -120,7 +207,10 @@ int gro_batch_new(GroBatch **ret, size_t max_packets) {
         b->tcp = b->udp = true;
         b->bucket_mask = n_buckets - 1;
         b->gen = 1;
-        b->last_run = NO_INDEX;
+        forget_runs(b);
+        for (Shape sh = 0; sh < _SHAPE_MAX; sh++)
+                for (size_t k = 0; k < N_TCP_LENGTHS; k++)
+                        init_mask(b->masks[sh][k], sh, sh == SHAPE_TCP4 || sh == SHAPE_TCP6 ? TCP_MIN_HDR_LEN + 4 * k : UDP_HDR_LEN);
         b->packets = calloc(max_packets, sizeof(GroPacket));
         b->runs = calloc(max_packets, sizeof(GroRun));
         b->regions = malloc(max_packets * GRO_REGION_SIZE);
@@ -163,7 +253,7 @@ void gro_batch_reset(GroBatch *b) {
         b->n_packets = 0;
         b->n_runs = 0;
         b->n_msgs = 0;
-        b->last_run = NO_INDEX;
+        forget_runs(b);
         if (++b->gen == 0) {
                 /* Generations wrapped: forget every bucket for real, once in 2^32 batches. */
                 for (uint32_t i = 0; i <= b->bucket_mask; i++)
@@ -202,6 +292,12 @@ static uint64_t load64(const uint8_t *p) {
 
 static uint32_t load32(const uint8_t *p) {
         uint32_t v;
+        memcpy(&v, p, sizeof(v));
+        return v;
+}
+
+static uint16_t load16(const uint8_t *p) {
+        uint16_t v;
         memcpy(&v, p, sizeof(v));
         return v;
 }
@@ -309,9 +405,9 @@ static bool l4_csum_ok(const uint8_t *pkt, const Parsed *p, uint32_t payload_sum
 /* The newest run of p's flow, if any. Packets mostly come in trains of one flow: the run
  * the previous packet went to is tried before the hash table. */
 static GroRun *find_flow_run(GroBatch *b, Parsed *p) {
-        if (b->last_run < b->n_runs && b->runs[b->last_run].has_flow &&
-            flow_key_equal(&b->runs[b->last_run].key, &p->key))
-                return &b->runs[b->last_run];
+        uint32_t last = b->last_run;
+        if (last < b->n_runs && b->runs[last].has_flow && flow_key_equal(&b->runs[last].key, &p->key))
+                return &b->runs[last];
 
         p->hash = flow_hash(&p->key);
         p->hashed = true;
@@ -324,14 +420,31 @@ static GroRun *find_flow_run(GroBatch *b, Parsed *p) {
         return NULL;
 }
 
+/* Run i becomes the newest of its flow; the one before it is closed for good (only the
+ * newest may take packets, see port_runs). */
 static void register_flow_run(GroBatch *b, uint32_t i, uint32_t hash) {
         Bucket *bucket = &b->buckets[hash & b->bucket_mask];
-        b->runs[i].bucket_next = bucket->gen == b->gen ? bucket->run : NO_INDEX;
+        uint32_t head = bucket->gen == b->gen ? bucket->run : NO_INDEX;
+
+        for (uint32_t k = head; k != NO_INDEX; k = b->runs[k].bucket_next)
+                if (flow_key_equal(&b->runs[k].key, &b->runs[i].key)) {
+                        b->runs[k].closed = true;
+                        break;
+                }
+        b->runs[i].bucket_next = head;
         *bucket = (Bucket) { .gen = b->gen, .run = i };
 }
 
+/* The headers every packet of r is compared against: those of the packet that started it
+ * (finish() changes only varying fields in them). */
+static const uint8_t *run_headers(const GroRun *r) {
+        return r->region + VNET_HDR_LEN;
+}
+
 /* The fields that must be equal in every packet of a run (the flow key aside). */
-static bool headers_match(const GroRun *r, const uint8_t *first, const uint8_t *pkt, const Parsed *p) {
+static bool headers_match(const GroRun *r, const uint8_t *pkt, const Parsed *p) {
+        const uint8_t *first = run_headers(r);
+
         if (p->hdrs != r->hdrs)
                 return false;
 
@@ -355,56 +468,86 @@ static bool headers_match(const GroRun *r, const uint8_t *first, const uint8_t *
 }
 
 /* IPv4 IDs must go up by one from packet to packet, or stay equal with DF set. */
-static bool ip_id_fits(const GroRun *r, const uint8_t *pkt, const Parsed *p, bool append, IdMode *ret_mode) {
+static bool ip_id_fits(const GroRun *r, uint16_t id, bool df, bool append, IdMode *ret_mode) {
         *ret_mode = r->id_mode;
         if (r->ip.version != 4)
                 return true;
 
         uint16_t neighbour = append ? r->id_last : r->id_first;
         uint16_t next = (uint16_t) (append ? neighbour + 1 : neighbour - 1);
-        bool df = (get_be16(pkt + IPV4_FRAG) & IPV4_DF) != 0;
 
-        if (r->id_mode != ID_FIXED && p->id == next) {
+        if (r->id_mode != ID_FIXED && id == next) {
                 *ret_mode = ID_INCREMENTING;
                 return true;
         }
-        if (r->id_mode != ID_INCREMENTING && p->id == neighbour && df) {
+        if (r->id_mode != ID_INCREMENTING && id == neighbour && df) {
                 *ret_mode = ID_FIXED;
                 return true;
         }
         return false;
 }
 
-static uint32_t add_packet_record(GroBatch *b, const uint8_t *pkt, const Parsed *p) {
+static bool ipv4_df(const uint8_t *pkt) {
+        return (pkt[IPV4_FRAG] & (IPV4_DF >> 8)) != 0;
+}
+
+/* A packet of a run: only its varying fields are kept (a mergeable packet has its headers
+ * and at least one byte of payload, so they are all present). */
+static uint32_t add_packet_record(GroBatch *b, const uint8_t *pkt, size_t l4, uint8_t proto,
+                                  uint32_t payload_len, bool mergeable) {
         uint32_t i = (uint32_t) b->n_packets++;
         GroPacket *gp = &b->packets[i];
 
         gp->next = NO_INDEX;
-        gp->payload_len = (uint16_t) p->payload_len;
-        gp->hdr_len = p->eligible ? p->hdrs : 0;
-        /* Eligible packets have payload: a fixed-size copy (inlined) reads only bytes
-         * present when the packet is long enough. */
-        if (p->eligible && p->ip.ip_len >= GRO_MAX_HDR)
-                memcpy(gp->hdr, pkt, GRO_MAX_HDR);
-        else if (p->eligible)
-                memcpy(gp->hdr, pkt, p->hdrs);
+        gp->payload_len = (uint16_t) payload_len;
+        if (!mergeable)
+                return i;
+        memcpy(gp->ip_var, pkt, IP_VAR_LEN);
+        if (proto == PROTO_TCP)
+                memcpy(gp->l4_var, pkt + l4 + L4_VAR_OFFSET, TCP_VAR_LEN);
+        else
+                memcpy(gp->l4_var, pkt + l4 + L4_VAR_OFFSET, UDP_VAR_LEN);
         return i;
 }
 
-static bool ends_run(const Parsed *p, uint16_t gso_size) {
-        return p->payload_len < gso_size || (p->ip.proto == PROTO_TCP && (p->tcp_flags & TCP_PSH));
+/* Puts packet gp's own values of the varying fields into headers of its run r. */
+static void apply_packet_fields(uint8_t *hdrs, const GroRun *r, const GroPacket *gp) {
+        size_t l4 = r->ip.l3_len;
+
+        memcpy(hdrs, gp->ip_var, IP_VAR_LEN);
+        if (r->ip.proto == PROTO_TCP)
+                memcpy(hdrs + l4 + L4_VAR_OFFSET, gp->l4_var, TCP_VAR_LEN);
+        else
+                memcpy(hdrs + l4 + L4_VAR_OFFSET, gp->l4_var, UDP_VAR_LEN);
+}
+
+static bool ends_run(uint32_t payload_len, uint8_t proto, uint8_t tcp_flags, uint16_t gso_size) {
+        return payload_len < gso_size || (proto == PROTO_TCP && (tcp_flags & TCP_PSH));
+}
+
+/* Links packet record i after the run's last and grows the run by its payload. */
+static void append_record(GroBatch *b, GroRun *r, uint32_t i, uint32_t payload_len, uint16_t id,
+                          IdMode mode, bool closes) {
+        b->packets[r->last].next = i;
+        r->last = i;
+        r->count++;
+        r->len += payload_len;
+        r->seq_end += payload_len;
+        r->id_last = id;
+        r->id_mode = mode;
+        r->closed = closes;
+        b->stats.merged++;
 }
 
 /* Returns 1 when merged, 0 when p does not fit after r, -EINVAL for a bad checksum. */
 static int try_append(GroBatch *b, GroRun *r, const uint8_t *pkt, const Parsed *p) {
-        const uint8_t *first = b->packets[r->first].hdr;
         IdMode mode;
 
         if (r->closed || p->payload_len > r->gso_size || r->len + p->payload_len > IP_MAX_PACKET)
                 return 0;
         if (p->ip.proto == PROTO_TCP ? p->seq != r->seq_end : r->count >= UDP_GRO_MAX_SEGS)
                 return 0;
-        if (!headers_match(r, first, pkt, p) || !ip_id_fits(r, pkt, p, true, &mode))
+        if (!headers_match(r, pkt, p) || !ip_id_fits(r, p->id, p->ip.version == 4 && ipv4_df(pkt), true, &mode))
                 return 0;
 
         /* Copied to its final place and verified in one pass; refused bytes stay past
@@ -413,17 +556,90 @@ static int try_append(GroBatch *b, GroRun *r, const uint8_t *pkt, const Parsed *
         if (!l4_csum_ok(pkt, p, payload_sum))
                 return refuse(b, OFFLOAD_DROP_BAD_CHECKSUM);
 
-        uint32_t i = add_packet_record(b, pkt, p);
-        b->packets[r->last].next = i;
-        r->last = i;
-        r->count++;
-        r->len += p->payload_len;
-        r->seq_end += p->payload_len;
-        r->id_last = p->id;
-        r->id_mode = mode;
-        r->closed = ends_run(p, r->gso_size);
-        b->stats.merged++;
+        uint32_t i = add_packet_record(b, pkt, p->ip.l3_len, p->ip.proto, p->payload_len, true);
+        append_record(b, r, i, p->payload_len, p->id, mode, ends_run(p->payload_len, p->ip.proto, p->tcp_flags, r->gso_size));
         return 1;
+}
+
+static inline u64x2 load_u64x2(const uint8_t *p) {
+        u64x2 v;
+        memcpy(&v, p, sizeof(v));
+        return v;
+}
+
+/* The bits of 16 bytes at offset i where a and b differ and the mask is set. */
+static inline u64x2 masked_diff(const uint8_t *a, const uint8_t *b, const uint8_t *mask, size_t i) {
+        return (load_u64x2(a + i) ^ load_u64x2(b + i)) & load_u64x2(mask + i);
+}
+
+/* The common case, without the parse: a packet that fits right after the newest run of its
+ * ports. Its headers equal the run's under the run's mask (which holds
+ * version, IHL, no fragment, protocol, addresses, ports, ACK, data offset, options, TOS,
+ * TTL, DF, traffic class, flow label, hop limit, flags but PSH), so what remains is the
+ * lengths, the IPv4 header checksum, the order and the L4 checksum. Returns true when
+ * merged; false leaves everything to the full path (which also decides on refusals). */
+static bool fast_append(GroBatch *b, GroRun *r, const uint8_t *pkt, size_t len) {
+        const uint8_t *first = run_headers(r), *mask = r->mask;
+        size_t hdrs = r->hdrs, l4 = r->ip.l3_len;
+        bool tcp = r->ip.proto == PROTO_TCP;
+
+        if (!r->mergeable || r->closed || len <= hdrs || len - hdrs > r->gso_size ||
+            r->len + (len - hdrs) > IP_MAX_PACKET || !(tcp ? b->tcp : b->udp))
+                return false;
+
+        /* The ports first: they tell interleaved flows apart at once. */
+        if (load32(pkt + l4) != load32(first + l4))
+                return false;
+        if (hdrs <= FAST_CMP_LEN && len >= FAST_CMP_LEN) {
+                /* The mask is zero past the headers. */
+                _Static_assert(FAST_CMP_LEN == 5 * sizeof(u64x2), "compare length");
+                u64x2 diff = masked_diff(pkt, first, mask, 0) | masked_diff(pkt, first, mask, 16) |
+                             masked_diff(pkt, first, mask, 32) | masked_diff(pkt, first, mask, 48) |
+                             masked_diff(pkt, first, mask, 64);
+                if ((diff[0] | diff[1]) != 0)
+                        return false;
+        } else {
+                uint64_t diff = 0;
+                size_t i = 0;
+                for (; i + 8 <= hdrs; i += 8)
+                        diff |= (load64(pkt + i) ^ load64(first + i)) & load64(mask + i);
+                if (i < hdrs)   /* headers are whole 32-bit words */
+                        diff |= (load32(pkt + i) ^ load32(first + i)) & load32(mask + i);
+                if (diff != 0)
+                        return false;
+        }
+
+        uint32_t payload_len = (uint32_t) (len - hdrs), l4_len = (uint32_t) (len - l4);
+        uint16_t id = 0;
+        IdMode mode;
+        if (r->ip.version == 4) {
+                if (get_be16(pkt + IPV4_TOT_LEN) != len ||
+                    csum_fold_inline(csum_fold64(csum_words32(pkt, IPV4_MIN_HDR_LEN))) != 0)
+                        return false;
+                id = get_be16(pkt + IPV4_ID);
+        } else if (get_be16(pkt + IPV6_PAYLOAD_LEN) != len - IPV6_HDR_LEN)
+                return false;
+        if (tcp ? get_be32(pkt + l4 + TCP_SEQ) != r->seq_end : r->count >= UDP_GRO_MAX_SEGS)
+                return false;
+        if (!tcp && (get_be16(pkt + l4 + UDP_LEN) != l4_len || load16(pkt + l4 + UDP_CSUM) == 0))
+                return false;
+        if (!ip_id_fits(r, id, r->ip.version == 4 && ipv4_df(pkt), true, &mode))
+                return false;
+
+        /* The L4 header bytes outside the varying fields equal the first packet's: their
+         * sum is the run's. */
+        uint32_t payload_sum = csum_copy(r->region + VNET_HDR_LEN + r->len, pkt + hdrs, payload_len, 0);
+        uint32_t be_len = htobe32(l4_len);
+        uint64_t sum = (uint64_t) r->l4_fixed_sum + (be_len & 0xffff) + (be_len >> 16) + payload_sum +
+                       (tcp ? csum_words32(pkt + l4 + L4_VAR_OFFSET, TCP_VAR_LEN)
+                            : csum_words32(pkt + l4 + L4_VAR_OFFSET, UDP_VAR_LEN));
+        if (csum_fold_inline(csum_fold64(sum)) != 0)
+                return false;
+
+        uint8_t flags = tcp ? pkt[l4 + TCP_FLAGS] : 0;
+        uint32_t k = add_packet_record(b, pkt, l4, r->ip.proto, payload_len, true);
+        append_record(b, r, k, payload_len, id, mode, ends_run(payload_len, r->ip.proto, flags, r->gso_size));
+        return true;
 }
 
 /* A TCP segment that belongs right before the run (it arrived late). */
@@ -437,7 +653,7 @@ static int try_prepend(GroBatch *b, GroRun *r, const uint8_t *pkt, const Parsed 
         /* Every packet but the last has the run's size; a lone packet may be the last. */
         if (r->count == 1 ? old_first->payload_len > p->payload_len : p->payload_len != r->gso_size)
                 return 0;
-        if (!headers_match(r, old_first->hdr, pkt, p) || !ip_id_fits(r, pkt, p, false, &mode))
+        if (!headers_match(r, pkt, p) || !ip_id_fits(r, p->id, p->ip.version == 4 && ipv4_df(pkt), false, &mode))
                 return 0;
 
         if (!l4_csum_ok(pkt, p, csum_partial(pkt + p->hdrs, p->payload_len, 0)))
@@ -449,7 +665,7 @@ static int try_prepend(GroBatch *b, GroRun *r, const uint8_t *pkt, const Parsed 
 
         if (r->count == 1 && old_first->payload_len < p->payload_len)
                 r->closed = true;
-        uint32_t i = add_packet_record(b, pkt, p);
+        uint32_t i = add_packet_record(b, pkt, p->ip.l3_len, p->ip.proto, p->payload_len, true);
         b->packets[i].next = r->first;
         r->first = i;
         r->count++;
@@ -460,6 +676,12 @@ static int try_prepend(GroBatch *b, GroRun *r, const uint8_t *pkt, const Parsed 
         r->id_mode = mode;
         b->stats.merged++;
         return 1;
+}
+
+static Shape shape_of(const IpInfo *ip) {
+        if (ip->version == 4)
+                return ip->proto == PROTO_TCP ? SHAPE_TCP4 : SHAPE_UDP4;
+        return ip->proto == PROTO_TCP ? SHAPE_TCP6 : SHAPE_UDP6;
 }
 
 static int start_run(GroBatch *b, const uint8_t *pkt, size_t len, const Parsed *p) {
@@ -475,7 +697,7 @@ static int start_run(GroBatch *b, const uint8_t *pkt, size_t len, const Parsed *
         } else
                 memcpy(dst, pkt, len);
 
-        uint32_t pi = add_packet_record(b, pkt, p);
+        uint32_t pi = add_packet_record(b, pkt, p->ip.l3_len, p->ip.proto, p->payload_len, p->eligible);
         GroRun *r = &b->runs[ri];
         *r = (GroRun) {
                 .region = region,
@@ -490,15 +712,24 @@ static int start_run(GroBatch *b, const uint8_t *pkt, size_t len, const Parsed *
                 .gso_size = (uint16_t) p->payload_len,
                 .has_flow = p->has_flow,
                 .mergeable = p->eligible,
-                .closed = !p->eligible || ends_run(p, (uint16_t) p->payload_len),
+                .closed = !p->eligible || ends_run(p->payload_len, p->ip.proto, p->tcp_flags, (uint16_t) p->payload_len),
                 .id_mode = ID_UNKNOWN,
                 .id_first = p->id,
                 .id_last = p->id,
                 .seq_start = p->seq,
                 .seq_end = p->seq + p->payload_len,
         };
+        if (p->eligible) {
+                size_t l4 = p->ip.l3_len, var_end = l4 + L4_VAR_OFFSET +
+                        (p->ip.proto == PROTO_TCP ? TCP_VAR_LEN : UDP_VAR_LEN);
+                r->mask = b->masks[shape_of(&p->ip)][p->ip.proto == PROTO_TCP ? (p->l4_hdr_len - TCP_MIN_HDR_LEN) / 4 : 0];
+                r->l4_fixed_sum = csum_fold64(ip_pseudo_sum(pkt, &p->ip, 0) + csum_words32(pkt + l4, L4_VAR_OFFSET) +
+                                              csum_words32(pkt + var_end, p->hdrs - var_end));
+        }
         b->n_runs++;
         b->last_run = ri;
+        if (p->eligible)
+                b->port_runs[port_slot(load32(pkt + p->ip.l3_len))] = ri;
         if (p->has_flow)
                 register_flow_run(b, ri, p->hashed ? p->hash : flow_hash(&p->key));
         return 0;
@@ -509,6 +740,17 @@ int gro_batch_add(GroBatch *b, const uint8_t *pkt, size_t len) {
 
         if (b->n_packets >= b->max_packets)
                 return -ENOBUFS;
+
+        /* The run of the packet's ports (IPv4 without options, or IPv6 without extension
+         * headers, as mergeable packets are); for the rest fast_append() fails. */
+        size_t l4 = len > 0 && pkt[0] >> 4 == 4 ? IPV4_MIN_HDR_LEN : IPV6_HDR_LEN;
+        if (len >= l4 + 4) {
+                uint32_t ri = b->port_runs[port_slot(load32(pkt + l4))];
+                if (ri < b->n_runs && fast_append(b, &b->runs[ri], pkt, len)) {
+                        b->last_run = ri;
+                        return 0;
+                }
+        }
 
         OffloadDrop d = parse_packet(b, pkt, len, &p);
         if (d != OFFLOAD_DROP_NONE)
@@ -545,12 +787,12 @@ static VnetHdr coalesce_headers(GroBatch *b, GroRun *r) {
                 .csum_start = (uint16_t) l4,
         };
 
-        memcpy(pkt, b->packets[r->first].hdr, r->hdrs);
+        apply_packet_fields(pkt, r, &b->packets[r->first]);
         ip_set_length(pkt, &r->ip, r->len);
 
         uint8_t *csum_field;
         if (r->ip.proto == PROTO_TCP) {
-                pkt[l4 + TCP_FLAGS] |= b->packets[r->last].hdr[l4 + TCP_FLAGS] & TCP_PSH;
+                pkt[l4 + TCP_FLAGS] |= b->packets[r->last].l4_var[TCP_FLAGS - L4_VAR_OFFSET] & TCP_PSH;
                 h.gso_type = r->ip.version == 4 ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_TCPV6;
                 h.csum_offset = TCP_CSUM_OFFSET;
                 csum_field = pkt + l4 + TCP_CSUM;
@@ -589,16 +831,17 @@ size_t gro_batch_unmerge(GroBatch *b, size_t i, const struct iovec **ret_msgs) {
                 return 1;
         }
 
-        const uint8_t *payload = r->region + VNET_HDR_LEN + r->hdrs;
+        const uint8_t *hdrs = run_headers(r), *payload = hdrs + r->hdrs;
         uint8_t *out = b->unmerge_buf;
         size_t n = 0;
         for (uint32_t k = r->first; k != NO_INDEX; k = b->packets[k].next) {
                 const GroPacket *gp = &b->packets[k];
-                size_t len = VNET_HDR_LEN + gp->hdr_len + gp->payload_len;
+                size_t len = VNET_HDR_LEN + r->hdrs + gp->payload_len;
 
                 memset(out, 0, VNET_HDR_LEN);
-                memcpy(out + VNET_HDR_LEN, gp->hdr, gp->hdr_len);
-                memcpy(out + VNET_HDR_LEN + gp->hdr_len, payload, gp->payload_len);
+                memcpy(out + VNET_HDR_LEN, hdrs, r->hdrs);
+                apply_packet_fields(out + VNET_HDR_LEN, r, gp);
+                memcpy(out + VNET_HDR_LEN + r->hdrs, payload, gp->payload_len);
                 b->unmerge_msgs[n++] = (struct iovec) { .iov_base = out, .iov_len = len };
                 out += len;
                 payload += gp->payload_len;

@@ -70,24 +70,28 @@ static inline size_t min_size(size_t a, size_t b) {
         return a < b ? a : b;
 }
 
+/* A single load or store and a byte swap each (written byte by byte, GCC keeps byte
+ * stores). */
 static inline uint16_t get_be16(const uint8_t *p) {
-        return (uint16_t) (p[0] << 8 | p[1]);
+        uint16_t v;
+        memcpy(&v, p, sizeof(v));
+        return be16toh(v);
 }
 
 static inline uint32_t get_be32(const uint8_t *p) {
-        return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
+        uint32_t v;
+        memcpy(&v, p, sizeof(v));
+        return be32toh(v);
 }
 
 static inline void put_be16(uint8_t *p, uint16_t v) {
-        p[0] = (uint8_t) (v >> 8);
-        p[1] = (uint8_t) v;
+        uint16_t be = htobe16(v);
+        memcpy(p, &be, sizeof(be));
 }
 
 static inline void put_be32(uint8_t *p, uint32_t v) {
-        p[0] = (uint8_t) (v >> 24);
-        p[1] = (uint8_t) (v >> 16);
-        p[2] = (uint8_t) (v >> 8);
-        p[3] = (uint8_t) v;
+        uint32_t be = htobe32(v);
+        memcpy(p, &be, sizeof(be));
 }
 
 /* Checksums are stored as csum_fold() returns them (see checksum.h). */

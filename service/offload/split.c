@@ -8,7 +8,8 @@
 
 #include "packet.h"
 
-#define SMALL_HDRS 96u
+#define SMALL_HDRS_V4 64u              /* IPv4 + TCP with timestamps: 52 */
+#define SMALL_HDRS 96u                 /* IPv6 + TCP with timestamps: 72 */
 
 static int refuse(SplitOutput *out, OffloadDrop why) {
         out->drop = why;
@@ -134,6 +135,76 @@ static OffloadDrop parse_gso_packet(uint8_t gso, const uint8_t *pkt, size_t len,
         return OFFLOAD_DROP_NONE;
 }
 
+/* What every segment of a super-packet shares (see split_gso). */
+typedef struct SegmentPlan {
+        const uint8_t *pkt;             /* its headers */
+        const uint8_t *src;             /* its payload */
+        size_t hdrs, l4, l4_hdr_len;
+        size_t mss, payload, n;
+        uint64_t ip_base, l4_base;      /* header sums without the per-segment fields */
+        uint16_t id;
+        uint32_t seq;
+        uint8_t flags, doff_byte;
+} SegmentPlan;
+
+/* Writes the segments; inlined once per kind of packet (v4, tcp constant), so the loop
+ * has neither their branches nor their values to keep. */
+__attribute__((always_inline))
+static inline void write_segments(const SegmentPlan *plan, SplitOutput *out, bool v4, bool tcp) {
+        const uint8_t *pkt = plan->pkt, *src = plan->src;
+        size_t hdrs = plan->hdrs, l4 = plan->l4, mss = plan->mss, n = plan->n;
+        uint8_t *dst = out->buf;
+
+        for (size_t i = 0; i < n; i++) {
+                size_t seg = min_size(mss, plan->payload - i * mss);
+                uint16_t l4_len = (uint16_t) (plan->l4_hdr_len + seg);
+                uint8_t *l4h = dst + l4, *csum_field;
+
+                /* A fixed-size copy is a few vector moves where memcpy() of a variable
+                 * size is a call; the bytes past hdrs are overwritten by the payload. */
+                if (hdrs <= SMALL_HDRS_V4 && hdrs + seg >= SMALL_HDRS_V4)
+                        memcpy(dst, pkt, SMALL_HDRS_V4);
+                else if (hdrs <= SMALL_HDRS && hdrs + seg >= SMALL_HDRS)
+                        memcpy(dst, pkt, SMALL_HDRS);
+                else
+                        memcpy(dst, pkt, hdrs);
+                if (v4) {
+                        uint16_t seg_id = (uint16_t) (plan->id + i), tot_len = (uint16_t) (hdrs + seg);
+                        put_be16(dst + IPV4_TOT_LEN, tot_len);
+                        put_be16(dst + IPV4_ID, seg_id);
+                        put_csum(dst + IPV4_CSUM,
+                                 csum_fold_inline(csum_fold64(plan->ip_base + csum_be16(tot_len) + csum_be16(seg_id))));
+                } else
+                        put_be16(dst + IPV6_PAYLOAD_LEN, (uint16_t) (hdrs + seg - IPV6_HDR_LEN));
+
+                uint64_t sum = plan->l4_base + csum_be16(l4_len);
+                if (tcp) {
+                        uint8_t f = plan->flags;
+                        if (i != n - 1)
+                                f &= (uint8_t) ~(TCP_FIN | TCP_PSH);
+                        if (i > 0)
+                                f &= (uint8_t) ~TCP_CWR;
+                        uint32_t seg_seq = plan->seq + (uint32_t) (i * mss);
+                        put_be32(l4h + TCP_SEQ, seg_seq);
+                        l4h[TCP_FLAGS] = f;
+                        /* From the values, not the bytes just stored: reading those back
+                         * would stall on store forwarding. */
+                        sum += csum_be16((uint16_t) (seg_seq >> 16)) + csum_be16((uint16_t) seg_seq) +
+                               csum_be16((uint16_t) (plan->doff_byte << 8 | f));
+                        csum_field = l4h + TCP_CSUM;
+                } else {
+                        put_be16(l4h + UDP_LEN, l4_len);
+                        sum += csum_be16(l4_len);       /* in the header as well as the pseudo-header */
+                        csum_field = l4h + UDP_CSUM;
+                }
+                put_l4_csum(csum_field, csum_copy(dst + hdrs, src, seg, csum_fold64(sum)), tcp ? PROTO_TCP : PROTO_UDP);
+
+                out->segs[i] = (struct iovec) { .iov_base = dst, .iov_len = hdrs + seg };
+                dst += hdrs + seg;
+                src += seg;
+        }
+}
+
 static int split_gso(const VnetHdr *h, const uint8_t *pkt, size_t len, uint32_t mtu, SplitOutput *out) {
         uint8_t gso = h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
         IpInfo ip;
@@ -169,74 +240,36 @@ static int split_gso(const VnetHdr *h, const uint8_t *pkt, size_t len, uint32_t 
 
         /* The headers are the same in every segment but for a few fields: their sums are
          * taken once without those fields, which are added per segment. */
-        uint64_t ip_base = 0;
-        uint16_t id = 0;
-        if (ip.version == 4) {
-                ip_base = csum_words32(pkt, l4) + csum_neg_word(pkt + IPV4_TOT_LEN) +
-                          csum_neg_word(pkt + IPV4_ID) + csum_neg_word(pkt + IPV4_CSUM);
-                id = get_be16(pkt + IPV4_ID);
-        }
+        SegmentPlan plan = {
+                .pkt = pkt,
+                .src = pkt + hdrs,
+                .hdrs = hdrs,
+                .l4 = l4,
+                .l4_hdr_len = l4_hdr_len,
+                .mss = mss,
+                .payload = payload,
+                .n = n,
+        };
         const uint8_t *l4_src = pkt + l4;
-        uint64_t l4_base = ip_pseudo_sum(pkt, &ip, 0) + csum_words32(l4_src, l4_hdr_len);
-        uint32_t seq = 0;
-        uint8_t flags = 0, doff_byte = 0;
-        if (tcp) {
-                l4_base += csum_neg_word(l4_src + TCP_SEQ) + csum_neg_word(l4_src + TCP_SEQ + 2) +
-                           csum_neg_word(l4_src + TCP_DOFF) + csum_neg_word(l4_src + TCP_CSUM);
-                seq = get_be32(l4_src + TCP_SEQ);
-                flags = l4_src[TCP_FLAGS];
-                doff_byte = l4_src[TCP_DOFF];
-        } else
-                l4_base += csum_neg_word(l4_src + UDP_LEN) + csum_neg_word(l4_src + UDP_CSUM);
-
-        const uint8_t *src = pkt + hdrs;
-        uint8_t *dst = out->buf;
-
-        for (size_t i = 0; i < n; i++) {
-                size_t seg = min_size(mss, payload - i * mss);
-                uint16_t l4_len = (uint16_t) (l4_hdr_len + seg);
-                uint8_t *l4h = dst + l4, *csum_field;
-
-                /* A fixed-size copy is a few vector moves where memcpy() of a variable
-                 * size is a call; the bytes past hdrs are overwritten by the payload. */
-                if (hdrs <= SMALL_HDRS && hdrs + seg >= SMALL_HDRS)
-                        memcpy(dst, pkt, SMALL_HDRS);
-                else
-                        memcpy(dst, pkt, hdrs);
-                if (ip.version == 4) {
-                        uint16_t seg_id = (uint16_t) (id + i), tot_len = (uint16_t) (hdrs + seg);
-                        put_be16(dst + IPV4_TOT_LEN, tot_len);
-                        put_be16(dst + IPV4_ID, seg_id);
-                        put_csum(dst + IPV4_CSUM, csum_fold_inline(csum_fold64(ip_base + csum_be16(tot_len) + csum_be16(seg_id))));
-                } else
-                        put_be16(dst + IPV6_PAYLOAD_LEN, (uint16_t) (hdrs + seg - IPV6_HDR_LEN));
-
-                uint64_t sum = l4_base + csum_be16(l4_len);
-                if (tcp) {
-                        uint8_t f = flags;
-                        if (i != n - 1)
-                                f &= (uint8_t) ~(TCP_FIN | TCP_PSH);
-                        if (i > 0)
-                                f &= (uint8_t) ~TCP_CWR;
-                        uint32_t seg_seq = seq + (uint32_t) (i * mss);
-                        put_be32(l4h + TCP_SEQ, seg_seq);
-                        l4h[TCP_FLAGS] = f;
-                        /* From the values, not the bytes just stored: reading those back
-                         * would stall on store forwarding. */
-                        sum += csum_be16((uint16_t) (seg_seq >> 16)) + csum_be16((uint16_t) seg_seq) +
-                               csum_be16((uint16_t) (doff_byte << 8 | f));
-                        csum_field = l4h + TCP_CSUM;
-                } else {
-                        put_be16(l4h + UDP_LEN, l4_len);
-                        sum += csum_be16(l4_len);       /* in the header as well as the pseudo-header */
-                        csum_field = l4h + UDP_CSUM;
-                }
-                put_l4_csum(csum_field, csum_copy(dst + hdrs, src, seg, csum_fold64(sum)), ip.proto);
-
-                out->segs[i] = (struct iovec) { .iov_base = dst, .iov_len = hdrs + seg };
-                dst += hdrs + seg;
-                src += seg;
+        if (ip.version == 4) {
+                plan.ip_base = csum_words32(pkt, l4) + csum_neg_word(pkt + IPV4_TOT_LEN) +
+                               csum_neg_word(pkt + IPV4_ID) + csum_neg_word(pkt + IPV4_CSUM);
+                plan.id = get_be16(pkt + IPV4_ID);
         }
+        plan.l4_base = ip_pseudo_sum(pkt, &ip, 0) + csum_words32(l4_src, l4_hdr_len);
+        if (tcp) {
+                plan.l4_base += csum_neg_word(l4_src + TCP_SEQ) + csum_neg_word(l4_src + TCP_SEQ + 2) +
+                                csum_neg_word(l4_src + TCP_DOFF) + csum_neg_word(l4_src + TCP_CSUM);
+                plan.seq = get_be32(l4_src + TCP_SEQ);
+                plan.flags = l4_src[TCP_FLAGS];
+                plan.doff_byte = l4_src[TCP_DOFF];
+        } else
+                plan.l4_base += csum_neg_word(l4_src + UDP_LEN) + csum_neg_word(l4_src + UDP_CSUM);
+
+        if (ip.version == 4)
+                tcp ? write_segments(&plan, out, true, true) : write_segments(&plan, out, true, false);
+        else
+                tcp ? write_segments(&plan, out, false, true) : write_segments(&plan, out, false, false);
 
         out->n_segs = n;
         return (int) n;

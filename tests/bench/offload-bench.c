@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /* offload-bench: speed of the offload core, one figure per line as `NAME VALUE UNIT`.
- * Each figure is the median of several timed runs after a warm-up; memcpy is measured in
- * the same run as the baseline for the checksum, and wireguard-go's figures for the same
- * work on this machine (from the issue) are printed as reference lines with our ratio.
+ * Each figure is the median of many short timed runs after a warm-up, the runs of all
+ * figures taking turns; memcpy is measured in the same run as the baseline for the
+ * checksum, and wireguard-go's figures for the same work on this machine (from the issue)
+ * are printed as reference lines with our ratio.
  *
- *   build/tests/bench/offload-bench [--runs N] [--ms MS] [--only NAME]
+ *   build/tests/bench/offload-bench [--runs N] [--ms MS] [--only NAME] [--iters N]
+ *
+ * --iters N does N ops per run without calibration: the same work every time, for
+ * counting instructions (valgrind --tool=callgrind).
  */
 
 #include <getopt.h>
@@ -13,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "checksum.h"
@@ -21,9 +26,19 @@
 
 #define MSS 1380
 
-static unsigned n_runs = 7;
+/* Many short runs: a burst of other work on a shared machine spoils a few of them, which
+ * the median leaves out, where it would spoil a whole long run. A run during which the
+ * thread lost the CPU (a context switch) is not counted at all; rounds go on until every
+ * figure has n_runs clean runs, or MAX_ROUNDS_FACTOR times as many rounds were made (then
+ * the median takes the clean runs there are, or every run made if fewer than
+ * MIN_CLEAN_RUNS were clean). */
+#define MAX_RUNS 1000u
+#define MAX_ROUNDS_FACTOR 4u
+#define MIN_CLEAN_RUNS 5u
+static unsigned n_runs = 41;
 static const char *only;
-static double run_ms = 40;
+static double run_ms = 2;
+static size_t fixed_iters;
 
 typedef struct Bench {
         const char *name;
@@ -48,8 +63,15 @@ static int cmp_double(const void *a, const void *b) {
         return (x > y) - (x < y);
 }
 
-/* Warm-up and calibration: how many ops fill one run of about run_ms. */
+#define WARM_UP_MS 20.0
+
+/* Warm-up (caches, branch predictors, clock speed) and calibration: how many ops fill one
+ * run of about run_ms. */
 static size_t calibrate(void (*op)(void)) {
+        double start = now_ns();
+        while (now_ns() - start < WARM_UP_MS * 1e6)
+                op();
+
         size_t iters = 1;
         for (;;) {
                 double t = now_ns();
@@ -63,12 +85,22 @@ static size_t calibrate(void (*op)(void)) {
         return iters * 4;
 }
 
-/* One timed run: ns per op. */
-static double timed_run(void (*op)(void), size_t iters) {
+static long context_switches(void) {
+        struct rusage ru;
+        if (getrusage(RUSAGE_THREAD, &ru) < 0)
+                return 0;
+        return ru.ru_nvcsw + ru.ru_nivcsw;
+}
+
+/* One timed run: ns per op; *ret_clean tells whether the thread kept the CPU throughout. */
+static double timed_run(void (*op)(void), size_t iters, bool *ret_clean) {
+        long switches = context_switches();
         double t = now_ns();
         for (size_t i = 0; i < iters; i++)
                 op();
-        return (now_ns() - t) / (double) iters;
+        double ns = (now_ns() - t) / (double) iters;
+        *ret_clean = context_switches() == switches;
+        return ns;
 }
 
 static double median(double *v, size_t n) {
@@ -177,6 +209,7 @@ int main(int argc, char *argv[]) {
                 { "runs", required_argument, NULL, 'r' },
                 { "ms", required_argument, NULL, 'm' },
                 { "only", required_argument, NULL, 'o' },
+                { "iters", required_argument, NULL, 'i' },
                 {}
         };
         int c;
@@ -184,17 +217,20 @@ int main(int argc, char *argv[]) {
                 switch (c) {
                 case 'r':
                         n_runs = (unsigned) atoi(optarg);
-                        if (n_runs < 1 || n_runs > 64)
-                                n_runs = 7;
+                        if (n_runs < 1 || n_runs > MAX_RUNS / MAX_ROUNDS_FACTOR)
+                                n_runs = 41;
                         break;
                 case 'm':
-                        run_ms = atof(optarg) > 0 ? atof(optarg) : 40;
+                        run_ms = atof(optarg) > 0 ? atof(optarg) : 2;
                         break;
                 case 'o':
                         only = optarg;
                         break;
+                case 'i':
+                        fixed_iters = (size_t) strtoull(optarg, NULL, 10);
+                        break;
                 default:
-                        fprintf(stderr, "usage: %s [--runs N] [--ms MS] [--only NAME]\n", argv[0]);
+                        fprintf(stderr, "usage: %s [--runs N] [--ms MS] [--only NAME] [--iters N]\n", argv[0]);
                         return 2;
                 }
 
@@ -218,22 +254,40 @@ int main(int argc, char *argv[]) {
 
         /* The runs of all figures take turns, so that a disturbance on this shared machine
          * falls on every figure alike and the ratios between them (checksum against
-         * memcpy) stay fair; each figure is the median of its runs. */
+         * memcpy) stay fair; each figure is the median of its clean runs. */
         size_t iters[sizeof(benches) / sizeof(benches[0])];
-        double times[sizeof(benches) / sizeof(benches[0])][64];
-        for (size_t i = 0; i < n; i++)
-                iters[i] = only && strcmp(only, benches[i].name) != 0 ? 0 : calibrate(benches[i].op);
-        for (unsigned r = 0; r < n_runs; r++)
-                for (size_t i = 0; i < n; i++)
-                        if (iters[i] > 0)
-                                times[i][r] = timed_run(benches[i].op, iters[i]);
+        static double clean[sizeof(benches) / sizeof(benches[0])][MAX_RUNS];
+        static double all[sizeof(benches) / sizeof(benches[0])][MAX_RUNS];
+        size_t n_clean[sizeof(benches) / sizeof(benches[0])] = {}, n_all = 0;
+        for (size_t i = 0; i < n; i++) {
+                if (only && strcmp(only, benches[i].name) != 0)
+                        iters[i] = 0;
+                else if (fixed_iters > 0)
+                        iters[i] = fixed_iters;
+                else
+                        iters[i] = calibrate(benches[i].op);
+        }
+        for (bool done = false; !done && n_all < (size_t) n_runs * MAX_ROUNDS_FACTOR; n_all++) {
+                done = true;
+                for (size_t i = 0; i < n; i++) {
+                        if (iters[i] == 0)
+                                continue;
+                        bool ok;
+                        all[i][n_all] = timed_run(benches[i].op, iters[i], &ok);
+                        ok = ok || fixed_iters > 0;     /* the same work each time, timing aside */
+                        if (ok && n_clean[i] < n_runs)
+                                clean[i][n_clean[i]++] = all[i][n_all];
+                        if (n_clean[i] < n_runs)
+                                done = false;
+                }
+        }
 
         for (size_t i = 0; i < n; i++) {
                 if (iters[i] == 0) {
                         value[i] = 0;
                         continue;
                 }
-                double ns = median(times[i], n_runs);
+                double ns = n_clean[i] >= MIN_CLEAN_RUNS ? median(clean[i], n_clean[i]) : median(all[i], n_all);
                 value[i] = strcmp(benches[i].unit, "GB/s") == 0 ? benches[i].per_op / ns : ns / benches[i].per_op;
                 printf("%s %.2f %s\n", benches[i].name, value[i], benches[i].unit);
         }

@@ -3,9 +3,11 @@
 /* Input: 1 byte of switches (bit 0: gro-tcp off, bit 1: gro-udp off, bit 2: fix up the
  * checksums of every packet first so that merging is reached), then packets as records of
  * a 2-byte big-endian length and that many bytes. Every coalesced message must split back
- * into as many packets as were merged into it, and unmerge must give them back. */
+ * into as many packets as were merged into it, and unmerge must give them back: each
+ * packet it gives is byte for byte one that was added. */
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,11 +39,26 @@ static void fix_checksums(uint8_t *p, size_t len) {
         put_l4_csum(p + field, sum, ip.proto);
 }
 
+/* Whether message m (a zeroed virtio_net_hdr and a packet) holds one of the packets added. */
+static bool was_added(const struct iovec *m, uint8_t *const *pkts, const size_t *lens, const bool *accepted, size_t n) {
+        static const uint8_t zero[VNET_HDR_LEN];
+        if (m->iov_len < VNET_HDR_LEN || memcmp(m->iov_base, zero, VNET_HDR_LEN) != 0)
+                return false;
+        const uint8_t *p = (const uint8_t *) m->iov_base + VNET_HDR_LEN;
+        size_t len = m->iov_len - VNET_HDR_LEN;
+        for (size_t i = 0; i < n; i++)
+                if (accepted[i] && lens[i] == len && memcmp(pkts[i], p, len) == 0)
+                        return true;
+        return false;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         static GroBatch *b;
         static uint8_t *split_buf;
         static struct iovec *segs;
         uint8_t *pkts[MAX_PACKETS];
+        size_t lens[MAX_PACKETS];
+        bool accepted[MAX_PACKETS];
         size_t n = 0;
 
         if (size < 1)
@@ -73,8 +90,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 off += len;
                 if (sw & 4)
                         fix_checksums(p, len);
-                pkts[n++] = p;
+                pkts[n] = p;
+                lens[n] = len;
                 int r = gro_batch_add(b, p, len);
+                accepted[n++] = r == 0;
                 if (r == 0)
                         added++;
                 else if (r != -EINVAL)
@@ -93,6 +112,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 memcpy(&h, msgs[i].iov_base, sizeof(h));
                 size_t u = gro_batch_unmerge(b, i, &orig);
                 total += u;
+                for (size_t k = 0; k < u; k++)
+                        if (!was_added(&orig[k], pkts, lens, accepted, n))
+                                abort();
                 if (h.gso_type == VIRTIO_NET_HDR_GSO_NONE) {
                         if (u != 1 || h.flags || h.hdr_len || h.gso_size || h.csum_start || h.csum_offset)
                                 abort();

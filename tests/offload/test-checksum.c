@@ -3,6 +3,7 @@
 #include <glib.h>
 #include <string.h>
 
+#include "both-paths.h"
 #include "checksum.h"
 
 /* RFC 1071 taken literally: big-endian words, one at a time. */
@@ -68,6 +69,11 @@ static void test_all_ones_does_not_overflow(void) {
         g_assert_cmpmem(dst + 1, len - 1, buf, len - 1);
         g_assert_cmphex(wire_value(csum_fold(csum_partial(buf + 1, len - 1, 0))), ==, reference_csum(buf + 1, len - 1, 0));
         memset(buf, 0xff, len);
+
+        /* All zeros: the lanes' lowest values (every step moves a lane down by 65536). */
+        g_autofree uint8_t *zero = g_malloc0(len);
+        g_assert_cmphex(wire_value(csum_fold(csum_partial(zero, len, 0))), ==, 0xffff);
+        g_assert_cmphex(wire_value(csum_fold(csum_copy(dst, zero, len, 0))), ==, 0xffff);
 
         /* An initial sum of 0xffffffff is 0xffff + 0xffff, i.e. ones' complement zero. */
         g_assert_cmphex(csum_fold(csum_partial(buf, len - 1, 0xffffffffu)), ==,
@@ -181,14 +187,14 @@ static void test_verifies_to_zero(void) {
 
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
-        g_test_add_func("/checksum/rfc1071-example", test_rfc1071_example);
-        g_test_add_func("/checksum/matches-reference", test_matches_reference_all_lengths_and_alignments);
-        g_test_add_func("/checksum/all-ones", test_all_ones_does_not_overflow);
-        g_test_add_func("/checksum/chained-even-chunks", test_chained_even_chunks);
-        g_test_add_func("/checksum/copy", test_copy_copies_and_sums);
-        g_test_add_func("/checksum/copy-all-lengths-and-alignments", test_copy_all_lengths_and_alignments);
-        g_test_add_func("/checksum/pseudo-headers", test_pseudo_headers);
-        g_test_add_func("/checksum/inline-header-helpers", test_inline_header_helpers);
-        g_test_add_func("/checksum/verifies-to-zero", test_verifies_to_zero);
+        add_test_both_paths("/checksum/rfc1071-example", test_rfc1071_example);
+        add_test_both_paths("/checksum/matches-reference", test_matches_reference_all_lengths_and_alignments);
+        add_test_both_paths("/checksum/all-ones", test_all_ones_does_not_overflow);
+        add_test_both_paths("/checksum/chained-even-chunks", test_chained_even_chunks);
+        add_test_both_paths("/checksum/copy", test_copy_copies_and_sums);
+        add_test_both_paths("/checksum/copy-all-lengths-and-alignments", test_copy_all_lengths_and_alignments);
+        add_test_both_paths("/checksum/pseudo-headers", test_pseudo_headers);
+        add_test_both_paths("/checksum/inline-header-helpers", test_inline_header_helpers);
+        add_test_both_paths("/checksum/verifies-to-zero", test_verifies_to_zero);
         return g_test_run();
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "both-paths.h"
 #include "offload.h"
 #include "packet-builder.h"
 
@@ -522,6 +523,75 @@ static void test_unmerge(void) {
         g_assert_cmpuint(gro_batch_unmerge(batch, 2, &orig), ==, 0);
 }
 
+/* Rewrites the 16-bit field at off, updating the checksum at csum_off (RFC 1624). */
+static void rewrite_field(Pkt *p, size_t off, uint16_t v, size_t csum_off) {
+        uint16_t old = rd16(p->data + off), hc = rd16(p->data + csum_off);
+        uint32_t sum = (uint32_t) (uint16_t) ~hc + (uint16_t) ~old + v;
+        sum = (sum & 0xffff) + (sum >> 16);
+        sum = (sum & 0xffff) + (sum >> 16);
+        p->data[off] = (uint8_t) (v >> 8);
+        p->data[off + 1] = (uint8_t) v;
+        p->data[csum_off] = (uint8_t) (~sum >> 8);
+        p->data[csum_off + 1] = (uint8_t) ~sum;
+        g_assert_true(packet_checksums_ok(p->data, p->len));
+}
+
+static void test_unmerge_keeps_fields_gro_ignores(void) {
+        /* Window, urgent pointer and IPv4's reserved fragment bit may differ between the
+         * packets merged; taken apart again, each has its own. In order, and with a late
+         * first packet (prepended). */
+        const size_t orders[2][3] = { { 0, 1, 2 }, { 1, 0, 2 } };
+        for (size_t o = 0; o < 2; o++) {
+                const struct iovec *msgs, *orig;
+                setup();
+                for (size_t i = 0; i < 3; i++)
+                        make(i, &tcp4, 1000, (uint32_t) (1000 * i), (uint16_t) i);
+                rewrite_field(&pkts[1], 34, 0x1234, 36);        /* TCP window */
+                rewrite_field(&pkts[2], 38, 7, 36);             /* urgent pointer */
+                rewrite_field(&pkts[0], 6, rd16(pkts[0].data + 6) | 0x8000, 10);
+                for (size_t i = 0; i < 3; i++)
+                        add_ok(&pkts[orders[o][i]]);
+
+                g_assert_cmpuint(finish(&msgs), ==, 1);
+                g_assert_cmpuint(hdr_of(&msgs[0]).gso_type, ==, VIRTIO_NET_HDR_GSO_TCPV4);
+                g_assert_cmpuint(gro_batch_unmerge(batch, 0, &orig), ==, 3);
+                for (size_t i = 0; i < 3; i++) {
+                        g_assert_true(hdr_is_zero(&orig[i]));
+                        g_assert_cmpmem(pkt_of(&orig[i]), orig[i].iov_len - 10, pkts[i].data, pkts[i].len);
+                }
+        }
+}
+
+static void test_newer_run_of_flow_closes_older(void) {
+        /* A packet of a flow that cannot be merged (a pure ACK) starts the flow's newest
+         * run; a segment that would have fitted the older run must not go back into it,
+         * ahead of the ACK. */
+        const struct iovec *msgs;
+        setup();
+        add_ok(make(0, &tcp4, 1000, 0, 0));
+        add_ok(make(1, &tcp4, 0, 1000, 5));
+        add_ok(make(2, &tcp4, 1000, 1000, 1));
+        g_assert_cmpuint(finish(&msgs), ==, 3);
+        for (size_t i = 0; i < 3; i++) {
+                g_assert_true(hdr_is_zero(&msgs[i]));
+                g_assert_cmpmem(pkt_of(&msgs[i]), msgs[i].iov_len - 10, pkts[i].data, pkts[i].len);
+        }
+
+        /* The same with another flow's packets in between. */
+        PacketSpec other = tcp4;
+        other.sport = 40001;
+        setup();
+        add_ok(make(0, &tcp4, 1000, 0, 0));
+        add_ok(make(1, &other, 1000, 0, 0));
+        add_ok(make(2, &tcp4, 0, 1000, 5));
+        add_ok(make(3, &other, 1000, 1000, 1));
+        add_ok(make(4, &tcp4, 1000, 1000, 1));
+        g_assert_cmpuint(finish(&msgs), ==, 4);
+        g_assert_cmpmem(pkt_of(&msgs[2]), msgs[2].iov_len - 10, pkts[2].data, pkts[2].len);
+        g_assert_cmpmem(pkt_of(&msgs[3]), msgs[3].iov_len - 10, pkts[4].data, pkts[4].len);
+        g_assert_cmpuint(hdr_of(&msgs[1]).gso_type, ==, VIRTIO_NET_HDR_GSO_TCPV4);
+}
+
 static void test_full_batch(void) {
         const struct iovec *msgs;
         setup();
@@ -685,27 +755,29 @@ static void teardown_all(void) {
 
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
-        g_test_add_func("/gro/tcp4-in-order", test_tcp4_in_order);
-        g_test_add_func("/gro/tcp6-in-order", test_tcp6_in_order);
-        g_test_add_func("/gro/udp4", test_udp4);
-        g_test_add_func("/gro/udp6", test_udp6);
-        g_test_add_func("/gro/psh-on-last-kept", test_psh_on_last_kept);
-        g_test_add_func("/gro/limits", test_limits);
-        g_test_add_func("/gro/shorter-last-ends-run", test_shorter_last_ends_run);
-        g_test_add_func("/gro/psh-ends-run", test_psh_ends_run);
-        g_test_add_func("/gro/prepend", test_prepend);
-        g_test_add_func("/gro/merge-rules-both-ways", test_merge_rules_both_ways);
-        g_test_add_func("/gro/id-mode-is-kept", test_id_mode_is_kept);
-        g_test_add_func("/gro/not-merged-packets", test_not_merged_packets);
-        g_test_add_func("/gro/switches", test_switches);
-        g_test_add_func("/gro/flows-interleaved-in-order", test_flows_interleaved_in_order);
-        g_test_add_func("/gro/bad-checksum-never-merged-nor-sent", test_bad_checksum_never_merged_nor_sent);
-        g_test_add_func("/gro/unmerge", test_unmerge);
-        g_test_add_func("/gro/full-batch", test_full_batch);
-        g_test_add_func("/gro/malformed", test_malformed);
-        g_test_add_func("/gro/round-trip", test_round_trip);
-        g_test_add_func("/gro/round-trip-random", test_round_trip_random);
-        g_test_add_func("/gro/new-arguments", test_new_arguments);
+        add_test_both_paths("/gro/tcp4-in-order", test_tcp4_in_order);
+        add_test_both_paths("/gro/tcp6-in-order", test_tcp6_in_order);
+        add_test_both_paths("/gro/udp4", test_udp4);
+        add_test_both_paths("/gro/udp6", test_udp6);
+        add_test_both_paths("/gro/psh-on-last-kept", test_psh_on_last_kept);
+        add_test_both_paths("/gro/limits", test_limits);
+        add_test_both_paths("/gro/shorter-last-ends-run", test_shorter_last_ends_run);
+        add_test_both_paths("/gro/psh-ends-run", test_psh_ends_run);
+        add_test_both_paths("/gro/prepend", test_prepend);
+        add_test_both_paths("/gro/merge-rules-both-ways", test_merge_rules_both_ways);
+        add_test_both_paths("/gro/id-mode-is-kept", test_id_mode_is_kept);
+        add_test_both_paths("/gro/not-merged-packets", test_not_merged_packets);
+        add_test_both_paths("/gro/switches", test_switches);
+        add_test_both_paths("/gro/flows-interleaved-in-order", test_flows_interleaved_in_order);
+        add_test_both_paths("/gro/bad-checksum-never-merged-nor-sent", test_bad_checksum_never_merged_nor_sent);
+        add_test_both_paths("/gro/unmerge", test_unmerge);
+        add_test_both_paths("/gro/unmerge-keeps-fields-gro-ignores", test_unmerge_keeps_fields_gro_ignores);
+        add_test_both_paths("/gro/newer-run-of-flow-closes-older", test_newer_run_of_flow_closes_older);
+        add_test_both_paths("/gro/full-batch", test_full_batch);
+        add_test_both_paths("/gro/malformed", test_malformed);
+        add_test_both_paths("/gro/round-trip", test_round_trip);
+        add_test_both_paths("/gro/round-trip-random", test_round_trip_random);
+        add_test_both_paths("/gro/new-arguments", test_new_arguments);
         int r = g_test_run();
         teardown_all();
         return r;

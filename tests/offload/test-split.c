@@ -4,6 +4,7 @@
 #include <glib.h>
 #include <string.h>
 
+#include "both-paths.h"
 #include "offload.h"
 #include "packet-builder.h"
 
@@ -419,20 +420,20 @@ int main(int argc, char *argv[]) {
         room_buf = g_malloc(ROOM_BYTES);
         room_segs = g_new(struct iovec, ROOM_SEGS);
 
-        g_test_add_func("/split/tcp4", test_tcp4);
-        g_test_add_func("/split/tcp6", test_tcp6);
-        g_test_add_func("/split/udp4", test_udp4);
-        g_test_add_func("/split/udp6", test_udp6);
-        g_test_add_func("/split/flags-fin-psh-last-cwr-first", test_flags_fin_psh_last_cwr_first);
-        g_test_add_func("/split/edge-sizes", test_edge_sizes);
-        g_test_add_func("/split/tcp-cut-to-mtu", test_tcp_cut_to_mtu);
-        g_test_add_func("/split/udp-too-big", test_udp_too_big);
-        g_test_add_func("/split/udp-zero-checksum-sent-as-ffff", test_udp_zero_checksum_sent_as_ffff);
-        g_test_add_func("/split/ipv4-options-ipv6-extension-headers", test_ipv4_options_and_ipv6_extension_headers);
-        g_test_add_func("/split/hdr-len-is-only-a-hint", test_hdr_len_is_only_a_hint);
-        g_test_add_func("/split/gso-none", test_gso_none);
-        g_test_add_func("/split/room-too-small", test_room_too_small);
-        g_test_add_func("/split/malformed-table", test_malformed_table);
+        add_test_both_paths("/split/tcp4", test_tcp4);
+        add_test_both_paths("/split/tcp6", test_tcp6);
+        add_test_both_paths("/split/udp4", test_udp4);
+        add_test_both_paths("/split/udp6", test_udp6);
+        add_test_both_paths("/split/flags-fin-psh-last-cwr-first", test_flags_fin_psh_last_cwr_first);
+        add_test_both_paths("/split/edge-sizes", test_edge_sizes);
+        add_test_both_paths("/split/tcp-cut-to-mtu", test_tcp_cut_to_mtu);
+        add_test_both_paths("/split/udp-too-big", test_udp_too_big);
+        add_test_both_paths("/split/udp-zero-checksum-sent-as-ffff", test_udp_zero_checksum_sent_as_ffff);
+        add_test_both_paths("/split/ipv4-options-ipv6-extension-headers", test_ipv4_options_and_ipv6_extension_headers);
+        add_test_both_paths("/split/hdr-len-is-only-a-hint", test_hdr_len_is_only_a_hint);
+        add_test_both_paths("/split/gso-none", test_gso_none);
+        add_test_both_paths("/split/room-too-small", test_room_too_small);
+        add_test_both_paths("/split/malformed-table", test_malformed_table);
 
         int r = g_test_run();
         g_free(room_buf);
