@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <glib.h>
 #include <linux/if.h>
-#include <linux/if_tun.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <arpa/inet.h>
@@ -30,13 +29,8 @@
 
 #include "offload.h"
 #include "packet-builder.h"
+#include "tun-compat.h"
 
-#ifndef TUN_F_USO4
-#define TUN_F_USO4 0x20
-#endif
-#ifndef TUN_F_USO6
-#define TUN_F_USO6 0x40
-#endif
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
 #endif
