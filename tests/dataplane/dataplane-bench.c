@@ -15,12 +15,10 @@
  *   veth           a veth pair
  * Prints NAME VALUE UNIT lines: Gbit/s, CPU per packet of tund (this process) and of the
  * client (dataplane-forward), a "packet" being 1448 bytes of TCP payload, and the ratios
- * to plain-tun and vnet-tun. It also measures, in each round, what one seqpacket message
- * costs the kernel (send and receive, 1500 B and 64 KiB) and prints each mode's messaging
- * floor: the CPU per packet that the four message operations of a forwarded packet (tund
- * sends, the client receives, the client sends, tund receives) cost by themselves, with no
- * work of tund's or the client's own; and from it and the machine's busy CPU, each mode's
- * ceiling (see print_ceiling). With several rounds (every variant once per round, so that
+ * to plain-tun and vnet-tun; the machine's busy CPU per packet, and from it each mode's
+ * ceiling (see print_ceiling); and what one seqpacket message costs the kernel to send and
+ * receive (1500 B and 64 KiB, two threads in batches, measured once a round). With several
+ * rounds (every variant once per round, so that
  * the load of a shared machine falls on all of them alike) it prints each variant's median
  * run. */
 
@@ -305,23 +303,22 @@ static void print_result(const char *name, Result r, const char *baseline, doubl
         fflush(stdout);
 }
 
-/* The mode's ceiling on this machine, against its baseline. Every path pays the work of
- * iperf3 and the kernel's TCP, at least what the veth run pays per packet. Through tund, a
- * packet also costs at least the TUN reads and writes of super-packets (what the vnet-tun
- * forwarder pays) and the four seqpacket message operations (the messaging floor), even
- * if tund and the client did nothing else. The machine being busy in both runs, the
- * ratio of CPU per packet bounds the ratio of throughput: a target above the ceiling
- * cannot be met through seqpacket sockets here. */
-static void print_ceiling(const char *name, Result r, double messaging_ns, Result veth, Result vnet_tun,
+/* The mode's ceiling on this machine, against its baseline. tund sends and receives the
+ * same seqpacket messages as the client (what one sends, the other receives), so it costs
+ * at least what the client costs (client_ns: a client batching with recvmmsg/sendmmsg),
+ * plus the TUN reads and writes of super-packets that the vnet-tun forwarder pays. With
+ * tund at that least and the rest of the machine's work per packet as measured, the ratio
+ * of CPU per packet to the baseline's (both runs keep the machine busy) bounds the ratio
+ * of throughput: a target above the ceiling cannot be met through seqpacket sockets. */
+static void print_ceiling(const char *name, Result r, double client_ns, Result vnet_tun,
                           const char *baseline, Result base) {
-        double least_ns = veth.system_ns + vnet_tun.client_ns + messaging_ns;
+        double tund_least_ns, least_ns;
 
-        printf("%s-messaging-floor %.0f ns/packet\n", name, messaging_ns);
-        if (r.tund_ns >= 0 && r.client_ns >= 0)
-                printf("%s-tund-plus-client-cpu %.0f ns/packet\n", name, r.tund_ns + r.client_ns);
-        if (veth.system_ns <= 0 || vnet_tun.client_ns <= 0 || base.system_ns <= 0)
+        if (r.system_ns <= 0 || r.tund_ns < 0 || client_ns < 0 || vnet_tun.client_ns <= 0 || base.system_ns <= 0)
                 return;
-        printf("%s-least-system-cpu %.0f ns/packet\n", name, least_ns);
+        tund_least_ns = client_ns + vnet_tun.client_ns;
+        least_ns = r.system_ns - r.tund_ns + tund_least_ns;
+        printf("%s-tund-least-cpu %.0f ns/packet\n", name, tund_least_ns);
         printf("%s-ceiling %.2f Gbit/s\n", name, base.gbps * base.system_ns / least_ns);
         printf("%s-ceiling-vs-%s %.2f x\n", name, baseline, base.system_ns / least_ns);
 }
@@ -344,8 +341,6 @@ static int compare_gbps(const void *a, const void *b) {
 }
 
 #define MAX_ROUNDS 15
-#define PACKETS_PER_64K (65535.0 / 1500.0)
-
 typedef struct MessageCost {
         double small, large;            /* ns per 1500 B / 64 KiB message, sent and received */
 } MessageCost;
@@ -353,12 +348,6 @@ typedef struct MessageCost {
 static int compare_double(const void *a, const void *b) {
         double x = *(const double *) a, y = *(const double *) b;
         return (x > y) - (x < y);
-}
-
-/* Two message hops per forwarded packet: each sent once and received once. One plain
- * packet per message in packet mode; batch and vnet messages carry a 64 KiB worth. */
-static double messaging_floor(unsigned variant, MessageCost cost) {
-        return variant < 2 ? 2 * cost.small : 2 * cost.large / PACKETS_PER_64K;
 }
 
 static MessageCost median_cost(MessageCost *costs, unsigned n) {
@@ -443,7 +432,9 @@ int main(int argc, char *argv[]) {
         for (unsigned i = 0; i < 4; i++) {
                 if (only && strcmp(only, names[i]) != 0)
                         continue;
-                print_ceiling(names[i], r[i], messaging_floor(i, cost), r[6], r[5],
+                /* packet-single's tund batches as packet-mmsg's does */
+                double client_ns = i == 1 && r[0].gbps > 0 ? r[0].client_ns : r[i].client_ns;
+                print_ceiling(names[i], r[i], client_ns, r[5],
                               names[i == 3 ? 5 : 4], r[i == 3 ? 5 : 4]);
         }
 
