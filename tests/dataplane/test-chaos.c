@@ -76,19 +76,18 @@ static void check_error(Chaos *c, const char *what, GError *error, const char *c
         g_error("%s: unexpected error %s: %s", what, name ? name : "(local)", error->message);
 }
 
-/* Calls a method of the slot's device; returns the reply or NULL after checking the error. */
-static GVariant *device_call(Chaos *c, Slot *s, const char *method, GVariant *args, const char *const *allowed) {
+/* Calls a method of the slot's device, if it has one, and checks the error. */
+static void device_call(Chaos *c, Slot *s, const char *method, GVariant *args, const char *const *allowed) {
         g_autoptr(GError) error = NULL;
-        GVariant *reply;
+        g_autoptr(GVariant) reply = NULL;
 
         if (!s->path) {
                 if (args)
                         g_variant_unref(g_variant_ref_sink(args));
-                return NULL;
+                return;
         }
         reply = tb_call(c->bus, s->path, TB_DEVICE_IFACE, method, args, NULL, &error);
         check_error(c, method, error, allowed);
-        return reply;
 }
 
 static void close_fd(Slot *s, unsigned i) {
@@ -124,16 +123,14 @@ static void op_create(Chaos *c, Slot *s) {
 
 static void op_delete(Chaos *c, Slot *s) {
         static const char *const allowed[] = { UNKNOWN_OBJECT, NULL };
-        g_autoptr(GVariant) reply = device_call(c, s, "Delete", NULL, allowed);
-
+        device_call(c, s, "Delete", NULL, allowed);
         forget_device(s);
 }
 
 static void op_set_mtu(Chaos *c, Slot *s) {
         static const char *const allowed[] = { INVALID_ARGS, UNKNOWN_OBJECT, NOT_SUPPORTED, NULL };
         static const guint32 mtus[] = { 0, 67, 68, 576, 1280, 1500, 9000, 65535, 65536, G_MAXUINT32 };
-        g_autoptr(GVariant) reply = device_call(c, s, "SetMTU",
-                                                g_variant_new("(u)", mtus[pick(c, G_N_ELEMENTS(mtus))]), allowed);
+        device_call(c, s, "SetMTU", g_variant_new("(u)", mtus[pick(c, G_N_ELEMENTS(mtus))]), allowed);
 }
 
 static void op_set_offloads(Chaos *c, Slot *s) {
@@ -145,15 +142,14 @@ static void op_set_offloads(Chaos *c, Slot *s) {
         for (unsigned i = 0; i < G_N_ELEMENTS(names); i++)
                 if (pick(c, 3) == 0)
                         g_variant_builder_add(b, "s", names[i]);
-        g_autoptr(GVariant) reply = device_call(c, s, "SetOffloads", g_variant_new("(as)", b), allowed);
+        device_call(c, s, "SetOffloads", g_variant_new("(as)", b), allowed);
 }
 
 static void op_read_properties(Chaos *c, Slot *s) {
         static const char *const allowed[] = { UNKNOWN_OBJECT, NULL };
         g_autoptr(GError) error = NULL;
         g_autoptr(GVariant) all = NULL;
-        g_autoptr(GHashTable) devices = tb_list_devices(c->bus);
-
+        g_hash_table_unref(tb_list_devices(c->bus));
         if (!s->path)
                 return;
         all = tb_call(c->bus, s->path, "org.freedesktop.DBus.Properties", "GetAll",
@@ -196,8 +192,9 @@ static void flood_reply(GObject *source, GAsyncResult *result, gpointer userdata
                                                "org.example.Tun1.Error.NoSuchDevice", NULL };
         Flood *f = userdata;
         g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), result, &error);
+        g_autoptr(GVariant) reply = NULL;
 
+        reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), result, &error);
         check_error(f->chaos, "a call of the flood", error, allowed);
         f->pending--;
 }
