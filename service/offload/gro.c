@@ -40,7 +40,7 @@ typedef struct FlowKey {
 
 /* The header bytes that may differ between the packets of a run; all others are equal in
  * every packet of it (flow key, headers_match, and the lengths the run fixes):
- *   IP bytes 0..15: IPv4 total length, ID, fragment field (its reserved bit), checksum;
+ *   IP bytes 0..15: IPv4 total length, ID, checksum;
  *                   IPv6 payload length;
  *   TCP bytes 4..19: sequence number, data offset byte, flags, window, checksum, urgent;
  *   UDP bytes 4..7: length, checksum.
@@ -59,8 +59,7 @@ typedef struct GroPacket {
 
 /* Masks over the headers of a run (GRO_MAX_HDR rounded up to whole words), one for each
  * kind of packet and L4 header length: 1 bits where a packet must equal the run's first,
- * 0 bits where it may differ (the varying fields, PSH, the reserved bits of IPv4's fragment
- * field and TCP's data offset byte) and past the headers. */
+ * 0 bits where it may differ (the varying fields and PSH) and past the headers. */
 #define MASK_LEN 104u
 #define N_TCP_LENGTHS ((TCP_MAX_HDR_LEN - TCP_MIN_HDR_LEN) / 4 + 1)
 typedef enum Shape {
@@ -168,13 +167,11 @@ static void init_mask(uint8_t *mask, Shape shape, size_t l4_hdr_len) {
         memset(mask, 0xff, l4 + l4_hdr_len);
         if (v4) {
                 clear_bits(mask, IPV4_TOT_LEN, 4, 0xff);        /* total length, ID */
-                clear_bits(mask, IPV4_FRAG, 1, 0x80);           /* the reserved bit */
                 clear_bits(mask, IPV4_CSUM, 2, 0xff);
         } else
                 clear_bits(mask, IPV6_PAYLOAD_LEN, 2, 0xff);
         if (shape == SHAPE_TCP4 || shape == SHAPE_TCP6) {
                 clear_bits(mask, l4 + TCP_SEQ, 4, 0xff);
-                clear_bits(mask, l4 + TCP_DOFF, 1, 0x0f);       /* reserved bits */
                 clear_bits(mask, l4 + TCP_FLAGS, 1, TCP_PSH);
                 clear_bits(mask, l4 + TCP_FLAGS + 1, 6, 0xff);  /* window, checksum, urgent */
         } else
@@ -346,6 +343,9 @@ static void make_key(const uint8_t *pkt, Parsed *p) {
 static bool packet_eligible(const GroBatch *b, const uint8_t *pkt, const Parsed *p) {
         if (p->payload_len == 0 || p->ip.ext_headers || p->hdrs > GRO_MAX_HDR)
                 return false;
+        /* As the kernel: IPv4's reserved fragment bit set, the packet goes alone. */
+        if (p->ip.version == 4 && (get_be16(pkt + IPV4_FRAG) & IPV4_RESERVED))
+                return false;
         if (p->ip.proto == PROTO_TCP)
                 return b->tcp && (p->tcp_flags == TCP_ACK_FLAG || p->tcp_flags == (TCP_ACK_FLAG | TCP_PSH));
         /* As the kernel: UDP GRO needs a checksum (for symmetry with GSO). */
@@ -457,8 +457,10 @@ static bool headers_match(const GroRun *r, const uint8_t *pkt, const Parsed *p) 
 
         if (r->ip.proto == PROTO_TCP) {
                 size_t l4 = r->ip.l3_len;
-                /* The same ACK number and the same option bytes (a multiple of 4). */
-                if (load32(pkt + l4 + TCP_ACK) != load32(first + l4 + TCP_ACK))
+                /* The same ACK number, the same reserved bits (AccECN's AE among them)
+                 * and the same option bytes (a multiple of 4). */
+                if (load32(pkt + l4 + TCP_ACK) != load32(first + l4 + TCP_ACK) ||
+                    pkt[l4 + TCP_DOFF] != first[l4 + TCP_DOFF])
                         return false;
                 for (size_t i = l4 + TCP_MIN_HDR_LEN; i < p->hdrs; i += 4)
                         if (load32(pkt + i) != load32(first + i))
@@ -574,8 +576,8 @@ static inline u64x2 masked_diff(const uint8_t *a, const uint8_t *b, const uint8_
 
 /* The common case, without the parse: a packet that fits right after the newest run of its
  * ports. Its headers equal the run's under the run's mask (which holds
- * version, IHL, no fragment, protocol, addresses, ports, ACK, data offset, options, TOS,
- * TTL, DF, traffic class, flow label, hop limit, flags but PSH), so what remains is the
+ * version, IHL, no fragment, the reserved bits, protocol, addresses, ports, ACK, data
+ * offset, options, TOS, TTL, DF, traffic class, flow label, hop limit, flags but PSH), so what remains is the
  * lengths, the IPv4 header checksum, the order and the L4 checksum. Returns true when
  * merged; false leaves everything to the full path (which also decides on refusals). */
 static bool fast_append(GroBatch *b, GroRun *r, const uint8_t *pkt, size_t len) {

@@ -36,6 +36,7 @@
 #define IPV4_CSUM 10
 #define IPV4_SADDR 12
 #define IPV4_DADDR 16
+#define IPV4_RESERVED 0x8000u
 #define IPV4_DF 0x4000u
 #define IPV4_MF 0x2000u
 #define IPV4_OFFSET_MASK 0x1fffu
