@@ -173,7 +173,7 @@ static void init_mask(uint8_t *mask, Shape shape, size_t l4_hdr_len) {
         if (shape == SHAPE_TCP4 || shape == SHAPE_TCP6) {
                 clear_bits(mask, l4 + TCP_SEQ, 4, 0xff);
                 clear_bits(mask, l4 + TCP_FLAGS, 1, TCP_PSH);
-                clear_bits(mask, l4 + TCP_FLAGS + 1, 6, 0xff);  /* window, checksum, urgent */
+                clear_bits(mask, l4 + TCP_CSUM, 4, 0xff);       /* checksum, urgent pointer */
         } else
                 clear_bits(mask, l4 + UDP_LEN, 4, 0xff);
 }
@@ -457,10 +457,11 @@ static bool headers_match(const GroRun *r, const uint8_t *pkt, const Parsed *p) 
 
         if (r->ip.proto == PROTO_TCP) {
                 size_t l4 = r->ip.l3_len;
-                /* The same ACK number, the same reserved bits (AccECN's AE among them)
-                 * and the same option bytes (a multiple of 4). */
+                /* As the kernel: the same ACK number, reserved bits (AccECN's AE among
+                 * them), window and option bytes (a multiple of 4). */
                 if (load32(pkt + l4 + TCP_ACK) != load32(first + l4 + TCP_ACK) ||
-                    pkt[l4 + TCP_DOFF] != first[l4 + TCP_DOFF])
+                    pkt[l4 + TCP_DOFF] != first[l4 + TCP_DOFF] ||
+                    load16(pkt + l4 + TCP_WINDOW) != load16(first + l4 + TCP_WINDOW))
                         return false;
                 for (size_t i = l4 + TCP_MIN_HDR_LEN; i < p->hdrs; i += 4)
                         if (load32(pkt + i) != load32(first + i))
@@ -575,10 +576,10 @@ static inline u64x2 masked_diff(const uint8_t *a, const uint8_t *b, const uint8_
 }
 
 /* The common case, without the parse: a packet that fits right after the newest run of its
- * ports. Its headers equal the run's under the run's mask (which holds
- * version, IHL, no fragment, the reserved bits, protocol, addresses, ports, ACK, data
- * offset, options, TOS, TTL, DF, traffic class, flow label, hop limit, flags but PSH), so what remains is the
- * lengths, the IPv4 header checksum, the order and the L4 checksum. Returns true when
+ * ports. Its headers equal the run's under the run's mask (which holds version, IHL, no
+ * fragment, the reserved bits, protocol, addresses, ports, ACK, data offset, window,
+ * options, TOS, TTL, DF, traffic class, flow label, hop limit, flags but PSH), so what
+ * remains is the lengths, the IPv4 header checksum, the order and the L4 checksum. Returns true when
  * merged; false leaves everything to the full path (which also decides on refusals). */
 static bool fast_append(GroBatch *b, GroRun *r, const uint8_t *pkt, size_t len) {
         const uint8_t *first = run_headers(r), *mask = r->mask;

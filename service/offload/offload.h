@@ -96,7 +96,7 @@ int offload_split(const uint8_t *msg, size_t len, uint32_t mtu, SplitOutput *out
  * kernel's own GRO would:
  *   - TCP (v4, v6; if enabled) and UDP (v4, v6; if enabled) flows: same addresses, ports
  *     and protocol, and for TCP the same ACK number, reserved bits (AccECN's AE among
- *     them) and identical option bytes;
+ *     them), window and identical option bytes;
  *   - TCP flags exactly ACK or ACK|PSH; a packet with PSH ends its run; no payload, no merge;
  *   - IPv4: equal TOS, TTL and DF, no options, not a fragment, the reserved fragment bit
  *     clear, IDs consecutive or all equal with DF; IPv6: equal traffic class, flow label and hop limit, no extension

@@ -51,6 +51,7 @@
 #define TCP_ACK 8
 #define TCP_DOFF 12
 #define TCP_FLAGS 13
+#define TCP_WINDOW 14
 #define TCP_CSUM 16
 #define TCP_CSUM_OFFSET 16u
 

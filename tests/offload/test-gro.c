@@ -537,17 +537,18 @@ static void rewrite_field(Pkt *p, size_t off, uint16_t v, size_t csum_off) {
 }
 
 static void test_unmerge_keeps_fields_gro_ignores(void) {
-        /* Window and urgent pointer may differ between the packets merged; taken apart
-         * again, each has its own. In order, and with a late first packet (prepended). */
+        /* The urgent pointer (meaningless without URG) may differ between the packets
+         * merged; taken apart again, each has its own. In order, and with a late first
+         * packet (prepended). */
         const size_t orders[2][3] = { { 0, 1, 2 }, { 1, 0, 2 } };
         for (size_t o = 0; o < 2; o++) {
                 const struct iovec *msgs, *orig;
                 setup();
                 for (size_t i = 0; i < 3; i++)
                         make(i, &tcp4, 1000, (uint32_t) (1000 * i), (uint16_t) i);
-                rewrite_field(&pkts[1], 34, 0x1234, 36);        /* TCP window */
-                rewrite_field(&pkts[2], 38, 7, 36);             /* urgent pointer */
-                rewrite_field(&pkts[0], 34, 0x4321, 36);
+                rewrite_field(&pkts[0], 38, 0x4321, 36);        /* urgent pointer */
+                rewrite_field(&pkts[1], 38, 0x1234, 36);
+                rewrite_field(&pkts[2], 38, 7, 36);
                 for (size_t i = 0; i < 3; i++)
                         add_ok(&pkts[orders[o][i]]);
 
@@ -561,7 +562,7 @@ static void test_unmerge_keeps_fields_gro_ignores(void) {
         }
 }
 
-/* Builds packets 0 and 1 of a TCP/IPv4 flow, sets BITS in the 16-bit field at OFF of those
+/* Builds packets 0 and 1 of a TCP/IPv4 flow, flips BITS in the 16-bit field at OFF of those
  * in WHICH (bit 0: packet 0, bit 1: packet 1), adds both and returns the messages. */
 static size_t two_with_bits(size_t off, uint16_t bits, size_t csum_off, unsigned which,
                             const struct iovec **msgs) {
@@ -570,13 +571,13 @@ static size_t two_with_bits(size_t off, uint16_t bits, size_t csum_off, unsigned
         make(1, &tcp4, 1000, 1000, 1);
         for (size_t i = 0; i < 2; i++)
                 if (which & (1u << i))
-                        rewrite_field(&pkts[i], off, rd16(pkts[i].data + off) | bits, csum_off);
+                        rewrite_field(&pkts[i], off, rd16(pkts[i].data + off) ^ bits, csum_off);
         add_ok(&pkts[0]);
         add_ok(&pkts[1]);
         return finish(msgs);
 }
 
-static void test_reserved_bits(void) {
+static void test_kernel_flush_fields(void) {
         const struct iovec *msgs;
 
         /* IPv4's reserved fragment bit: as the kernel, such a packet goes alone, first or
@@ -593,6 +594,11 @@ static void test_reserved_bits(void) {
         g_assert_cmpuint(two_with_bits(32, 0x0100, 36, 2, &msgs), ==, 2);
         g_assert_cmpuint(two_with_bits(32, 0x0e00, 36, 1, &msgs), ==, 2);
         g_assert_cmpuint(two_with_bits(32, 0x0100, 36, 3, &msgs), ==, 1);
+        assert_splits_back(&msgs[0], 0, 2);
+
+        /* The window, as the kernel compares it: merged only when equal. */
+        g_assert_cmpuint(two_with_bits(34, 0x0001, 36, 2, &msgs), ==, 2);
+        g_assert_cmpuint(two_with_bits(34, 0x0001, 36, 3, &msgs), ==, 1);
         assert_splits_back(&msgs[0], 0, 2);
 }
 
@@ -807,7 +813,7 @@ int main(int argc, char *argv[]) {
         add_test_both_paths("/gro/unmerge", test_unmerge);
         add_test_both_paths("/gro/unmerge-keeps-fields-gro-ignores", test_unmerge_keeps_fields_gro_ignores);
         add_test_both_paths("/gro/newer-run-of-flow-closes-older", test_newer_run_of_flow_closes_older);
-        add_test_both_paths("/gro/reserved-bits", test_reserved_bits);
+        add_test_both_paths("/gro/kernel-flush-fields", test_kernel_flush_fields);
         add_test_both_paths("/gro/full-batch", test_full_batch);
         add_test_both_paths("/gro/malformed", test_malformed);
         add_test_both_paths("/gro/round-trip", test_round_trip);
