@@ -11,7 +11,6 @@
  * TUND_CHAOS_SEED replays a run; the seed of every run is in the test's log. */
 
 #include <errno.h>
-#include <gio/gunixfdlist.h>
 #include <glib.h>
 #include <signal.h>
 #include <stdio.h>
@@ -160,25 +159,18 @@ static void op_read_properties(Chaos *c, Slot *s) {
 static void op_open_fd(Chaos *c, Slot *s) {
         static const char *const allowed[] = { INVALID_ARGS, UNKNOWN_OBJECT, NULL };
         static const char *const modes[] = { "packet", "batch", "vnet", "bogus" };
-        g_autoptr(GUnixFDList) fds = NULL;
-        g_autoptr(GVariant) reply = NULL;
         g_autoptr(GError) error = NULL;
         unsigned i = pick(c, FDS_PER_SLOT);
-        gint32 handle;
+        int fd;
 
         if (!s->path)
                 return;
-        reply = g_dbus_connection_call_with_unix_fd_list_sync(
-                c->bus, TB_BUS_NAME, s->path, TB_DEVICE_IFACE, "OpenPacketFd",
-                g_variant_new("(@a{sv})", tb_options("Mode", g_variant_new_string(modes[pick(c, 4)]), NULL)),
-                G_VARIANT_TYPE("(h)"), G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &fds, NULL, &error);
+        fd = tb_open_packet_fd(c->bus, s->path, tb_options("Mode", g_variant_new_string(modes[pick(c, 4)]), NULL), &error);
         check_error(c, "OpenPacketFd", error, allowed);
-        if (!reply)
+        if (fd < 0)
                 return;
-        g_variant_get(reply, "(h)", &handle);
         close_fd(s, i);
-        s->fds[i] = g_unix_fd_list_get(fds, handle, NULL);
-        g_assert_cmpint(s->fds[i], >=, 0);
+        s->fds[i] = fd;
 }
 
 /* Many calls in flight at once, answered in any order. */
@@ -456,16 +448,6 @@ static void assert_clean_exit(int status) {
         g_assert_cmpint(WEXITSTATUS(status), ==, 0);
 }
 
-/* Reads what is queued; true when the fd then reads end-of-file. */
-static bool reads_eof(int fd) {
-        uint8_t buf[70000];
-        ssize_t n;
-
-        while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
-                ;
-        return n == 0;
-}
-
 static void test_storm_then_clean_up(void) {
         TbEnv *env = tb_test_env();
         g_autoptr(GHashTable) left = NULL;
@@ -509,7 +491,7 @@ static void test_storm_then_stop(void) {
                 Slot *s = &c.slots[i];
                 for (unsigned j = 0; j < FDS_PER_SLOT; j++)
                         if (s->fds[j] >= 0)
-                                g_assert_true(reads_eof(s->fds[j]));
+                                g_assert_true(drains_to_eof(s->fds[j], TB_HANG_SECONDS));
                 g_assert_false(tb_link_exists(s->name));
                 g_assert_cmpint(run_command("ip", "-n", c.ns, "link", "show", s->name, NULL), !=, 0);
         }

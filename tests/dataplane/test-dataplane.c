@@ -314,22 +314,6 @@ static void test_reopen(void) {
         g_free(fx.report);
 }
 
-static bool peer_reads_eof(int fd) {
-        struct pollfd p = { .fd = fd, .events = POLLIN };
-        char buf[2048];
-
-        /* Drain whatever was queued before the end. */
-        for (;;) {
-                if (poll(&p, 1, 10000) <= 0)
-                        return false;
-                ssize_t n = recv_retry(fd, buf, sizeof(buf), MSG_DONTWAIT);
-                if (n == 0)
-                        return true;
-                if (n < 0 && errno != EAGAIN)
-                        return false;
-        }
-}
-
 static bool clients_reported_3(Fixture *fx, void *data) {
         return fx->side[0].clients_reported == 3;
 }
@@ -357,8 +341,8 @@ static void test_free_eof(void) {
         g_assert_true(pump_until(&fx, clients_reported_2, NULL));
 
         fx.side[0].dp = dataplane_free(fx.side[0].dp);
-        g_assert_true(peer_reads_eof(fd[0]));
-        g_assert_true(peer_reads_eof(fd[1]));
+        g_assert_true(drains_to_eof(fd[0], 10));
+        g_assert_true(drains_to_eof(fd[1], 10));
         close(fd[0]);
         close(fd[1]);
         fixture_teardown(&fx);
@@ -382,8 +366,8 @@ static void test_device_deleted(void) {
         g_assert_true(pump_until(&fx, clients_reported_2, NULL));
 
         g_assert_cmpint(run_command("ip", "-n", ns_a, "link", "del", if_a, NULL), ==, 0);
-        g_assert_true(peer_reads_eof(fd[0]));
-        g_assert_true(peer_reads_eof(fd[1]));
+        g_assert_true(drains_to_eof(fd[0], 10));
+        g_assert_true(drains_to_eof(fd[1], 10));
         g_assert_true(pump_until(&fx, clients_reported_0, NULL));
         g_assert_cmpint(dataplane_open_client(fx.side[0].dp, CLIENT_MODE_PACKET, &extra), ==, -ENODEV);
 

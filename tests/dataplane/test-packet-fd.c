@@ -7,7 +7,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <gio/gunixfdlist.h>
 #include <glib.h>
 #include <signal.h>
 #include <stdio.h>
@@ -39,28 +38,9 @@ static bool need_forwarder(void) {
         return true;
 }
 
-/* OpenPacketFd as BUS; returns the fd, or -1 with ERROR. */
-static int open_packet_fd(GDBusConnection *bus, const char *path, GVariant *options, GError **error) {
-        g_autoptr(GUnixFDList) fds = NULL;
-        g_autoptr(GVariant) reply = NULL;
-        gint32 handle;
-
-        if (!options)
-                options = g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0);
-        reply = g_dbus_connection_call_with_unix_fd_list_sync(
-                bus, TB_BUS_NAME, path, TB_DEVICE_IFACE, "OpenPacketFd",
-                g_variant_new("(@a{sv})", options), G_VARIANT_TYPE("(h)"), G_DBUS_CALL_FLAGS_NONE,
-                TB_HANG_SECONDS * 1000, NULL, &fds, NULL, error);
-        if (!reply)
-                return -1;
-        g_variant_get(reply, "(h)", &handle);
-        g_assert_nonnull(fds);
-        return g_unix_fd_list_get(fds, handle, error);
-}
-
 static int open_mode_fd(GDBusConnection *bus, const char *path, const char *mode) {
         g_autoptr(GError) error = NULL;
-        int fd = open_packet_fd(bus, path, tb_options("Mode", g_variant_new_string(mode), NULL), &error);
+        int fd = tb_open_packet_fd(bus, path, tb_options("Mode", g_variant_new_string(mode), NULL), &error);
 
         g_assert_no_error(error);
         g_assert_cmpint(fd, >=, 0);
@@ -211,7 +191,7 @@ static void test_authorization(void) {
         assert_user_exchanges(env, tb_env_user(env, TB_ROLE_MANAGE), path);
         wait_clients(bus, path, 0);
 
-        int fd = open_packet_fd(bus, path, NULL, &error);
+        int fd = tb_open_packet_fd(bus, path, NULL, &error);
         g_assert_no_error(error);
         int type = 0;
         socklen_t type_len = sizeof(type);
@@ -228,7 +208,7 @@ static void test_authorization(void) {
 static void assert_open_fails(GDBusConnection *bus, const char *path, GVariant *options, const char *error_name) {
         g_autoptr(GError) error = NULL;
 
-        g_assert_cmpint(open_packet_fd(bus, path, options, &error), ==, -1);
+        g_assert_cmpint(tb_open_packet_fd(bus, path, options, &error), ==, -1);
         tb_assert_error(error, error_name);
 }
 
@@ -585,17 +565,6 @@ static void test_stalled_client(void) {
 
 /* ---- End of file ---------------------------------------------------------------------------- */
 
-static void assert_reads_eof(int fd) {
-        uint8_t buf[65536 + 10];
-        struct timeval tv = { .tv_sec = TB_HANG_SECONDS };
-        ssize_t n;
-
-        g_assert_cmpint(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), ==, 0);
-        while ((n = recv_retry(fd, buf, sizeof(buf), 0)) > 0)
-                ;
-        g_assert_cmpint(n, ==, 0);
-}
-
 /* A device removed behind tund's back (ip link del in its namespace): its fds read
  * end-of-file and its object goes away. */
 static void test_removed_behind_back(void) {
@@ -609,8 +578,8 @@ static void test_removed_behind_back(void) {
         g_assert_cmpint(netns_setup(ns_a, if_a, "10.95.0.1/24", NULL, MTU), ==, 0);
         int packet = open_mode_fd(bus, path, "packet"), batch = open_mode_fd(bus, path, "batch");
         g_assert_cmpint(run_command("ip", "-n", ns_a, "link", "del", if_a, NULL), ==, 0);
-        assert_reads_eof(packet);
-        assert_reads_eof(batch);
+        g_assert_true(drains_to_eof(packet, TB_HANG_SECONDS));
+        g_assert_true(drains_to_eof(batch, TB_HANG_SECONDS));
         close(packet);
         close(batch);
         for (unsigned i = 0; i < TB_HANG_SECONDS * 50; i++) {
@@ -619,7 +588,7 @@ static void test_removed_behind_back(void) {
                         break;
                 g_usleep(20 * 1000);
         }
-        g_assert_cmpint(open_packet_fd(bus, path, NULL, &error), ==, -1);
+        g_assert_cmpint(tb_open_packet_fd(bus, path, NULL, &error), ==, -1);
         tb_assert_error(error, UNKNOWN_OBJECT);
         netns_remove(ns_a);
 }
@@ -637,7 +606,7 @@ static void test_eof_on_stop(void) {
 
         g_assert_cmpint(tb_tund_stop(env), ==, 0);
         for (size_t i = 0; i < G_N_ELEMENTS(fds); i++) {
-                assert_reads_eof(fds[i]);
+                g_assert_true(drains_to_eof(fds[i], TB_HANG_SECONDS));
                 close(fds[i]);
         }
         g_assert_true(tb_wait_link_gone(if_a));

@@ -311,6 +311,21 @@ void blast_stop(Blast *b) {
         pthread_join(b->thread, NULL);
 }
 
+bool drains_to_eof(int fd, unsigned timeout_s) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        static __thread uint8_t buf[65536 + 10];
+
+        for (;;) {
+                if (poll(&p, 1, (int) timeout_s * 1000) <= 0)
+                        return false;
+                ssize_t n = recv_retry(fd, buf, sizeof(buf), MSG_DONTWAIT);
+                if (n == 0)
+                        return true;
+                if (n < 0 && errno != EAGAIN)
+                        return false;
+        }
+}
+
 char *read_all(int fd) {
         GString *s = g_string_new(NULL);
         char buf[1024];

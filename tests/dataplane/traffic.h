@@ -62,6 +62,10 @@ void blast_stop(Blast *b);
 
 /* Everything read from fd until end-of-file. */
 char *read_all(int fd);
+
+/* Reads and drops the messages queued on socket fd; true when it then reads end-of-file,
+ * false when nothing came for timeout_s seconds or reading failed. */
+bool drains_to_eof(int fd, unsigned timeout_s);
 /* The value of KEY on direction DIR's line ("a2b", "b2a") of dataplane-forward's report. */
 uint64_t report_value(const char *report, const char *dir, const char *key);
 /* Both directions carried packets, and when PLAIN (the client read plain packets, with

@@ -3,6 +3,8 @@
 
 #include "harness-private.h"
 
+#include <gio/gunixfdlist.h>
+
 static gboolean keep_ticking(gpointer data) {
         return G_SOURCE_CONTINUE;
 }
@@ -108,6 +110,24 @@ GHashTable *tb_list_devices(GDBusConnection *bus) {
                 g_hash_table_insert(devices, name, path);
         }
         return devices;
+}
+
+int tb_open_packet_fd(GDBusConnection *bus, const char *path, GVariant *options, GError **error) {
+        g_autoptr(GUnixFDList) fds = NULL;
+        g_autoptr(GVariant) reply = NULL;
+        gint32 handle;
+
+        if (!options)
+                options = g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0);
+        reply = g_dbus_connection_call_with_unix_fd_list_sync(
+                bus, TB_BUS_NAME, path, TB_DEVICE_IFACE, "OpenPacketFd",
+                g_variant_new("(@a{sv})", options), G_VARIANT_TYPE("(h)"), G_DBUS_CALL_FLAGS_NONE,
+                TB_HANG_SECONDS * 1000, NULL, &fds, NULL, error);
+        if (!reply)
+                return -1;
+        g_variant_get(reply, "(h)", &handle);
+        g_assert_nonnull(fds);
+        return g_unix_fd_list_get(fds, handle, error);
 }
 
 char *tb_get_device_ok(GDBusConnection *bus, const char *name) {

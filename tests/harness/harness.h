@@ -111,6 +111,8 @@ GVariant *tb_get_all(GDBusConnection *bus, const char *path, const char *iface);
 char *tb_device_name(GDBusConnection *bus, const char *path);
 /* ListDevices as a name → path table. */
 GHashTable *tb_list_devices(GDBusConnection *bus);
+/* OpenPacketFd on PATH (OPTIONS may be NULL; floating ok): the fd, or -1 with ERROR. */
+int tb_open_packet_fd(GDBusConnection *bus, const char *path, GVariant *options, GError **error);
 /* GetDevice, asserting success: the device's object path. */
 char *tb_get_device_ok(GDBusConnection *bus, const char *name);
 /* Asserts ERROR is the D-Bus error NAME with a non-empty message. */
