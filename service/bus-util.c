@@ -6,16 +6,14 @@
 #include "bus-util.h"
 #include "offloads.h"
 
-int bus_get_caller_uid(sd_bus_message *m, uid_t *ret) {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-        int r;
-
-        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID|SD_BUS_CREDS_AUGMENT, &creds);
-        if (r < 0)
+int bus_read_failed(int r, sd_bus_error *error) {
+        if (r >= 0 || sd_bus_error_is_set(error))
                 return r;
-        r = sd_bus_creds_get_euid(creds, ret);
-        if (r == -ENODATA)
-                r = sd_bus_creds_get_uid(creds, ret);
+        /* sd-bus refuses some strings the D-Bus specification allows and the bus passes on,
+         * such as those with Unicode noncharacters (U+FDD0): they are the caller's to fix. */
+        if (r == -EBADMSG)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "An argument could not be read: a string holds characters tund does not accept (Unicode noncharacters such as U+FDD0 or U+FFFE).");
         return r;
 }
 

@@ -8,7 +8,9 @@
 
 #include "macro.h"
 
-int bus_get_caller_uid(sd_bus_message *m, uid_t *ret);
+/* For a failed read of a method's arguments: what the caller sent wrong becomes
+ * InvalidArgs with words to act on; other errors pass unchanged. */
+int bus_read_failed(int r, sd_bus_error *error);
 
 /* Reads an "as" of offload names and checks it: unknown names and inconsistent sets get
  * InvalidArgs, names the kernel lacks (not in supported) NotSupported. */

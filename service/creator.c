@@ -92,73 +92,29 @@ static void creator_gone(Creator *c) {
         c->n_refs++;            /* held by the reaper until the last device is gone */
 }
 
-static int on_name_owner_changed(sd_bus_message *message, void *userdata, sd_bus_error *ret_error) {
-        const char *name, *old_owner, *new_owner;
-        Manager *m = userdata;
-        Creator *c;
-        int r;
+void creators_peer_gone(Manager *m, const char *name) {
+        Creator *c = manager_find_creator(m, name);
 
-        r = sd_bus_message_read(message, "sss", &name, &old_owner, &new_owner);
-        if (r < 0) {
-                log_debug_errno(r, "Ignoring a malformed NameOwnerChanged: %m");
-                return 0;
-        }
-        if (name[0] != ':' || new_owner[0] != '\0')
-                return 0;
-
-        c = manager_find_creator(m, name);
         if (c)
                 creator_gone(c);
-        return 0;
-}
-
-int creators_watch(Manager *m) {
-        int r;
-
-        r = sd_bus_match_signal(m->bus, NULL,
-                                "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                "org.freedesktop.DBus", "NameOwnerChanged",
-                                on_name_owner_changed, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to watch bus peers leaving: %m");
-        return 0;
-}
-
-static int bus_peer_present(sd_bus *bus, const char *name) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        int present, r;
-
-        r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                               "org.freedesktop.DBus", "NameHasOwner", NULL, &reply, "s", name);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(reply, "b", &present);
-        if (r < 0)
-                return r;
-        return present;
 }
 
 int creator_acquire(Manager *m, sd_bus_message *message, Creator **ret) {
         const char *sender = sd_bus_message_get_sender(message);
         Creator *c;
-        int r;
 
         if (!sender)
                 return -ENXIO;
 
+        /* Its departure is still to come: the bus delivers the news of a peer leaving
+         * after every call the peer made, and the caller's uid was looked up just now
+         * (bus-peers.c refuses the calls of a departed peer). */
         c = manager_find_creator(m, sender);
         if (c && !c->reaper) {
                 c->n_refs++;
                 *ret = c;
                 return 0;
         }
-
-        /* NameOwnerChanged is watched already: a peer present now is seen leaving later. */
-        r = bus_peer_present(m->bus, sender);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return -ESRCH;
 
         c = calloc(1, sizeof(*c));
         if (!c)

@@ -1,21 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The bus peers that created non-persistent devices: when one leaves the bus, its devices
- * go. One match on NameOwnerChanged serves all of them, as the bus limits the matches of
- * a connection (512 on the system bus). */
+/* The bus peers that created non-persistent devices: when one leaves the bus (as
+ * bus-peers.c learns it from the bus), its devices go. */
 
 #include <systemd/sd-bus.h>
 
 typedef struct Creator Creator;
 typedef struct Manager Manager;
 
-/* Subscribes to the bus's NameOwnerChanged; before any creator_acquire(). */
-int creators_watch(Manager *m);
+/* The bus peer NAME left for good: the devices it created go, one at a time. */
+void creators_peer_gone(Manager *m, const char *name);
 
 /* The creator behind the sender of message, followed from now on; each call takes one
- * reference, which creator_release() gives back. -ESRCH when the sender has left the bus
- * already. */
+ * reference, which creator_release() gives back. */
 int creator_acquire(Manager *m, sd_bus_message *message, Creator **ret);
 void creator_release(Creator *c);
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,29 +11,32 @@
 #include "log.h"
 #include "manager.h"
 #include "polkit.h"
+#include "tund-limits.h"
 
 static const char *const manage_device_actions[] = { "org.example.tun1.manage-device", NULL };
 
-/* The device's owner and root need no authorization; anyone else needs manage-device. */
-static int device_verify_caller(Device *d, sd_bus_message *message, sd_bus_error *error) {
+/* The device's owner and root need no authorization; anyone else needs manage-device.
+ * Returns 1 with *ret_uid set when the caller may go on, 0 when the answer is pending (the
+ * call is dispatched again), or a negative errno with error set. */
+static int device_verify_caller(Device *d, sd_bus_message *message, uid_t *ret_uid, sd_bus_error *error) {
         uid_t uid;
         int r;
 
-        r = bus_get_caller_uid(message, &uid);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Could not find out who is calling: %m");
+        r = bus_peers_get_uid(d->manager->peers, message, &uid, error);
+        if (r <= 0)
+                return r;
+        *ret_uid = uid;
         if (uid == d->owner)
                 return 1;
-        return polkit_verify(d->manager->polkit, message, manage_device_actions, error);
+        return polkit_verify(d->manager->polkit, message, uid, manage_device_actions, error);
 }
 
 static int property_get_name(sd_bus *bus, const char *path, const char *interface,
                              const char *property, sd_bus_message *reply, void *userdata,
                              sd_bus_error *error) {
         Device *d = userdata;
-        char buf[IFNAMSIZ];
 
-        return sd_bus_message_append(reply, "s", device_current_name(d, buf));
+        return sd_bus_message_append(reply, "s", d->name);
 }
 
 static int property_get_index(sd_bus *bus, const char *path, const char *interface,
@@ -48,7 +52,7 @@ static int property_get_mtu(sd_bus *bus, const char *path, const char *interface
                             sd_bus_error *error) {
         Device *d = userdata;
 
-        return sd_bus_message_append(reply, "u", device_current_mtu(d));
+        return sd_bus_message_append(reply, "u", d->mtu);
 }
 
 static int property_get_up(sd_bus *bus, const char *path, const char *interface,
@@ -114,6 +118,7 @@ static int property_get_statistics(sd_bus *bus, const char *path, const char *in
 
 static int method_set_mtu(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Device *d = userdata;
+        uid_t uid;
         uint32_t mtu;
         int r;
 
@@ -125,7 +130,7 @@ static int method_set_mtu(sd_bus_message *message, void *userdata, sd_bus_error 
                                          "MTU %" PRIu32 " is out of range: it must be %u to %u.",
                                          mtu, DEVICE_MTU_MIN, DEVICE_MTU_MAX);
 
-        r = device_verify_caller(d, message, error);
+        r = device_verify_caller(d, message, &uid, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
 
@@ -142,13 +147,14 @@ static int method_set_mtu(sd_bus_message *message, void *userdata, sd_bus_error 
 static int method_set_offloads(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Device *d = userdata;
         unsigned offloads;
+        uid_t uid;
         int r;
 
         r = bus_read_offloads(message, d->manager->supported_offloads, &offloads, error);
         if (r < 0)
-                return r;
+                return bus_read_failed(r, error);
 
-        r = device_verify_caller(d, message, error);
+        r = device_verify_caller(d, message, &uid, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
 
@@ -208,17 +214,33 @@ static int read_packet_fd_options(sd_bus_message *message, ClientMode *ret, sd_b
         return 0;
 }
 
+static int check_packet_fd_limits(Device *d, uid_t uid, sd_bus_error *error) {
+        const Limits *l = &d->manager->limits;
+        char what[64];
+
+        if (device_n_clients(d) >= l->packet_fds_per_device) {
+                snprintf(what, sizeof(what), "%s has that many packet fds open", d->name);
+                return limits_error(error, "max-packet-fds-per-device", l->packet_fds_per_device, what);
+        }
+        if (uid != 0 && manager_n_packet_fds_of(d->manager, uid) >= l->packet_fds_per_user) {
+                snprintf(what, sizeof(what), "uid %" PRIu32 " has that many packet fds open", (uint32_t) uid);
+                return limits_error(error, "max-packet-fds-per-user", l->packet_fds_per_user, what);
+        }
+        return 0;
+}
+
 static int method_open_packet_fd(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_close_ int fd = -EBADF;
         Device *d = userdata;
         ClientMode mode = CLIENT_MODE_PACKET;
+        uid_t uid;
         int r;
 
         r = read_packet_fd_options(message, &mode, error);
         if (r < 0)
-                return r;
+                return bus_read_failed(r, error);
 
-        r = device_verify_caller(d, message, error);
+        r = device_verify_caller(d, message, &uid, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
 
@@ -226,7 +248,10 @@ static int method_open_packet_fd(sd_bus_message *message, void *userdata, sd_bus
                 return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED,
                                         "This bus connection cannot pass file descriptors.");
 
-        r = device_open_packet_fd(d, mode, &fd);
+        r = check_packet_fd_limits(d, uid, error);
+        if (r < 0)
+                return r;
+        r = device_open_packet_fd(d, mode, uid, &fd);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to open a %s packet fd on %s: %m",
                                                client_mode_to_string(mode), d->name);
@@ -235,9 +260,10 @@ static int method_open_packet_fd(sd_bus_message *message, void *userdata, sd_bus
 
 static int method_delete(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Device *d = userdata;
+        uid_t uid;
         int r;
 
-        r = device_verify_caller(d, message, error);
+        r = device_verify_caller(d, message, &uid, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
 

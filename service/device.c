@@ -383,47 +383,18 @@ void device_apply_link_state(Device *d, const LinkState *state) {
                 device_bus_emit_link_up_down(d);
 }
 
-/* The link as the kernel reports it now, wherever the device is, without touching what the
- * device last saw (the link monitor compares with that). Falls back to the last seen
- * values when the kernel cannot be asked. */
-static int device_query_link(Device *d, RtnlLinkInfo *ret) {
-        char name[IFNAMSIZ];
-        LinkState s;
-        int r;
-
-        r = tun_get_info(d->tun_fd, name, NULL);
-        if (r < 0)
-                return r;
-        r = netns_tun_get_link(d->manager->rtnl, d->tun_fd, &s);
-        if (r < 0)
-                s = (LinkState) { .ifindex = d->ifindex, .mtu = d->mtu };
-        *ret = (RtnlLinkInfo) { .ifindex = s.ifindex, .mtu = s.mtu };
-        strcpy(ret->name, name);
-        return 0;
-}
-
-const char *device_current_name(Device *d, char buf[static IFNAMSIZ]) {
-        if (tun_get_info(d->tun_fd, buf, NULL) < 0)
-                return d->name;
-        return buf;
-}
-
-uint32_t device_current_mtu(Device *d) {
-        RtnlLinkInfo info;
-
-        if (device_query_link(d, &info) < 0)
-                return d->mtu;
-        return info.mtu;
-}
-
-int device_open_packet_fd(Device *d, ClientMode mode, int *ret_fd) {
+int device_open_packet_fd(Device *d, ClientMode mode, uid_t uid, int *ret_fd) {
         if (!d->dataplane)
                 return -ENODEV;
-        return dataplane_open_client(d->dataplane, mode, ret_fd);
+        return dataplane_open_client_of(d->dataplane, mode, uid, ret_fd);
 }
 
 unsigned device_n_clients(Device *d) {
         return d->dataplane ? dataplane_n_clients(d->dataplane) : 0;
+}
+
+unsigned device_n_clients_of(Device *d, uid_t uid) {
+        return d->dataplane ? dataplane_n_clients_of(d->dataplane, uid) : 0;
 }
 
 void device_get_statistics(Device *d, DataplaneStats *ret) {

@@ -78,12 +78,10 @@ int device_set_offloads(Device *d, unsigned offloads);
  * PropertiesChanged for what changed. The link monitor feeds this. */
 void device_apply_link_state(Device *d, const LinkState *state);
 
-/* Name and MTU as the kernel reports them now (the properties read these). */
-const char *device_current_name(Device *d, char buf[static IFNAMSIZ]);
-uint32_t device_current_mtu(Device *d);
-
-/* Opens a packet fd on the device; *ret_fd is for the caller to hand over and close. */
-int device_open_packet_fd(Device *d, ClientMode mode, int *ret_fd);
+/* Opens a packet fd on the device for uid; *ret_fd is for the caller to hand over and
+ * close. */
+int device_open_packet_fd(Device *d, ClientMode mode, uid_t uid, int *ret_fd);
 
 unsigned device_n_clients(Device *d);
+unsigned device_n_clients_of(Device *d, uid_t uid);
 void device_get_statistics(Device *d, DataplaneStats *ret);

@@ -8,14 +8,18 @@
 #include "config.h"
 #include "log.h"
 #include "manager.h"
+#include "tund-limits.h"
 
 #define STATE_DIRECTORY_ENV "TUND_STATE_DIRECTORY"
 
 typedef struct Arguments {
         const char *state_dir;
+        Limits limits;
 } Arguments;
 
 static void help(void) {
+        const Limits d = LIMITS_DEFAULT;
+
         printf("Usage: tund [OPTIONS...]\n"
                "\n"
                "Owns TUN devices for other programs, on the system bus as org.example.Tun1.\n"
@@ -27,8 +31,35 @@ static void help(void) {
                "     --state-directory=PATH  Keep records of persistent devices in PATH\n"
                "                             (default: $" STATE_DIRECTORY_ENV ", else %s/tund)\n"
                "\n"
+               "Limits (uid 0 is exempt from the per-user ones):\n"
+               "     --max-devices-per-user=N         Devices one uid may own (default %u)\n"
+               "     --max-packet-fds-per-device=N    Packet fds open on one device (default %u)\n"
+               "     --max-packet-fds-per-user=N      Packet fds one uid may hold (default %u)\n"
+               "     --max-pending-checks-per-user=N  Authorization checks waiting for one uid\n"
+               "                                      (default %u)\n"
+               "     --max-pending-checks=N           Authorization checks outstanding in all\n"
+               "                                      (default %u, at most %u)\n"
+               "     --polkit-timeout=SEC             Refuse a call polkit has not answered\n"
+               "                                      about within SEC seconds (default %u)\n"
+               "\n"
                "See tund(8) and org.example.Tun1(5).\n",
-               RUNSTATEDIR);
+               RUNSTATEDIR,
+               d.devices_per_user, d.packet_fds_per_device, d.packet_fds_per_user,
+               d.pending_checks_per_user, d.pending_checks, LIMITS_PENDING_CHECKS_MAX,
+               (unsigned) (d.polkit_timeout_usec / 1000000u));
+}
+
+/* A count for a limit: a decimal number from min to max. */
+static int parse_limit(const char *option, const char *s, unsigned min, unsigned max, unsigned *ret) {
+        unsigned long v;
+        char *end;
+
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < min || v > max)
+                return log_error_errno(EINVAL, "--%s takes a number from %u to %u, not '%s'.", option, min, max, s);
+        *ret = (unsigned) v;
+        return 0;
 }
 
 /* Returns 1 to run, 0 to exit successfully, a negative errno on bad arguments. */
@@ -37,15 +68,29 @@ static int parse_argv(int argc, char *argv[], Arguments *args) {
                 ARG_VERSION = 0x100,
                 ARG_LOG_LEVEL,
                 ARG_STATE_DIRECTORY,
+                ARG_MAX_DEVICES_PER_USER,
+                ARG_MAX_PACKET_FDS_PER_DEVICE,
+                ARG_MAX_PACKET_FDS_PER_USER,
+                ARG_MAX_PENDING_CHECKS_PER_USER,
+                ARG_MAX_PENDING_CHECKS,
+                ARG_POLKIT_TIMEOUT,
         };
         static const struct option options[] = {
-                { "help",            no_argument,       NULL, 'h'                 },
-                { "version",         no_argument,       NULL, ARG_VERSION         },
-                { "log-level",       required_argument, NULL, ARG_LOG_LEVEL       },
-                { "state-directory", required_argument, NULL, ARG_STATE_DIRECTORY },
+                { "help",                        no_argument,       NULL, 'h'                             },
+                { "version",                     no_argument,       NULL, ARG_VERSION                     },
+                { "log-level",                   required_argument, NULL, ARG_LOG_LEVEL                   },
+                { "state-directory",             required_argument, NULL, ARG_STATE_DIRECTORY             },
+                { "max-devices-per-user",        required_argument, NULL, ARG_MAX_DEVICES_PER_USER        },
+                { "max-packet-fds-per-device",   required_argument, NULL, ARG_MAX_PACKET_FDS_PER_DEVICE   },
+                { "max-packet-fds-per-user",     required_argument, NULL, ARG_MAX_PACKET_FDS_PER_USER     },
+                { "max-pending-checks-per-user", required_argument, NULL, ARG_MAX_PENDING_CHECKS_PER_USER },
+                { "max-pending-checks",          required_argument, NULL, ARG_MAX_PENDING_CHECKS          },
+                { "polkit-timeout",              required_argument, NULL, ARG_POLKIT_TIMEOUT              },
                 {}
         };
-        int c, level;
+        Limits *l = &args->limits;
+        unsigned seconds;
+        int c, level, r;
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
                 switch (c) {
@@ -65,6 +110,37 @@ static int parse_argv(int argc, char *argv[], Arguments *args) {
                         if (optarg[0] != '/')
                                 return log_error_errno(EINVAL, "The state directory must be an absolute path, not '%s'.", optarg);
                         args->state_dir = optarg;
+                        break;
+                case ARG_MAX_DEVICES_PER_USER:
+                        r = parse_limit("max-devices-per-user", optarg, 0, 65536, &l->devices_per_user);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_MAX_PACKET_FDS_PER_DEVICE:
+                        r = parse_limit("max-packet-fds-per-device", optarg, 0, 1024, &l->packet_fds_per_device);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_MAX_PACKET_FDS_PER_USER:
+                        r = parse_limit("max-packet-fds-per-user", optarg, 0, 65536, &l->packet_fds_per_user);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_MAX_PENDING_CHECKS_PER_USER:
+                        r = parse_limit("max-pending-checks-per-user", optarg, 0, LIMITS_PENDING_CHECKS_MAX, &l->pending_checks_per_user);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_MAX_PENDING_CHECKS:
+                        r = parse_limit("max-pending-checks", optarg, 0, LIMITS_PENDING_CHECKS_MAX, &l->pending_checks);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_POLKIT_TIMEOUT:
+                        r = parse_limit("polkit-timeout", optarg, 1, 3600, &seconds);
+                        if (r < 0)
+                                return r;
+                        l->polkit_timeout_usec = (uint64_t) seconds * 1000000u;
                         break;
                 case '?':
                         return -EINVAL;
@@ -95,7 +171,7 @@ static void raise_fd_limit(void) {
 static int run(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         _cleanup_free_ char *default_state_dir = NULL;
-        Arguments args = {};
+        Arguments args = { .limits = LIMITS_DEFAULT };
         int r;
 
         r = parse_argv(argc, argv, &args);
@@ -112,7 +188,7 @@ static int run(int argc, char *argv[]) {
 
         raise_fd_limit();
 
-        r = manager_new(&m, args.state_dir);
+        r = manager_new(&m, args.state_dir, &args.limits);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up: %m");
         r = manager_start(m);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "bus-errors.h"
@@ -11,6 +12,7 @@
 #include "log.h"
 #include "manager-bus.h"
 #include "manager.h"
+#include "tund-limits.h"
 
 typedef enum CreateOption {
         CREATE_OPTION_MTU,
@@ -129,6 +131,15 @@ static int read_create_options(sd_bus_message *message, Manager *m, DeviceConfig
         return sd_bus_message_exit_container(message);
 }
 
+static int check_devices_limit(Manager *m, uid_t owner, sd_bus_error *error) {
+        char what[64];
+
+        if (!manager_devices_limit_reached(m, owner))
+                return 0;
+        snprintf(what, sizeof(what), "uid %" PRIu32 " owns that many devices already", (uint32_t) owner);
+        return limits_error(error, "max-devices-per-user", m->limits.devices_per_user, what);
+}
+
 static int method_create_device(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         static const char *const create_actions[] = {
                 "org.example.tun1.create-device", NULL };
@@ -146,26 +157,32 @@ static int method_create_device(sd_bus_message *message, void *userdata, sd_bus_
 
         r = sd_bus_message_read(message, "s", &name);
         if (r < 0)
-                return r;
+                return bus_read_failed(r, error);
         if (!ifname_valid(name, &reason))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Invalid device name '%s': %s.", name, reason);
         config.name = name;
 
-        r = bus_get_caller_uid(message, &caller);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Could not find out who is calling: %m");
+        r = bus_peers_get_uid(m->peers, message, &caller, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;   /* 0: the bus answers later, this runs again */
         config.owner = caller;
 
         r = read_create_options(message, m, &config, error);
         if (r < 0)
-                return r;
+                return bus_read_failed(r, error);
 
-        r = polkit_verify(m->polkit, message,
+        r = check_devices_limit(m, config.owner, error);
+        if (r < 0)
+                return r;
+        r = polkit_verify(m->polkit, message, caller,
                           config.owner == caller ? create_actions : create_for_other_actions,
                           error);
         if (r <= 0)
                 return r < 0 ? r : 1;   /* 0: polkit answers later, this runs again */
+        r = check_devices_limit(m, config.owner, error);        /* others may have created some meanwhile */
+        if (r < 0)
+                return r;
 
         if (!ifname_is_pattern(name) && manager_find_device_by_name(m, name))
                 return sd_bus_error_setf(error, BUS_ERROR_EXISTS,
@@ -188,9 +205,6 @@ static int method_create_device(sd_bus_message *message, void *userdata, sd_bus_
                 r = device_track_creator(d, message);
                 if (r < 0) {
                         device_free(d);
-                        if (r == -ESRCH)
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_DISCONNECTED,
-                                                         "The caller left the bus; a non-persistent device goes with its creator.");
                         return sd_bus_error_set_errnof(error, r, "Failed to follow the caller's connection: %m");
                 }
         }
@@ -207,7 +221,7 @@ static int method_get_device(sd_bus_message *message, void *userdata, sd_bus_err
 
         r = sd_bus_message_read(message, "s", &name);
         if (r < 0)
-                return r;
+                return bus_read_failed(r, error);
 
         d = manager_find_device_by_name(m, name);
         if (!d)
@@ -219,7 +233,6 @@ static int method_get_device(sd_bus_message *message, void *userdata, sd_bus_err
 static int method_list_devices(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Manager *m = userdata;
-        char buf[IFNAMSIZ];
         int r;
 
         r = sd_bus_message_new_method_return(message, &reply);
@@ -229,7 +242,7 @@ static int method_list_devices(sd_bus_message *message, void *userdata, sd_bus_e
         if (r < 0)
                 return r;
         for (Device *d = m->devices; d; d = d->next) {
-                r = sd_bus_message_append(reply, "(so)", device_current_name(d, buf), d->object_path);
+                r = sd_bus_message_append(reply, "(so)", d->name, d->object_path);
                 if (r < 0)
                         return r;
         }

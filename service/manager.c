@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include "bus-peers.h"
 #include "config.h"
 #include "creator.h"
 #include "device-bus.h"
@@ -14,15 +17,22 @@
 #include "offloads.h"
 #include "persist.h"
 #include "rtnl.h"
+#include "link/netns.h"
 #include "tun.h"
 
-int manager_new(Manager **ret, const char *state_dir) {
+/* Persistent devices that could not be managed again at start (a limit, a thread that
+ * would not start) are tried again this often; their records and fds are kept meanwhile. */
+#define ADOPT_RETRY_USEC (10ull * 1000000ull)
+
+int manager_new(Manager **ret, const char *state_dir, const Limits *limits) {
         _cleanup_(manager_freep) Manager *m = NULL;
         int r;
 
         m = calloc(1, sizeof(*m));
         if (!m)
                 return -ENOMEM;
+        m->limits = *limits;
+        m->state_lock_fd = -EBADF;
         m->state_dir = strdup(state_dir);
         if (!m->state_dir)
                 return -ENOMEM;
@@ -30,12 +40,19 @@ int manager_new(Manager **ret, const char *state_dir) {
         r = sd_event_default(&m->event);
         if (r < 0)
                 return r;
-        r = polkit_registry_new(&m->polkit);
+        r = polkit_registry_new(&m->polkit, m->event, &m->limits);
         if (r < 0)
                 return r;
 
         *ret = TAKE_PTR(m);
         return 0;
+}
+
+static void manager_forget_unadopted(Manager *m) {
+        for (size_t i = 0; i < m->n_unadopted; i++)
+                safe_close(m->unadopted[i].fd);
+        m->unadopted = mfree(m->unadopted);
+        m->n_unadopted = 0;
 }
 
 Manager *manager_free(Manager *m) {
@@ -49,25 +66,48 @@ Manager *manager_free(Manager *m) {
         while (m->creators)
                 creator_free(m->creators);
 
+        manager_forget_unadopted(m);
+        sd_event_source_disable_unref(m->adopt_retry);
         link_monitor_free(m->link_monitor);
         polkit_registry_free(m->polkit);
+        bus_peers_free(m->peers);
         if (m->bus)
                 sd_bus_flush_close_unref(m->bus);
         if (m->rtnl)
                 rtnl_close(m->rtnl);
         sd_event_unref(m->event);
+        safe_close(m->state_lock_fd);
         free(m->state_dir);
         free(m);
         return NULL;
 }
 
 Device *manager_find_device_by_name(Manager *m, const char *name) {
-        char buf[IFNAMSIZ];
-
         for (Device *d = m->devices; d; d = d->next)
-                if (strcmp(device_current_name(d, buf), name) == 0)
+                if (strcmp(d->name, name) == 0)
                         return d;
         return NULL;
+}
+
+unsigned manager_n_devices_of(Manager *m, uid_t owner) {
+        unsigned n = 0;
+
+        for (Device *d = m->devices; d; d = d->next)
+                if (d->owner == owner)
+                        n++;
+        return n;
+}
+
+unsigned manager_n_packet_fds_of(Manager *m, uid_t uid) {
+        unsigned n = 0;
+
+        for (Device *d = m->devices; d; d = d->next)
+                n += device_n_clients_of(d, uid);
+        return n;
+}
+
+bool manager_devices_limit_reached(Manager *m, uid_t owner) {
+        return owner != 0 && manager_n_devices_of(m, owner) >= m->limits.devices_per_user;
 }
 
 Device *manager_find_device_by_id(Manager *m, uint64_t id) {
@@ -108,6 +148,14 @@ static int manager_setup_signals(Manager *m) {
         return 0;
 }
 
+/* The bus said that a peer left, and it is confirmed. */
+static void manager_on_peer_gone(const char *name, void *userdata) {
+        Manager *m = userdata;
+
+        polkit_registry_peer_gone(m->polkit, name);
+        creators_peer_gone(m, name);
+}
+
 static int manager_connect_bus(Manager *m) {
         int r;
 
@@ -121,9 +169,9 @@ static int manager_connect_bus(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to make the bus's end end tund: %m");
 
-        r = creators_watch(m);
+        r = bus_peers_new(&m->peers, m->bus, manager_on_peer_gone, m);
         if (r < 0)
-                return r;
+                return log_error_errno(r, "Failed to watch bus peers: %m");
         r = manager_bus_register(m);
         if (r < 0)
                 return r;
@@ -137,10 +185,107 @@ static const DeviceRecord *find_record(const DeviceRecord *recs, size_t n, const
         return NULL;
 }
 
+static void manager_drop_record(Manager *m, const DeviceRecord *rec) {
+        (void) record_remove(m->state_dir, rec->id);
+        (void) fdstore_remove(rec->id);
+}
+
+/* Manages the device of rec again through a copy of fd, so that fd stays for another try
+ * when this one fails. */
+static int manager_adopt(Manager *m, int fd, const DeviceRecord *rec) {
+        Device *d;
+        int copy;
+
+        if (manager_devices_limit_reached(m, rec->owner))
+                return -EUSERS;
+        copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (copy < 0)
+                return -errno;
+        return device_adopt(m, copy, rec, &d);
+}
+
+/* Keeps fd (taken over) and rec to try again later. */
+static void manager_keep_unadopted(Manager *m, int fd, const DeviceRecord *rec) {
+        Unadopted *a = realloc(m->unadopted, (m->n_unadopted + 1) * sizeof(*a));
+
+        if (!a) {
+                /* The record stays, and so does the fd in the service manager's store. */
+                log_oom();
+                safe_close(fd);
+                return;
+        }
+        m->unadopted = a;
+        m->unadopted[m->n_unadopted++] = (Unadopted) { .rec = *rec, .fd = fd };
+}
+
+/* Adopts fd for rec (taken over), or keeps both for another try. */
+static void manager_adopt_or_keep(Manager *m, int fd, const DeviceRecord *rec) {
+        int r = manager_adopt(m, fd, rec);
+
+        if (r >= 0) {
+                safe_close(fd);
+                return;
+        }
+        if (r == -EBADFD || r == -ENODEV) {
+                log_warning("Dropping the record of persistent device %s: its TUN is gone.", rec->name);
+                manager_drop_record(m, rec);
+                safe_close(fd);
+                return;
+        }
+        if (r == -EUSERS)
+                log_warning("Not managing persistent device %s again yet: its owner %" PRIu32 " has max-devices-per-user=%u devices; keeping it and trying again.",
+                            rec->name, (uint32_t) rec->owner, m->limits.devices_per_user);
+        else
+                log_warning_errno(r, "Failed to manage persistent device %s again, keeping it and trying again: %m", rec->name);
+        manager_keep_unadopted(m, fd, rec);
+}
+
+static int manager_on_adopt_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        size_t kept = 0;
+
+        for (size_t i = 0; i < m->n_unadopted; i++) {
+                Unadopted *a = &m->unadopted[i];
+                int r = manager_adopt(m, a->fd, &a->rec);
+
+                if (r >= 0 || r == -EBADFD || r == -ENODEV) {
+                        if (r < 0) {
+                                log_warning("Dropping the record of persistent device %s: its TUN is gone.", a->rec.name);
+                                manager_drop_record(m, &a->rec);
+                        }
+                        safe_close(a->fd);
+                        continue;
+                }
+                log_debug_errno(r, "Persistent device %s still not managed: %m", a->rec.name);
+                m->unadopted[kept++] = *a;
+        }
+        m->n_unadopted = kept;
+        if (kept > 0)
+                return sd_event_source_set_time_relative(s, ADOPT_RETRY_USEC);
+        return sd_event_source_set_enabled(s, SD_EVENT_OFF);
+}
+
+static int manager_schedule_adopt_retry(Manager *m) {
+        int r;
+
+        if (m->n_unadopted == 0)
+                return 0;
+        if (m->adopt_retry) {
+                r = sd_event_source_set_time_relative(m->adopt_retry, ADOPT_RETRY_USEC);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(m->adopt_retry, SD_EVENT_ONESHOT);
+        } else
+                r = sd_event_add_time_relative(m->event, &m->adopt_retry, CLOCK_MONOTONIC,
+                                               ADOPT_RETRY_USEC, 0, manager_on_adopt_retry, m);
+        if (r < 0)
+                log_warning_errno(r, "Failed to schedule another try at the persistent devices not managed yet: %m");
+        return 0;
+}
+
 /* fds the service manager kept for us, each named after its record. */
-static void manager_adopt_stored_fds(Manager *m, const DeviceRecord *recs, size_t n_recs, bool *adopted) {
+static void manager_adopt_stored_fds(Manager *m, const DeviceRecord *recs, size_t n_recs, bool *found) {
         char **names = NULL;
-        int n, r;
+        int n;
 
         n = sd_listen_fds_with_names(true, &names);
         if (n < 0) {
@@ -151,7 +296,6 @@ static void manager_adopt_stored_fds(Manager *m, const DeviceRecord *recs, size_
                 int fd = SD_LISTEN_FDS_START + i;
                 const char *id = names ? names[i] : "";
                 const DeviceRecord *rec = find_record(recs, n_recs, id);
-                Device *d;
 
                 if (!rec) {
                         log_warning("Dropping stored fd %s: no record of its device is left.", id);
@@ -159,11 +303,8 @@ static void manager_adopt_stored_fds(Manager *m, const DeviceRecord *recs, size_
                         (void) fdstore_remove(id);
                         continue;
                 }
-                r = device_adopt(m, fd, rec, &d);
-                if (r < 0)
-                        log_error_errno(r, "Failed to manage stored device %s again: %m", rec->name);
-                else
-                        adopted[rec - recs] = true;
+                found[rec - recs] = true;
+                manager_adopt_or_keep(m, fd, rec);
         }
         if (names)
                 for (int i = 0; i < n; i++)
@@ -175,6 +316,8 @@ static void manager_adopt_stored_fds(Manager *m, const DeviceRecord *recs, size_
  * -ENODEV when there is none, or when the TUN of that name is not the recorded one (its
  * ifindex differs: the kernel does not hand out an ifindex again soon). */
 static int manager_attach_recorded(Manager *m, const DeviceRecord *rec, int *ret_fd) {
+        _cleanup_close_ int fd = -EBADF;
+        LinkState s;
         int ifindex, r;
 
         /* Look first: attaching by a name nobody has would create a device for a moment. */
@@ -183,58 +326,64 @@ static int manager_attach_recorded(Manager *m, const DeviceRecord *rec, int *ret
                 return r;
         if (ifindex != rec->ifindex)
                 return -ENODEV;
-        return tun_attach(rec->name, ret_fd);
+        r = tun_attach(rec->name, &fd);
+        if (r < 0)
+                return r;
+        /* And look again: another TUN may have taken the name in between. */
+        r = netns_tun_get_link(m->rtnl, fd, &s);
+        if (r < 0)
+                return r;
+        if (s.ifindex != rec->ifindex)
+                return -ENODEV;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+static void manager_attach_and_adopt(Manager *m, const DeviceRecord *rec) {
+        int fd, r;
+
+        if (manager_find_device_by_name(m, rec->name)) {
+                log_warning("Dropping the record of %s: a managed device has that name.", rec->name);
+                (void) record_remove(m->state_dir, rec->id);
+                return;
+        }
+        r = manager_attach_recorded(m, rec, &fd);
+        if (r == -ENODEV) {
+                log_warning("Dropping the record of persistent device %s: it is not in tund's network namespace any more (a TUN of that name, if any, is another one).", rec->name);
+                (void) record_remove(m->state_dir, rec->id);
+                return;
+        }
+        if (r < 0) {
+                /* Say, another program holds it: keep the record. */
+                log_warning_errno(r, "Failed to attach to persistent device %s, not managing it: %m", rec->name);
+                return;
+        }
+        r = fdstore_push(rec->id, fd);
+        if (r < 0)
+                log_warning_errno(r, "Failed to hand the fd of %s to the service manager: %m", rec->name);
+        manager_adopt_or_keep(m, fd, rec);
 }
 
 /* Persistent devices of an earlier run: from the fd store, else by name in tund's own
- * namespace. A record whose device is gone is dropped. */
+ * namespace. A record is dropped only when its device is gone. */
 static int manager_restore_devices(Manager *m) {
         _cleanup_free_ DeviceRecord *recs = NULL;
-        _cleanup_free_ bool *adopted = NULL;
+        _cleanup_free_ bool *found = NULL;
         size_t n;
         int r;
 
         r = records_load(m->state_dir, &recs, &n);
         if (r < 0)
                 return log_error_errno(r, "Failed to read the device records in %s: %m", m->state_dir);
-        adopted = calloc(n + 1, sizeof(bool));
-        if (!adopted)
+        found = calloc(n + 1, sizeof(bool));
+        if (!found)
                 return log_oom();
 
-        manager_adopt_stored_fds(m, recs, n, adopted);
-
-        for (size_t i = 0; i < n; i++) {
-                int fd;
-                Device *d;
-
-                if (adopted[i])
-                        continue;
-                if (manager_find_device_by_name(m, recs[i].name)) {
-                        log_warning("Dropping the record of %s: a managed device has that name.", recs[i].name);
-                        (void) record_remove(m->state_dir, recs[i].id);
-                        continue;
-                }
-                r = manager_attach_recorded(m, &recs[i], &fd);
-                if (r == -ENODEV) {
-                        log_warning("Dropping the record of persistent device %s: it is not in tund's network namespace any more (a TUN of that name, if any, is another one).", recs[i].name);
-                        (void) record_remove(m->state_dir, recs[i].id);
-                        continue;
-                }
-                if (r < 0) {
-                        /* Say, another program (or tund instance) holds it: keep the record. */
-                        log_warning_errno(r, "Failed to attach to persistent device %s, not managing it: %m", recs[i].name);
-                        continue;
-                }
-                r = device_adopt(m, fd, &recs[i], &d);
-                if (r < 0) {
-                        log_error_errno(r, "Failed to manage persistent device %s again: %m", recs[i].name);
-                        continue;
-                }
-                r = fdstore_push(d->record_id, d->tun_fd);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to hand the fd of %s to the service manager: %m", d->name);
-        }
-        return 0;
+        manager_adopt_stored_fds(m, recs, n, found);
+        for (size_t i = 0; i < n; i++)
+                if (!found[i])
+                        manager_attach_and_adopt(m, &recs[i]);
+        return manager_schedule_adopt_retry(m);
 }
 
 static int manager_on_name_acquired(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
@@ -258,12 +407,6 @@ static int manager_on_name_acquired(sd_bus_message *reply, void *userdata, sd_bu
                 log_error("The name " MANAGER_BUS_NAME " is owned by another program already (is tund running?).");
                 return sd_event_exit(m->event, -EEXIST);
         }
-
-        /* Only the name's owner touches the devices of an earlier run; no call is served
-         * before they are back. */
-        r = manager_restore_devices(m);
-        if (r < 0)
-                return sd_event_exit(m->event, r);
 
         log_info("Serving " MANAGER_BUS_NAME " (version " PACKAGE_VERSION ").");
         (void) sd_notify(false, "READY=1\nSTATUS=Serving " MANAGER_BUS_NAME);
@@ -297,6 +440,20 @@ int manager_start(Manager *m) {
         r = manager_connect_bus(m);
         if (r < 0)
                 return r;
+
+        /* Only one tund touches the devices of an earlier run: the one holding the lock.
+         * They are back before the name is asked for, so that the first call (also the one
+         * that started tund by bus activation) sees them. */
+        r = records_lock(m->state_dir, &m->state_lock_fd);
+        if (r == -EBUSY)
+                return log_error_errno(r, "Another tund manages the devices recorded in %s (it holds %s/lock); not starting a second one.",
+                                       m->state_dir, m->state_dir);
+        if (r < 0)
+                return log_error_errno(r, "Failed to lock the state directory %s: %m", m->state_dir);
+        r = manager_restore_devices(m);
+        if (r < 0)
+                return r;
+
         r = sd_bus_request_name_async(m->bus, NULL, MANAGER_BUS_NAME, 0, manager_on_name_acquired, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to ask for the name " MANAGER_BUS_NAME ": %m");

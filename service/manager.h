@@ -8,17 +8,28 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "bus-peers.h"
 #include "device.h"
+#include "persist.h"
 #include "polkit.h"
+#include "tund-limits.h"
 
 struct nl_sock;
+
+/* A persistent device of an earlier run not managed yet, tried again from time to time. */
+typedef struct Unadopted {
+        DeviceRecord rec;
+        int fd;                         /* its TUN */
+} Unadopted;
 
 struct Manager {
         sd_event *event;
         sd_bus *bus;
         struct nl_sock *rtnl;           /* in tund's own network namespace */
         LinkMonitor *link_monitor;
+        BusPeers *peers;                /* who calls, and who left */
         PolkitRegistry *polkit;
+        Limits limits;
 
         Device *devices;
         uint64_t next_device_id;
@@ -26,19 +37,29 @@ struct Manager {
 
         unsigned supported_offloads;    /* Offload bits, probed at start */
         char *state_dir;                /* records of persistent devices */
+        int state_lock_fd;              /* held while tund manages them */
+        Unadopted *unadopted;
+        size_t n_unadopted;
+        sd_event_source *adopt_retry;
 };
 
 /* state_dir: where records of persistent devices live. */
-int manager_new(Manager **ret, const char *state_dir);
+int manager_new(Manager **ret, const char *state_dir, const Limits *limits);
 Manager *manager_free(Manager *m);
 
 /* Probes the kernel, connects to the system bus, manages the persistent devices of an
- * earlier run again and asks for the bus name; READY=1 follows once it is ours. */
+ * earlier run again and then asks for the bus name; READY=1 follows once it is ours. */
 int manager_start(Manager *m);
 int manager_run(Manager *m);
 
 Device *manager_find_device_by_name(Manager *m, const char *name);
 Device *manager_find_device_by_id(Manager *m, uint64_t id);
+
+/* Devices whose Owner is owner; packet fds opened by uid, on all devices. */
+unsigned manager_n_devices_of(Manager *m, uid_t owner);
+unsigned manager_n_packet_fds_of(Manager *m, uid_t uid);
+/* Whether owner may own no further device (max-devices-per-user; uid 0 never). */
+bool manager_devices_limit_reached(Manager *m, uid_t owner);
 
 static inline void manager_freep(Manager **m) {
         manager_free(*m);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
@@ -54,6 +55,25 @@ static int mkdir_parents_and_self(const char *dir) {
                 }
         if (mkdir(copy, 0755) < 0 && errno != EEXIST)
                 return negative_errno();
+        return 0;
+}
+
+int records_lock(const char *dir, int *ret_fd) {
+        _cleanup_free_ char *path = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        r = mkdir_parents_and_self(dir);
+        if (r < 0)
+                return r;
+        if (asprintf(&path, "%s/lock", dir) < 0)
+                return -ENOMEM;
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return negative_errno();
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+                return errno == EWOULDBLOCK ? -EBUSY : negative_errno();
+        *ret_fd = TAKE_FD(fd);
         return 0;
 }
 

@@ -19,6 +19,10 @@ typedef struct DeviceRecord {
         unsigned offloads;
 } DeviceRecord;
 
+/* Takes the lock of the state directory (DIR/lock), which the tund that manages the
+ * devices of an earlier run holds while it runs: -EBUSY when another holds it. */
+int records_lock(const char *dir, int *ret_fd);
+
 int record_new_id(char ret[static SD_ID128_STRING_MAX]);
 int record_save(const char *dir, const DeviceRecord *rec);
 int record_remove(const char *dir, const char *id);

@@ -18,6 +18,7 @@ typedef struct Client {
         Dataplane *dp;                  /* borrowed: the client never outlives it */
         const TransportOps *ops;
         Transport *transport;
+        uint32_t uid;                   /* on whose behalf it was opened */
         pthread_t writer;
         bool writer_started;
         bool writer_joined;

@@ -312,6 +312,10 @@ Dataplane *dataplane_free(Dataplane *dp) {
 }
 
 int dataplane_open_client(Dataplane *dp, ClientMode mode, int *ret_fd) {
+        return dataplane_open_client_of(dp, mode, 0, ret_fd);
+}
+
+int dataplane_open_client_of(Dataplane *dp, ClientMode mode, uint32_t uid, int *ret_fd) {
         const TransportOps *ops = transport_ops_for_mode(mode);
         _cleanup_close_ int peer_fd = -EBADF;
         Client *c;
@@ -326,6 +330,7 @@ int dataplane_open_client(Dataplane *dp, ClientMode mode, int *ret_fd) {
         c->n_ref = 1;
         c->dp = dp;
         c->ops = ops;
+        c->uid = uid;
 
         r = ops->new(&c->transport, &peer_fd);
         if (r < 0) {
@@ -359,6 +364,17 @@ unsigned dataplane_n_clients(Dataplane *dp) {
 
         pthread_mutex_lock(&dp->lock);
         n = dp->n_clients;
+        pthread_mutex_unlock(&dp->lock);
+        return n;
+}
+
+unsigned dataplane_n_clients_of(Dataplane *dp, uint32_t uid) {
+        unsigned n = 0;
+
+        pthread_mutex_lock(&dp->lock);
+        for (size_t i = 0; i < dp->n_clients; i++)
+                if (dp->clients[i]->uid == uid)
+                        n++;
         pthread_mutex_unlock(&dp->lock);
         return n;
 }

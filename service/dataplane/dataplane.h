@@ -51,8 +51,11 @@ Dataplane *dataplane_free(Dataplane *dp);
 /* Creates a client; *ret_fd is the client's end of its socket, for the caller to pass
  * on and close. */
 int dataplane_open_client(Dataplane *dp, ClientMode mode, int *ret_fd);
+/* The same for a client opened on behalf of uid, which dataplane_n_clients_of() counts. */
+int dataplane_open_client_of(Dataplane *dp, ClientMode mode, uint32_t uid, int *ret_fd);
 
 unsigned dataplane_n_clients(Dataplane *dp);
+unsigned dataplane_n_clients_of(Dataplane *dp, uint32_t uid);
 void dataplane_get_stats(Dataplane *dp, DataplaneStats *ret);
 
 /* Take effect while packets flow, without losing clients. */

@@ -28,6 +28,15 @@ static inline void freep(void *p) {
 }
 #define _cleanup_free_ _cleanup_(freep)
 
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
+}
+
+static inline const char *strna(const char *s) {
+        return s ?: "n/a";
+}
+
 static inline int safe_close(int fd) {
         if (fd >= 0) {
                 int saved = errno;

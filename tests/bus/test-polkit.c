@@ -41,13 +41,16 @@ static Answer polkit_answer(TbEnv *env, const char *bus_name, const char *action
         return authorized ? ANSWER_YES : challenge ? ANSWER_CHALLENGE : ANSWER_NO;
 }
 
-/* The error tund must answer with when polkit gives ANSWER; NULL: success. */
-static const char *answer_error(Answer answer) {
+/* The error tund must answer with when polkit gives ANSWER to a call that did (INTERACTIVE)
+ * or did not allow interactive authorization; NULL: success. The D-Bus specification:
+ * InteractiveAuthorizationRequired tells a caller that it might succeed with the flag, so a
+ * caller that set it gets AccessDenied. */
+static const char *answer_error(Answer answer, bool interactive) {
         switch (answer) {
         case ANSWER_YES:
                 return NULL;
         case ANSWER_CHALLENGE:
-                return INTERACTIVE;
+                return interactive ? ACCESS_DENIED : INTERACTIVE;
         case ANSWER_NO:
                 return ACCESS_DENIED;
         }
@@ -137,7 +140,7 @@ static void test_create_challenge(void) {
         for (int interactive = 0; interactive <= 1; interactive++) {
                 Answer answer = polkit_answer(env, tb_caller_unique_name(c), TB_ACTION_CREATE, interactive);
                 g_assert_cmpint(answer, !=, ANSWER_YES);
-                caller_create_expect(c, interactive, name, NULL, answer_error(answer));
+                caller_create_expect(c, interactive, name, NULL, answer_error(answer, interactive));
                 g_assert_false(tb_link_exists(name));
         }
 }
@@ -194,7 +197,7 @@ static void test_others_devices(void) {
                         for (size_t j = 0; j < G_N_ELEMENTS(calls); j++) {
                                 g_test_message("%s on a device of uid %u as %s", calls[j].method,
                                                (unsigned) owners[o], user->name);
-                                caller_device_expect(c, path, calls[j].method, calls[j].args, answer_error(answer));
+                                caller_device_expect(c, path, calls[j].method, calls[j].args, answer_error(answer, false));
                         }
                         g_assert_cmpuint(tb_link_mtu(name), ==, 1500);
                         g_autoptr(GVariant) offloads = tb_get_property(bus, path, TB_DEVICE_IFACE, "Offloads");
@@ -219,7 +222,7 @@ static void test_owner_option(void) {
         g_autoptr(TbCaller) c = tb_caller_new(env, tb_env_user(env, TB_ROLE_CREATE));
         Answer answer = polkit_answer(env, tb_caller_unique_name(c), TB_ACTION_MANAGE, false);
         g_assert_cmpint(answer, !=, ANSWER_YES);
-        caller_create_expect(c, false, name, tb_options("Owner", g_variant_new_uint32(other->uid), NULL), answer_error(answer));
+        caller_create_expect(c, false, name, tb_options("Owner", g_variant_new_uint32(other->uid), NULL), answer_error(answer, false));
         g_assert_false(tb_link_exists(name));
 
         /* ...but naming its own uid is the default and needs nothing more. */
