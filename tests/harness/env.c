@@ -61,7 +61,10 @@ static void write_bus_config(TbEnv *env) {
         g_autofree char *contents = NULL;
         g_autoptr(GError) error = NULL;
 
+        g_autofree char *services_dir = g_build_filename(env->dir, "services", NULL);
+
         g_assert_no_errno(mkdir(policy_dir, 0755));
+        g_assert_no_errno(mkdir(services_dir, 0755));
         if (g_file_get_contents(project_policy, &contents, NULL, &error))
                 g_assert_true(g_file_set_contents(policy_copy, contents, -1, NULL));
         else
@@ -95,8 +98,10 @@ static void write_bus_config(TbEnv *env) {
                 "  </policy>\n"
                 "  <include>/usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf</include>\n"
                 "  <includedir>%s</includedir>\n"
+                /* Activation files; without <servicehelper> the bus runs Exec= itself. */
+                "  <servicedir>%s/services</servicedir>\n"
                 "</busconfig>\n",
-                env->dir, policy_dir);
+                env->dir, policy_dir, env->dir);
         g_autofree char *path = g_build_filename(env->dir, "bus.conf", NULL);
         g_assert_true(g_file_set_contents(path, config, -1, NULL));
 }
@@ -324,6 +329,33 @@ void tb_env_free(TbEnv *env) {
 
 const char *tb_env_address(TbEnv *env) {
         return env->address;
+}
+
+void tb_env_install_activation(TbEnv *env) {
+        g_autofree char *built = g_build_filename(g_getenv("TB_BUILD_ROOT"), "dbus", "org.example.Tun1.service", NULL);
+        g_autofree char *contents = NULL;
+        g_autoptr(GError) error = NULL;
+        g_assert_true(g_file_get_contents(built, &contents, NULL, &error));
+
+        /* The shipped file as it is, but for where tund is and which bus and state directory
+         * it uses: an activated service gets the bus daemon's environment, not the test's. */
+        g_autoptr(GString) file = g_string_new(NULL);
+        g_auto(GStrv) lines = g_strsplit(contents, "\n", -1);
+        for (char **l = lines; *l; l++) {
+                if (g_str_has_prefix(*l, "Exec="))
+                        g_string_append_printf(file, "Exec=/usr/bin/env DBUS_SYSTEM_BUS_ADDRESS=%s %s --state-directory=%s\n",
+                                               env->address, tb_tund_path(), env->state_dir);
+                else if (**l)
+                        g_string_append_printf(file, "%s\n", *l);
+        }
+        g_autofree char *dir = g_build_filename(env->dir, "services", NULL);
+        g_autofree char *path = g_build_filename(dir, "org.example.Tun1.service", NULL);
+        g_assert_true(g_file_set_contents(path, file->str, -1, NULL));
+
+        g_autoptr(GVariant) r = g_dbus_connection_call_sync(
+                env->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                "ReloadConfig", NULL, NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+        g_assert_no_error(error);
 }
 
 const char *tb_env_dir(TbEnv *env) {

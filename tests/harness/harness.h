@@ -53,6 +53,9 @@ GDBusConnection *tb_env_bus(TbEnv *env);
 GDBusConnection *tb_env_connect(TbEnv *env);
 const TbUser *tb_env_user(TbEnv *env, TbRole role);
 pid_t tb_env_polkitd_pid(TbEnv *env);
+/* Installs the project's activation file (from the build) on the bus, so that a call to
+ * org.example.Tun1 starts tund with this environment's state directory. */
+void tb_env_install_activation(TbEnv *env);
 /* Stops the bus daemon (tund then must exit on its own). */
 void tb_env_stop_bus(TbEnv *env);
 
