@@ -28,6 +28,8 @@ static void help(void) {
                "     --version               Show the version and exit\n"
                "     --log-level=LEVEL       Log up to LEVEL: emerg, alert, crit, err, warning,\n"
                "                             notice, info (default) or debug\n"
+               "     --log-target=TARGET     Log to auto (default: stderr), console,\n"
+               "                             console-prefixed, journal, syslog, kmsg or null\n"
                "     --state-directory=PATH  Keep records of persistent devices in PATH\n"
                "                             (default: $" STATE_DIRECTORY_ENV ", else %s/tund)\n"
                "\n"
@@ -67,6 +69,7 @@ static int parse_argv(int argc, char *argv[], Arguments *args) {
         enum {
                 ARG_VERSION = 0x100,
                 ARG_LOG_LEVEL,
+                ARG_LOG_TARGET,
                 ARG_STATE_DIRECTORY,
                 ARG_MAX_DEVICES_PER_USER,
                 ARG_MAX_PACKET_FDS_PER_DEVICE,
@@ -79,6 +82,7 @@ static int parse_argv(int argc, char *argv[], Arguments *args) {
                 { "help",                        no_argument,       NULL, 'h'                             },
                 { "version",                     no_argument,       NULL, ARG_VERSION                     },
                 { "log-level",                   required_argument, NULL, ARG_LOG_LEVEL                   },
+                { "log-target",                  required_argument, NULL, ARG_LOG_TARGET                  },
                 { "state-directory",             required_argument, NULL, ARG_STATE_DIRECTORY             },
                 { "max-devices-per-user",        required_argument, NULL, ARG_MAX_DEVICES_PER_USER        },
                 { "max-packet-fds-per-device",   required_argument, NULL, ARG_MAX_PACKET_FDS_PER_DEVICE   },
@@ -89,6 +93,7 @@ static int parse_argv(int argc, char *argv[], Arguments *args) {
                 {}
         };
         Limits *l = &args->limits;
+        LogTarget target;
         unsigned seconds;
         int c, level, r;
 
@@ -105,6 +110,12 @@ static int parse_argv(int argc, char *argv[], Arguments *args) {
                         if (level < 0)
                                 return log_error_errno(level, "Unknown log level '%s'; use one of emerg, alert, crit, err, warning, notice, info, debug.", optarg);
                         log_set_max_level(level);
+                        break;
+                case ARG_LOG_TARGET:
+                        target = log_target_from_string(optarg);
+                        if (target < 0)
+                                return log_error_errno(target, "Unknown log target '%s'; use one of auto, console, console-prefixed, journal, syslog, kmsg, null.", optarg);
+                        log_set_target(target);
                         break;
                 case ARG_STATE_DIRECTORY:
                         if (optarg[0] != '/')

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "creator.h"
 #include "device-bus.h"
+#include "log-control.h"
 #include "log.h"
 #include "manager-bus.h"
 #include "manager.h"
@@ -173,6 +174,9 @@ static int manager_connect_bus(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to watch bus peers: %m");
         r = manager_bus_register(m);
+        if (r < 0)
+                return r;
+        r = log_control_register(m->bus, m->peers);
         if (r < 0)
                 return r;
         return device_bus_register(m);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Logging to stderr with syslog levels as "<N>" prefixes, which the journal (and
- * systemd's stderr capture) turns into priorities. */
+/* Logging with syslog levels: by default to stderr, with "<N>" prefixes when the journal
+ * takes stderr (it turns them into priorities); or to the journal, syslog or the kernel log
+ * directly. Level and target may change while tund runs (LogControl1), from any thread. */
 
 #include <errno.h>
 #include <stdbool.h>
@@ -14,6 +15,26 @@ void log_set_max_level(int level);
 int log_get_max_level(void);
 int log_level_from_string(const char *s);       /* "debug", "info", ... or "0".."7" */
 void log_set_prefix_levels(bool enable);        /* "<N>" prefixes; default: when JOURNAL_STREAM is set */
+const char *log_level_to_string(int level);
+
+typedef enum LogTarget {
+        LOG_TARGET_AUTO,                /* stderr, prefixed when the journal takes it */
+        LOG_TARGET_CONSOLE,             /* stderr */
+        LOG_TARGET_CONSOLE_PREFIXED,    /* stderr with "<N>" */
+        LOG_TARGET_JOURNAL,
+        LOG_TARGET_SYSLOG,
+        LOG_TARGET_KMSG,
+        LOG_TARGET_NULL,
+        _LOG_TARGET_MAX,
+        _LOG_TARGET_INVALID = -EINVAL,
+} LogTarget;
+
+void log_set_target(LogTarget target);
+LogTarget log_get_target(void);
+const char *log_target_to_string(LogTarget target);
+LogTarget log_target_from_string(const char *s);
+/* The name messages go under in the journal, syslog and the kernel log. */
+const char *log_identifier(void);
 
 /* Logs the message; where error != 0 "%m" stands for strerror(-error) (or error).
  * Returns -abs(error), so that "return log_error_errno(r, ...)" passes the error on. */
