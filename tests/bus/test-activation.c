@@ -140,7 +140,7 @@ static void test_create_activates(void) {
                 stop_activated();
                 assert_not_running();
                 names[i] = tb_ifname((const char *[]) { "a", "b", "c" }[i]);
-                g_autofree char *path = tb_create_ok(bus, names[i], tb_options("Persistent", g_variant_new_boolean(TRUE), NULL));
+                g_free(tb_create_ok(bus, names[i], tb_options("Persistent", g_variant_new_boolean(TRUE), NULL)));
                 g_assert_true(tb_link_exists(names[i]));
         }
 

@@ -40,9 +40,10 @@ static void test_read(void) {
         /* Everyone may read. */
         g_autoptr(TbCaller) c = tb_caller_new(env, tb_env_user(env, TB_ROLE_NOBODY));
         g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) r = tb_caller_call(c, false, LOG_CONTROL_PATH, PROPERTIES_IFACE, "Get",
-                                               g_variant_new("(ss)", LOG_CONTROL_IFACE, "LogLevel"), &error);
+        GVariant *r = tb_caller_call(c, false, LOG_CONTROL_PATH, PROPERTIES_IFACE, "Get",
+                                     g_variant_new("(ss)", LOG_CONTROL_IFACE, "LogLevel"), &error);
         g_assert_no_error(error);
+        g_variant_unref(r);
 }
 
 static bool property_changed(GVariant *parameters, const void *data) {

@@ -352,10 +352,11 @@ void tb_env_install_activation(TbEnv *env) {
         g_autofree char *path = g_build_filename(dir, "org.example.Tun1.service", NULL);
         g_assert_true(g_file_set_contents(path, file->str, -1, NULL));
 
-        g_autoptr(GVariant) r = g_dbus_connection_call_sync(
+        GVariant *r = g_dbus_connection_call_sync(
                 env->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
                 "ReloadConfig", NULL, NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
         g_assert_no_error(error);
+        g_variant_unref(r);
 }
 
 const char *tb_env_dir(TbEnv *env) {
