@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "bus-peers.h"
+#include "list.h"
 #include "log.h"
 #include "macro.h"
 
@@ -66,12 +67,7 @@ static void peer_drop_waiting(BusPeer *p) {
 static BusPeer *peer_free(BusPeer *p) {
         if (!p)
                 return NULL;
-        if (p->prev)
-                p->prev->next = p->next;
-        else
-                p->peers->list = p->next;
-        if (p->next)
-                p->next->prev = p->prev;
+        LIST_REMOVE(p->peers->list, p);
         sd_bus_slot_unref(p->slot);
         peer_drop_waiting(p);
         free(p->name);
@@ -161,10 +157,7 @@ static int peer_new(BusPeers *peers, const char *name, BusPeer **ret) {
                 free(p);
                 return -ENOMEM;
         }
-        p->next = peers->list;
-        if (peers->list)
-                peers->list->prev = p;
-        peers->list = p;
+        LIST_PREPEND(peers->list, p);
 
         r = peer_ask_uid(p);
         if (r < 0) {

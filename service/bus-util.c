@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <stdio.h>
 #include <string.h>
 
 #include "bus-errors.h"
@@ -17,12 +18,20 @@ int bus_read_failed(int r, sd_bus_error *error) {
         return r;
 }
 
-static const char *known_offloads(void) {
-        return "csum, tso4, tso6, tso-ecn, uso4, uso6, gro-tcp, gro-udp";
+/* "csum, tso4, ...", from the offload table. */
+static const char *known_offloads(char *buf, size_t size) {
+        size_t n = 0;
+
+        buf[0] = '\0';
+        FOREACH_OFFLOAD(o)
+                n += snprintf(buf + MIN(n, size - 1), size - MIN(n, size - 1), "%s%s",
+                              n > 0 ? ", " : "", offload_to_string(o));
+        return buf;
 }
 
 int bus_read_offloads(sd_bus_message *m, unsigned supported, unsigned *ret, sd_bus_error *error) {
         const char *name, *reason;
+        char known[256];
         unsigned set = 0, missing;
         int r;
 
@@ -35,7 +44,7 @@ int bus_read_offloads(sd_bus_message *m, unsigned supported, unsigned *ret, sd_b
                 if (o == 0)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                                  "Unknown offload '%s'; known offloads are: %s.",
-                                                 name, known_offloads());
+                                                 name, known_offloads(known, sizeof(known)));
                 set |= o;
         }
         if (r < 0)

@@ -5,6 +5,7 @@
 
 #include "creator.h"
 #include "device.h"
+#include "list.h"
 #include "log.h"
 #include "manager.h"
 
@@ -19,12 +20,7 @@ struct Creator {
 Creator *creator_free(Creator *c) {
         if (!c)
                 return NULL;
-        if (c->prev)
-                c->prev->next = c->next;
-        else if (c->manager->creators == c)
-                c->manager->creators = c->next;
-        if (c->next)
-                c->next->prev = c->prev;
+        LIST_REMOVE(c->manager->creators, c);
         sd_event_source_disable_unref(c->reaper);
         free(c->name);
         free(c);
@@ -123,15 +119,12 @@ int creator_acquire(Manager *m, sd_bus_message *message, Creator **ret) {
                 .manager = m,
                 .name = strdup(sender),
                 .n_refs = 1,
-                .next = m->creators,
         };
         if (!c->name) {
                 free(c);
                 return -ENOMEM;
         }
-        if (m->creators)
-                m->creators->prev = c;
-        m->creators = c;
+        LIST_PREPEND(m->creators, c);
 
         *ret = c;
         return 0;

@@ -10,6 +10,7 @@
 #include "device.h"
 #include "ifname.h"
 #include "link/netns.h"
+#include "list.h"
 #include "log.h"
 #include "manager.h"
 #include "offloads.h"
@@ -41,33 +42,13 @@ static int device_new(Manager *m, int tun_fd, Device **ret) {
 
 /* Appends, so that ListDevices lists devices in the order they came. */
 static void device_link(Device *d) {
-        Manager *m = d->manager;
-        Device *last = m->devices;
-
-        if (!last) {
-                m->devices = d;
-                return;
-        }
-        while (last->next)
-                last = last->next;
-        last->next = d;
-        d->prev = last;
-}
-
-static void device_unlink(Device *d) {
-        if (d->prev)
-                d->prev->next = d->next;
-        else if (d->manager->devices == d)
-                d->manager->devices = d->next;
-        if (d->next)
-                d->next->prev = d->prev;
-        d->prev = d->next = NULL;
+        LIST_APPEND(d->manager->devices, d);
 }
 
 Device *device_free(Device *d) {
         if (!d)
                 return NULL;
-        device_unlink(d);
+        LIST_REMOVE(d->manager->devices, d);
         link_watch_free(d->link_watch);         /* it borrows the fd */
         d->dataplane = dataplane_free(d->dataplane);    /* its clients read end-of-file */
         creator_release(d->creator);

@@ -25,7 +25,6 @@ typedef struct Creator Creator;
 typedef struct DeviceConfig {
         const char *name;               /* "", a pattern with %d, or an exact name */
         uint32_t mtu;
-        bool up;                        /* between LinkUp and LinkDown */
         unsigned offloads;              /* Offload bits */
         bool persistent;
         uid_t owner;

@@ -392,7 +392,7 @@ static int manager_restore_devices(Manager *m) {
 
 static int manager_on_name_acquired(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         /* RequestName's answers (without queueing, as sd-bus asks) */
-        enum { NAME_PRIMARY_OWNER = 1, NAME_EXISTS = 3, NAME_ALREADY_OWNER = 4 };
+        enum { NAME_PRIMARY_OWNER = 1, NAME_ALREADY_OWNER = 4 };
         Manager *m = userdata;
         const sd_bus_error *e = sd_bus_message_get_error(reply);
         uint32_t answer;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "list.h"
 #include "log.h"
 #include "macro.h"
 #include "polkit.h"
@@ -54,12 +55,7 @@ int polkit_registry_new(PolkitRegistry **ret, sd_event *event, const Limits *lim
 static PolkitQuery *polkit_query_free(PolkitQuery *q) {
         if (!q)
                 return NULL;
-        if (q->prev)
-                q->prev->next = q->next;
-        else
-                q->registry->queries = q->next;
-        if (q->next)
-                q->next->prev = q->prev;
+        LIST_REMOVE(q->registry->queries, q);
         sd_bus_slot_unref(q->slot);
         sd_event_source_disable_unref(q->timer);
         sd_bus_message_unref(q->request);
@@ -291,11 +287,8 @@ static int polkit_query_new(PolkitRegistry *reg, sd_bus_message *m, uid_t uid,
                 .uid = uid,
                 .actions = actions,
                 .error = SD_BUS_ERROR_NULL,
-                .next = reg->queries,
         };
-        if (reg->queries)
-                reg->queries->prev = q;
-        reg->queries = q;
+        LIST_PREPEND(reg->queries, q);
         if (!q->sender) {
                 polkit_query_free(q);
                 return -ENOMEM;

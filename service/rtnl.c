@@ -52,26 +52,6 @@ void rtnl_close(struct nl_sock *sk) {
         nl_socket_free(sk);     /* closes it too */
 }
 
-int rtnl_get_link(struct nl_sock *sk, int ifindex, const char *name, RtnlLinkInfo *ret) {
-        _cleanup_(rtnl_link_putp) struct rtnl_link *link = NULL;
-        const char *actual;
-        int r;
-
-        r = rtnl_link_get_kernel(sk, ifindex, name, &link);
-        if (r < 0)
-                return errno_from_nl(r);
-
-        *ret = (RtnlLinkInfo) {
-                .ifindex = rtnl_link_get_ifindex(link),
-                .mtu = rtnl_link_get_mtu(link),
-                .flags = rtnl_link_get_flags(link),
-        };
-        actual = rtnl_link_get_name(link);
-        if (actual)
-                strncpy(ret->name, actual, IFNAMSIZ - 1);
-        return 0;
-}
-
 int rtnl_find_tun(struct nl_sock *sk, const char *name, int *ret_ifindex) {
         _cleanup_(rtnl_link_putp) struct rtnl_link *link = NULL;
         const char *type;

@@ -10,19 +10,10 @@
 
 struct nl_sock;
 
-typedef struct RtnlLinkInfo {
-        int ifindex;
-        char name[IFNAMSIZ];
-        uint32_t mtu;
-        unsigned flags;                 /* IFF_* */
-} RtnlLinkInfo;
-
 /* A connected NETLINK_ROUTE socket in the caller's network namespace. */
 int rtnl_open(struct nl_sock **ret);
 void rtnl_close(struct nl_sock *sk);
 
-/* By ifindex (name NULL) or by name (ifindex 0). -ENODEV when there is no such link. */
-int rtnl_get_link(struct nl_sock *sk, int ifindex, const char *name, RtnlLinkInfo *ret);
 /* The ifindex of the TUN/TAP device of that name; -ENODEV when no link has the name or
  * it is of another kind. */
 int rtnl_find_tun(struct nl_sock *sk, const char *name, int *ret_ifindex);

@@ -13,6 +13,7 @@
 #include "link-monitor.h"
 #include "link-netlink.h"
 #include "link-probe.h"
+#include "list.h"
 #include "log.h"
 #include "macro.h"
 #include "netns.h"
@@ -787,10 +788,7 @@ int link_monitor_watch(LinkMonitor *m, int tun_fd, const LinkWatchOps *ops, void
                 w->state.up = true;
         }
 
-        w->next = m->watches;
-        if (m->watches)
-                m->watches->prev = w;
-        m->watches = w;
+        LIST_PREPEND(m->watches, w);
         monitor_update_probe_timer(m);
 
         *ret = w;
@@ -806,12 +804,7 @@ LinkWatch *link_watch_free(LinkWatch *w) {
         ready_remove(m, w);
         if (m->probe_cursor == w)
                 m->probe_cursor = w->next;
-        if (w->prev)
-                w->prev->next = w->next;
-        else
-                m->watches = w->next;
-        if (w->next)
-                w->next->prev = w->prev;
+        LIST_REMOVE(m->watches, w);
         free(w);
         monitor_update_probe_timer(m);
         return NULL;

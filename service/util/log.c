@@ -63,10 +63,6 @@ const char *log_identifier(void) {
         return program_invocation_short_name;
 }
 
-void log_set_prefix_levels(bool enable) {
-        prefix_levels = enable;
-}
-
 int log_level_from_string(const char *s) {
         for (int i = 0; i < (int) ELEMENTSOF(level_names); i++)
                 if (strcmp(s, level_names[i]) == 0)

@@ -14,7 +14,6 @@
 void log_set_max_level(int level);
 int log_get_max_level(void);
 int log_level_from_string(const char *s);       /* "debug", "info", ... or "0".."7" */
-void log_set_prefix_levels(bool enable);        /* "<N>" prefixes; default: when JOURNAL_STREAM is set */
 const char *log_level_to_string(int level);
 
 typedef enum LogTarget {
