@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "creator.h"
 #include "device-bus.h"
 #include "device.h"
 #include "ifname.h"
@@ -51,7 +50,7 @@ Device *device_free(Device *d) {
         LIST_REMOVE(d->manager->devices, d);
         link_watch_free(d->link_watch);         /* it borrows the fd */
         d->dataplane = dataplane_free(d->dataplane);    /* its clients read end-of-file */
-        creator_release(d->creator);
+        free(d->creator);
         safe_close(d->tun_fd);
         free(d->object_path);
         free(d);
@@ -299,7 +298,14 @@ void device_delete(Device *d) {
 }
 
 int device_track_creator(Device *d, sd_bus_message *m) {
-        return creator_acquire(d->manager, m, &d->creator);
+        const char *sender = sd_bus_message_get_sender(m);
+
+        if (!sender)
+                return -ENXIO;
+        /* Its departure is still to come: the bus tells of a peer leaving after every call
+         * the peer made, and bus-peers.c refuses the calls of a departed one. */
+        d->creator = strdup(sender);
+        return d->creator ? 0 : -ENOMEM;
 }
 
 int device_set_mtu(Device *d, uint32_t mtu) {

@@ -20,7 +20,6 @@
 
 typedef struct Manager Manager;
 typedef struct Device Device;
-typedef struct Creator Creator;
 
 typedef struct DeviceConfig {
         const char *name;               /* "", a pattern with %d, or an exact name */
@@ -45,7 +44,8 @@ struct Device {
         bool persistent;
         char record_id[SD_ID128_STRING_MAX];    /* persistent devices only */
 
-        Creator *creator;               /* non-persistent devices go with their creator */
+        char *creator;                  /* the bus peer a non-persistent device goes with */
+        bool creator_gone;              /* it left: the device is to be removed */
         LinkWatch *link_watch;
         Dataplane *dataplane;           /* moves the packets of its packet fds */
 
@@ -67,7 +67,7 @@ Device *device_free(Device *d);
 /* Removes the device for good, persistent or not, and frees it. */
 void device_delete(Device *d);
 
-/* The device goes away when the sender of m leaves the bus. */
+/* The device goes away when the sender of m leaves the bus (manager_peer_gone). */
 int device_track_creator(Device *d, sd_bus_message *m);
 
 int device_set_mtu(Device *d, uint32_t mtu);

@@ -9,7 +9,6 @@
 
 #include "bus-peers.h"
 #include "config.h"
-#include "creator.h"
 #include "device-bus.h"
 #include "log-control.h"
 #include "log.h"
@@ -63,9 +62,7 @@ Manager *manager_free(Manager *m) {
         /* Non-persistent devices go with their fds; persistent ones stay for the next run. */
         while (m->devices)
                 device_free(m->devices);
-        /* Creators whose devices were still being removed. */
-        while (m->creators)
-                creator_free(m->creators);
+        sd_event_source_disable_unref(m->reaper);
 
         manager_forget_unadopted(m);
         sd_event_source_disable_unref(m->adopt_retry);
@@ -149,12 +146,64 @@ static int manager_setup_signals(Manager *m) {
         return 0;
 }
 
-/* The bus said that a peer left, and it is confirmed. */
-static void manager_on_peer_gone(const char *name, void *userdata) {
+/* Removing a TUN costs the kernel tens of milliseconds (RCU grace periods): one device per
+ * loop iteration, at idle priority, so that bus calls are served in between. */
+static int manager_reap_one(sd_event_source *s, void *userdata) {
         Manager *m = userdata;
 
+        for (Device *d = m->devices; d; d = d->next)
+                if (d->creator_gone) {
+                        device_delete(d);
+                        return 0;
+                }
+        return sd_event_source_set_enabled(s, SD_EVENT_OFF);
+}
+
+static void manager_reap_now(Manager *m) {
+        Device *next;
+
+        for (Device *d = m->devices; d; d = next) {
+                next = d->next;
+                if (d->creator_gone)
+                        device_delete(d);
+        }
+}
+
+static void manager_start_reaper(Manager *m) {
+        int r;
+
+        if (m->reaper)
+                r = sd_event_source_set_enabled(m->reaper, SD_EVENT_ON);
+        else {
+                r = sd_event_add_defer(m->event, &m->reaper, manager_reap_one, m);
+                if (r >= 0)
+                        r = sd_event_source_set_priority(m->reaper, SD_EVENT_PRIORITY_IDLE);
+                if (r >= 0)     /* defer sources are one-shot by default */
+                        r = sd_event_source_set_enabled(m->reaper, SD_EVENT_ON);
+        }
+        if (r < 0) {
+                log_warning_errno(r, "Failed to remove devices one by one, removing them at once: %m");
+                manager_reap_now(m);
+        }
+}
+
+/* The bus said that a peer left, and it is confirmed: its checks end, and the devices it
+ * created go. */
+static void manager_on_peer_gone(const char *name, void *userdata) {
+        Manager *m = userdata;
+        unsigned n = 0;
+
         polkit_registry_peer_gone(m->polkit, name);
-        creators_peer_gone(m, name);
+
+        for (Device *d = m->devices; d; d = d->next)
+                if (d->creator && strcmp(d->creator, name) == 0 && !d->creator_gone) {
+                        d->creator_gone = true;
+                        n++;
+                }
+        if (n == 0)
+                return;
+        log_info("%s left the bus; removing the %u device%s it created.", name, n, n == 1 ? "" : "s");
+        manager_start_reaper(m);
 }
 
 static int manager_connect_bus(Manager *m) {

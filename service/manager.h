@@ -33,7 +33,7 @@ struct Manager {
 
         Device *devices;
         uint64_t next_device_id;
-        Creator *creators;              /* of non-persistent devices (creator.c) */
+        sd_event_source *reaper;        /* removes the devices of creators that left */
 
         unsigned supported_offloads;    /* Offload bits, probed at start */
         char *state_dir;                /* records of persistent devices */
