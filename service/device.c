@@ -9,6 +9,7 @@
 #include "device.h"
 #include "ifname.h"
 #include "link/netns.h"
+#include "hashmap.h"
 #include "list.h"
 #include "log.h"
 #include "manager.h"
@@ -39,15 +40,46 @@ static int device_new(Manager *m, int tun_fd, Device **ret) {
         return 0;
 }
 
+/* Lookups by name: a device renamed behind tund's back to the name of another managed
+ * device (in another namespace) is found by its path only, until one of them is renamed. */
+static void device_index_name(Device *d) {
+        int r = hashmap_put(d->manager->devices_by_name, d->name, d);
+
+        if (r < 0)
+                log_warning_errno(r, "Device %s cannot be found by its name: %m", d->name);
+}
+
+static void device_unindex_name(Device *d) {
+        if (hashmap_get(d->manager->devices_by_name, d->name) == d)
+                (void) hashmap_remove(d->manager->devices_by_name, d->name);
+}
+
 /* Appends, so that ListDevices lists devices in the order they came. */
-static void device_link(Device *d) {
+static int device_link(Device *d) {
+        int r;
+
+        r = hashmap_put(d->manager->devices_by_id, &d->id, d);
+        if (r < 0)
+                return r;
         LIST_APPEND(d->manager->devices, d);
+        device_index_name(d);
+        return 0;
+}
+
+static void device_unlink(Device *d) {
+        Manager *m = d->manager;
+
+        if (hashmap_get(m->devices_by_id, &d->id) != d)
+                return;
+        (void) hashmap_remove(m->devices_by_id, &d->id);
+        device_unindex_name(d);
+        LIST_REMOVE(m->devices, d);
 }
 
 Device *device_free(Device *d) {
         if (!d)
                 return NULL;
-        LIST_REMOVE(d->manager->devices, d);
+        device_unlink(d);
         link_watch_free(d->link_watch);         /* it borrows the fd */
         d->dataplane = dataplane_free(d->dataplane);    /* its clients read end-of-file */
         free(d->creator);
@@ -221,6 +253,9 @@ int device_create(Manager *m, const DeviceConfig *config, Device **ret) {
                 log_error_errno(r, "Failed to watch the link of %s: %m", d->name);
                 goto fail;
         }
+        r = device_link(d);
+        if (r < 0)
+                goto fail;
         /* Last: nothing after it may fail, as it leaves a record and a persistent TUN. */
         if (config->persistent) {
                 r = device_make_persistent(d);
@@ -228,7 +263,6 @@ int device_create(Manager *m, const DeviceConfig *config, Device **ret) {
                         goto fail;
         }
 
-        device_link(d);
         log_info("Created device %s (%s%s, owner %" PRIu32 ").", d->name, d->object_path,
                  d->persistent ? ", persistent" : "", (uint32_t) d->owner);
         *ret = d;
@@ -271,7 +305,11 @@ int device_adopt(Manager *m, int tun_fd, const DeviceRecord *rec, Device **ret) 
                 return r;
         }
 
-        device_link(d);
+        r = device_link(d);
+        if (r < 0) {
+                device_free(d);
+                return r;
+        }
         log_info("Managing persistent device %s again (%s).", d->name, d->object_path);
         *ret = d;
         return 0;
@@ -345,7 +383,9 @@ void device_apply_link_state(Device *d, const LinkState *state) {
                 changed[n++] = "Index";
         }
         if (strcmp(state->name, d->name) != 0) {
+                device_unindex_name(d);
                 snprintf(d->name, sizeof(d->name), "%s", state->name);
+                device_index_name(d);
                 changed[n++] = "Name";
         }
         if (n > 0)

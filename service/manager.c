@@ -37,6 +37,12 @@ int manager_new(Manager **ret, const char *state_dir, const Limits *limits) {
         if (!m->state_dir)
                 return -ENOMEM;
 
+        r = hashmap_new(&m->devices_by_id, &uint64_hash_ops);
+        if (r < 0)
+                return r;
+        r = hashmap_new(&m->devices_by_name, &string_hash_ops);
+        if (r < 0)
+                return r;
         r = sd_event_default(&m->event);
         if (r < 0)
                 return r;
@@ -74,6 +80,8 @@ Manager *manager_free(Manager *m) {
         if (m->rtnl)
                 rtnl_close(m->rtnl);
         sd_event_unref(m->event);
+        hashmap_free(m->devices_by_id);
+        hashmap_free(m->devices_by_name);
         safe_close(m->state_lock_fd);
         free(m->state_dir);
         free(m);
@@ -81,10 +89,7 @@ Manager *manager_free(Manager *m) {
 }
 
 Device *manager_find_device_by_name(Manager *m, const char *name) {
-        for (Device *d = m->devices; d; d = d->next)
-                if (strcmp(d->name, name) == 0)
-                        return d;
-        return NULL;
+        return hashmap_get(m->devices_by_name, name);
 }
 
 unsigned manager_n_devices_of(Manager *m, uid_t owner) {
@@ -109,10 +114,7 @@ bool manager_devices_limit_reached(Manager *m, uid_t owner) {
 }
 
 Device *manager_find_device_by_id(Manager *m, uint64_t id) {
-        for (Device *d = m->devices; d; d = d->next)
-                if (d->id == id)
-                        return d;
-        return NULL;
+        return hashmap_get(m->devices_by_id, &id);
 }
 
 static int manager_probe_offloads(Manager *m) {

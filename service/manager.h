@@ -10,6 +10,7 @@
 
 #include "bus-peers.h"
 #include "device.h"
+#include "hashmap.h"
 #include "persist.h"
 #include "polkit.h"
 #include "tund-limits.h"
@@ -31,7 +32,9 @@ struct Manager {
         PolkitRegistry *polkit;
         Limits limits;
 
-        Device *devices;
+        Device *devices;                /* in the order they came */
+        Hashmap *devices_by_id;
+        Hashmap *devices_by_name;
         uint64_t next_device_id;
         sd_event_source *reaper;        /* removes the devices of creators that left */
 
