@@ -34,6 +34,7 @@ typedef struct DataplaneStats {
         uint64_t drops_queue_full;      /* a client did not read fast enough */
         uint64_t drops_no_client;       /* packets from the kernel while no client was open */
         uint64_t drops_write_error;     /* the kernel refused a write (link down, ...) */
+        uint64_t drops_too_long;        /* kernel packets too long for the client's mode */
 } DataplaneStats;
 
 /* Called on the control plane's loop (see dataplane_new) when the number of clients

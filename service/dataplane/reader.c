@@ -73,6 +73,7 @@ static void flush_client(Reader *r, Client *c) {
         r->delta.rx_packets += tc.packets;
         r->delta.rx_bytes += tc.bytes;
         r->delta.drops_queue_full += tc.drops_queue_full;
+        r->delta.drops_too_long += tc.drops_too_long;
 }
 
 /* Sends everything queued; afterwards nothing refers to the arena any more. */
@@ -91,7 +92,9 @@ static void queue_to_client(Reader *r, Client *c, const uint8_t *pkt, size_t len
                 flush_client(r, c);
                 q = c->ops->queue(c->transport, pkt, len);
         }
-        if (q < 0)
+        if (q == -EMSGSIZE)
+                r->delta.drops_too_long++;      /* e.g. 65534 bytes: more than a batch record holds */
+        else if (q < 0)
                 r->delta.drops_invalid++;
 }
 
@@ -205,9 +208,15 @@ static int read_batch(Reader *r) {
                         n++;
                         continue;
                 }
+                n++;
+                if ((size_t) len >= READ_SLOT_SIZE) {
+                        /* A full slot: the packet was longer than an IP packet's 65535
+                         * bytes (a device with a gso_max_size above 64 KiB) and is cut. */
+                        r->delta.drops_too_long++;
+                        continue;
+                }
                 r->next_slot++;         /* before deliver(), which may flush */
                 deliver(r, slot, len);
-                n++;
                 unflushed += len;
                 if (unflushed >= FLUSH_BYTES) {
                         flush_all(r);

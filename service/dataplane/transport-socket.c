@@ -213,11 +213,17 @@ static void transport_socket_flush(Transport *t, TransportCounters *c) {
 
         while (sent < t->tx_n_msgs) {
                 int r = sendmmsg(t->fd, t->tx_msgs + sent, t->tx_n_msgs - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
-                if (r < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        break;  /* EAGAIN: queue full; EPIPE etc.: the client is going away */
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0 && errno == EMSGSIZE) {
+                        /* Longer than the socket's send buffer allows (a small
+                         * net.core.wmem_max): that message alone is lost. */
+                        c->drops_too_long += packets_in(t, sent, sent + 1);
+                        sent++;
+                        continue;
                 }
+                if (r < 0)
+                        break;  /* EAGAIN: queue full; EPIPE etc.: the client is going away */
                 c->packets += packets_in(t, sent, sent + r);
                 c->bytes += bytes_in(t, sent, sent + r);
                 sent += r;

@@ -488,6 +488,66 @@ static void test_invalid_counted(void) {
         netns_remove(ns_a);
 }
 
+static void send_udp_of(int fd, const char *addr, size_t payload) {
+        static uint8_t buf[65507];
+        struct sockaddr_storage ss;
+        socklen_t sl = make_addr(AF_INET, addr, 9, &ss);
+
+        g_assert_cmpint(sendto(fd, buf, payload, 0, (struct sockaddr *) &ss, sl), ==, (ssize_t) payload);
+}
+
+/* Waits for the batch message that carries one record of LEN bytes, skipping others (the
+ * kernel's own IPv6 chatter on the link). */
+static void wait_single_record(int fd, size_t len) {
+        static uint8_t buf[65536];
+        struct timeval tv = { .tv_sec = TB_HANG_SECONDS };
+
+        g_assert_cmpint(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), ==, 0);
+        for (;;) {
+                ssize_t n = recv_retry(fd, buf, sizeof(buf), 0);
+                g_assert_cmpint(n, >, 2);
+                if ((size_t) n == 2 + len && ((size_t) buf[0] << 8 | buf[1]) == len)
+                        return;
+        }
+}
+
+static void wait_statistic(GDBusConnection *bus, const char *path, const char *key, uint64_t value) {
+        for (unsigned i = 0; i < TB_HANG_SECONDS * 50 && get_statistic(bus, path, key) < value; i++)
+                g_usleep(20 * 1000);
+        g_assert_cmpuint(get_statistic(bus, path, key), ==, value);
+}
+
+/* MTU 65535: a kernel packet of 65533 bytes reaches a batch client as one record that
+ * fills a message; one of 65534 bytes, which no record can hold, is counted in
+ * drops_too_long and not as the client's invalid input. */
+static void test_too_long_counted(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *path = tb_create_ok(bus, if_a, tb_options("MTU", g_variant_new_uint32(65535), NULL));
+
+        g_assert_cmpint(netns_setup(ns_a, if_a, "10.95.0.1/24", NULL, 65535), ==, 0);
+        int batch = open_mode_fd(bus, path, "batch");
+        int tx = socket_in_netns(ns_a, AF_INET, SOCK_DGRAM, 0);
+        g_assert_cmpint(tx, >=, 0);
+
+        send_udp_of(tx, "10.95.0.2", 65533 - 28);
+        wait_single_record(batch, 65533);
+        g_assert_cmpuint(get_statistic(bus, path, "drops_too_long"), ==, 0);
+
+        send_udp_of(tx, "10.95.0.2", 65534 - 28);
+        send_udp_of(tx, "10.95.0.2", 65535 - 28);
+        wait_statistic(bus, path, "drops_too_long", 2);
+        g_assert_cmpuint(get_statistic(bus, path, "drops_invalid"), ==, 0);
+
+        close(tx);
+        close(batch);
+        wait_clients(bus, path, 0);
+        tb_delete_ok(bus, path);
+        netns_remove(ns_a);
+}
+
 /* ---- While traffic flows ------------------------------------------------------------------- */
 
 static void set_offloads(GDBusConnection *bus, const char *path, const char *const *offloads) {
@@ -632,6 +692,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/packet-fd/vnet-mode", test_vnet_mode);
         g_test_add_func("/packet-fd/reopen-no-leak", test_reopen_no_leak);
         g_test_add_func("/packet-fd/invalid-counted", test_invalid_counted);
+        g_test_add_func("/packet-fd/too-long-counted", test_too_long_counted);
         g_test_add_func("/packet-fd/offloads-while-flowing", test_offloads_while_flowing);
         g_test_add_func("/packet-fd/stalled-client", test_stalled_client);
         g_test_add_func("/packet-fd/removed-behind-back", test_removed_behind_back);
