@@ -356,6 +356,15 @@ static int transport_socket_receive(Transport *t, bool wait, const struct iovec 
         return (int) n_pkts;
 }
 
+static void transport_socket_wait_closed(Transport *t) {
+        /* POLLHUP comes when both directions are shut: the client closed its end, or
+         * shutdown() shut ours. */
+        struct pollfd p = { .fd = t->fd };
+
+        while (poll(&p, 1, -1) < 0 && errno == EINTR)
+                ;
+}
+
 static void transport_socket_shutdown(Transport *t) {
         (void) shutdown(t->fd, SHUT_RDWR);
 }
@@ -368,6 +377,7 @@ const TransportOps transport_socket_packet_ops = {
         .queue = transport_socket_queue,
         .flush = transport_socket_flush,
         .receive = transport_socket_receive,
+        .wait_closed = transport_socket_wait_closed,
         .shutdown = transport_socket_shutdown,
 };
 
@@ -379,6 +389,7 @@ const TransportOps transport_socket_batch_ops = {
         .queue = transport_socket_queue,
         .flush = transport_socket_flush,
         .receive = transport_socket_receive,
+        .wait_closed = transport_socket_wait_closed,
         .shutdown = transport_socket_shutdown,
 };
 
@@ -390,5 +401,6 @@ const TransportOps transport_socket_vnet_ops = {
         .queue = transport_socket_queue,
         .flush = transport_socket_flush,
         .receive = transport_socket_receive,
+        .wait_closed = transport_socket_wait_closed,
         .shutdown = transport_socket_shutdown,
 };

@@ -47,6 +47,10 @@ typedef struct TransportOps {
          * without wait) or all it took was refused, or another negative errno.
          * Malformed input is counted in c, never returned. */
         int (*receive)(Transport *t, bool wait, const struct iovec **ret_pkts, TransportCounters *c);
+        /* After receive() returned 0, on the client's thread: waits until the client has
+         * closed its fd entirely or shutdown() was called. A client that shut down only its
+         * writing side goes on receiving meanwhile. */
+        void (*wait_closed)(Transport *t);
 
         /* Any thread: the client reads end-of-file and a waiting receive() returns 0. */
         void (*shutdown)(Transport *t);

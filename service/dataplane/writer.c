@@ -158,8 +158,12 @@ void *writer_main(void *userdata) {
                 dataplane_stats_add(w.dp, &w.delta);
                 w.delta = (DataplaneStats) {};
 
-                if (r == 0)
+                if (r == 0) {
+                        /* End-of-file: the client sends no more, but may still receive. */
+                        w.gro = gro_batch_free(w.gro);
+                        c->ops->wait_closed(c->transport);
                         break;
+                }
                 if (r < 0 && r != -EAGAIN) {
                         log_debug_errno(r, "Failed to receive from a client, closing it: %m");
                         c->ops->shutdown(c->transport);

@@ -653,6 +653,62 @@ static void test_removed_behind_back(void) {
         netns_remove(ns_a);
 }
 
+/* Sends a datagram carrying MARK from ns to addr:9 every 100 ms until fd receives a message
+ * that holds it. */
+static void assert_receives(int fd, const char *ns, const char *addr, const char *mark) {
+        static uint8_t buf[65536 + 10];
+        struct sockaddr_storage ss;
+        socklen_t sl = make_addr(AF_INET, addr, 9, &ss);
+        struct timeval tv = { .tv_usec = 100 * 1000 };
+        int tx = socket_in_netns(ns, AF_INET, SOCK_DGRAM, 0);
+        bool received = false;
+
+        g_assert_cmpint(tx, >=, 0);
+        g_assert_cmpint(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), ==, 0);
+        for (unsigned i = 0; i < TB_HANG_SECONDS * 10 && !received; i++) {
+                g_assert_cmpint(sendto(tx, mark, strlen(mark), 0, (struct sockaddr *) &ss, sl), ==, (ssize_t) strlen(mark));
+                for (ssize_t n; !received && (n = recv(fd, buf, sizeof(buf), 0)) > 0;)
+                        received = memmem(buf, n, mark, strlen(mark)) != NULL;
+        }
+        close(tx);
+        g_assert_true(received);
+}
+
+/* A client that shuts down only its writing side still receives, in every mode, and stays
+ * a client until it closes its fd. */
+static void test_half_close(void) {
+        static const char *const modes[] = { "packet", "batch", "vnet" };
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *path = tb_create_ok(bus, if_a, NULL);
+
+        g_assert_cmpint(netns_setup(ns_a, if_a, "10.95.0.1/24", NULL, MTU), ==, 0);
+        for (size_t i = 0; i < G_N_ELEMENTS(modes); i++) {
+                int fd = open_mode_fd(bus, path, modes[i]);
+
+                wait_clients(bus, path, 1);
+                g_assert_cmpint(shutdown(fd, SHUT_WR), ==, 0);
+                /* Time for tund to read the end-of-file (which used to end the client). */
+                g_usleep(200 * 1000);
+                g_assert_cmpuint(get_clients(bus, path), ==, 1);
+                assert_receives(fd, ns_a, "10.95.0.2", modes[i]);
+                g_assert_cmpuint(get_clients(bus, path), ==, 1);
+                close(fd);
+                wait_clients(bus, path, 0);
+        }
+
+        /* Delete ends a half-closed client at once: its fd reads end-of-file. */
+        int fd = open_mode_fd(bus, path, "packet");
+        g_assert_cmpint(shutdown(fd, SHUT_WR), ==, 0);
+        g_usleep(200 * 1000);
+        tb_delete_ok(bus, path);
+        g_assert_true(drains_to_eof(fd, TB_HANG_SECONDS));
+        close(fd);
+        netns_remove(ns_a);
+}
+
 /* tund stopping: every fd reads end-of-file (the next test starts tund again). */
 static void test_eof_on_stop(void) {
         TbEnv *env = tb_test_env();
@@ -662,7 +718,11 @@ static void test_eof_on_stop(void) {
         g_autofree char *path_a = tb_create_ok(bus, if_a, NULL);
         g_autofree char *path_b = tb_create_ok(bus, if_b, NULL);
         int fds[] = { open_mode_fd(bus, path_a, "packet"), open_mode_fd(bus, path_a, "vnet"),
-                      open_mode_fd(bus, path_b, "batch") };
+                      open_mode_fd(bus, path_b, "batch"), open_mode_fd(bus, path_b, "packet") };
+
+        /* A client that shut down its writing side ends with the others. */
+        g_assert_cmpint(shutdown(fds[3], SHUT_WR), ==, 0);
+        g_usleep(200 * 1000);
 
         g_assert_cmpint(tb_tund_stop(env), ==, 0);
         for (size_t i = 0; i < G_N_ELEMENTS(fds); i++) {
@@ -696,6 +756,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/packet-fd/offloads-while-flowing", test_offloads_while_flowing);
         g_test_add_func("/packet-fd/stalled-client", test_stalled_client);
         g_test_add_func("/packet-fd/removed-behind-back", test_removed_behind_back);
+        g_test_add_func("/packet-fd/half-close", test_half_close);
         g_test_add_func("/packet-fd/eof-on-stop", test_eof_on_stop);
         int r = tb_test_run();
         free(ns_a);
