@@ -76,6 +76,21 @@ static void flush_client(Reader *r, Client *c) {
         r->delta.drops_too_long += tc.drops_too_long;
 }
 
+/* Gives back what one super-packet of tiny segments needed (grow_arena), once it is sent. */
+static void shrink_arena(Reader *r) {
+        uint8_t *a = realloc(r->arena, ARENA_SIZE);
+        struct iovec *s = reallocarray(r->segs, ARENA_SEGS, sizeof(struct iovec));
+
+        if (a) {
+                r->arena = a;
+                r->arena_size = ARENA_SIZE;
+        }
+        if (s) {
+                r->segs = s;
+                r->max_segs = ARENA_SEGS;
+        }
+}
+
 /* Sends everything queued; afterwards nothing refers to the arena any more. */
 static void flush_all(Reader *r) {
         for (size_t i = 0; i < r->n_clients; i++)
@@ -83,6 +98,8 @@ static void flush_all(Reader *r) {
         r->arena_used = 0;
         r->segs_used = 0;
         r->next_slot = 0;
+        if (r->arena_size > ARENA_SIZE || r->max_segs > ARENA_SEGS)
+                shrink_arena(r);
 }
 
 static void queue_to_client(Reader *r, Client *c, const uint8_t *pkt, size_t len) {

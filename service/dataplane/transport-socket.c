@@ -16,14 +16,16 @@
 #include "vnet.h"
 
 #define MAX_MESSAGE      65535u                 /* of packet or records, as API.md says */
-#define RX_SLOT_SIZE     (VNET_HDR_LEN + MAX_MESSAGE + 1)       /* +1: sees truncation */
-#define RX_MSGS          128u                   /* messages per recvmmsg */
+#define RX_SLOT_SIZE     DATAPLANE_RX_SLOT_SIZE /* +1: sees truncation */
+#define RX_MSGS          DATAPLANE_RX_SLOTS     /* messages per recvmmsg */
 #define RX_PKTS          1024u                  /* packets returned per receive() */
 #define TX_MSGS          1024u                  /* messages per sendmmsg (UIO_MAXIOV) */
 #define TX_BATCH_MSGS    64u                    /* batch mode: messages per flush */
 #define TX_BATCH_IOVS    4096u                  /* batch mode: record pieces per flush */
 #define MSG_MAX_IOVS     1024u                  /* UIO_MAXIOV */
 #define SOCKET_BUFFER    (4u << 20)             /* queue room per client and direction */
+
+_Static_assert(RX_SLOT_SIZE == VNET_HDR_LEN + MAX_MESSAGE + 1, "a slot holds the largest message");
 
 typedef enum Framing {
         FRAMING_PACKET,
@@ -72,10 +74,10 @@ static void transport_socket_freep(Transport **t) {
 static void set_send_buffer(int fd) {
         int size = SOCKET_BUFFER;
 
-        /* SO_SNDBUFFORCE passes net.core.wmem_max when we have CAP_NET_ADMIN; otherwise
-         * the default size works, only with less room for bursts. */
-        if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
-                (void) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+        /* Within net.core.wmem_max, the administrator's limit (no SO_SNDBUFFORCE: a client
+         * must not make tund hold more kernel memory than any socket may); a smaller one
+         * only leaves less room for bursts. */
+        (void) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 }
 
 static int transport_socket_new(Framing framing, Transport **ret, int *ret_peer_fd) {
