@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "dataplane.h"
 #include "harness.h"
 #include "netns-util.h"
 #include "packet-check.h"
@@ -548,6 +549,127 @@ static void test_too_long_counted(void) {
         netns_remove(ns_a);
 }
 
+/* ---- What clients cost --------------------------------------------------------------------- */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+#define FLOOD_FDS 16u                   /* max-packet-fds-per-device's default */
+#define FLOOD_SECONDS 3
+#define MEMORY_SLACK ((size_t) 8u << 20) /* allocator and bus bookkeeping, cached stacks */
+
+/* A number from /proc/PID/status ("Threads", or "VmRSS" and "VmHWM" in KiB). */
+static uint64_t proc_status(pid_t pid, const char *key) {
+        g_autofree char *path = g_strdup_printf("/proc/%d/status", (int) pid);
+        g_autofree char *needle = g_strdup_printf("\n%s:", key);
+        g_autofree char *text = NULL;
+        const char *p;
+
+        g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+        p = strstr(text, needle);
+        g_assert_nonnull(p);
+        return g_ascii_strtoull(p + strlen(needle), NULL, 10);
+}
+
+typedef struct FloodMessage {
+        uint8_t data[10 + 65535];
+        size_t len;
+} FloodMessage;
+
+/* The largest message of each mode, made of a valid 64 KiB UDP packet: the most a client can
+ * make tund receive and coalesce. */
+static void flood_messages(FloodMessage msgs[3]) {
+        static const uint8_t src[4] = { 10, 98, 0, 2 }, dst[4] = { 10, 98, 0, 1 };
+        static uint8_t payload[65507];
+
+        msgs[0].len = packet_build_udp4(msgs[0].data, src, dst, 5000, 9, payload, 65535 - 28);
+        size_t n = packet_build_udp4(msgs[1].data + 2, src, dst, 5001, 9, payload, 65533 - 28);
+        msgs[1].data[0] = n >> 8;
+        msgs[1].data[1] = n & 0xff;
+        msgs[1].len = 2 + n;
+        memset(msgs[2].data, 0, 10);    /* a virtio_net_hdr of GSO_NONE */
+        msgs[2].len = 10 + packet_build_udp4(msgs[2].data + 10, src, dst, 5002, 9, payload, 65535 - 28);
+}
+
+/* Sends each fd its mode's message as fast as tund takes them, for FLOOD_SECONDS. */
+static void flood(const int *fds, size_t n, const FloodMessage msgs[3]) {
+        gint64 end = g_get_monotonic_time() + FLOOD_SECONDS * G_USEC_PER_SEC;
+        uint64_t sent[FLOOD_FDS] = {};
+
+        while (g_get_monotonic_time() < end)
+                for (size_t i = 0; i < n; i++)
+                        if (send(fds[i], msgs[i % 3].data, msgs[i % 3].len, MSG_DONTWAIT) > 0)
+                                sent[i]++;
+        for (size_t i = 0; i < n; i++) {
+                g_test_message("fd %zu took %" G_GUINT64_FORMAT " messages of 64 KiB", i, sent[i]);
+                g_assert_cmpuint(sent[i], >, 0);
+        }
+}
+
+/* FLOOD_FDS fds on one device (packet, batch and vnet in turn), flooded with their largest
+ * messages: tund's memory stays within its base and DATAPLANE_CLIENT_MEMORY_MAX a fd, it
+ * runs 1 + devices + fds threads, and when the fds close both go back. */
+static void test_client_cost_bounded(void) {
+        static const char *const modes[] = { "packet", "batch", "vnet" };
+        static FloodMessage msgs[3];
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        /* A tund of its own, whose peak (VmHWM) is this test's, and which touches only
+         * the memory it uses (meson test sets MALLOC_PERTURB_, which fills every allocation). */
+        static const char *const no_perturb[] = { "MALLOC_PERTURB_", "0", NULL };
+        g_assert_cmpint(tb_tund_stop(env), ==, 0);
+        tb_tund_spawn_with_env(env, no_perturb);
+        for (unsigned i = 0; i < TB_HANG_SECONDS * 50 && !tb_name_has_owner(env, TB_BUS_NAME); i++)
+                g_usleep(20 * 1000);
+        g_assert_true(tb_name_has_owner(env, TB_BUS_NAME));
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *path = tb_create_ok(bus, if_a, NULL);
+        pid_t pid = tb_tund_pid(env);
+        int fds[FLOOD_FDS];
+
+        g_assert_cmpint(netns_setup(ns_a, if_a, "10.98.0.1/24", NULL, MTU), ==, 0);
+        flood_messages(msgs);
+        g_assert_cmpuint(proc_status(pid, "Threads"), ==, 1 + 1);
+        uint64_t base = proc_status(pid, "VmRSS") * 1024;
+
+        for (size_t i = 0; i < FLOOD_FDS; i++)
+                fds[i] = open_mode_fd(bus, path, modes[i % 3]);
+        wait_clients(bus, path, FLOOD_FDS);
+        g_assert_cmpuint(proc_status(pid, "Threads"), ==, 1 + 1 + FLOOD_FDS);
+        uint64_t idle = proc_status(pid, "VmRSS") * 1024;
+
+        flood(fds, FLOOD_FDS, msgs);
+        uint64_t peak = proc_status(pid, "VmHWM") * 1024, bound = base + FLOOD_FDS * DATAPLANE_CLIENT_MEMORY_MAX + MEMORY_SLACK;
+        g_test_message("tund: %" G_GUINT64_FORMAT " KiB before, %" G_GUINT64_FORMAT " KiB with %u idle fds, "
+                       "peak %" G_GUINT64_FORMAT " KiB flooded, bound %" G_GUINT64_FORMAT " KiB",
+                       base >> 10, idle >> 10, FLOOD_FDS, peak >> 10, bound >> 10);
+        g_assert_cmpuint(get_statistic(bus, path, "tx_packets"), >, 0);
+        g_assert_cmpuint(proc_status(pid, "Threads"), ==, 1 + 1 + FLOOD_FDS);
+
+        for (size_t i = 0; i < FLOOD_FDS; i++)
+                close(fds[i]);
+        wait_clients(bus, path, 0);
+        g_assert_cmpuint(proc_status(pid, "Threads"), ==, 1 + 1);
+        uint64_t after = proc_status(pid, "VmRSS") * 1024;
+        g_test_message("tund: %" G_GUINT64_FORMAT " KiB after the fds closed", after >> 10);
+#ifdef UNDER_ASAN
+        g_test_message("AddressSanitizer's shadow and quarantine: memory not checked");
+#else
+        g_assert_cmpuint(idle, <=, base + FLOOD_FDS * (DATAPLANE_CLIENT_MEMORY_MAX / 8));
+        g_assert_cmpuint(peak, <=, bound);
+        g_assert_cmpuint(after, <=, base + MEMORY_SLACK);
+#endif
+
+        tb_delete_ok(bus, path);
+        netns_remove(ns_a);
+}
+
 /* ---- While traffic flows ------------------------------------------------------------------- */
 
 static void set_offloads(GDBusConnection *bus, const char *path, const char *const *offloads) {
@@ -753,6 +875,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/packet-fd/reopen-no-leak", test_reopen_no_leak);
         g_test_add_func("/packet-fd/invalid-counted", test_invalid_counted);
         g_test_add_func("/packet-fd/too-long-counted", test_too_long_counted);
+        g_test_add_func("/packet-fd/client-cost-bounded", test_client_cost_bounded);
         g_test_add_func("/packet-fd/offloads-while-flowing", test_offloads_while_flowing);
         g_test_add_func("/packet-fd/stalled-client", test_stalled_client);
         g_test_add_func("/packet-fd/removed-behind-back", test_removed_behind_back);
