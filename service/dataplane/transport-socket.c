@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include "macro.h"
@@ -24,6 +25,7 @@
 #define TX_BATCH_IOVS    4096u                  /* batch mode: record pieces per flush */
 #define MSG_MAX_IOVS     1024u                  /* UIO_MAXIOV */
 #define SOCKET_BUFFER    (4u << 20)             /* queue room per client and direction */
+#define RX_BUF_SIZE      ((size_t) RX_MSGS * RX_SLOT_SIZE)
 
 _Static_assert(RX_SLOT_SIZE == VNET_HDR_LEN + MAX_MESSAGE + 1, "a slot holds the largest message");
 
@@ -38,7 +40,7 @@ struct Transport {
         int fd;
 
         /* Client -> kernel */
-        uint8_t *rx_buf;                        /* RX_MSGS slots of RX_SLOT_SIZE */
+        uint8_t *rx_buf;                        /* RX_MSGS slots of RX_SLOT_SIZE, a mapping */
         struct mmsghdr rx_msgs[RX_MSGS];
         struct iovec rx_iovs[RX_MSGS];
         unsigned rx_n, rx_next;                 /* messages received, next to hand out */
@@ -58,7 +60,8 @@ static Transport *transport_socket_free(Transport *t) {
         if (!t)
                 return NULL;
         safe_close(t->fd);
-        free(t->rx_buf);
+        if (t->rx_buf)
+                (void) munmap(t->rx_buf, RX_BUF_SIZE);
         free(t->tx_msgs);
         free(t->tx_iovs);
         free(t->tx_lens);
@@ -90,8 +93,9 @@ static int transport_socket_new(Framing framing, Transport **ret, int *ret_peer_
         t->framing = framing;
         t->fd = -EBADF;
 
-        /* Virtual memory only: a slot's pages are touched as far as messages reach. */
-        t->rx_buf = malloc((size_t) RX_MSGS * RX_SLOT_SIZE);
+        /* Address space only: a slot's pages are touched as far as messages reach. */
+        void *rx = mmap(NULL, RX_BUF_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        t->rx_buf = rx == MAP_FAILED ? NULL : rx;
         t->tx_msgs = calloc(framing == FRAMING_BATCH ? TX_BATCH_MSGS : TX_MSGS, sizeof(struct mmsghdr));
         t->tx_iovs = calloc(framing == FRAMING_BATCH ? TX_BATCH_IOVS : TX_MSGS, sizeof(struct iovec));
         if (!t->rx_buf || !t->tx_msgs || !t->tx_iovs)
@@ -362,6 +366,9 @@ static void transport_socket_wait_closed(Transport *t) {
         /* POLLHUP comes when both directions are shut: the client closed its end, or
          * shutdown() shut ours. */
         struct pollfd p = { .fd = t->fd };
+
+        /* Nothing is received any more: the slots' pages go back meanwhile. */
+        (void) madvise(t->rx_buf, RX_BUF_SIZE, MADV_DONTNEED);
 
         while (poll(&p, 1, -1) < 0 && errno == EINTR)
                 ;
