@@ -102,7 +102,7 @@ static int property_get_statistics(sd_bus *bus, const char *path, const char *in
         DataplaneStats s;
 
         device_get_statistics(d, &s);
-        return sd_bus_message_append(reply, "a{st}", 11,
+        return sd_bus_message_append(reply, "a{st}", 12,
                                      "rx_packets", s.rx_packets,
                                      "rx_bytes", s.rx_bytes,
                                      "tx_packets", s.tx_packets,
@@ -113,7 +113,8 @@ static int property_get_statistics(sd_bus *bus, const char *path, const char *in
                                      "drops_invalid", s.drops_invalid,
                                      "drops_queue_full", s.drops_queue_full,
                                      "drops_no_client", s.drops_no_client,
-                                     "drops_write_error", s.drops_write_error);
+                                     "drops_write_error", s.drops_write_error,
+                                     "drops_too_long", s.drops_too_long);
 }
 
 static int method_set_mtu(sd_bus_message *message, void *userdata, sd_bus_error *error) {

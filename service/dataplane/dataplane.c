@@ -80,12 +80,22 @@ static void client_join(Client *c) {
 /* Starts a thread with every signal blocked: signals belong to the control loop. */
 static int start_thread(pthread_t *ret, const char *name, void *(*fn)(void *), void *userdata) {
         sigset_t all, saved;
+        pthread_attr_t attr;
         int r;
 
-        sigfillset(&all);
-        (void) pthread_sigmask(SIG_SETMASK, &all, &saved);
-        r = pthread_create(ret, NULL, fn, userdata);
-        (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
+        /* Their work takes little stack; the size is part of an fd's bound (dataplane.h),
+         * whatever the system's default. */
+        r = pthread_attr_init(&attr);
+        if (r != 0)
+                return -r;
+        r = pthread_attr_setstacksize(&attr, DATAPLANE_THREAD_STACK);
+        if (r == 0) {
+                sigfillset(&all);
+                (void) pthread_sigmask(SIG_SETMASK, &all, &saved);
+                r = pthread_create(ret, &attr, fn, userdata);
+                (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
+        }
+        (void) pthread_attr_destroy(&attr);
         if (r == 0)
                 (void) pthread_setname_np(*ret, name);  /* for top -H and perf */
         return -r;
@@ -178,7 +188,7 @@ void dataplane_refresh_clients(Dataplane *dp, Client ***clients, size_t *n, uint
 #define STATS_FIELDS(X) \
         X(rx_packets) X(rx_bytes) X(tx_packets) X(tx_bytes) X(gso_split) X(gro_merged) \
         X(gro_refused) X(drops_invalid) X(drops_queue_full) X(drops_no_client) \
-        X(drops_write_error)
+        X(drops_write_error) X(drops_too_long)
 
 void dataplane_stats_add(Dataplane *dp, const DataplaneStats *delta) {
 #define ADD(f) if (delta->f) __atomic_add_fetch(&dp->stats.f, delta->f, __ATOMIC_RELAXED);

@@ -13,6 +13,40 @@
 
 typedef struct Dataplane Dataplane;
 
+/* What one packet fd costs, whatever its client does.
+ *
+ * Memory of tund's own, at most DATAPLANE_CLIENT_MEMORY_MAX bytes. All of it is allocated
+ * when the fd opens, as address space: pages are touched as far as the client's messages
+ * and packets reach, so an idle fd touches a few pages, one of MTU-sized packets a few
+ * pages a slot, and only a flood of 64 KiB messages the whole:
+ *   - receive slots (transport-socket.c): one recvmmsg() takes DATAPLANE_RX_SLOTS messages
+ *     from the client, each up to a vnet header + 65535 bytes + 1 (to see truncation);
+ *   - coalescing room (writer.c, gro.c): DATAPLANE_GRO_BYTES, 16 runs of the largest IP
+ *     packet (more of smaller UDP runs or lone packets); a batch that would need more is
+ *     written out first;
+ *   - tables, DATAPLANE_CLIENT_TABLES_BYTES: the transport's message and packet
+ *     descriptors (under 100 KiB) and the coalescing batch's (256 packets: about 155 KiB);
+ *   - its writer thread's stack, DATAPLANE_THREAD_STACK.
+ * That is 3 933 504 bytes (3.75 MiB); 16 fds (a device's default limit) stay under
+ * 64 MiB. A device adds its reader, shared by its fds: 32 slots of 64 KiB for the TUN's
+ * messages and 2.5 MiB for their split packets (about 4.7 MiB; a super-packet of tiny
+ * segments may need up to 64 MiB more for a moment, given back once it is sent).
+ * Kernel memory: the socket's buffers, min(4 MiB, net.core.wmem_max) doubled (SO_SNDBUF)
+ * in each direction, are the system's limits; packets queued there beyond them are dropped
+ * (drops_queue_full) or wait in the client.
+ *
+ * Threads: one per fd (its writer), one per device (its reader), and tund's main thread:
+ * 1 + devices + packet fds in all, which the control plane bounds by its limits on devices
+ * and fds (tund(8)). The reader of a device is shared by all its fds. */
+#define DATAPLANE_RX_SLOTS              32u
+#define DATAPLANE_RX_SLOT_SIZE          (10u + 65535u + 1u)
+#define DATAPLANE_GRO_BYTES             ((size_t) 16u * 65600u)  /* 16 * GRO_BATCH_MIN_BYTES */
+#define DATAPLANE_CLIENT_TABLES_BYTES   ((size_t) 512u << 10)
+#define DATAPLANE_THREAD_STACK          ((size_t) 256u << 10)
+#define DATAPLANE_CLIENT_MEMORY_MAX                                                     \
+        ((size_t) DATAPLANE_RX_SLOTS * DATAPLANE_RX_SLOT_SIZE + DATAPLANE_GRO_BYTES +    \
+         DATAPLANE_CLIENT_TABLES_BYTES + DATAPLANE_THREAD_STACK)
+
 typedef enum ClientMode {
         CLIENT_MODE_PACKET,     /* one plain packet per seqpacket message */
         CLIENT_MODE_BATCH,      /* many plain packets per message, 2-byte length records */
@@ -34,6 +68,7 @@ typedef struct DataplaneStats {
         uint64_t drops_queue_full;      /* a client did not read fast enough */
         uint64_t drops_no_client;       /* packets from the kernel while no client was open */
         uint64_t drops_write_error;     /* the kernel refused a write (link down, ...) */
+        uint64_t drops_too_long;        /* kernel packets too long for the client's mode */
 } DataplaneStats;
 
 /* Called on the control plane's loop (see dataplane_new) when the number of clients

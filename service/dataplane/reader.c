@@ -73,6 +73,22 @@ static void flush_client(Reader *r, Client *c) {
         r->delta.rx_packets += tc.packets;
         r->delta.rx_bytes += tc.bytes;
         r->delta.drops_queue_full += tc.drops_queue_full;
+        r->delta.drops_too_long += tc.drops_too_long;
+}
+
+/* Gives back what one super-packet of tiny segments needed (grow_arena), once it is sent. */
+static void shrink_arena(Reader *r) {
+        uint8_t *a = realloc(r->arena, ARENA_SIZE);
+        struct iovec *s = reallocarray(r->segs, ARENA_SEGS, sizeof(struct iovec));
+
+        if (a) {
+                r->arena = a;
+                r->arena_size = ARENA_SIZE;
+        }
+        if (s) {
+                r->segs = s;
+                r->max_segs = ARENA_SEGS;
+        }
 }
 
 /* Sends everything queued; afterwards nothing refers to the arena any more. */
@@ -82,6 +98,8 @@ static void flush_all(Reader *r) {
         r->arena_used = 0;
         r->segs_used = 0;
         r->next_slot = 0;
+        if (r->arena_size > ARENA_SIZE || r->max_segs > ARENA_SEGS)
+                shrink_arena(r);
 }
 
 static void queue_to_client(Reader *r, Client *c, const uint8_t *pkt, size_t len) {
@@ -91,7 +109,9 @@ static void queue_to_client(Reader *r, Client *c, const uint8_t *pkt, size_t len
                 flush_client(r, c);
                 q = c->ops->queue(c->transport, pkt, len);
         }
-        if (q < 0)
+        if (q == -EMSGSIZE)
+                r->delta.drops_too_long++;      /* e.g. 65534 bytes: more than a batch record holds */
+        else if (q < 0)
                 r->delta.drops_invalid++;
 }
 
@@ -205,9 +225,15 @@ static int read_batch(Reader *r) {
                         n++;
                         continue;
                 }
+                n++;
+                if ((size_t) len >= READ_SLOT_SIZE) {
+                        /* A full slot: the packet was longer than an IP packet's 65535
+                         * bytes (a device with a gso_max_size above 64 KiB) and is cut. */
+                        r->delta.drops_too_long++;
+                        continue;
+                }
                 r->next_slot++;         /* before deliver(), which may flush */
                 deliver(r, slot, len);
-                n++;
                 unflushed += len;
                 if (unflushed >= FLUSH_BYTES) {
                         flush_all(r);

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include "macro.h"
@@ -16,14 +17,17 @@
 #include "vnet.h"
 
 #define MAX_MESSAGE      65535u                 /* of packet or records, as API.md says */
-#define RX_SLOT_SIZE     (VNET_HDR_LEN + MAX_MESSAGE + 1)       /* +1: sees truncation */
-#define RX_MSGS          128u                   /* messages per recvmmsg */
+#define RX_SLOT_SIZE     DATAPLANE_RX_SLOT_SIZE /* +1: sees truncation */
+#define RX_MSGS          DATAPLANE_RX_SLOTS     /* messages per recvmmsg */
 #define RX_PKTS          1024u                  /* packets returned per receive() */
 #define TX_MSGS          1024u                  /* messages per sendmmsg (UIO_MAXIOV) */
 #define TX_BATCH_MSGS    64u                    /* batch mode: messages per flush */
 #define TX_BATCH_IOVS    4096u                  /* batch mode: record pieces per flush */
 #define MSG_MAX_IOVS     1024u                  /* UIO_MAXIOV */
 #define SOCKET_BUFFER    (4u << 20)             /* queue room per client and direction */
+#define RX_BUF_SIZE      ((size_t) RX_MSGS * RX_SLOT_SIZE)
+
+_Static_assert(RX_SLOT_SIZE == VNET_HDR_LEN + MAX_MESSAGE + 1, "a slot holds the largest message");
 
 typedef enum Framing {
         FRAMING_PACKET,
@@ -36,7 +40,7 @@ struct Transport {
         int fd;
 
         /* Client -> kernel */
-        uint8_t *rx_buf;                        /* RX_MSGS slots of RX_SLOT_SIZE */
+        uint8_t *rx_buf;                        /* RX_MSGS slots of RX_SLOT_SIZE, a mapping */
         struct mmsghdr rx_msgs[RX_MSGS];
         struct iovec rx_iovs[RX_MSGS];
         unsigned rx_n, rx_next;                 /* messages received, next to hand out */
@@ -56,7 +60,8 @@ static Transport *transport_socket_free(Transport *t) {
         if (!t)
                 return NULL;
         safe_close(t->fd);
-        free(t->rx_buf);
+        if (t->rx_buf)
+                (void) munmap(t->rx_buf, RX_BUF_SIZE);
         free(t->tx_msgs);
         free(t->tx_iovs);
         free(t->tx_lens);
@@ -72,10 +77,10 @@ static void transport_socket_freep(Transport **t) {
 static void set_send_buffer(int fd) {
         int size = SOCKET_BUFFER;
 
-        /* SO_SNDBUFFORCE passes net.core.wmem_max when we have CAP_NET_ADMIN; otherwise
-         * the default size works, only with less room for bursts. */
-        if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
-                (void) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+        /* Within net.core.wmem_max, the administrator's limit (no SO_SNDBUFFORCE: a client
+         * must not make tund hold more kernel memory than any socket may); a smaller one
+         * only leaves less room for bursts. */
+        (void) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 }
 
 static int transport_socket_new(Framing framing, Transport **ret, int *ret_peer_fd) {
@@ -88,8 +93,9 @@ static int transport_socket_new(Framing framing, Transport **ret, int *ret_peer_
         t->framing = framing;
         t->fd = -EBADF;
 
-        /* Virtual memory only: a slot's pages are touched as far as messages reach. */
-        t->rx_buf = malloc((size_t) RX_MSGS * RX_SLOT_SIZE);
+        /* Address space only: a slot's pages are touched as far as messages reach. */
+        void *rx = mmap(NULL, RX_BUF_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        t->rx_buf = rx == MAP_FAILED ? NULL : rx;
         t->tx_msgs = calloc(framing == FRAMING_BATCH ? TX_BATCH_MSGS : TX_MSGS, sizeof(struct mmsghdr));
         t->tx_iovs = calloc(framing == FRAMING_BATCH ? TX_BATCH_IOVS : TX_MSGS, sizeof(struct iovec));
         if (!t->rx_buf || !t->tx_msgs || !t->tx_iovs)
@@ -213,11 +219,17 @@ static void transport_socket_flush(Transport *t, TransportCounters *c) {
 
         while (sent < t->tx_n_msgs) {
                 int r = sendmmsg(t->fd, t->tx_msgs + sent, t->tx_n_msgs - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
-                if (r < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        break;  /* EAGAIN: queue full; EPIPE etc.: the client is going away */
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0 && errno == EMSGSIZE) {
+                        /* Longer than the socket's send buffer allows (a small
+                         * net.core.wmem_max): that message alone is lost. */
+                        c->drops_too_long += packets_in(t, sent, sent + 1);
+                        sent++;
+                        continue;
                 }
+                if (r < 0)
+                        break;  /* EAGAIN: queue full; EPIPE etc.: the client is going away */
                 c->packets += packets_in(t, sent, sent + r);
                 c->bytes += bytes_in(t, sent, sent + r);
                 sent += r;
@@ -350,6 +362,18 @@ static int transport_socket_receive(Transport *t, bool wait, const struct iovec 
         return (int) n_pkts;
 }
 
+static void transport_socket_wait_closed(Transport *t) {
+        /* POLLHUP comes when both directions are shut: the client closed its end, or
+         * shutdown() shut ours. */
+        struct pollfd p = { .fd = t->fd };
+
+        /* Nothing is received any more: the slots' pages go back meanwhile. */
+        (void) madvise(t->rx_buf, RX_BUF_SIZE, MADV_DONTNEED);
+
+        while (poll(&p, 1, -1) < 0 && errno == EINTR)
+                ;
+}
+
 static void transport_socket_shutdown(Transport *t) {
         (void) shutdown(t->fd, SHUT_RDWR);
 }
@@ -362,6 +386,7 @@ const TransportOps transport_socket_packet_ops = {
         .queue = transport_socket_queue,
         .flush = transport_socket_flush,
         .receive = transport_socket_receive,
+        .wait_closed = transport_socket_wait_closed,
         .shutdown = transport_socket_shutdown,
 };
 
@@ -373,6 +398,7 @@ const TransportOps transport_socket_batch_ops = {
         .queue = transport_socket_queue,
         .flush = transport_socket_flush,
         .receive = transport_socket_receive,
+        .wait_closed = transport_socket_wait_closed,
         .shutdown = transport_socket_shutdown,
 };
 
@@ -384,5 +410,6 @@ const TransportOps transport_socket_vnet_ops = {
         .queue = transport_socket_queue,
         .flush = transport_socket_flush,
         .receive = transport_socket_receive,
+        .wait_closed = transport_socket_wait_closed,
         .shutdown = transport_socket_shutdown,
 };

@@ -21,6 +21,7 @@ typedef struct TransportCounters {
         uint64_t packets, bytes;        /* delivered to / taken from the client */
         uint64_t drops_queue_full;      /* the client did not read fast enough */
         uint64_t drops_invalid;         /* malformed messages from the client */
+        uint64_t drops_too_long;        /* packets the client's framing cannot carry */
 } TransportCounters;
 
 typedef struct TransportOps {
@@ -34,8 +35,8 @@ typedef struct TransportOps {
 
         /* Kernel -> client, on the device's reader thread. queue() borrows pkt until the
          * next flush(); it returns -ENOBUFS when the transport has no room left (flush,
-         * then queue again). flush() never blocks: what the client has no room for is
-         * dropped and counted. */
+         * then queue again), -EMSGSIZE for a packet its framing cannot carry. flush()
+         * never blocks: what the client has no room for is dropped and counted. */
         int (*queue)(Transport *t, const uint8_t *pkt, size_t len);
         void (*flush)(Transport *t, TransportCounters *c);
 
@@ -46,6 +47,10 @@ typedef struct TransportOps {
          * without wait) or all it took was refused, or another negative errno.
          * Malformed input is counted in c, never returned. */
         int (*receive)(Transport *t, bool wait, const struct iovec **ret_pkts, TransportCounters *c);
+        /* After receive() returned 0, on the client's thread: waits until the client has
+         * closed its fd entirely or shutdown() was called. A client that shut down only its
+         * writing side goes on receiving meanwhile. */
+        void (*wait_closed)(Transport *t);
 
         /* Any thread: the client reads end-of-file and a waiting receive() returns 0. */
         void (*shutdown)(Transport *t);

@@ -13,6 +13,7 @@
 #include "offloads.h"
 
 #define GRO_BATCH_PACKETS 256u
+_Static_assert(DATAPLANE_GRO_BYTES == 16 * GRO_BATCH_MIN_BYTES, "room for 16 runs of the largest IP packet");
 
 typedef struct Writer {
         Client *client;
@@ -123,7 +124,7 @@ void *writer_main(void *userdata) {
         int r;
 
         if (!c->ops->vnet) {
-                r = gro_batch_new(&w.gro, GRO_BATCH_PACKETS);
+                r = gro_batch_new_limited(&w.gro, GRO_BATCH_PACKETS, DATAPLANE_GRO_BYTES);
                 if (r < 0) {
                         log_error_errno(r, "Failed to set up coalescing for a client: %m");
                         c->ops->shutdown(c->transport);
@@ -158,8 +159,12 @@ void *writer_main(void *userdata) {
                 dataplane_stats_add(w.dp, &w.delta);
                 w.delta = (DataplaneStats) {};
 
-                if (r == 0)
+                if (r == 0) {
+                        /* End-of-file: the client sends no more, but may still receive. */
+                        w.gro = gro_batch_free(w.gro);
+                        c->ops->wait_closed(c->transport);
                         break;
+                }
                 if (r < 0 && r != -EAGAIN) {
                         log_debug_errno(r, "Failed to receive from a client, closing it: %m");
                         c->ops->shutdown(c->transport);

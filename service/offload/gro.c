@@ -4,8 +4,10 @@
  * kernel, by the rules of the kernel's own GRO (net/ipv4/tcp_offload.c, udp_offload.c,
  * net/core/gro.c).
  *
- * Packets of a batch form runs. Every run owns a region big enough for the largest IP
- * packet; a packet that joins a run has its payload copied straight to its place in the
+ * Packets of a batch form runs. Every run owns a region of the batch's room, taken in
+ * order, big enough for what the run may grow to (a TCP run the largest IP packet, a UDP
+ * run 64 datagrams of its first one's size, a packet that merges with nothing its own
+ * length); a packet that joins a run has its payload copied straight to its place in the
  * region, its checksum verified in the same pass, so each byte is copied once. Each TCP or
  * UDP flow has one open run (the newest); a packet of the flow that cannot join it starts
  * a new run, which keeps every flow's packets in order.
@@ -25,7 +27,9 @@
 #include "packet.h"
 
 #define GRO_MAX_HDR (IPV6_HDR_LEN + TCP_MAX_HDR_LEN)
-#define GRO_REGION_SIZE (((VNET_HDR_LEN + IP_MAX_PACKET) + 63u) & ~63u)
+#define GRO_REGION_ALIGN(n) (((n) + 63u) & ~(size_t) 63u)
+#define GRO_REGION_SIZE GRO_REGION_ALIGN(VNET_HDR_LEN + IP_MAX_PACKET)
+_Static_assert(GRO_REGION_SIZE == GRO_BATCH_MIN_BYTES, "the room of the largest run");
 #define GRO_MAX_PACKETS 65536u
 #define UDP_GRO_MAX_SEGS 64u            /* as the kernel's UDP_GRO_CNT_MAX */
 #define NO_INDEX UINT32_MAX
@@ -116,7 +120,8 @@ struct GroBatch {
         size_t n_packets;
         GroRun *runs;
         size_t n_runs;
-        uint8_t *regions;
+        uint8_t *regions;               /* the room: address space, touched as runs fill it */
+        size_t regions_size, regions_used;
 
         Bucket *buckets;
         uint32_t bucket_mask;
@@ -191,6 +196,13 @@ static size_t port_slot(uint32_t ports) {
 int gro_batch_new(GroBatch **ret, size_t max_packets) {
         if (max_packets == 0 || max_packets > GRO_MAX_PACKETS)
                 return -EINVAL;
+        return gro_batch_new_limited(ret, max_packets, max_packets * GRO_REGION_SIZE);
+}
+
+int gro_batch_new_limited(GroBatch **ret, size_t max_packets, size_t max_bytes) {
+        if (max_packets == 0 || max_packets > GRO_MAX_PACKETS || max_bytes < GRO_REGION_SIZE)
+                return -EINVAL;
+        max_bytes = min_size(max_bytes, max_packets * GRO_REGION_SIZE);
 
         GroBatch *b = calloc(1, sizeof(GroBatch));
         if (!b)
@@ -210,7 +222,8 @@ int gro_batch_new(GroBatch **ret, size_t max_packets) {
                         init_mask(b->masks[sh][k], sh, sh == SHAPE_TCP4 || sh == SHAPE_TCP6 ? TCP_MIN_HDR_LEN + 4 * k : UDP_HDR_LEN);
         b->packets = calloc(max_packets, sizeof(GroPacket));
         b->runs = calloc(max_packets, sizeof(GroRun));
-        b->regions = malloc(max_packets * GRO_REGION_SIZE);
+        b->regions = malloc(max_bytes);
+        b->regions_size = max_bytes;
         b->buckets = calloc(n_buckets, sizeof(Bucket));
         b->msgs = calloc(max_packets, sizeof(struct iovec));
         b->unmerge_buf = malloc(IP_MAX_PACKET + max_packets * (VNET_HDR_LEN + GRO_MAX_HDR));
@@ -249,6 +262,7 @@ void gro_batch_set_udp(GroBatch *b, bool enable) {
 void gro_batch_reset(GroBatch *b) {
         b->n_packets = 0;
         b->n_runs = 0;
+        b->regions_used = 0;
         b->n_msgs = 0;
         forget_runs(b);
         if (++b->gen == 0) {
@@ -687,9 +701,27 @@ static Shape shape_of(const IpInfo *ip) {
         return ip->proto == PROTO_TCP ? SHAPE_TCP6 : SHAPE_UDP6;
 }
 
+/* The room a run needs for all it may grow to: try_append() and try_prepend() keep TCP
+ * runs within the largest IP packet, UDP runs within UDP_GRO_MAX_SEGS datagrams of the
+ * first one's size. */
+static size_t run_room(const Parsed *p, size_t len) {
+        size_t max = len;
+
+        if (p->eligible && p->ip.proto == PROTO_TCP)
+                max = IP_MAX_PACKET;
+        else if (p->eligible)
+                max = min_size(IP_MAX_PACKET, p->hdrs + (size_t) UDP_GRO_MAX_SEGS * p->payload_len);
+        return GRO_REGION_ALIGN(VNET_HDR_LEN + max);
+}
+
 static int start_run(GroBatch *b, const uint8_t *pkt, size_t len, const Parsed *p) {
         uint32_t ri = (uint32_t) b->n_runs;
-        uint8_t *region = b->regions + (size_t) ri * GRO_REGION_SIZE;
+        size_t room = run_room(p, len);
+
+        if (room > b->regions_size - b->regions_used)
+                return -ENOBUFS;
+
+        uint8_t *region = b->regions + b->regions_used;
         uint8_t *dst = region + VNET_HDR_LEN;
 
         if (p->has_flow) {
@@ -730,6 +762,7 @@ static int start_run(GroBatch *b, const uint8_t *pkt, size_t len, const Parsed *
                                               csum_words32(pkt + var_end, p->hdrs - var_end));
         }
         b->n_runs++;
+        b->regions_used += room;
         b->last_run = ri;
         if (p->eligible)
                 b->port_runs[port_slot(load32(pkt + p->ip.l3_len))] = ri;

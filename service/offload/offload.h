@@ -124,11 +124,20 @@ typedef struct GroStats {
         uint64_t drops[_OFFLOAD_DROP_MAX];
 } GroStats;
 
-/* Set-up time: room for max_packets (1..65536) input packets per batch. Allocates about
- * max_packets * 64 KiB of address space (each run may grow to the largest IP packet),
- * touched only as far as packets fill it. TCP and UDP coalescing start enabled.
- * Returns 0, -EINVAL or -ENOMEM. */
+/* Set-up time: room for max_packets (1..65536) input packets per batch, and max_bytes
+ * (at least GRO_BATCH_MIN_BYTES) for the packets they make. Each new run takes room for
+ * all it may grow to: a TCP run that of the largest IP packet (GRO_BATCH_MIN_BYTES), a UDP
+ * run 64 datagrams of its first one's size, a packet that merges with nothing its own
+ * length, each with a virtio_net_hdr in front, rounded up to 64 bytes. max_bytes is
+ * allocated as address space, touched only as far as runs fill it, from its start again
+ * after each reset: small packets touch a few pages, and no batch touches more than
+ * max_bytes. TCP and UDP coalescing start enabled. Besides max_bytes it allocates about
+ * max_packets * 330 bytes + 70 KiB of tables.
+ * gro_batch_new(): room for max_packets runs of the largest size (never full by bytes).
+ * Return 0, -EINVAL or -ENOMEM. */
+#define GRO_BATCH_MIN_BYTES (((VNET_HDR_LEN + 65535u) + 63u) & ~63u)
 int gro_batch_new(GroBatch **ret, size_t max_packets);
+int gro_batch_new_limited(GroBatch **ret, size_t max_packets, size_t max_bytes);
 GroBatch *gro_batch_free(GroBatch *b);
 
 void gro_batch_set_tcp(GroBatch *b, bool enable);
@@ -140,7 +149,8 @@ void gro_batch_reset(GroBatch *b);
 /* Adds one plain IP packet written by a client. The bytes are copied (and their checksum
  * verified in the same pass) so the caller may reuse its buffer at once.
  * Returns 0, -EINVAL for a packet that is refused (counted in stats, never output),
- * or -ENOBUFS when the batch is full (flush first). */
+ * or -ENOBUFS when the batch is full, by packets or by room (flush first; an empty
+ * batch always takes a packet). */
 int gro_batch_add(GroBatch *b, const uint8_t *pkt, size_t len);
 
 /* Finishes the batch: fills *ret_msgs with the messages to write to the TUN, each a

@@ -63,7 +63,7 @@ static void test_properties(void) {
         g_autoptr(GVariant) stats = g_variant_lookup_value(all, "Statistics", G_VARIANT_TYPE("a{st}"));
         g_assert_nonnull(stats);
         const char *keys[] = { "rx_packets", "rx_bytes", "tx_packets", "tx_bytes", "gso_split",
-                               "gro_merged", "drops_invalid", "drops_queue_full" };
+                               "gro_merged", "drops_invalid", "drops_queue_full", "drops_too_long" };
         for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
                 guint64 value;
                 if (!g_variant_lookup(stats, keys[i], "t", &value))

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "dataplane.h"
 #include "harness.h"
 #include "netns-util.h"
 #include "packet-check.h"
@@ -488,6 +489,187 @@ static void test_invalid_counted(void) {
         netns_remove(ns_a);
 }
 
+static void send_udp_of(int fd, const char *addr, size_t payload) {
+        static uint8_t buf[65507];
+        struct sockaddr_storage ss;
+        socklen_t sl = make_addr(AF_INET, addr, 9, &ss);
+
+        g_assert_cmpint(sendto(fd, buf, payload, 0, (struct sockaddr *) &ss, sl), ==, (ssize_t) payload);
+}
+
+/* Waits for the batch message that carries one record of LEN bytes, skipping others (the
+ * kernel's own IPv6 chatter on the link). */
+static void wait_single_record(int fd, size_t len) {
+        static uint8_t buf[65536];
+        struct timeval tv = { .tv_sec = TB_HANG_SECONDS };
+
+        g_assert_cmpint(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), ==, 0);
+        for (;;) {
+                ssize_t n = recv_retry(fd, buf, sizeof(buf), 0);
+                g_assert_cmpint(n, >, 2);
+                if ((size_t) n == 2 + len && ((size_t) buf[0] << 8 | buf[1]) == len)
+                        return;
+        }
+}
+
+static void wait_statistic(GDBusConnection *bus, const char *path, const char *key, uint64_t value) {
+        for (unsigned i = 0; i < TB_HANG_SECONDS * 50 && get_statistic(bus, path, key) < value; i++)
+                g_usleep(20 * 1000);
+        g_assert_cmpuint(get_statistic(bus, path, key), ==, value);
+}
+
+/* MTU 65535: a kernel packet of 65533 bytes reaches a batch client as one record that
+ * fills a message; one of 65534 bytes, which no record can hold, is counted in
+ * drops_too_long and not as the client's invalid input. */
+static void test_too_long_counted(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *path = tb_create_ok(bus, if_a, tb_options("MTU", g_variant_new_uint32(65535), NULL));
+
+        g_assert_cmpint(netns_setup(ns_a, if_a, "10.95.0.1/24", NULL, 65535), ==, 0);
+        int batch = open_mode_fd(bus, path, "batch");
+        int tx = socket_in_netns(ns_a, AF_INET, SOCK_DGRAM, 0);
+        g_assert_cmpint(tx, >=, 0);
+
+        send_udp_of(tx, "10.95.0.2", 65533 - 28);
+        wait_single_record(batch, 65533);
+        g_assert_cmpuint(get_statistic(bus, path, "drops_too_long"), ==, 0);
+
+        send_udp_of(tx, "10.95.0.2", 65534 - 28);
+        send_udp_of(tx, "10.95.0.2", 65535 - 28);
+        wait_statistic(bus, path, "drops_too_long", 2);
+        g_assert_cmpuint(get_statistic(bus, path, "drops_invalid"), ==, 0);
+
+        close(tx);
+        close(batch);
+        wait_clients(bus, path, 0);
+        tb_delete_ok(bus, path);
+        netns_remove(ns_a);
+}
+
+/* ---- What clients cost --------------------------------------------------------------------- */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+#define FLOOD_FDS 16u                   /* max-packet-fds-per-device's default */
+#define FLOOD_SECONDS 3
+#define MEMORY_SLACK ((size_t) 8u << 20) /* allocator and bus bookkeeping, cached stacks */
+
+/* A number from /proc/PID/status ("Threads", or "VmRSS" and "VmHWM" in KiB). */
+static uint64_t proc_status(pid_t pid, const char *key) {
+        g_autofree char *path = g_strdup_printf("/proc/%d/status", (int) pid);
+        g_autofree char *needle = g_strdup_printf("\n%s:", key);
+        g_autofree char *text = NULL;
+        const char *p;
+
+        g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+        p = strstr(text, needle);
+        g_assert_nonnull(p);
+        return g_ascii_strtoull(p + strlen(needle), NULL, 10);
+}
+
+typedef struct FloodMessage {
+        uint8_t data[10 + 65535];
+        size_t len;
+} FloodMessage;
+
+/* The largest message of each mode, made of a valid 64 KiB UDP packet: the most a client can
+ * make tund receive and coalesce. */
+static void flood_messages(FloodMessage msgs[3]) {
+        static const uint8_t src[4] = { 10, 98, 0, 2 }, dst[4] = { 10, 98, 0, 1 };
+        static uint8_t payload[65507];
+
+        msgs[0].len = packet_build_udp4(msgs[0].data, src, dst, 5000, 9, payload, 65535 - 28);
+        size_t n = packet_build_udp4(msgs[1].data + 2, src, dst, 5001, 9, payload, 65533 - 28);
+        msgs[1].data[0] = n >> 8;
+        msgs[1].data[1] = n & 0xff;
+        msgs[1].len = 2 + n;
+        memset(msgs[2].data, 0, 10);    /* a virtio_net_hdr of GSO_NONE */
+        msgs[2].len = 10 + packet_build_udp4(msgs[2].data + 10, src, dst, 5002, 9, payload, 65535 - 28);
+}
+
+/* Sends each fd its mode's message as fast as tund takes them, for FLOOD_SECONDS. */
+static void flood(const int *fds, size_t n, const FloodMessage msgs[3]) {
+        gint64 end = g_get_monotonic_time() + FLOOD_SECONDS * G_USEC_PER_SEC;
+        uint64_t sent[FLOOD_FDS] = {};
+
+        while (g_get_monotonic_time() < end)
+                for (size_t i = 0; i < n; i++)
+                        if (send(fds[i], msgs[i % 3].data, msgs[i % 3].len, MSG_DONTWAIT) > 0)
+                                sent[i]++;
+        for (size_t i = 0; i < n; i++) {
+                g_test_message("fd %zu took %" G_GUINT64_FORMAT " messages of 64 KiB", i, sent[i]);
+                g_assert_cmpuint(sent[i], >, 0);
+        }
+}
+
+/* FLOOD_FDS fds on one device (packet, batch and vnet in turn), flooded with their largest
+ * messages: tund's memory stays within its base and DATAPLANE_CLIENT_MEMORY_MAX a fd, it
+ * runs 1 + devices + fds threads, and when the fds close both go back. */
+static void test_client_cost_bounded(void) {
+        static const char *const modes[] = { "packet", "batch", "vnet" };
+        static FloodMessage msgs[3];
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        /* A tund of its own, whose peak (VmHWM) is this test's, and which touches only
+         * the memory it uses (meson test sets MALLOC_PERTURB_, which fills every allocation). */
+        static const char *const no_perturb[] = { "MALLOC_PERTURB_", "0", NULL };
+        g_assert_cmpint(tb_tund_stop(env), ==, 0);
+        tb_tund_spawn_with_env(env, no_perturb);
+        for (unsigned i = 0; i < TB_HANG_SECONDS * 50 && !tb_name_has_owner(env, TB_BUS_NAME); i++)
+                g_usleep(20 * 1000);
+        g_assert_true(tb_name_has_owner(env, TB_BUS_NAME));
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *path = tb_create_ok(bus, if_a, NULL);
+        pid_t pid = tb_tund_pid(env);
+        int fds[FLOOD_FDS];
+
+        g_assert_cmpint(netns_setup(ns_a, if_a, "10.98.0.1/24", NULL, MTU), ==, 0);
+        flood_messages(msgs);
+        g_assert_cmpuint(proc_status(pid, "Threads"), ==, 1 + 1);
+        uint64_t base = proc_status(pid, "VmRSS") * 1024;
+
+        for (size_t i = 0; i < FLOOD_FDS; i++)
+                fds[i] = open_mode_fd(bus, path, modes[i % 3]);
+        wait_clients(bus, path, FLOOD_FDS);
+        g_assert_cmpuint(proc_status(pid, "Threads"), ==, 1 + 1 + FLOOD_FDS);
+        uint64_t idle = proc_status(pid, "VmRSS") * 1024;
+
+        flood(fds, FLOOD_FDS, msgs);
+        uint64_t peak = proc_status(pid, "VmHWM") * 1024, bound = base + FLOOD_FDS * DATAPLANE_CLIENT_MEMORY_MAX + MEMORY_SLACK;
+        g_test_message("tund: %" G_GUINT64_FORMAT " KiB before, %" G_GUINT64_FORMAT " KiB with %u idle fds, "
+                       "peak %" G_GUINT64_FORMAT " KiB flooded, bound %" G_GUINT64_FORMAT " KiB",
+                       base >> 10, idle >> 10, FLOOD_FDS, peak >> 10, bound >> 10);
+        g_assert_cmpuint(get_statistic(bus, path, "tx_packets"), >, 0);
+        g_assert_cmpuint(proc_status(pid, "Threads"), ==, 1 + 1 + FLOOD_FDS);
+
+        for (size_t i = 0; i < FLOOD_FDS; i++)
+                close(fds[i]);
+        wait_clients(bus, path, 0);
+        g_assert_cmpuint(proc_status(pid, "Threads"), ==, 1 + 1);
+        uint64_t after = proc_status(pid, "VmRSS") * 1024;
+        g_test_message("tund: %" G_GUINT64_FORMAT " KiB after the fds closed", after >> 10);
+#ifdef UNDER_ASAN
+        g_test_message("AddressSanitizer's shadow and quarantine: memory not checked");
+#else
+        g_assert_cmpuint(idle, <=, base + FLOOD_FDS * (DATAPLANE_CLIENT_MEMORY_MAX / 8));
+        g_assert_cmpuint(peak, <=, bound);
+        g_assert_cmpuint(after, <=, base + MEMORY_SLACK);
+#endif
+
+        tb_delete_ok(bus, path);
+        netns_remove(ns_a);
+}
+
 /* ---- While traffic flows ------------------------------------------------------------------- */
 
 static void set_offloads(GDBusConnection *bus, const char *path, const char *const *offloads) {
@@ -593,6 +775,62 @@ static void test_removed_behind_back(void) {
         netns_remove(ns_a);
 }
 
+/* Sends a datagram carrying MARK from ns to addr:9 every 100 ms until fd receives a message
+ * that holds it. */
+static void assert_receives(int fd, const char *ns, const char *addr, const char *mark) {
+        static uint8_t buf[65536 + 10];
+        struct sockaddr_storage ss;
+        socklen_t sl = make_addr(AF_INET, addr, 9, &ss);
+        struct timeval tv = { .tv_usec = 100 * 1000 };
+        int tx = socket_in_netns(ns, AF_INET, SOCK_DGRAM, 0);
+        bool received = false;
+
+        g_assert_cmpint(tx, >=, 0);
+        g_assert_cmpint(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), ==, 0);
+        for (unsigned i = 0; i < TB_HANG_SECONDS * 10 && !received; i++) {
+                g_assert_cmpint(sendto(tx, mark, strlen(mark), 0, (struct sockaddr *) &ss, sl), ==, (ssize_t) strlen(mark));
+                for (ssize_t n; !received && (n = recv(fd, buf, sizeof(buf), 0)) > 0;)
+                        received = memmem(buf, n, mark, strlen(mark)) != NULL;
+        }
+        close(tx);
+        g_assert_true(received);
+}
+
+/* A client that shuts down only its writing side still receives, in every mode, and stays
+ * a client until it closes its fd. */
+static void test_half_close(void) {
+        static const char *const modes[] = { "packet", "batch", "vnet" };
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *path = tb_create_ok(bus, if_a, NULL);
+
+        g_assert_cmpint(netns_setup(ns_a, if_a, "10.95.0.1/24", NULL, MTU), ==, 0);
+        for (size_t i = 0; i < G_N_ELEMENTS(modes); i++) {
+                int fd = open_mode_fd(bus, path, modes[i]);
+
+                wait_clients(bus, path, 1);
+                g_assert_cmpint(shutdown(fd, SHUT_WR), ==, 0);
+                /* Time for tund to read the end-of-file (which used to end the client). */
+                g_usleep(200 * 1000);
+                g_assert_cmpuint(get_clients(bus, path), ==, 1);
+                assert_receives(fd, ns_a, "10.95.0.2", modes[i]);
+                g_assert_cmpuint(get_clients(bus, path), ==, 1);
+                close(fd);
+                wait_clients(bus, path, 0);
+        }
+
+        /* Delete ends a half-closed client at once: its fd reads end-of-file. */
+        int fd = open_mode_fd(bus, path, "packet");
+        g_assert_cmpint(shutdown(fd, SHUT_WR), ==, 0);
+        g_usleep(200 * 1000);
+        tb_delete_ok(bus, path);
+        g_assert_true(drains_to_eof(fd, TB_HANG_SECONDS));
+        close(fd);
+        netns_remove(ns_a);
+}
+
 /* tund stopping: every fd reads end-of-file (the next test starts tund again). */
 static void test_eof_on_stop(void) {
         TbEnv *env = tb_test_env();
@@ -602,7 +840,11 @@ static void test_eof_on_stop(void) {
         g_autofree char *path_a = tb_create_ok(bus, if_a, NULL);
         g_autofree char *path_b = tb_create_ok(bus, if_b, NULL);
         int fds[] = { open_mode_fd(bus, path_a, "packet"), open_mode_fd(bus, path_a, "vnet"),
-                      open_mode_fd(bus, path_b, "batch") };
+                      open_mode_fd(bus, path_b, "batch"), open_mode_fd(bus, path_b, "packet") };
+
+        /* A client that shut down its writing side ends with the others. */
+        g_assert_cmpint(shutdown(fds[3], SHUT_WR), ==, 0);
+        g_usleep(200 * 1000);
 
         g_assert_cmpint(tb_tund_stop(env), ==, 0);
         for (size_t i = 0; i < G_N_ELEMENTS(fds); i++) {
@@ -632,9 +874,12 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/packet-fd/vnet-mode", test_vnet_mode);
         g_test_add_func("/packet-fd/reopen-no-leak", test_reopen_no_leak);
         g_test_add_func("/packet-fd/invalid-counted", test_invalid_counted);
+        g_test_add_func("/packet-fd/too-long-counted", test_too_long_counted);
+        g_test_add_func("/packet-fd/client-cost-bounded", test_client_cost_bounded);
         g_test_add_func("/packet-fd/offloads-while-flowing", test_offloads_while_flowing);
         g_test_add_func("/packet-fd/stalled-client", test_stalled_client);
         g_test_add_func("/packet-fd/removed-behind-back", test_removed_behind_back);
+        g_test_add_func("/packet-fd/half-close", test_half_close);
         g_test_add_func("/packet-fd/eof-on-stop", test_eof_on_stop);
         int r = tb_test_run();
         free(ns_a);

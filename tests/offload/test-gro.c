@@ -789,6 +789,46 @@ static void test_new_arguments(void) {
         g_assert_null(gro_batch_free(NULL));
 }
 
+/* Room for two runs of the largest IP packet: a third TCP flow finds the batch full while
+ * packets of the open runs still join them; after a reset it fits. A UDP run of 100-byte
+ * datagrams takes only the room of 64 of them. */
+static void test_limited_room(void) {
+        g_autoptr(GroBatch) b = NULL;
+        const struct iovec *msgs;
+        PacketSpec f[3] = { tcp4, tcp4, tcp4 };
+
+        g_assert_cmpint(gro_batch_new_limited(&b, 64, GRO_BATCH_MIN_BYTES - 1), ==, -EINVAL);
+        g_assert_null(b);
+        g_assert_cmpint(gro_batch_new_limited(&b, 64, 2 * GRO_BATCH_MIN_BYTES), ==, 0);
+        for (size_t i = 0; i < G_N_ELEMENTS(f); i++)
+                f[i].sport = (uint16_t) (40000 + i);
+
+        const Pkt *p0 = make(0, &f[0], 1000, 0, 0), *p1 = make(1, &f[1], 1000, 0, 0);
+        const Pkt *p2 = make(2, &f[2], 1000, 0, 0), *p3 = make(3, &f[0], 1000, 1000, 1);
+        g_assert_cmpint(gro_batch_add(b, p0->data, p0->len), ==, 0);
+        g_assert_cmpint(gro_batch_add(b, p1->data, p1->len), ==, 0);
+        g_assert_cmpint(gro_batch_add(b, p2->data, p2->len), ==, -ENOBUFS);
+        g_assert_cmpint(gro_batch_add(b, p3->data, p3->len), ==, 0);
+        g_assert_cmpuint(gro_batch_finish(b, &msgs), ==, 2);
+        g_assert_cmpuint(msgs[0].iov_len, ==, 10 + p0->len + 1000);
+        assert_splits_back(&msgs[1], 1, 1);
+        gro_batch_reset(b);
+        g_assert_cmpint(gro_batch_add(b, p2->data, p2->len), ==, 0);
+        gro_batch_reset(b);
+
+        size_t n = 0, room = ((10 + 28 + 64 * 100) + 63) / 64 * 64;
+        for (;; n++) {
+                PacketSpec u = udp4;
+                u.sport = (uint16_t) (1000 + n);
+                const Pkt *p = make(0, &u, 100, 0, 0);
+                int r = gro_batch_add(b, p->data, p->len);
+                if (r == -ENOBUFS)
+                        break;
+                g_assert_cmpint(r, ==, 0);
+        }
+        g_assert_cmpuint(n, ==, 2 * GRO_BATCH_MIN_BYTES / room);
+}
+
 static void teardown_all(void) {
         batch = gro_batch_free(batch);
 }
@@ -819,6 +859,7 @@ int main(int argc, char *argv[]) {
         add_test_both_paths("/gro/round-trip", test_round_trip);
         add_test_both_paths("/gro/round-trip-random", test_round_trip_random);
         add_test_both_paths("/gro/new-arguments", test_new_arguments);
+        add_test_both_paths("/gro/limited-room", test_limited_room);
         int r = g_test_run();
         teardown_all();
         return r;
