@@ -100,21 +100,19 @@ static int property_get_statistics(sd_bus *bus, const char *path, const char *in
                                    sd_bus_error *error) {
         Device *d = userdata;
         DataplaneStats s;
+        int r;
 
         device_get_statistics(d, &s);
-        return sd_bus_message_append(reply, "a{st}", 12,
-                                     "rx_packets", s.rx_packets,
-                                     "rx_bytes", s.rx_bytes,
-                                     "tx_packets", s.tx_packets,
-                                     "tx_bytes", s.tx_bytes,
-                                     "gso_split", s.gso_split,
-                                     "gro_merged", s.gro_merged,
-                                     "gro_refused", s.gro_refused,
-                                     "drops_invalid", s.drops_invalid,
-                                     "drops_queue_full", s.drops_queue_full,
-                                     "drops_no_client", s.drops_no_client,
-                                     "drops_write_error", s.drops_write_error,
-                                     "drops_too_long", s.drops_too_long);
+        r = sd_bus_message_open_container(reply, 'a', "{st}");
+        if (r < 0)
+                return r;
+#define APPEND(f) \
+        r = sd_bus_message_append(reply, "{st}", #f, s.f); \
+        if (r < 0) \
+                return r;
+        DATAPLANE_STATS_FIELDS(APPEND)
+#undef APPEND
+        return sd_bus_message_close_container(reply);
 }
 
 static int method_set_mtu(sd_bus_message *message, void *userdata, sd_bus_error *error) {

@@ -185,20 +185,15 @@ void dataplane_refresh_clients(Dataplane *dp, Client ***clients, size_t *n, uint
 
 /* ---- Statistics --------------------------------------------------------------------------- */
 
-#define STATS_FIELDS(X) \
-        X(rx_packets) X(rx_bytes) X(tx_packets) X(tx_bytes) X(gso_split) X(gro_merged) \
-        X(gro_refused) X(drops_invalid) X(drops_queue_full) X(drops_no_client) \
-        X(drops_write_error) X(drops_too_long)
-
 void dataplane_stats_add(Dataplane *dp, const DataplaneStats *delta) {
 #define ADD(f) if (delta->f) __atomic_add_fetch(&dp->stats.f, delta->f, __ATOMIC_RELAXED);
-        STATS_FIELDS(ADD)
+        DATAPLANE_STATS_FIELDS(ADD)
 #undef ADD
 }
 
 void dataplane_get_stats(Dataplane *dp, DataplaneStats *ret) {
 #define LOAD(f) ret->f = __atomic_load_n(&dp->stats.f, __ATOMIC_RELAXED);
-        STATS_FIELDS(LOAD)
+        DATAPLANE_STATS_FIELDS(LOAD)
 #undef LOAD
 }
 

@@ -71,6 +71,12 @@ typedef struct DataplaneStats {
         uint64_t drops_too_long;        /* kernel packets too long for the client's mode */
 } DataplaneStats;
 
+/* Every field of DataplaneStats, for code that treats them all alike (X(name) each). */
+#define DATAPLANE_STATS_FIELDS(X) \
+        X(rx_packets) X(rx_bytes) X(tx_packets) X(tx_bytes) X(gso_split) X(gro_merged) \
+        X(gro_refused) X(drops_invalid) X(drops_queue_full) X(drops_no_client) \
+        X(drops_write_error) X(drops_too_long)
+
 /* Called on the control plane's loop (see dataplane_new) when the number of clients
  * changed. */
 typedef void (*DataplaneClientsChanged)(Dataplane *dp, unsigned n_clients, void *userdata);
