@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,22 +40,6 @@ static int property_get_name(sd_bus *bus, const char *path, const char *interfac
         return sd_bus_message_append(reply, "s", d->name);
 }
 
-static int property_get_index(sd_bus *bus, const char *path, const char *interface,
-                              const char *property, sd_bus_message *reply, void *userdata,
-                              sd_bus_error *error) {
-        Device *d = userdata;
-
-        return sd_bus_message_append(reply, "i", (int32_t) d->ifindex);
-}
-
-static int property_get_mtu(sd_bus *bus, const char *path, const char *interface,
-                            const char *property, sd_bus_message *reply, void *userdata,
-                            sd_bus_error *error) {
-        Device *d = userdata;
-
-        return sd_bus_message_append(reply, "u", d->mtu);
-}
-
 static int property_get_up(sd_bus *bus, const char *path, const char *interface,
                            const char *property, sd_bus_message *reply, void *userdata,
                            sd_bus_error *error) {
@@ -69,14 +54,6 @@ static int property_get_offloads(sd_bus *bus, const char *path, const char *inte
         Device *d = userdata;
 
         return bus_append_offloads(reply, d->offloads);
-}
-
-static int property_get_owner(sd_bus *bus, const char *path, const char *interface,
-                              const char *property, sd_bus_message *reply, void *userdata,
-                              sd_bus_error *error) {
-        Device *d = userdata;
-
-        return sd_bus_message_append(reply, "u", (uint32_t) d->owner);
 }
 
 static int property_get_persistent(sd_bus *bus, const char *path, const char *interface,
@@ -273,11 +250,11 @@ static int method_delete(sd_bus_message *message, void *userdata, sd_bus_error *
 static const sd_bus_vtable device_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Name", "s", property_get_name, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Index", "i", property_get_index, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("MTU", "u", property_get_mtu, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Index", "i", NULL, offsetof(Device, ifindex), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("MTU", "u", NULL, offsetof(Device, mtu), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Up", "b", property_get_up, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Offloads", "as", property_get_offloads, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Owner", "u", property_get_owner, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Owner", "u", NULL, offsetof(Device, owner), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Persistent", "b", property_get_persistent, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Clients", "u", property_get_clients, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Statistics", "a{st}", property_get_statistics, 0, 0),
