@@ -363,6 +363,10 @@ const char *tb_env_dir(TbEnv *env) {
         return env->dir;
 }
 
+const char *tb_env_state_dir(TbEnv *env) {
+        return env->state_dir;
+}
+
 GDBusConnection *tb_env_bus(TbEnv *env) {
         return env->bus;
 }

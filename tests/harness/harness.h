@@ -47,6 +47,8 @@ void tb_env_free(TbEnv *env);
 
 const char *tb_env_address(TbEnv *env);
 const char *tb_env_dir(TbEnv *env);
+/* tund's --state-directory (where it keeps the records of persistent devices). */
+const char *tb_env_state_dir(TbEnv *env);
 /* The shared uid 0 connection of the test. */
 GDBusConnection *tb_env_bus(TbEnv *env);
 /* A new uid 0 connection; closing it ends its lifetime on the bus. */
@@ -75,6 +77,10 @@ void tb_tund_start(TbEnv *env);
 /* Only starts it; with EXTRA_ENV (NULL or KEY, VALUE, ..., NULL) in its environment. */
 void tb_tund_spawn(TbEnv *env);
 void tb_tund_spawn_with_env(TbEnv *env, const char *const *extra_env);
+/* Both with EXTRA_ARGV (NULL or a NULL-terminated list, e.g. "--max-devices-per-user=2")
+ * after tund's usual arguments. */
+void tb_tund_spawn_with_args(TbEnv *env, const char *const *extra_argv, const char *const *extra_env);
+void tb_tund_start_with_args(TbEnv *env, const char *const *extra_argv);
 /* Runs another tund on the same bus and state directory while the first runs, and waits for
  * it to exit (killed after a hang: -1); returns its wait status. */
 int tb_tund_run_second(TbEnv *env);

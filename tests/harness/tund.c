@@ -13,11 +13,16 @@ const char *tb_tund_path(void) {
         return path && *path && access(path, X_OK) == 0 ? path : NULL;
 }
 
-void tb_tund_spawn_with_env(TbEnv *env, const char *const *extra_env) {
+void tb_tund_spawn_with_args(TbEnv *env, const char *const *extra_argv, const char *const *extra_env) {
         g_autofree char *state_arg = g_strconcat("--state-directory=", env->state_dir, NULL);
-        const char *argv[] = { tb_tund_path(), state_arg, NULL };
+        g_autoptr(GPtrArray) argv = g_ptr_array_new();
 
-        g_assert_nonnull(argv[0]);
+        g_assert_nonnull(tb_tund_path());
+        g_ptr_array_add(argv, (char *) tb_tund_path());
+        g_ptr_array_add(argv, state_arg);
+        for (; extra_argv && extra_argv[0]; extra_argv++)
+                g_ptr_array_add(argv, (char *) extra_argv[0]);
+        g_ptr_array_add(argv, NULL);
         g_assert_true(env->tund == NULL || !g_subprocess_get_identifier(env->tund));
         g_clear_object(&env->tund);
 
@@ -29,8 +34,13 @@ void tb_tund_spawn_with_env(TbEnv *env, const char *const *extra_env) {
                 g_ptr_array_add(full_env, (char *) extra_env[1]);
         }
         g_ptr_array_add(full_env, NULL);
-        env->tund = tb_spawn(env, G_SUBPROCESS_FLAGS_NONE, argv, (const char *const *) full_env->pdata);
+        env->tund = tb_spawn(env, G_SUBPROCESS_FLAGS_NONE, (const char *const *) argv->pdata,
+                             (const char *const *) full_env->pdata);
         tb_env_write_pids(env);
+}
+
+void tb_tund_spawn_with_env(TbEnv *env, const char *const *extra_env) {
+        tb_tund_spawn_with_args(env, NULL, extra_env);
 }
 
 void tb_tund_spawn(TbEnv *env) {
@@ -38,7 +48,11 @@ void tb_tund_spawn(TbEnv *env) {
 }
 
 void tb_tund_start(TbEnv *env) {
-        tb_tund_spawn(env);
+        tb_tund_start_with_args(env, NULL);
+}
+
+void tb_tund_start_with_args(TbEnv *env, const char *const *extra_argv) {
+        tb_tund_spawn_with_args(env, extra_argv, NULL);
         if (!tb_wait_name(env->bus, TB_BUS_NAME, env->tund)) {
                 if (!g_subprocess_get_identifier(env->tund))
                         g_error("tund exited before owning %s (wait status %d)", TB_BUS_NAME,
