@@ -103,20 +103,30 @@ pid_t tb_caller_pid(TbCaller *c) {
         return id ? (pid_t) atoi(id) : 0;
 }
 
-unsigned tb_caller_send_to(TbCaller *c, bool interactive, const char *destination, const char *path,
-                           const char *iface, const char *method, GVariant *args) {
+static unsigned send_line(TbCaller *c, const char *flags, const char *destination, const char *path,
+                          const char *iface, const char *method, GVariant *args) {
         if (!args)
                 args = g_variant_new("()");
         g_variant_ref_sink(args);
         g_autofree char *text = g_variant_print(args, TRUE);
         g_variant_unref(args);
         unsigned id = c->next_id++;
-        g_autofree char *line = g_strdup_printf("%u %s %s %s %s %s %s\n", id, interactive ? "i" : "-",
+        g_autofree char *line = g_strdup_printf("%u %s %s %s %s %s %s\n", id, flags,
                                                 destination, path, iface, method, text);
         g_autoptr(GError) error = NULL;
         g_assert_true(g_output_stream_write_all(c->in, line, strlen(line), NULL, NULL, &error));
         g_assert_no_error(error);
         return id;
+}
+
+unsigned tb_caller_send_to(TbCaller *c, bool interactive, const char *destination, const char *path,
+                           const char *iface, const char *method, GVariant *args) {
+        return send_line(c, interactive ? "i" : "-", destination, path, iface, method, args);
+}
+
+unsigned tb_caller_emit(TbCaller *c, const char *destination, const char *path, const char *iface,
+                        const char *member, GVariant *args) {
+        return send_line(c, "s", destination ? destination : "-", path, iface, member, args);
 }
 
 unsigned tb_caller_send(TbCaller *c, bool interactive, const char *path, const char *iface,

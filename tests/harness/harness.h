@@ -155,7 +155,8 @@ unsigned tb_signals_count(TbSignals *s, const char *member, const char *path);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TbSignals, tb_signals_free)
 
 /* An unprivileged connection: the tb-caller helper run as USER via setpriv. Calls are
- * asynchronous; replies come back by id. */
+ * asynchronous; replies come back by id. fds in replies stay open in the helper until it
+ * ends (tb_caller_free). */
 typedef struct TbCaller TbCaller;
 TbCaller *tb_caller_new(TbEnv *env, const TbUser *user);
 void tb_caller_free(TbCaller *caller);
@@ -167,6 +168,10 @@ unsigned tb_caller_send(TbCaller *caller, bool interactive, const char *path, co
 /* Sends a call to another service. */
 unsigned tb_caller_send_to(TbCaller *caller, bool interactive, const char *destination, const char *path,
                            const char *iface, const char *method, GVariant *args);
+/* Emits a signal from CALLER's connection, unicast to DESTINATION or broadcast when it is
+ * NULL; returns an id whose reply, an empty tuple, comes once it is sent. */
+unsigned tb_caller_emit(TbCaller *caller, const char *destination, const char *path,
+                        const char *iface, const char *member, GVariant *args);
 /* True when the reply to ID has arrived (it stays queued). */
 bool tb_caller_has_reply(TbCaller *caller, unsigned id);
 /* Waits for the reply to ID: its result tuple, or NULL and ERROR. */

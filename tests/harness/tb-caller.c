@@ -4,10 +4,14 @@
  * asynchronously as told, one a line:
  *     ID FLAGS DESTINATION PATH INTERFACE METHOD ARGS
  * (FLAGS: "i" interactive, "-" none; ARGS: a GVariant tuple in text form).
+ * FLAGS "s" emits the signal METHOD instead, unicast to DESTINATION or broadcast when it is
+ * "-", and answers "ID ok ()" once it is sent.
  * It answers first "ready UNIQUE-NAME", then per call "ID ok REPLY" or
- * "ID error ERROR-NAME<TAB>MESSAGE", in the order the replies arrive. */
+ * "ID error ERROR-NAME<TAB>MESSAGE", in the order the replies arrive. fds that replies
+ * carry stay open until the caller exits, as a client would hold them. */
 
 #include <gio/gio.h>
+#include <gio/gunixfdlist.h>
 #include <gio/gunixinputstream.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +20,7 @@ typedef struct Caller {
         GDBusConnection *bus;
         GDataInputStream *in;
         GMainLoop *loop;
+        GPtrArray *fds;         /* GUnixFDList of the replies, kept open */
 } Caller;
 
 static void print_line(const char *format, ...) G_GNUC_PRINTF(1, 2);
@@ -29,10 +34,20 @@ static void print_line(const char *format, ...) {
         fflush(stdout);
 }
 
+typedef struct Call {
+        Caller *caller;
+        unsigned id;
+} Call;
+
 static void on_reply(GObject *source, GAsyncResult *res, gpointer data) {
-        unsigned id = GPOINTER_TO_UINT(data);
+        g_autofree Call *call = data;
+        unsigned id = call->id;
         g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), res, &error);
+        GUnixFDList *fds = NULL;
+        g_autoptr(GVariant) reply = g_dbus_connection_call_with_unix_fd_list_finish(
+                G_DBUS_CONNECTION(source), &fds, res, &error);
+        if (fds)
+                g_ptr_array_add(call->caller->fds, fds);
         if (reply) {
                 g_autofree char *text = g_variant_print(reply, TRUE);
                 print_line("%u ok %s", id, text);
@@ -56,10 +71,21 @@ static void run_command(Caller *c, const char *line) {
                 print_line("%u error (bad-args)\t%s", id, error->message);
                 return;
         }
+        if (strchr(f[1], 's')) {
+                const char *destination = strcmp(f[2], "-") == 0 ? NULL : f[2];
+                if (!g_dbus_connection_emit_signal(c->bus, destination, f[3], f[4], f[5], args, &error) ||
+                    !g_dbus_connection_flush_sync(c->bus, NULL, &error))
+                        print_line("%u error (local)\t%s", id, error->message);
+                else
+                        print_line("%u ok ()", id);
+                return;
+        }
         GDBusCallFlags flags = strchr(f[1], 'i') ? G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION
                                                  : G_DBUS_CALL_FLAGS_NONE;
-        g_dbus_connection_call(c->bus, f[2], f[3], f[4], f[5], args,
-                               NULL, flags, G_MAXINT, NULL, on_reply, GUINT_TO_POINTER(id));
+        Call *call = g_new(Call, 1);
+        *call = (Call) { c, id };
+        g_dbus_connection_call_with_unix_fd_list(c->bus, f[2], f[3], f[4], f[5], args, NULL, flags,
+                                                 G_MAXINT, NULL, NULL, on_reply, call);
 }
 
 static void on_line(GObject *source, GAsyncResult *res, gpointer data) {
@@ -91,6 +117,7 @@ int main(int argc, char **argv) {
                 return EXIT_FAILURE;
         }
         c.loop = g_main_loop_new(NULL, FALSE);
+        c.fds = g_ptr_array_new_with_free_func(g_object_unref);
         g_autoptr(GInputStream) stdin_stream = g_unix_input_stream_new(0, FALSE);
         c.in = g_data_input_stream_new(stdin_stream);
         print_line("ready %s", g_dbus_connection_get_unique_name(c.bus));
@@ -102,5 +129,6 @@ int main(int argc, char **argv) {
         g_object_unref(c.bus);
         g_object_unref(c.in);
         g_main_loop_unref(c.loop);
+        g_ptr_array_unref(c.fds);
         return EXIT_SUCCESS;
 }
