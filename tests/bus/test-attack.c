@@ -519,6 +519,25 @@ static unsigned polkit_call(TbCaller *c, const char *path, unsigned i, bool pers
         return caller_create(c, name, persistent ? tb_options("Persistent", g_variant_new_boolean(TRUE), NULL) : NULL);
 }
 
+/* CreateDevice as C once polkitd runs again: it first answers what it was asked before, and
+ * until tund has those answers, its checks still count against max-pending-checks. */
+static char *caller_create_when_polkit_back(TbEnv *env, TbCaller *c, const char *name) {
+        /* polkitd answers in turn: once it answered this, it has answered tund's. */
+        polkit_answer(env, g_dbus_connection_get_unique_name(tb_env_bus(env)), TB_ACTION_CREATE, false);
+        gint64 deadline = g_get_monotonic_time() + ANSWERED_SECONDS * G_USEC_PER_SEC;
+        for (;;) {
+                g_autoptr(GError) error = NULL;
+                char *path = caller_create_path(c, name, NULL, &error);
+                if (path)
+                        return path;
+                g_autofree char *message = error_message(error);
+                if (!is_error(error, LIMITS_EXCEEDED) || g_get_monotonic_time() > deadline)
+                        g_error("CreateDevice after polkitd runs again: %s", message);
+                g_test_message("%s", message);
+                g_usleep(100 * 1000);
+        }
+}
+
 static void test_polkit_stalled_other_user_answered(void) {
         TbEnv *env = tb_test_env();
         if (!env)
@@ -591,7 +610,7 @@ static void test_polkit_stalled_other_user_answered(void) {
         /* The flooder leaves; polkitd goes on: everything works again. */
         caller_leave(env, flooder);
         g_assert_no_errno(kill(polkitd, SIGCONT));
-        g_autofree char *path = caller_create_ok(other, other_name, NULL);
+        g_autofree char *path = caller_create_when_polkit_back(env, other, other_name);
         g_assert_true(tb_link_exists(other_name));
         g_autoptr(TbCaller) nobody = tb_caller_new(env, tb_env_user(env, TB_ROLE_NOBODY));
         tb_caller_expect(nobody, false, root_path, TB_DEVICE_IFACE, "SetMTU", g_variant_new("(u)", 1280), INTERACTIVE);
@@ -622,71 +641,92 @@ static void assert_refused_at_once(TbCaller *c, unsigned id, const char *limit, 
         assert_limit_error(error, limit, value);
 }
 
+/* Makes tund learn C's uid (a call needing polkit, answered while polkitd runs), so that
+ * later calls of C are handled in the order sent: tund holds a caller's calls while it asks
+ * the bus for the uid, but not Peer.Ping, by which the tests tell what tund has handled. */
+static void caller_warm_up(TbCaller *c, const char *root_path) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) r = tb_caller_call(c, false, root_path, TB_DEVICE_IFACE, "SetMTU",
+                                               g_variant_new("(u)", 1280), &error);
+        g_assert_null(r);
+        g_assert_nonnull(error);
+}
+
+/* C's calls (SetMTU on root's device at ROOT_PATH when FIRST is odd, else CreateDevice)
+ * until PER_USER of them are pending; calls refused with LimitsExceeded do not
+ * count (tund may still be confirming that others left); false if that lasts. */
+static bool fill_pending(TbCaller *c, const char *root_path, unsigned first, unsigned per_user,
+                         unsigned *ids) {
+        gint64 deadline = g_get_monotonic_time() + ANSWERED_SECONDS * G_USEC_PER_SEC;
+        unsigned pending = 0;
+        for (unsigned attempt = 0; pending < per_user; attempt++) {
+                unsigned id = polkit_call(c, root_path, first + 2 * attempt, false);
+                caller_ping(c);
+                if (!tb_caller_has_reply(c, id)) {
+                        ids[pending++] = id;
+                        continue;
+                }
+                g_autoptr(GError) error = NULL;
+                g_autoptr(GVariant) r = tb_caller_wait(c, id, &error);
+                g_assert_null(r);
+                tb_assert_error(error, LIMITS_EXCEEDED);
+                if (g_get_monotonic_time() > deadline) {
+                        g_autofree char *message = error_message(error);
+                        g_test_message("still refused: %s", message);
+                        return false;
+                }
+                g_usleep(100 * 1000);
+        }
+        return true;
+}
+
 static void test_polkit_stalled_leaving_frees_checks(void) {
         TbEnv *env = tb_test_env();
         if (!env)
                 return;
         GDBusConnection *bus = tb_env_bus(env);
-        enum { PER_USER = 4, TOTAL = 8 };
-        /* polkit's time is not up during this test: what frees checks is callers leaving. */
+        enum { PER_USER = 4 };
+        /* polkit's time is not up during this test: what frees checks is callers leaving.
+         * The total is not reached here (see leaving-frees-total). */
         const char *args[] = { "--polkit-timeout=600", "--max-pending-checks-per-user=4",
-                               "--max-pending-checks=8", NULL };
+                               "--max-pending-checks=16", NULL };
         restart_tund(env, args);
         g_autofree char *root_name = tb_ifname("lr");
         g_autofree char *root_path = tb_create_ok(bus, root_name, NULL);
-        TbCaller *f1 = tb_caller_new(env, tb_env_user(env, TB_ROLE_NOBODY));
-        TbCaller *f2 = tb_caller_new(env, tb_env_user(env, TB_ROLE_DENIED));
+        TbCaller *flooder = tb_caller_new(env, tb_env_user(env, TB_ROLE_NOBODY));
         TbCaller *leaver = tb_caller_new(env, tb_env_user(env, TB_ROLE_CREATE));
+        g_autoptr(TbCaller) n = tb_caller_new(env, tb_env_user(env, TB_ROLE_NOBODY));
         g_autoptr(TbCaller) other = tb_caller_new(env, tb_env_user(env, TB_ROLE_CREATE));
+        TbCaller *all[] = { flooder, leaver, n, other };
+        for (size_t i = 0; i < G_N_ELEMENTS(all); i++)
+                caller_warm_up(all[i], root_path);
         pid_t polkitd = tb_env_polkitd_pid(env);
         g_autoptr(GError) error = NULL;
         unsigned ids[PER_USER];
 
         g_assert_no_errno(kill(polkitd, SIGSTOP));
 
-        /* Two users fill their own and then the total limit. */
-        for (unsigned i = 0; i < PER_USER; i++)
-                ids[i] = polkit_call(f1, root_path, i, true);
-        assert_pending(f1, ids, PER_USER);
-        assert_refused_at_once(f1, polkit_call(f1, root_path, PER_USER, true), "max-pending-checks-per-user", PER_USER);
-        for (unsigned i = 0; i < PER_USER; i++)
-                ids[i] = polkit_call(f2, root_path, 100 + i, true);
-        assert_pending(f2, ids, PER_USER);
-        g_autofree char *other_name = tb_ifname("lo");
-        assert_refused_at_once(other, caller_create(other, other_name, NULL), "max-pending-checks", TOTAL);
-
-        /* They leave: every check of theirs ends, the counts drop to nothing. */
-        caller_leave(env, f1);
-        caller_leave(env, f2);
-        g_autoptr(TbCaller) n = tb_caller_new(env, tb_env_user(env, TB_ROLE_NOBODY));
-        unsigned pending = 0, attempts = 0;
-        gint64 deadline = g_get_monotonic_time() + ANSWERED_SECONDS * G_USEC_PER_SEC;
-        while (pending < PER_USER) {
-                unsigned id = polkit_call(n, root_path, 200 + attempts++, false);
-                caller_ping(n);
-                if (!tb_caller_has_reply(n, id)) {
-                        ids[pending++] = id;
-                        continue;
-                }
-                /* tund may still be confirming that they left. */
-                g_autoptr(GVariant) r = tb_caller_wait(n, id, &error);
-                g_assert_null(r);
-                tb_assert_error(error, LIMITS_EXCEEDED);
-                g_clear_error(&error);
-                if (g_get_monotonic_time() > deadline)
-                        g_error("the pending checks of callers that left were not freed: still LimitsExceeded");
-                g_usleep(100 * 1000);
-        }
-        assert_refused_at_once(n, polkit_call(n, root_path, 300, false), "max-pending-checks-per-user", PER_USER);
-
         /* A persistent CreateDevice that polkit would allow, whose caller leaves before the
-         * answer; and another user's, which stays. */
+         * answer. */
         g_autofree char *left_name = tb_ifname("ll");
         unsigned left_id = caller_create(leaver, left_name, tb_options("Persistent", g_variant_new_boolean(TRUE), NULL));
         assert_pending(leaver, &left_id, 1);
+        caller_leave(env, leaver);
+
+        /* A user fills its limit, and leaves: its checks end, the user's count drops. */
+        for (unsigned i = 0; i < PER_USER; i++)
+                ids[i] = polkit_call(flooder, root_path, i, true);
+        assert_pending(flooder, ids, PER_USER);
+        assert_refused_at_once(flooder, polkit_call(flooder, root_path, PER_USER, true), "max-pending-checks-per-user", PER_USER);
+        caller_leave(env, flooder);
+        if (!fill_pending(n, root_path, 200, PER_USER, ids))
+                g_error("the pending checks of a user's caller that left were not freed: the user's next calls are still refused");
+        assert_refused_at_once(n, polkit_call(n, root_path, 300, false), "max-pending-checks-per-user", PER_USER);
+
+        /* Another user waits too. */
+        g_autofree char *other_name = tb_ifname("lo");
         unsigned other_id = caller_create(other, other_name, NULL);
         assert_pending(other, &other_id, 1);
-        caller_leave(env, leaver);
 
         /* polkitd answers everything it was asked, those who left included. */
         g_assert_no_errno(kill(polkitd, SIGCONT));
@@ -700,7 +740,7 @@ static void test_polkit_stalled_leaving_frees_checks(void) {
         g_assert_true(tb_link_exists(other_name));
 
         /* All works: a new round through polkit, which polkitd answers after all of the
-         * above; then nothing was done for the caller that left. */
+         * above; then nothing was done for the callers that left. */
         g_autofree char *later = tb_ifname("lh");
         g_autofree char *later_path = caller_create_ok(other, later, NULL);
         tb_caller_expect(n, false, root_path, TB_DEVICE_IFACE, "SetMTU", g_variant_new("(u)", 1280), INTERACTIVE);
@@ -709,7 +749,7 @@ static void test_polkit_stalled_leaving_frees_checks(void) {
         g_assert_false(g_hash_table_contains(devices, left_name));
         g_assert_false(tb_link_exists(left_name));
         g_assert_false(record_names(env, left_name));
-        const char *flood_suffixes[] = { "q0", "q2", "q4", "q100", "q102", NULL };
+        const char *flood_suffixes[] = { "q0", "q2", "q4", NULL };
         for (const char *const *suffix = flood_suffixes; *suffix; suffix++) {
                 g_autofree char *flood_name = tb_ifname(*suffix);
                 g_assert_false(tb_link_exists(flood_name));
@@ -721,6 +761,58 @@ static void test_polkit_stalled_leaving_frees_checks(void) {
         g_variant_get(created, "(&o)", &other_path);
         tb_delete_ok(bus, other_path);
         tb_delete_ok(bus, later_path);
+        tb_delete_ok(bus, root_path);
+        restart_tund(env, NULL);
+}
+
+/* Two users fill the total of pending checks; when they leave, the total drops, and another
+ * user's call waits for polkit again instead of being refused. */
+static void test_polkit_stalled_leaving_frees_total(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        enum { PER_USER = 4, TOTAL = 8 };
+        const char *args[] = { "--polkit-timeout=600", "--max-pending-checks-per-user=4",
+                               "--max-pending-checks=8", NULL };
+        restart_tund(env, args);
+        g_autofree char *root_name = tb_ifname("tr");
+        g_autofree char *root_path = tb_create_ok(bus, root_name, NULL);
+        TbCaller *f1 = tb_caller_new(env, tb_env_user(env, TB_ROLE_NOBODY));
+        TbCaller *f2 = tb_caller_new(env, tb_env_user(env, TB_ROLE_DENIED));
+        g_autoptr(TbCaller) other = tb_caller_new(env, tb_env_user(env, TB_ROLE_CREATE));
+        TbCaller *all[] = { f1, f2, other };
+        for (size_t i = 0; i < G_N_ELEMENTS(all); i++)
+                caller_warm_up(all[i], root_path);
+        pid_t polkitd = tb_env_polkitd_pid(env);
+        unsigned ids[PER_USER];
+
+        g_assert_no_errno(kill(polkitd, SIGSTOP));
+        for (unsigned i = 0; i < PER_USER; i++)
+                ids[i] = polkit_call(f1, root_path, i, true);
+        assert_pending(f1, ids, PER_USER);
+        for (unsigned i = 0; i < PER_USER; i++)
+                ids[i] = polkit_call(f2, root_path, 100 + i, true);
+        assert_pending(f2, ids, PER_USER);
+        g_autofree char *other_name = tb_ifname("to");
+        assert_refused_at_once(other, caller_create(other, other_name, NULL), "max-pending-checks", TOTAL);
+
+        caller_leave(env, f1);
+        caller_leave(env, f2);
+        unsigned other_id;
+        if (!fill_pending(other, root_path, 401, 1, &other_id))
+                g_error("the total of pending checks did not drop when the callers holding them left "
+                        "(polkitd still stopped): another user's calls are still refused");
+
+        g_assert_no_errno(kill(polkitd, SIGCONT));
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) r = tb_caller_wait(other, other_id, &error);
+        g_assert_nonnull(error);        /* polkit's answer for SetMTU on root's device */
+        const char *flood_suffixes[] = { "q0", "q2", "q100", "q102", NULL };
+        for (const char *const *suffix = flood_suffixes; *suffix; suffix++) {
+                g_autofree char *flood_name = tb_ifname(*suffix);
+                g_assert_false(tb_link_exists(flood_name));
+        }
         tb_delete_ok(bus, root_path);
         restart_tund(env, NULL);
 }
@@ -852,6 +944,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/attack/limits/packet-fds-per-user", test_packet_fds_per_user);
         g_test_add_func("/attack/polkit-stalled/other-user-answered", test_polkit_stalled_other_user_answered);
         g_test_add_func("/attack/polkit-stalled/leaving-frees-checks", test_polkit_stalled_leaving_frees_checks);
+        g_test_add_func("/attack/polkit-stalled/leaving-frees-total", test_polkit_stalled_leaving_frees_total);
         g_test_add_func("/attack/interactive-flag", test_interactive_flag);
         g_test_add_func("/attack/adoption-past-limit-kept", test_adoption_past_limit_kept);
         return tb_test_run();
