@@ -283,7 +283,7 @@ static void test_forged_name_owner_changed(void) {
                 unsigned id = tb_caller_emit(forger, destinations[i], "/org/freedesktop/DBus",
                                              "org.freedesktop.DBus", "NameOwnerChanged",
                                              g_variant_new("(sss)", victim, victim, ""));
-                g_autoptr(GVariant) sent = tb_caller_wait(forger, id, &error);
+                g_autoptr(GVariant) sent G_GNUC_UNUSED = tb_caller_wait(forger, id, &error);
                 g_assert_no_error(error);
                 /* tund has read the forged signal once it answers the forger's next call;
                  * then it gets time for whatever it would do about it. */
@@ -363,7 +363,7 @@ static void test_devices_per_user(void) {
         g_clear_error(&error);
         g_assert_false(tb_link_exists(given));
         g_autofree char *own = tb_ifname("m");
-        g_autofree char *own_path = caller_create_ok(m, own, NULL);
+        g_autofree char *own_path G_GNUC_UNUSED = caller_create_ok(m, own, NULL);
 
         /* uid 0 is exempt. */
         char *root_paths[LIMIT + 1];
@@ -625,7 +625,7 @@ static void assert_pending(TbCaller *c, const unsigned *ids, unsigned n) {
         for (unsigned i = 0; i < n; i++)
                 if (tb_caller_has_reply(c, ids[i])) {
                         g_autoptr(GError) error = NULL;
-                        g_autoptr(GVariant) r = tb_caller_wait(c, ids[i], &error);
+                        g_autoptr(GVariant) r G_GNUC_UNUSED = tb_caller_wait(c, ids[i], &error);
                         g_error("a call that should wait for polkit was answered: %s",
                                 error ? error->message : "success");
                 }
@@ -806,7 +806,7 @@ static void test_polkit_stalled_leaving_frees_total(void) {
 
         g_assert_no_errno(kill(polkitd, SIGCONT));
         g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) r = tb_caller_wait(other, other_id, &error);
+        g_autoptr(GVariant) r G_GNUC_UNUSED = tb_caller_wait(other, other_id, &error);
         g_assert_nonnull(error);        /* polkit's answer for SetMTU on root's device */
         const char *flood_suffixes[] = { "q0", "q2", "q100", "q102", NULL };
         for (const char *const *suffix = flood_suffixes; *suffix; suffix++) {
