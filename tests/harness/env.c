@@ -315,6 +315,7 @@ void tb_env_free(TbEnv *env) {
 
         g_source_remove(env->notify_source);
         close(env->notify_fd);
+        tb_tund_fd_store_free(env);
         g_ptr_array_unref(env->notifications);
         g_ptr_array_unref(env->callers);
         for (TbRole r = 0; r < _TB_ROLE_MAX; r++)

@@ -24,6 +24,7 @@ struct TbEnv {
         int notify_fd;
         GPtrArray *notifications;
         guint notify_source;
+        GHashTable *fd_store;   /* FDNAME → fd, once tb_tund_keep_fd_store() was called */
         pid_t reaper;
         int reaper_fd;
 };
@@ -32,6 +33,9 @@ struct TbEnv {
  * SIGTERM for it when the test process dies. */
 GSubprocess *tb_spawn(TbEnv *env, GSubprocessFlags flags, const char *const *argv,
                       const char *const *extra_env);
+/* The same with FDS passed on as fds 3, 4, ... (copies; the caller keeps its own). */
+GSubprocess *tb_spawn_with_fds(TbEnv *env, GSubprocessFlags flags, const char *const *argv,
+                               const char *const *extra_env, const int *fds, size_t n_fds);
 /* Waits for the exit of PROC (SIGKILL after a hang); returns the wait status, -1 on a hang. */
 int tb_subprocess_wait(GSubprocess *proc);
 int tb_subprocess_stop(GSubprocess *proc);
@@ -47,3 +51,5 @@ void tb_clean_stale(void);
 /* Forks the reaper for this test process; closing *RET_FD makes it clean up and exit. */
 pid_t tb_reaper_start(const char *dir, int *ret_fd);
 gboolean tb_tund_read_notifications(int fd, GIOCondition condition, gpointer env);
+/* Closes the fds of the emulated fd store. */
+void tb_tund_fd_store_free(TbEnv *env);

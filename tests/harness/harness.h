@@ -81,6 +81,12 @@ void tb_tund_spawn_with_env(TbEnv *env, const char *const *extra_env);
  * after tund's usual arguments. */
 void tb_tund_spawn_with_args(TbEnv *env, const char *const *extra_argv, const char *const *extra_env);
 void tb_tund_start_with_args(TbEnv *env, const char *const *extra_argv);
+/* From now on, keeps the fds tund hands to $NOTIFY_SOCKET's fd store (FDSTORE=1 with
+ * FDNAME=, FDSTOREREMOVE=1) as a service manager does, and hands copies to each tund started
+ * afterwards (LISTEN_FDS, LISTEN_FDNAMES, LISTEN_PID). Without it they are dropped. */
+void tb_tund_keep_fd_store(TbEnv *env);
+/* The names of the fds in that store now (a set). */
+GHashTable *tb_tund_fd_store_names(TbEnv *env);
 /* Runs another tund on the same bus and state directory while the first runs, and waits for
  * it to exit (killed after a hang: -1); returns its wait status. */
 int tb_tund_run_second(TbEnv *env);

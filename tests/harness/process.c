@@ -3,6 +3,7 @@
 
 #include "harness-private.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 
@@ -12,7 +13,17 @@ static void child_setup_pdeathsig(gpointer data) {
 
 GSubprocess *tb_spawn(TbEnv *env, GSubprocessFlags flags, const char *const *argv,
                       const char *const *extra_env) {
+        return tb_spawn_with_fds(env, flags, argv, extra_env, NULL, 0);
+}
+
+GSubprocess *tb_spawn_with_fds(TbEnv *env, GSubprocessFlags flags, const char *const *argv,
+                               const char *const *extra_env, const int *fds, size_t n_fds) {
         g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(flags);
+        for (size_t i = 0; i < n_fds; i++) {
+                int copy = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
+                g_assert_cmpint(copy, >=, 0);
+                g_subprocess_launcher_take_fd(l, copy, 3 + (int) i);
+        }
         if (env->address)
                 g_subprocess_launcher_setenv(l, "DBUS_SYSTEM_BUS_ADDRESS", env->address, TRUE);
         for (; extra_env && extra_env[0]; extra_env += 2)

@@ -4,6 +4,7 @@
 #include "harness-private.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -33,9 +34,35 @@ void tb_tund_spawn_with_args(TbEnv *env, const char *const *extra_argv, const ch
                 g_ptr_array_add(full_env, (char *) extra_env[0]);
                 g_ptr_array_add(full_env, (char *) extra_env[1]);
         }
+        /* The stored fds, as systemd hands them over: LISTEN_PID must be tund's own PID,
+         * which a shell that execs tund knows. */
+        g_autoptr(GArray) fds = g_array_new(FALSE, FALSE, sizeof(int));
+        g_autoptr(GPtrArray) names = g_ptr_array_new();
+        g_autofree char *n_fds = NULL, *fd_names = NULL;
+        if (env->fd_store && g_hash_table_size(env->fd_store) > 0) {
+                GHashTableIter iter;
+                gpointer name, fd;
+                g_hash_table_iter_init(&iter, env->fd_store);
+                while (g_hash_table_iter_next(&iter, &name, &fd)) {
+                        int i = GPOINTER_TO_INT(fd);
+                        g_array_append_val(fds, i);
+                        g_ptr_array_add(names, name);
+                }
+                g_ptr_array_add(names, NULL);
+                n_fds = g_strdup_printf("%u", fds->len);
+                fd_names = g_strjoinv(":", (char **) names->pdata);
+                g_ptr_array_add(full_env, "LISTEN_FDS");
+                g_ptr_array_add(full_env, n_fds);
+                g_ptr_array_add(full_env, "LISTEN_FDNAMES");
+                g_ptr_array_add(full_env, fd_names);
+                const char *shell[] = { "sh", "-c", "export LISTEN_PID=$$; exec \"$0\" \"$@\"" };
+                for (size_t i = 0; i < G_N_ELEMENTS(shell); i++)
+                        g_ptr_array_insert(argv, (int) i, (char *) shell[i]);
+        }
         g_ptr_array_add(full_env, NULL);
-        env->tund = tb_spawn(env, G_SUBPROCESS_FLAGS_NONE, (const char *const *) argv->pdata,
-                             (const char *const *) full_env->pdata);
+        env->tund = tb_spawn_with_fds(env, G_SUBPROCESS_FLAGS_NONE, (const char *const *) argv->pdata,
+                                      (const char *const *) full_env->pdata,
+                                      (const int *) fds->data, fds->len);
         tb_env_write_pids(env);
 }
 
@@ -94,12 +121,82 @@ gboolean tb_tund_read_notifications(int fd, GIOCondition condition, gpointer env
         return G_SOURCE_CONTINUE;
 }
 
+static void fd_store_close(gpointer fd) {
+        close(GPOINTER_TO_INT(fd));
+}
+
+void tb_tund_keep_fd_store(TbEnv *env) {
+        if (!env->fd_store)
+                env->fd_store = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, fd_store_close);
+}
+
+void tb_tund_fd_store_free(TbEnv *env) {
+        g_clear_pointer(&env->fd_store, g_hash_table_unref);
+}
+
+GHashTable *tb_tund_fd_store_names(TbEnv *env) {
+        read_notifications(env);
+        GHashTable *set = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        if (env->fd_store) {
+                GHashTableIter iter;
+                gpointer name;
+                g_hash_table_iter_init(&iter, env->fd_store);
+                while (g_hash_table_iter_next(&iter, &name, NULL))
+                        g_hash_table_add(set, g_strdup(name));
+        }
+        return set;
+}
+
+/* What a service manager does with a notification's fd store fields; FDS are taken over. */
+static void fd_store_update(TbEnv *env, const char *text, const int *fds, size_t n_fds) {
+        g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+        const char *name = "stored";    /* systemd's default FDNAME */
+        bool store = false, remove = false;
+        for (char **l = lines; *l; l++) {
+                if (strcmp(*l, "FDSTORE=1") == 0)
+                        store = true;
+                else if (strcmp(*l, "FDSTOREREMOVE=1") == 0)
+                        remove = true;
+                else if (g_str_has_prefix(*l, "FDNAME="))
+                        name = *l + strlen("FDNAME=");
+        }
+        if (env->fd_store && remove)
+                g_hash_table_remove(env->fd_store, name);
+        for (size_t i = 0; i < n_fds; i++) {
+                if (env->fd_store && store && i == 0)
+                        g_hash_table_replace(env->fd_store, g_strdup(name), GINT_TO_POINTER(fds[i]));
+                else
+                        close(fds[i]);
+        }
+}
+
 static void read_notifications(TbEnv *env) {
-        char buf[4096];
-        ssize_t n;
-        while ((n = recv(env->notify_fd, buf, sizeof(buf) - 1, 0)) >= 0) {
+        for (;;) {
+                char buf[4096];
+                union {
+                        struct cmsghdr header;
+                        char space[CMSG_SPACE(sizeof(int) * 16)];
+                } control;
+                struct iovec iov = { buf, sizeof(buf) - 1 };
+                struct msghdr mh = {
+                        .msg_iov = &iov, .msg_iovlen = 1,
+                        .msg_control = &control, .msg_controllen = sizeof(control),
+                };
+                int fds[16];
+                size_t n_fds = 0;
+                ssize_t n = recvmsg(env->notify_fd, &mh, MSG_CMSG_CLOEXEC);
+                if (n < 0)
+                        break;
                 buf[n] = 0;
                 g_ptr_array_add(env->notifications, g_strdup(buf));
+                for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+                        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+                                size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                                for (size_t j = 0; j < k && n_fds < G_N_ELEMENTS(fds); j++)
+                                        memcpy(&fds[n_fds++], CMSG_DATA(c) + j * sizeof(int), sizeof(int));
+                        }
+                /* Read, a TUN fd would keep a deleted device alive: kept only as a store. */
+                fd_store_update(env, buf, fds, n_fds);
         }
         g_assert_true(errno == EAGAIN || errno == EINTR);
 }
