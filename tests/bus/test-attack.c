@@ -13,7 +13,8 @@
  *   caller left before polkit answered changes nothing;
  * - the interactive-flag rule both ways;
  * - persistent devices whose adoption fails (their owner is past max-devices-per-user) keep
- *   their records and TUNs, and are managed again on the next start.
+ *   their records and TUNs, and are managed again on the next start; a device in another
+ *   network namespace, which only its fd in the (emulated) fd store finds, too.
  *
  * Assertions are about behaviour; the only clocks are hang bounds. */
 
@@ -936,6 +937,63 @@ static void test_adoption_past_limit_kept(void) {
         g_assert_cmpuint(g_hash_table_size(records_left), ==, 0);
 }
 
+/* The same through the fd store, for a device that only the stored fd finds again: moved to
+ * another network namespace. Its adoption fails past the limit; the stored fd and the record
+ * stay, and the next start with room manages it again. */
+static void test_stored_fd_adoption_past_limit_kept(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        const TbUser *owner = tb_env_user(env, TB_ROLE_NOBODY);
+        g_autofree char *name = tb_ifname("sf"), *ns = tb_ifname("sns");
+
+        tb_tund_keep_fd_store(env);
+        g_autofree char *path G_GNUC_UNUSED = tb_create_ok(bus, name, tb_options(
+                "Persistent", g_variant_new_boolean(TRUE),
+                "Owner", g_variant_new_uint32(owner->uid), NULL));
+        int ifindex = tb_link_ifindex(name);
+        const char *add_ns[] = { "ip", "netns", "add", ns, NULL };
+        const char *move[] = { "ip", "link", "set", name, "netns", ns, NULL };
+        const char *show[] = { "ip", "-n", ns, "-o", "link", "show", name, NULL };
+        const char *del_ns[] = { "ip", "netns", "delete", ns, NULL };
+        g_assert_cmpint(tb_run(add_ns, NULL, NULL), ==, 0);
+        g_assert_cmpint(tb_run(move, NULL, NULL), ==, 0);
+        g_assert_false(tb_link_exists(name));
+        g_autoptr(GHashTable) records = record_files(env);
+        g_autoptr(GHashTable) stored = tb_tund_fd_store_names(env);
+        g_assert_cmpuint(g_hash_table_size(records), ==, 1);
+        tb_assert_sets_equal(stored, records);
+
+        const char *args[] = { "--max-devices-per-user=0", NULL };
+        restart_tund(env, args);
+        g_autoptr(GHashTable) devices = tb_list_devices(bus);
+        g_assert_false(g_hash_table_contains(devices, name));
+        g_autoptr(GHashTable) records_kept = record_files(env);
+        g_autoptr(GHashTable) stored_kept = tb_tund_fd_store_names(env);
+        tb_assert_sets_equal(records_kept, records);
+        tb_assert_sets_equal(stored_kept, records);
+        g_assert_cmpint(tb_run(show, NULL, NULL), ==, 0);
+
+        restart_tund(env, NULL);
+        g_autoptr(GHashTable) again = tb_list_devices(bus);
+        const char *again_path = g_hash_table_lookup(again, name);
+        if (!again_path)
+                g_error("%s (in namespace %s) was not managed again from its stored fd after a start with room for it", name, ns);
+        g_autoptr(GVariant) uid = tb_get_property(bus, again_path, TB_DEVICE_IFACE, "Owner");
+        g_assert_cmpuint(g_variant_get_uint32(uid), ==, owner->uid);
+        g_test_message("%s was ifindex %d here, managed again in %s", name, ifindex, ns);
+        g_autoptr(TbCaller) o = tb_caller_new(env, owner);
+        tb_caller_expect(o, false, again_path, TB_DEVICE_IFACE, "Delete", NULL, NULL);
+        g_autofree char *out = NULL;
+        g_assert_cmpint(tb_run(show, &out, NULL), !=, 0);
+        g_autoptr(GHashTable) records_left = record_files(env);
+        g_autoptr(GHashTable) stored_left = tb_tund_fd_store_names(env);
+        g_assert_cmpuint(g_hash_table_size(records_left), ==, 0);
+        g_assert_cmpuint(g_hash_table_size(stored_left), ==, 0);
+        g_assert_cmpint(tb_run(del_ns, NULL, NULL), ==, 0);
+}
+
 int main(int argc, char **argv) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/attack/forged-name-owner-changed", test_forged_name_owner_changed);
@@ -947,5 +1005,6 @@ int main(int argc, char **argv) {
         g_test_add_func("/attack/polkit-stalled/leaving-frees-total", test_polkit_stalled_leaving_frees_total);
         g_test_add_func("/attack/interactive-flag", test_interactive_flag);
         g_test_add_func("/attack/adoption-past-limit-kept", test_adoption_past_limit_kept);
+        g_test_add_func("/attack/stored-fd-adoption-past-limit-kept", test_stored_fd_adoption_past_limit_kept);
         return tb_test_run();
 }
