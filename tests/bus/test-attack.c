@@ -296,6 +296,28 @@ static void test_forged_name_owner_changed(void) {
                 g_assert_true(tb_link_exists(name));
         }
 
+        /* Nor do forged news about tund's own name: it still owns it and serves. */
+        struct {
+                const char *destination, *member;
+                GVariant *args;
+        } own[] = {
+                { tund_unique, "NameLost", g_variant_new("(s)", TB_BUS_NAME) },
+                { TB_BUS_NAME, "NameOwnerChanged", g_variant_new("(sss)", TB_BUS_NAME, tund_unique, "") },
+                { NULL, "NameOwnerChanged", g_variant_new("(sss)", TB_BUS_NAME, tund_unique, "") },
+                { tund_unique, "NameOwnerChanged", g_variant_new("(sss)", tund_unique, tund_unique, "") },
+        };
+        for (size_t i = 0; i < G_N_ELEMENTS(own); i++) {
+                g_test_message("forged %s to %s", own[i].member, own[i].destination ? own[i].destination : "all");
+                unsigned id = tb_caller_emit(forger, own[i].destination, "/org/freedesktop/DBus",
+                                             "org.freedesktop.DBus", own[i].member, own[i].args);
+                g_autoptr(GVariant) sent G_GNUC_UNUSED = tb_caller_wait(forger, id, &error);
+                g_assert_no_error(error);
+                caller_ping(forger);
+                root_round_trips(env);
+                g_assert_true(tb_name_has_owner(env, TB_BUS_NAME));
+                g_assert_true(tb_link_exists(name));
+        }
+
         /* The creator is still served as the owner of its device. */
         tb_caller_expect(creator, false, path, TB_DEVICE_IFACE, "SetMTU", g_variant_new("(u)", 1400), NULL);
         g_assert_cmpuint(tb_link_mtu(name), ==, 1400);
@@ -305,6 +327,48 @@ static void test_forged_name_owner_changed(void) {
         g_assert_true(tb_wait_link_gone(name));
         g_autoptr(GHashTable) after = tb_list_devices(bus);
         g_assert_false(g_hash_table_contains(after, name));
+}
+
+static void caller_warm_up(TbCaller *c, const char *root_path);
+
+/* A forged departure does not end the creator's call waiting for polkit either. */
+static void test_forged_name_owner_changed_pending_check(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *root_name = tb_ifname("fr");
+        g_autofree char *root_path = tb_create_ok(bus, root_name, NULL);
+        TbCaller *creator = tb_caller_new(env, tb_env_user(env, TB_ROLE_CREATE));
+        g_autoptr(TbCaller) forger = tb_caller_new(env, tb_env_user(env, TB_ROLE_NOBODY));
+        const char *victim = tb_caller_unique_name(creator);
+        g_autofree char *name = tb_ifname("fp");
+        pid_t polkitd = tb_env_polkitd_pid(env);
+        g_autoptr(GError) error = NULL;
+
+        caller_warm_up(creator, root_path);
+        g_assert_no_errno(kill(polkitd, SIGSTOP));
+        unsigned id = caller_create(creator, name, NULL);
+        caller_ping(creator);
+        g_assert_false(tb_caller_has_reply(creator, id));
+        const char *destinations[] = { TB_BUS_NAME, NULL };
+        for (size_t i = 0; i < G_N_ELEMENTS(destinations); i++) {
+                unsigned sent_id = tb_caller_emit(forger, destinations[i], "/org/freedesktop/DBus",
+                                                  "org.freedesktop.DBus", "NameOwnerChanged",
+                                                  g_variant_new("(sss)", victim, victim, ""));
+                g_autoptr(GVariant) sent G_GNUC_UNUSED = tb_caller_wait(forger, sent_id, &error);
+                g_assert_no_error(error);
+        }
+        caller_ping(forger);
+        root_round_trips(env);
+        g_assert_no_errno(kill(polkitd, SIGCONT));
+
+        g_autoptr(GVariant) created = tb_caller_wait(creator, id, &error);
+        g_assert_no_error(error);
+        g_assert_true(tb_link_exists(name));
+        tb_caller_free(creator);
+        g_assert_true(tb_wait_link_gone(name));
+        tb_delete_ok(bus, root_path);
 }
 
 /* ---- Limits ---------------------------------------------------------------------------- */
@@ -998,6 +1062,7 @@ static void test_stored_fd_adoption_past_limit_kept(void) {
 int main(int argc, char **argv) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/attack/forged-name-owner-changed", test_forged_name_owner_changed);
+        g_test_add_func("/attack/forged-name-owner-changed-pending-check", test_forged_name_owner_changed_pending_check);
         g_test_add_func("/attack/limits/devices-per-user", test_devices_per_user);
         g_test_add_func("/attack/limits/packet-fds-per-device", test_packet_fds_per_device);
         g_test_add_func("/attack/limits/packet-fds-per-user", test_packet_fds_per_user);
