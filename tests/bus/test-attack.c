@@ -573,6 +573,55 @@ static void test_packet_fds_per_user(void) {
         restart_tund(env, NULL);
 }
 
+/* Packet fds opened and closed as fast as a client can: at no time do more packet fds than
+ * the limit open, tund's threads for closed fds end (none is left behind), and meanwhile
+ * they are never more than the open ones' again: a writer whose fd closed leaves the count
+ * at once and is joined by the next turn of tund's loop. */
+static void test_packet_fd_churn(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        enum { CYCLES = 300 };
+        restart_tund(env, fd_limit_args);
+        g_autofree char *name = tb_ifname("ch");
+        g_autofree char *path = tb_create_ok(bus, name, NULL);
+        unsigned opened = 0, refused = 0, most_threads = 0;
+        int fds[FDS_PER_DEVICE] = { -1, -1, -1 };
+
+        for (unsigned i = 0; i < CYCLES; i++) {
+                unsigned slot = i % FDS_PER_DEVICE;
+                if (fds[slot] >= 0)
+                        close(fds[slot]);
+                g_autoptr(GError) error = NULL;
+                fds[slot] = tb_open_packet_fd(bus, path, NULL, &error);
+                if (fds[slot] >= 0)
+                        opened++;
+                else {
+                        /* The writer of a closed fd may not have seen it end yet. */
+                        assert_limit_error(error, "max-packet-fds-per-device", FDS_PER_DEVICE);
+                        refused++;
+                }
+                unsigned threads = tund_threads(env);
+                most_threads = MAX(most_threads, threads);
+                if (threads > 1 + 1 + 2 * FDS_PER_DEVICE)
+                        g_error("%u threads for one device with at most %u packet fds open: closed fds' threads pile up",
+                                threads, FDS_PER_DEVICE);
+                g_autoptr(GVariant) clients = tb_get_property(bus, path, TB_DEVICE_IFACE, "Clients");
+                g_assert_cmpuint(g_variant_get_uint32(clients), <=, FDS_PER_DEVICE);
+        }
+        g_test_message("%u cycles: %u opened, %u refused, at most %u threads (1 + 1 device + %u fds)",
+                       CYCLES, opened, refused, most_threads, FDS_PER_DEVICE);
+        g_assert_cmpuint(opened, >, 0);
+        for (unsigned i = 0; i < FDS_PER_DEVICE; i++)
+                if (fds[i] >= 0)
+                        close(fds[i]);
+        ThreadWait w = { env, 1 + 1 };
+        g_assert_true(tb_wait_until(threads_at_most, &w));
+        tb_delete_ok(bus, path);
+        restart_tund(env, NULL);
+}
+
 /* ---- polkitd stopped ------------------------------------------------------------------- */
 
 /* A call as C that needs polkit: SetMTU on root's device at PATH or CreateDevice, by turns. */
@@ -1066,6 +1115,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/attack/limits/devices-per-user", test_devices_per_user);
         g_test_add_func("/attack/limits/packet-fds-per-device", test_packet_fds_per_device);
         g_test_add_func("/attack/limits/packet-fds-per-user", test_packet_fds_per_user);
+        g_test_add_func("/attack/limits/packet-fd-churn", test_packet_fd_churn);
         g_test_add_func("/attack/polkit-stalled/other-user-answered", test_polkit_stalled_other_user_answered);
         g_test_add_func("/attack/polkit-stalled/leaving-frees-checks", test_polkit_stalled_leaving_frees_checks);
         g_test_add_func("/attack/polkit-stalled/total-held-until-answered", test_polkit_stalled_total_held_until_answered);
