@@ -4,18 +4,19 @@
  * need polkit slows others, one figure per line as `NAME VALUE UNIT`. Run as root; it
  * starts its own private system bus, polkitd and tund through the bus test harness.
  *
- *   build/tests/bench/limits-bench [--calls N]
+ *   build/tests/bench/limits-bench [--calls N] [--flood-outstanding N]
  *
  * Each limit is reached for real, the way a hostile user would: CreateDevice, then
  * OpenPacketFd, until LimitsExceeded, as an unprivileged test user; with polkitd stopped
  * (SIGSTOP), calls that need it until the per-user and then the total limit of pending
  * checks. At each, tund's VmRSS and thread count. Then the latency of ListDevices (open to
  * all) and CreateDevice (through polkit) as another user, N calls each (default 200), on
- * the idle service and again while a user floods calls that need polkit.
+ * the idle service and again while a user floods calls that need polkit (64 outstanding,
+ * or --flood-outstanding).
  *
  * With --flood PATH it is that flooding user instead (started by the benchmark itself as
  * the test user, via setpriv): SetMTU on root's device at PATH, which needs polkit, with
- * 64 calls outstanding at all times, until its stdin closes; then it prints how many calls
+ * that many calls outstanding at all times, until its stdin closes; then it prints how many calls
  * were answered. */
 
 #include <errno.h>
@@ -34,7 +35,7 @@
 #include "harness.h"
 
 #define LIMITS_EXCEEDED "org.example.Tun1.Error.LimitsExceeded"
-#define FLOOD_OUTSTANDING 64
+static unsigned flood_outstanding = 64;
 
 /* tund's defaults (tund(8)), given explicitly so that the figures name what they measure. */
 static const struct {
@@ -99,7 +100,7 @@ static int run_flood(const char *path) {
                 r = sd_bus_attach_event(f.bus, event, 0);
         if (r >= 0)
                 r = sd_event_add_io(event, NULL, STDIN_FILENO, EPOLLIN, flood_on_stdin, NULL);
-        for (unsigned i = 0; r >= 0 && i < FLOOD_OUTSTANDING; i++)
+        for (unsigned i = 0; r >= 0 && i < flood_outstanding; i++)
                 r = flood_send(&f);
         if (r < 0) {
                 fprintf(stderr, "flood: %s\n", strerror(-r));
@@ -131,7 +132,9 @@ static GSubprocess *flood_start(TbEnv *env, const TbUser *user, const char *path
         }
         g_autofree char *reuid = g_strdup_printf("--reuid=%u", (unsigned) user->uid);
         g_autofree char *regid = g_strdup_printf("--regid=%u", (unsigned) user->gid);
-        const char *argv[] = { "setpriv", reuid, regid, "--clear-groups", "--", copy, "--flood", path, NULL };
+        g_autofree char *outstanding = g_strdup_printf("--flood-outstanding=%u", flood_outstanding);
+        const char *argv[] = { "setpriv", reuid, regid, "--clear-groups", "--", copy, outstanding,
+                               "--flood", path, NULL };
         g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE);
         g_subprocess_launcher_setenv(l, "DBUS_SYSTEM_BUS_ADDRESS", tb_env_address(env), TRUE);
         g_subprocess_launcher_set_child_setup(l, child_setup, NULL, NULL);
@@ -304,6 +307,7 @@ int main(int argc, char **argv) {
         static const struct option options[] = {
                 { "calls", required_argument, NULL, 'n' },
                 { "flood", required_argument, NULL, 'f' },
+                { "flood-outstanding", required_argument, NULL, 'o' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
@@ -317,10 +321,15 @@ int main(int argc, char **argv) {
                         if (calls == 0)
                                 calls = 1;
                         break;
+                case 'o':
+                        flood_outstanding = (unsigned) strtoul(optarg, NULL, 10);
+                        if (flood_outstanding == 0)
+                                flood_outstanding = 1;
+                        break;
                 case 'f':
                         return run_flood(optarg);
                 case 'h':
-                        printf("Usage: limits-bench [--calls N]   (as root; see tests/bench/README.md)\n");
+                        printf("Usage: limits-bench [--calls N] [--flood-outstanding N]   (as root; see tests/bench/README.md)\n");
                         return EXIT_SUCCESS;
                 default:
                         return EXIT_FAILURE;
@@ -398,6 +407,7 @@ int main(int argc, char **argv) {
         double seconds = (double) (g_get_monotonic_time() - t0) / G_USEC_PER_SEC;
         unsigned long answered, refused;
         flood_stop(flooder, out, &answered, &refused);
+        figure("flood-calls-outstanding", flood_outstanding, "calls");
         figure("flood-calls-answered-per-second", answered / seconds, "calls/s");
         figure("flood-calls-refused-per-second", refused / seconds, "calls/s");
         tb_caller_free(probe);
