@@ -363,7 +363,7 @@ static void test_forged_name_owner_changed_pending_check(void) {
         root_round_trips(env);
         g_assert_no_errno(kill(polkitd, SIGCONT));
 
-        g_autoptr(GVariant) created = tb_caller_wait(creator, id, &error);
+        g_autoptr(GVariant) created G_GNUC_UNUSED = tb_caller_wait(creator, id, &error);
         g_assert_no_error(error);
         g_assert_true(tb_link_exists(name));
         tb_caller_free(creator);
