@@ -3,14 +3,18 @@
  * attack runs as an unprivileged test user where that is the threat.
  *
  * - forged NameOwnerChanged (unicast to tund, to its unique name, and broadcast) naming a
- *   live creator changes nothing; the creator's real departure still removes its device;
+ *   live creator changes nothing, nor does it end the creator's call waiting for polkit; the
+ *   creator's real departure still removes its device; forged news about tund's own name
+ *   (NameLost, NameOwnerChanged) change nothing either;
  * - CreateDevice and OpenPacketFd in a loop until LimitsExceeded, which names the limit and
  *   its value; tund's threads stay within 1 + devices + packet fds (the data plane runs one
- *   reader thread per device and one writer thread per packet fd beside the main thread);
+ *   reader thread per device and one writer thread per packet fd beside the main thread),
+ *   also while packet fds are opened and closed as fast as a client can;
  * - polkitd stopped (SIGSTOP) while one user floods calls that need it: another user is
  *   still answered (AccessDenied: polkit did not answer), the limits on pending checks hold,
- *   a caller leaving frees its checks, after SIGCONT everything works, and a call whose
- *   caller left before polkit answered changes nothing;
+ *   a caller leaving ends its checks and frees its user's count (the total, which the bus
+ *   counts too, only when polkit answers: tund(8)), after SIGCONT everything works, and a
+ *   call whose caller left before polkit answered changes nothing;
  * - the interactive-flag rule both ways;
  * - persistent devices whose adoption fails (their owner is past max-devices-per-user) keep
  *   their records and TUNs, and are managed again on the next start; a device in another
