@@ -52,7 +52,7 @@ static const struct {
 enum { DEVICES_PER_USER, FDS_PER_DEVICE, FDS_PER_USER, CHECKS_PER_USER, CHECKS };
 
 static void figure(const char *name, double value, const char *unit) {
-        printf("%s %.*f %s\n", name, value == (double) (long) value ? 0 : 1, value, unit);
+        printf("%s %.*f %s\n", name, value == (double) (long) value ? 0 : 2, value, unit);
         fflush(stdout);
 }
 
@@ -270,17 +270,31 @@ static int compare_doubles(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
-static void latency_figures(const char *name, const char *state, double *us, unsigned n) {
+typedef struct Latency {
+        double median, worst;
+} Latency;
+
+static Latency latency_figures(const char *name, const char *state, double *us, unsigned n) {
         qsort(us, n, sizeof(*us), compare_doubles);
+        Latency l = { n % 2 ? us[n / 2] : (us[n / 2 - 1] + us[n / 2]) / 2, us[n - 1] };
         g_autofree char *median = g_strdup_printf("latency-%s-%s-median", name, state);
         g_autofree char *worst = g_strdup_printf("latency-%s-%s-worst", name, state);
-        figure(median, n % 2 ? us[n / 2] : (us[n / 2 - 1] + us[n / 2]) / 2, "us");
-        figure(worst, us[n - 1], "us");
+        figure(median, l.median, "us");
+        figure(worst, l.worst, "us");
+        return l;
+}
+
+/* How many times slower under the flood than idle. */
+static void latency_ratios(const char *name, Latency idle, Latency flood) {
+        g_autofree char *median = g_strdup_printf("latency-%s-flood-vs-idle-median", name);
+        g_autofree char *worst = g_strdup_printf("latency-%s-flood-vs-idle-worst", name);
+        figure(median, flood.median / idle.median, "x");
+        figure(worst, flood.worst / idle.worst, "x");
 }
 
 /* ListDevices and CreateDevice (then Delete, as the owner) as C, N calls each, one at a
  * time; the time from sending to the reply, through the tb-caller helper. */
-static void measure_latency(TbCaller *c, const char *state, unsigned n) {
+static void measure_latency(TbCaller *c, const char *state, unsigned n, Latency *ret_list, Latency *ret_create) {
         g_autofree double *list = g_new(double, n), *create = g_new(double, n);
         g_autofree char *name = tb_ifname("lat");
         for (unsigned i = 0; i < n; i++) {
@@ -299,8 +313,8 @@ static void measure_latency(TbCaller *c, const char *state, unsigned n) {
                 g_autofree char *path = create_path(r);
                 tb_caller_expect(c, false, path, TB_DEVICE_IFACE, "Delete", NULL, NULL);
         }
-        latency_figures("list-devices", state, list, n);
-        latency_figures("create-device", state, create, n);
+        *ret_list = latency_figures("list-devices", state, list, n);
+        *ret_create = latency_figures("create-device", state, create, n);
 }
 
 int main(int argc, char **argv) {
@@ -399,14 +413,17 @@ int main(int argc, char **argv) {
         g_usleep(G_USEC_PER_SEC);
         tb_drain();
         TbCaller *probe = tb_caller_new(env, tb_env_user(env, TB_ROLE_CREATE));
-        measure_latency(probe, "idle", calls);
+        Latency list_idle, create_idle, list_flood, create_flood;
+        measure_latency(probe, "idle", calls, &list_idle, &create_idle);
         GDataInputStream *out;
         GSubprocess *flooder = flood_start(env, tb_env_user(env, TB_ROLE_NOBODY), root_path, &out);
         gint64 t0 = g_get_monotonic_time();
-        measure_latency(probe, "flood", calls);
+        measure_latency(probe, "flood", calls, &list_flood, &create_flood);
         double seconds = (double) (g_get_monotonic_time() - t0) / G_USEC_PER_SEC;
         unsigned long answered, refused;
         flood_stop(flooder, out, &answered, &refused);
+        latency_ratios("list-devices", list_idle, list_flood);
+        latency_ratios("create-device", create_idle, create_flood);
         figure("flood-calls-outstanding", flood_outstanding, "calls");
         figure("flood-calls-answered-per-second", answered / seconds, "calls/s");
         figure("flood-calls-refused-per-second", refused / seconds, "calls/s");
