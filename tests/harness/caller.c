@@ -129,6 +129,12 @@ unsigned tb_caller_emit(TbCaller *c, const char *destination, const char *path, 
         return send_line(c, "s", destination ? destination : "-", path, iface, member, args);
 }
 
+unsigned tb_caller_forge_replies(TbCaller *c, const char *destination, unsigned first_serial,
+                                 unsigned last_serial, GVariant *body) {
+        g_autofree char *serials = g_strdup_printf("%u-%u", first_serial, last_serial);
+        return send_line(c, "r", destination, serials, "-", "-", body);
+}
+
 unsigned tb_caller_send(TbCaller *c, bool interactive, const char *path, const char *iface,
                         const char *method, GVariant *args) {
         return tb_caller_send_to(c, interactive, TB_BUS_NAME, path, iface, method, args);

@@ -178,6 +178,10 @@ unsigned tb_caller_send_to(TbCaller *caller, bool interactive, const char *desti
  * NULL; returns an id whose reply, an empty tuple, comes once it is sent. */
 unsigned tb_caller_emit(TbCaller *caller, const char *destination, const char *path,
                         const char *iface, const char *member, GVariant *args);
+/* Sends DESTINATION method returns nobody asked for, carrying BODY, one for each reply
+ * serial FIRST_SERIAL..LAST_SERIAL; returns an id whose reply comes once they are sent. */
+unsigned tb_caller_forge_replies(TbCaller *caller, const char *destination, unsigned first_serial,
+                                 unsigned last_serial, GVariant *body);
 /* True when the reply to ID has arrived (it stays queued). */
 bool tb_caller_has_reply(TbCaller *caller, unsigned id);
 /* Waits for the reply to ID: its result tuple, or NULL and ERROR. */
