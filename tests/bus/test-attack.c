@@ -334,6 +334,7 @@ static void test_forged_name_owner_changed(void) {
 }
 
 static void caller_warm_up(TbCaller *c, const char *root_path);
+static void assert_pending(TbCaller *c, const unsigned *ids, unsigned n);
 
 /* A forged departure does not end the creator's call waiting for polkit either. */
 static void test_forged_name_owner_changed_pending_check(void) {
@@ -372,6 +373,71 @@ static void test_forged_name_owner_changed_pending_check(void) {
         g_assert_true(tb_link_exists(name));
         tb_caller_free(creator);
         g_assert_true(tb_wait_link_gone(name));
+        tb_delete_ok(bus, root_path);
+}
+
+/* Replies nobody asked for, sent to tund as if polkitd answered its CheckAuthorization
+ * "authorized" (every reply serial a freshly started tund may have used): the bus or tund
+ * must drop them (the bus logs each one it rejects), and the call waits for polkitd's real
+ * answer. */
+static void test_forged_polkit_reply(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        /* A fresh tund: the serial of its CheckAuthorization is a small number. */
+        restart_tund(env, NULL);
+        g_autofree char *root_name = tb_ifname("zr");
+        g_autofree char *root_path = tb_create_ok(bus, root_name, NULL);
+        g_autoptr(TbCaller) attacker = tb_caller_new(env, tb_env_user(env, TB_ROLE_NOBODY));
+        g_autoptr(TbCaller) forger = tb_caller_new(env, tb_env_user(env, TB_ROLE_NOBODY));
+        g_autofree char *name = tb_ifname("zf");
+        pid_t polkitd = tb_env_polkitd_pid(env);
+        g_autoptr(GError) error = NULL;
+
+        g_autoptr(GVariant) owner = g_dbus_connection_call_sync(
+                bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                "GetNameOwner", g_variant_new("(s)", TB_BUS_NAME), G_VARIANT_TYPE("(s)"),
+                G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+        g_assert_no_error(error);
+        const char *tund_unique;
+        g_variant_get(owner, "(&s)", &tund_unique);
+
+        caller_warm_up(attacker, root_path);
+        g_assert_no_errno(kill(polkitd, SIGSTOP));
+        unsigned ids[] = {
+                caller_create(attacker, name, tb_options("Persistent", g_variant_new_boolean(TRUE), NULL)),
+                tb_caller_send(attacker, false, root_path, TB_DEVICE_IFACE, "SetMTU", g_variant_new("(u)", 1280)),
+        };
+        assert_pending(attacker, ids, G_N_ELEMENTS(ids));
+
+        const char *destinations[] = { tund_unique, TB_BUS_NAME };
+        for (size_t i = 0; i < G_N_ELEMENTS(destinations); i++) {
+                g_test_message("forged CheckAuthorization replies to %s", destinations[i]);
+                unsigned id = tb_caller_forge_replies(forger, destinations[i], 1, 1000,
+                                                      g_variant_new("((bb@a{ss}))", TRUE, FALSE,
+                                                                    g_variant_new_array(G_VARIANT_TYPE("{ss}"), NULL, 0)));
+                g_autoptr(GVariant) sent G_GNUC_UNUSED = tb_caller_wait(forger, id, &error);
+                g_clear_error(&error);  /* the bus may refuse them, or drop the forger */
+                unsigned ping = tb_caller_send(forger, false, TB_MANAGER_PATH, PEER_IFACE, "Ping", NULL);
+                g_autoptr(GVariant) pong G_GNUC_UNUSED = tb_caller_wait(forger, ping, &error);
+                g_clear_error(&error);
+                root_round_trips(env);
+                assert_pending(attacker, ids, G_N_ELEMENTS(ids));
+                g_assert_false(tb_link_exists(name));
+                g_assert_cmpuint(tb_link_mtu(root_name), ==, 1500);
+        }
+
+        /* polkitd's real answer decides. */
+        g_assert_no_errno(kill(polkitd, SIGCONT));
+        for (size_t i = 0; i < G_N_ELEMENTS(ids); i++) {
+                g_autoptr(GVariant) r = tb_caller_wait(attacker, ids[i], &error);
+                tb_assert_reply(r, error, INTERACTIVE);
+                g_clear_error(&error);
+        }
+        g_assert_false(tb_link_exists(name));
+        g_assert_false(record_names(env, name));
+        g_assert_cmpuint(tb_link_mtu(root_name), ==, 1500);
         tb_delete_ok(bus, root_path);
 }
 
@@ -1136,6 +1202,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/attack/polkit-stalled/other-user-answered", test_polkit_stalled_other_user_answered);
         g_test_add_func("/attack/polkit-stalled/leaving-frees-checks", test_polkit_stalled_leaving_frees_checks);
         g_test_add_func("/attack/polkit-stalled/total-held-until-answered", test_polkit_stalled_total_held_until_answered);
+        g_test_add_func("/attack/forged-polkit-reply", test_forged_polkit_reply);
         g_test_add_func("/attack/interactive-flag", test_interactive_flag);
         g_test_add_func("/attack/adoption-past-limit-kept", test_adoption_past_limit_kept);
         g_test_add_func("/attack/stored-fd-adoption-past-limit-kept", test_stored_fd_adoption_past_limit_kept);
