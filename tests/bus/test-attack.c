@@ -692,6 +692,32 @@ static void test_packet_fd_churn(void) {
         restart_tund(env, NULL);
 }
 
+/* A new caller's first calls wait while tund asks the bus who it is. A burst of them, sent
+ * before that answer can come, each get what they get once it came. The bus lets one
+ * connection have 128 calls waiting for replies, below the 256 calls of one peer tund keeps
+ * waiting for its uid: the burst stays under the bus's limit. */
+static void test_burst_before_uid_known(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        enum { BURST = 120 };
+        g_autoptr(TbCaller) c = tb_caller_new(env, tb_env_user(env, TB_ROLE_CREATE));
+        unsigned ids[BURST];
+        g_autofree char *name = tb_ifname("bu");
+
+        /* Refused for the MTU once tund knows the caller (before polkit is asked). */
+        for (unsigned i = 0; i < BURST; i++)
+                ids[i] = caller_create(c, name, tb_options("MTU", g_variant_new_uint32(1), NULL));
+        for (unsigned i = 0; i < BURST; i++) {
+                g_autoptr(GError) error = NULL;
+                g_autoptr(GVariant) r = tb_caller_wait(c, ids[i], &error);
+                g_assert_null(r);
+                if (!is_error(error, "org.freedesktop.DBus.Error.InvalidArgs"))
+                        g_error("call %u of a burst of %u: %s", i, BURST, error->message);
+        }
+        g_assert_false(tb_link_exists(name));
+}
+
 /* ---- polkitd stopped ------------------------------------------------------------------- */
 
 /* A call as C that needs polkit: SetMTU on root's device at PATH or CreateDevice, by turns. */
@@ -1199,6 +1225,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/attack/limits/packet-fds-per-device", test_packet_fds_per_device);
         g_test_add_func("/attack/limits/packet-fds-per-user", test_packet_fds_per_user);
         g_test_add_func("/attack/limits/packet-fd-churn", test_packet_fd_churn);
+        g_test_add_func("/attack/limits/burst-before-uid-known", test_burst_before_uid_known);
         g_test_add_func("/attack/polkit-stalled/other-user-answered", test_polkit_stalled_other_user_answered);
         g_test_add_func("/attack/polkit-stalled/leaving-frees-checks", test_polkit_stalled_leaving_frees_checks);
         g_test_add_func("/attack/polkit-stalled/total-held-until-answered", test_polkit_stalled_total_held_until_answered);
