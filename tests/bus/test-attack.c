@@ -729,11 +729,34 @@ static unsigned polkit_call(TbCaller *c, const char *path, unsigned i, bool pers
         return caller_create(c, name, persistent ? tb_options("Persistent", g_variant_new_boolean(TRUE), NULL) : NULL);
 }
 
+/* A question to polkitd itself, answered after everything it was asked before; when
+ * polkitd cannot answer, what became of it. */
+static void polkit_barrier(TbEnv *env) {
+        g_autoptr(GError) error = NULL;
+        GVariantBuilder details;
+        g_variant_builder_init(&details, G_VARIANT_TYPE("a{sv}"));
+        g_variant_builder_add(&details, "{sv}", "name",
+                              g_variant_new_string(g_dbus_connection_get_unique_name(tb_env_bus(env))));
+        g_autoptr(GVariant) r = g_dbus_connection_call_sync(
+                tb_env_bus(env), POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "CheckAuthorization",
+                g_variant_new("((sa{sv})sa{ss}us)", "system-bus-name", &details, TB_ACTION_CREATE, NULL, 0u, ""),
+                G_VARIANT_TYPE("((bba{ss}))"), G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &error);
+        if (r)
+                return;
+        pid_t pid = tb_env_polkitd_pid(env);
+        g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int) pid);
+        g_autofree char *stat = NULL;
+        g_file_get_contents(path, &stat, NULL, NULL);
+        g_error("polkitd (PID %d, %s) did not answer after SIGCONT: %s; it owns its name: %s", (int) pid,
+                stat ? stat : "gone", error->message,
+                tb_name_has_owner(env, POLKIT_NAME) ? "yes" : "no");
+}
+
 /* CreateDevice as C once polkitd runs again: it first answers what it was asked before, and
  * until tund has those answers, its checks still count against max-pending-checks. */
 static char *caller_create_when_polkit_back(TbEnv *env, TbCaller *c, const char *name) {
         /* polkitd answers in turn: once it answered this, it has answered tund's. */
-        polkit_answer(env, g_dbus_connection_get_unique_name(tb_env_bus(env)), TB_ACTION_CREATE, false);
+        polkit_barrier(env);
         gint64 deadline = g_get_monotonic_time() + ANSWERED_SECONDS * G_USEC_PER_SEC;
         for (;;) {
                 g_autoptr(GError) error = NULL;
