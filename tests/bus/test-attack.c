@@ -285,7 +285,7 @@ static void test_forged_name_owner_changed(void) {
                 g_test_message("forged NameOwnerChanged(%s left), %s%s", victim,
                                destinations[i] ? "unicast to " : "broadcast",
                                destinations[i] ? destinations[i] : "");
-                unsigned id = tb_caller_emit(forger, destinations[i], "/org/freedesktop/DBus",
+                unsigned id = tb_caller_emit_signal(forger, destinations[i], "/org/freedesktop/DBus",
                                              "org.freedesktop.DBus", "NameOwnerChanged",
                                              g_variant_new("(sss)", victim, victim, ""));
                 g_autoptr(GVariant) sent G_GNUC_UNUSED = tb_caller_wait(forger, id, &error);
@@ -312,7 +312,7 @@ static void test_forged_name_owner_changed(void) {
         };
         for (size_t i = 0; i < G_N_ELEMENTS(own); i++) {
                 g_test_message("forged %s to %s", own[i].member, own[i].destination ? own[i].destination : "all");
-                unsigned id = tb_caller_emit(forger, own[i].destination, "/org/freedesktop/DBus",
+                unsigned id = tb_caller_emit_signal(forger, own[i].destination, "/org/freedesktop/DBus",
                                              "org.freedesktop.DBus", own[i].member, own[i].args);
                 g_autoptr(GVariant) sent G_GNUC_UNUSED = tb_caller_wait(forger, id, &error);
                 g_assert_no_error(error);
@@ -358,7 +358,7 @@ static void test_forged_name_owner_changed_pending_check(void) {
         g_assert_false(tb_caller_has_reply(creator, id));
         const char *destinations[] = { TB_BUS_NAME, NULL };
         for (size_t i = 0; i < G_N_ELEMENTS(destinations); i++) {
-                unsigned sent_id = tb_caller_emit(forger, destinations[i], "/org/freedesktop/DBus",
+                unsigned sent_id = tb_caller_emit_signal(forger, destinations[i], "/org/freedesktop/DBus",
                                                   "org.freedesktop.DBus", "NameOwnerChanged",
                                                   g_variant_new("(sss)", victim, victim, ""));
                 g_autoptr(GVariant) sent G_GNUC_UNUSED = tb_caller_wait(forger, sent_id, &error);

@@ -103,15 +103,15 @@ pid_t tb_caller_pid(TbCaller *c) {
         return id ? (pid_t) atoi(id) : 0;
 }
 
-static unsigned send_line(TbCaller *c, const char *flags, const char *destination, const char *path,
-                          const char *iface, const char *method, GVariant *args) {
+unsigned tb_caller_send_to(TbCaller *c, bool interactive, const char *destination, const char *path,
+                           const char *iface, const char *method, GVariant *args) {
         if (!args)
                 args = g_variant_new("()");
         g_variant_ref_sink(args);
         g_autofree char *text = g_variant_print(args, TRUE);
         g_variant_unref(args);
         unsigned id = c->next_id++;
-        g_autofree char *line = g_strdup_printf("%u %s %s %s %s %s %s\n", id, flags,
+        g_autofree char *line = g_strdup_printf("%u %s %s %s %s %s %s\n", id, interactive ? "i" : "-",
                                                 destination, path, iface, method, text);
         g_autoptr(GError) error = NULL;
         g_assert_true(g_output_stream_write_all(c->in, line, strlen(line), NULL, NULL, &error));
@@ -119,25 +119,23 @@ static unsigned send_line(TbCaller *c, const char *flags, const char *destinatio
         return id;
 }
 
-unsigned tb_caller_send_to(TbCaller *c, bool interactive, const char *destination, const char *path,
-                           const char *iface, const char *method, GVariant *args) {
-        return send_line(c, interactive ? "i" : "-", destination, path, iface, method, args);
-}
-
-unsigned tb_caller_emit(TbCaller *c, const char *destination, const char *path, const char *iface,
-                        const char *member, GVariant *args) {
-        return send_line(c, "s", destination ? destination : "-", path, iface, member, args);
-}
-
-unsigned tb_caller_forge_replies(TbCaller *c, const char *destination, unsigned first_serial,
-                                 unsigned last_serial, GVariant *body) {
-        g_autofree char *serials = g_strdup_printf("%u-%u", first_serial, last_serial);
-        return send_line(c, "r", destination, serials, "-", "-", body);
-}
-
 unsigned tb_caller_send(TbCaller *c, bool interactive, const char *path, const char *iface,
                         const char *method, GVariant *args) {
         return tb_caller_send_to(c, interactive, TB_BUS_NAME, path, iface, method, args);
+}
+
+unsigned tb_caller_emit_signal(TbCaller *c, const char *destination, const char *path,
+                               const char *iface, const char *member, GVariant *args) {
+        g_variant_ref_sink(args);
+        g_autofree char *text = g_variant_print(args, TRUE);
+        g_variant_unref(args);
+        unsigned id = c->next_id++;
+        g_autofree char *line = g_strdup_printf("%u s %s %s %s %s %s\n", id, destination ? destination : "*",
+                                                path, iface, member, text);
+        g_autoptr(GError) error = NULL;
+        g_assert_true(g_output_stream_write_all(c->in, line, strlen(line), NULL, NULL, &error));
+        g_assert_no_error(error);
+        return id;
 }
 
 bool tb_caller_has_reply(TbCaller *c, unsigned id) {
@@ -189,4 +187,18 @@ void tb_caller_expect(TbCaller *c, bool interactive, const char *path, const cha
         g_autoptr(GError) error = NULL;
         g_autoptr(GVariant) r = tb_caller_call(c, interactive, path, iface, method, args, &error);
         tb_assert_reply(r, error, error_name);
+}
+
+unsigned tb_caller_forge_replies(TbCaller *c, const char *destination, unsigned first_serial,
+                                 unsigned last_serial, GVariant *body) {
+        g_variant_ref_sink(body);
+        g_autofree char *text = g_variant_print(body, TRUE);
+        g_variant_unref(body);
+        unsigned id = c->next_id++;
+        g_autofree char *line = g_strdup_printf("%u r %s %u-%u - - %s\n", id, destination,
+                                                first_serial, last_serial, text);
+        g_autoptr(GError) error = NULL;
+        g_assert_true(g_output_stream_write_all(c->in, line, strlen(line), NULL, NULL, &error));
+        g_assert_no_error(error);
+        return id;
 }

@@ -174,14 +174,11 @@ unsigned tb_caller_send(TbCaller *caller, bool interactive, const char *path, co
 /* Sends a call to another service. */
 unsigned tb_caller_send_to(TbCaller *caller, bool interactive, const char *destination, const char *path,
                            const char *iface, const char *method, GVariant *args);
-/* Emits a signal from CALLER's connection, unicast to DESTINATION or broadcast when it is
- * NULL; returns an id whose reply, an empty tuple, comes once it is sent. */
-unsigned tb_caller_emit(TbCaller *caller, const char *destination, const char *path,
-                        const char *iface, const char *member, GVariant *args);
-/* Sends DESTINATION method returns nobody asked for, carrying BODY, one for each reply
- * serial FIRST_SERIAL..LAST_SERIAL; returns an id whose reply comes once they are sent. */
-unsigned tb_caller_forge_replies(TbCaller *caller, const char *destination, unsigned first_serial,
-                                 unsigned last_serial, GVariant *body);
+/* Emits a signal as CALLER, to DESTINATION (a unique name) or broadcast (NULL); ARGS is a
+ * tuple (floating ok). Returns an id whose tb_caller_wait() answers "()" once the signal is
+ * on its way to the bus. */
+unsigned tb_caller_emit_signal(TbCaller *caller, const char *destination, const char *path,
+                               const char *iface, const char *member, GVariant *args);
 /* True when the reply to ID has arrived (it stays queued). */
 bool tb_caller_has_reply(TbCaller *caller, unsigned id);
 /* Waits for the reply to ID: its result tuple, or NULL and ERROR. */
@@ -191,6 +188,10 @@ GVariant *tb_caller_call(TbCaller *caller, bool interactive, const char *path, c
 /* tb_call_expect as CALLER. */
 void tb_caller_expect(TbCaller *caller, bool interactive, const char *path, const char *iface,
                       const char *method, GVariant *args, const char *error_name);
+/* Sends DESTINATION method returns nobody asked for, carrying BODY, one for each reply
+ * serial FIRST_SERIAL..LAST_SERIAL; returns an id whose reply comes once they are sent. */
+unsigned tb_caller_forge_replies(TbCaller *caller, const char *destination, unsigned first_serial,
+                                 unsigned last_serial, GVariant *body);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TbCaller, tb_caller_free)
 
 /* The kernel's view, independent of tund. */

@@ -4,9 +4,11 @@
  * asynchronously as told, one a line:
  *     ID FLAGS DESTINATION PATH INTERFACE METHOD ARGS
  * (FLAGS: "i" interactive, "-" none; ARGS: a GVariant tuple in text form).
- * FLAGS "s" emits the signal METHOD instead, unicast to DESTINATION or broadcast when it is
- * "-", and answers "ID ok ()" once it is sent. FLAGS "r" sends method returns nobody asked
- * for to DESTINATION, with body ARGS and each reply serial of PATH given as FIRST-LAST.
+ * With FLAGS "s" the line is a signal to emit instead, METHOD being its member and
+ * DESTINATION a unique name or "*" for a broadcast; its answer "ID ok ()" comes once the
+ * signal is written to the bus.
+ * FLAGS "r" sends method returns nobody asked for to DESTINATION, with body ARGS and each
+ * reply serial of PATH given as FIRST-LAST.
  * It answers first "ready UNIQUE-NAME", then per call "ID ok REPLY" or
  * "ID error ERROR-NAME<TAB>MESSAGE", in the order the replies arrive. fds that replies
  * carry stay open until the caller exits, as a client would hold them. */
@@ -59,6 +61,44 @@ static void on_reply(GObject *source, GAsyncResult *res, gpointer data) {
         print_line("%u error %s\t%s", id, name ? name : "(local)", error->message);
 }
 
+static void emit_signal(Caller *c, unsigned id, const char *destination, const char *path,
+                        const char *iface, const char *member, GVariant *args) {
+        g_autoptr(GError) error = NULL;
+        if (!g_dbus_connection_emit_signal(c->bus, destination, path, iface, member, args, &error) ||
+            !g_dbus_connection_flush_sync(c->bus, NULL, &error)) {
+                print_line("%u error (local)\t%s", id, error->message);
+                return;
+        }
+        print_line("%u ok ()", id);
+}
+
+/* Replies nobody asked for, with reply serials FIRST-LAST. */
+static void forge_replies(Caller *c, unsigned id, const char *destination, const char *serials,
+                          GVariant *body) {
+        g_autoptr(GError) error = NULL;
+        unsigned first = 0, last = 0;
+        if (sscanf(serials, "%u-%u", &first, &last) != 2 || first == 0 || last < first) {
+                print_line("%u error (bad-args)\tFIRST-LAST expected, not %s", id, serials);
+                return;
+        }
+        for (unsigned serial = first; serial <= last; serial++) {
+                g_autoptr(GDBusMessage) m = g_dbus_message_new();
+                g_dbus_message_set_message_type(m, G_DBUS_MESSAGE_TYPE_METHOD_RETURN);
+                g_dbus_message_set_flags(m, G_DBUS_MESSAGE_FLAGS_NO_REPLY_EXPECTED);
+                g_dbus_message_set_reply_serial(m, serial);
+                g_dbus_message_set_destination(m, destination);
+                g_dbus_message_set_body(m, body);
+                if (!g_dbus_connection_send_message(c->bus, m, G_DBUS_SEND_MESSAGE_FLAGS_NONE, NULL, &error)) {
+                        print_line("%u error (local)\t%s", id, error->message);
+                        return;
+                }
+        }
+        if (!g_dbus_connection_flush_sync(c->bus, NULL, &error))
+                print_line("%u error (local)\t%s", id, error->message);
+        else
+                print_line("%u ok ()", id);
+}
+
 static void run_command(Caller *c, const char *line) {
         g_auto(GStrv) f = g_strsplit(line, " ", 7);
         if (g_strv_length(f) != 7) {
@@ -73,37 +113,11 @@ static void run_command(Caller *c, const char *line) {
                 return;
         }
         if (strchr(f[1], 's')) {
-                const char *destination = strcmp(f[2], "-") == 0 ? NULL : f[2];
-                if (!g_dbus_connection_emit_signal(c->bus, destination, f[3], f[4], f[5], args, &error) ||
-                    !g_dbus_connection_flush_sync(c->bus, NULL, &error))
-                        print_line("%u error (local)\t%s", id, error->message);
-                else
-                        print_line("%u ok ()", id);
+                emit_signal(c, id, strcmp(f[2], "*") == 0 ? NULL : f[2], f[3], f[4], f[5], args);
                 return;
         }
         if (strchr(f[1], 'r')) {
-                /* Replies nobody asked for, with reply serials FIRST-LAST (in PATH). */
-                unsigned first = 0, last = 0;
-                if (sscanf(f[3], "%u-%u", &first, &last) != 2 || first == 0 || last < first) {
-                        print_line("%u error (bad-args)\tFIRST-LAST expected, not %s", id, f[3]);
-                        return;
-                }
-                for (unsigned serial = first; serial <= last; serial++) {
-                        g_autoptr(GDBusMessage) m = g_dbus_message_new();
-                        g_dbus_message_set_message_type(m, G_DBUS_MESSAGE_TYPE_METHOD_RETURN);
-                        g_dbus_message_set_flags(m, G_DBUS_MESSAGE_FLAGS_NO_REPLY_EXPECTED);
-                        g_dbus_message_set_reply_serial(m, serial);
-                        g_dbus_message_set_destination(m, f[2]);
-                        g_dbus_message_set_body(m, args);
-                        if (!g_dbus_connection_send_message(c->bus, m, G_DBUS_SEND_MESSAGE_FLAGS_NONE, NULL, &error)) {
-                                print_line("%u error (local)\t%s", id, error->message);
-                                return;
-                        }
-                }
-                if (!g_dbus_connection_flush_sync(c->bus, NULL, &error))
-                        print_line("%u error (local)\t%s", id, error->message);
-                else
-                        print_line("%u ok ()", id);
+                forge_replies(c, id, f[2], f[3], args);
                 return;
         }
         GDBusCallFlags flags = strchr(f[1], 'i') ? G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION
