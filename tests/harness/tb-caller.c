@@ -7,11 +7,11 @@
  * With FLAGS "s" the line is a signal to emit instead, METHOD being its member and
  * DESTINATION a unique name or "*" for a broadcast; its answer "ID ok ()" comes once the
  * signal is written to the bus.
- * FLAGS "r" sends method returns nobody asked for to DESTINATION, with body ARGS and each
- * reply serial of PATH given as FIRST-LAST.
  * It answers first "ready UNIQUE-NAME", then per call "ID ok REPLY" or
  * "ID error ERROR-NAME<TAB>MESSAGE", in the order the replies arrive. fds that replies
- * carry stay open until the caller exits, as a client would hold them. */
+ * carry stay open until the caller exits, as a client would hold them. FLAGS "r" sends
+ * method returns nobody asked for to DESTINATION instead, with body ARGS and each reply
+ * serial of PATH given as FIRST-LAST. */
 
 #include <gio/gio.h>
 #include <gio/gunixfdlist.h>
@@ -35,6 +35,33 @@ static void print_line(const char *format, ...) {
         g_strdelimit(s, "\n", ' ');
         printf("%s\n", s);
         fflush(stdout);
+}
+
+/* Replies nobody asked for, with reply serials FIRST-LAST. */
+static void forge_replies(Caller *c, unsigned id, const char *destination, const char *serials,
+                          GVariant *body) {
+        g_autoptr(GError) error = NULL;
+        unsigned first = 0, last = 0;
+        if (sscanf(serials, "%u-%u", &first, &last) != 2 || first == 0 || last < first) {
+                print_line("%u error (bad-args)\tFIRST-LAST expected, not %s", id, serials);
+                return;
+        }
+        for (unsigned serial = first; serial <= last; serial++) {
+                g_autoptr(GDBusMessage) m = g_dbus_message_new();
+                g_dbus_message_set_message_type(m, G_DBUS_MESSAGE_TYPE_METHOD_RETURN);
+                g_dbus_message_set_flags(m, G_DBUS_MESSAGE_FLAGS_NO_REPLY_EXPECTED);
+                g_dbus_message_set_reply_serial(m, serial);
+                g_dbus_message_set_destination(m, destination);
+                g_dbus_message_set_body(m, body);
+                if (!g_dbus_connection_send_message(c->bus, m, G_DBUS_SEND_MESSAGE_FLAGS_NONE, NULL, &error)) {
+                        print_line("%u error (local)\t%s", id, error->message);
+                        return;
+                }
+        }
+        if (!g_dbus_connection_flush_sync(c->bus, NULL, &error))
+                print_line("%u error (local)\t%s", id, error->message);
+        else
+                print_line("%u ok ()", id);
 }
 
 typedef struct Call {
@@ -72,33 +99,6 @@ static void emit_signal(Caller *c, unsigned id, const char *destination, const c
         print_line("%u ok ()", id);
 }
 
-/* Replies nobody asked for, with reply serials FIRST-LAST. */
-static void forge_replies(Caller *c, unsigned id, const char *destination, const char *serials,
-                          GVariant *body) {
-        g_autoptr(GError) error = NULL;
-        unsigned first = 0, last = 0;
-        if (sscanf(serials, "%u-%u", &first, &last) != 2 || first == 0 || last < first) {
-                print_line("%u error (bad-args)\tFIRST-LAST expected, not %s", id, serials);
-                return;
-        }
-        for (unsigned serial = first; serial <= last; serial++) {
-                g_autoptr(GDBusMessage) m = g_dbus_message_new();
-                g_dbus_message_set_message_type(m, G_DBUS_MESSAGE_TYPE_METHOD_RETURN);
-                g_dbus_message_set_flags(m, G_DBUS_MESSAGE_FLAGS_NO_REPLY_EXPECTED);
-                g_dbus_message_set_reply_serial(m, serial);
-                g_dbus_message_set_destination(m, destination);
-                g_dbus_message_set_body(m, body);
-                if (!g_dbus_connection_send_message(c->bus, m, G_DBUS_SEND_MESSAGE_FLAGS_NONE, NULL, &error)) {
-                        print_line("%u error (local)\t%s", id, error->message);
-                        return;
-                }
-        }
-        if (!g_dbus_connection_flush_sync(c->bus, NULL, &error))
-                print_line("%u error (local)\t%s", id, error->message);
-        else
-                print_line("%u ok ()", id);
-}
-
 static void run_command(Caller *c, const char *line) {
         g_auto(GStrv) f = g_strsplit(line, " ", 7);
         if (g_strv_length(f) != 7) {
@@ -116,12 +116,12 @@ static void run_command(Caller *c, const char *line) {
                 emit_signal(c, id, strcmp(f[2], "*") == 0 ? NULL : f[2], f[3], f[4], f[5], args);
                 return;
         }
+        GDBusCallFlags flags = strchr(f[1], 'i') ? G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION
+                                                 : G_DBUS_CALL_FLAGS_NONE;
         if (strchr(f[1], 'r')) {
                 forge_replies(c, id, f[2], f[3], args);
                 return;
         }
-        GDBusCallFlags flags = strchr(f[1], 'i') ? G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION
-                                                 : G_DBUS_CALL_FLAGS_NONE;
         Call *call = g_new(Call, 1);
         *call = (Call) { c, id };
         g_dbus_connection_call_with_unix_fd_list(c->bus, f[2], f[3], f[4], f[5], args, NULL, flags,
