@@ -124,6 +124,20 @@ unsigned tb_caller_send(TbCaller *c, bool interactive, const char *path, const c
         return tb_caller_send_to(c, interactive, TB_BUS_NAME, path, iface, method, args);
 }
 
+unsigned tb_caller_emit_signal(TbCaller *c, const char *destination, const char *path,
+                               const char *iface, const char *member, GVariant *args) {
+        g_variant_ref_sink(args);
+        g_autofree char *text = g_variant_print(args, TRUE);
+        g_variant_unref(args);
+        unsigned id = c->next_id++;
+        g_autofree char *line = g_strdup_printf("%u s %s %s %s %s %s\n", id, destination ? destination : "*",
+                                                path, iface, member, text);
+        g_autoptr(GError) error = NULL;
+        g_assert_true(g_output_stream_write_all(c->in, line, strlen(line), NULL, NULL, &error));
+        g_assert_no_error(error);
+        return id;
+}
+
 bool tb_caller_has_reply(TbCaller *c, unsigned id) {
         return g_hash_table_contains(c->replies, GUINT_TO_POINTER(id));
 }

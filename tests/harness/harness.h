@@ -161,6 +161,11 @@ unsigned tb_caller_send(TbCaller *caller, bool interactive, const char *path, co
 /* Sends a call to another service. */
 unsigned tb_caller_send_to(TbCaller *caller, bool interactive, const char *destination, const char *path,
                            const char *iface, const char *method, GVariant *args);
+/* Emits a signal as CALLER, to DESTINATION (a unique name) or broadcast (NULL); ARGS is a
+ * tuple (floating ok). Returns an id whose tb_caller_wait() answers "()" once the signal is
+ * on its way to the bus. */
+unsigned tb_caller_emit_signal(TbCaller *caller, const char *destination, const char *path,
+                               const char *iface, const char *member, GVariant *args);
 /* True when the reply to ID has arrived (it stays queued). */
 bool tb_caller_has_reply(TbCaller *caller, unsigned id);
 /* Waits for the reply to ID: its result tuple, or NULL and ERROR. */

@@ -4,6 +4,9 @@
  * asynchronously as told, one a line:
  *     ID FLAGS DESTINATION PATH INTERFACE METHOD ARGS
  * (FLAGS: "i" interactive, "-" none; ARGS: a GVariant tuple in text form).
+ * With FLAGS "s" the line is a signal to emit instead, METHOD being its member and
+ * DESTINATION a unique name or "*" for a broadcast; its answer "ID ok ()" comes once the
+ * signal is written to the bus.
  * It answers first "ready UNIQUE-NAME", then per call "ID ok REPLY" or
  * "ID error ERROR-NAME<TAB>MESSAGE", in the order the replies arrive. */
 
@@ -43,6 +46,17 @@ static void on_reply(GObject *source, GAsyncResult *res, gpointer data) {
         print_line("%u error %s\t%s", id, name ? name : "(local)", error->message);
 }
 
+static void emit_signal(Caller *c, unsigned id, const char *destination, const char *path,
+                        const char *iface, const char *member, GVariant *args) {
+        g_autoptr(GError) error = NULL;
+        if (!g_dbus_connection_emit_signal(c->bus, destination, path, iface, member, args, &error) ||
+            !g_dbus_connection_flush_sync(c->bus, NULL, &error)) {
+                print_line("%u error (local)\t%s", id, error->message);
+                return;
+        }
+        print_line("%u ok ()", id);
+}
+
 static void run_command(Caller *c, const char *line) {
         g_auto(GStrv) f = g_strsplit(line, " ", 7);
         if (g_strv_length(f) != 7) {
@@ -54,6 +68,10 @@ static void run_command(Caller *c, const char *line) {
         g_autoptr(GVariant) args = g_variant_parse(NULL, f[6], NULL, NULL, &error);
         if (!args) {
                 print_line("%u error (bad-args)\t%s", id, error->message);
+                return;
+        }
+        if (strchr(f[1], 's')) {
+                emit_signal(c, id, strcmp(f[2], "*") == 0 ? NULL : f[2], f[3], f[4], f[5], args);
                 return;
         }
         GDBusCallFlags flags = strchr(f[1], 'i') ? G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION
