@@ -405,6 +405,43 @@ t_security() {
         awk -v s="$score" 'BEGIN { exit !(s <= 1.5) }' || { printf '%s\n' "$out" | grep -v '^  ✓'; return 1; }
 }
 
+# As an unprivileged caller: tund (user tund) asks polkitd about another uid, which polkitd
+# answers only for actions whose org.freedesktop.policykit.owner names unix-user:tund.
+as_tundtest() {
+        in_ct setpriv --reuid=tundtest --regid=tundtest --clear-groups "$@"
+}
+
+t_polkit_other_caller() {
+        local out
+        in_ct systemd-sysusers --inline 'u tundtest - "tund test caller"' || return 1
+        # No agent here: polkit answers auth_admin with a challenge, which tund reports as
+        # InteractiveAuthorizationRequired (busctl prints only its message). Had polkitd
+        # refused to answer tund, the error would say so instead.
+        out=$(as_tundtest busctl --timeout=20 --allow-interactive-authorization=no call "$bus" "$manager" \
+                org.example.Tun1.Manager CreateDevice 'sa{sv}' tu0 0 2>&1)
+        echo "without a rule: $out"
+        [[ $out == *"Authentication as an administrator is required for org.example.tun1.create-device"* ]] ||
+                { echo "polkit's challenge did not come back"; return 1; }
+        in_ct sh -c 'cat >/etc/polkit-1/rules.d/50-tund-test.rules' <<'RULES' || return 1
+polkit.addRule(function(action, subject) {
+        if (action.id == "org.example.tun1.create-device" && subject.user == "tundtest")
+                return polkit.Result.YES;
+});
+RULES
+        # polkitd picks up the rule within about a second.
+        local i
+        for ((i = 0; i < 20; i++)); do
+                out=$(as_tundtest busctl --timeout=20 call "$bus" "$manager" \
+                        org.example.Tun1.Manager CreateDevice 'sa{sv}' tu0 1 Persistent b true 2>&1) && break
+                sleep 0.25
+        done
+        echo "with a rule allowing tundtest: $out"
+        [[ $out == 'o "/org/example/Tun1/device/'* ]] || return 1
+        in_ct busctl get-property "$bus" "$(printf '%s' "${out#o }" | tr -d '"')" org.example.Tun1.Device Owner
+        in_ct rm -f /etc/polkit-1/rules.d/50-tund-test.rules
+        in_ct busctl --timeout=20 call "$bus" "$(printf '%s' "${out#o }" | tr -d '"')" org.example.Tun1.Device Delete
+}
+
 t_create_persistent() {
         local path
         path=$(tcall CreateDevice 'sa{sv}' tt0 2 Persistent b true MTU u 1400) || return 1
@@ -588,6 +625,7 @@ check "a call to org.example.Tun1 starts tund.service (bus activation, Type=noti
 check "tund runs as user tund with exactly CAP_NET_ADMIN and CAP_NET_BROADCAST (ambient, effective, bounding)" t_credentials
 check "StatusText is what tund sends (STATUS=Serving org.example.Tun1)" t_status
 check "systemd-analyze security on the loaded tund.service: exposure at most 1.5" t_security
+check "polkitd answers tund (user tund) about another caller: a challenge without a rule, yes with one" t_polkit_other_caller
 check "root creates two persistent devices over busctl (CreateDevice Persistent, MTU, Owner): ip link shows them" t_create_persistent
 check "one persistent device moved to another network namespace (ip link set tt1 netns tns)" t_move
 check "persistent devices, also the moved one, survive systemctl restart with their properties" t_restart
