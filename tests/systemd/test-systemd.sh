@@ -9,7 +9,8 @@
 # The root is built once with mmdebstrap under /var/cache/tund-test-root/KEY, KEY being a
 # hash of how it is built (package list, mirrors, hooks), and reused while that is
 # unchanged. Each run boots it with --volatile=overlay: what the run writes goes to a tmpfs
-# and the cached root stays clean.
+# and the cached root stays clean. `test-systemd.sh --build-root-only` only builds (or
+# finds) the root and prints its path.
 #
 # Environment: TB_BUILD_ROOT (the build), TB_HOLDER (tund-holder), TB_SANITIZE (meson's
 # b_sanitize). Needs root, systemd-nspawn (systemd-container), mmdebstrap, and the host's
@@ -116,7 +117,7 @@ ensure_root() {
                         hooks+=(--customize-hook="$h")
                 done
                 start=$SECONDS
-                say "building the root $dir with mmdebstrap (once per package list)" >&2
+                say "building the root $dir with mmdebstrap (once per package list)"
                 if ! timeout 900 mmdebstrap --variant=apt --format=directory --quiet \
                         --include="$(IFS=,; echo "${root_packages[*]}")" \
                         "${hooks[@]}" "$suite" "$tmp" "${mirrors[@]}" >&2; then
@@ -128,7 +129,7 @@ ensure_root() {
                         flock -u 8
                         return 1
                 fi
-                say "root built in $((SECONDS - start)) s ($(du -sh "$dir/root" | cut -f1))" >&2
+                say "root built in $((SECONDS - start)) s ($(du -sh "$dir/root" | cut -f1))"
         fi
         # Roots of other package lists: removed when no run holds their lock.
         for old in "$cache"/*/; do
