@@ -438,9 +438,13 @@ RULES
         done
         echo "with a rule allowing tundtest: $out"
         [[ $out == 'o "/org/example/Tun1/device/'* ]] || return 1
-        in_ct busctl get-property "$bus" "$(printf '%s' "${out#o }" | tr -d '"')" org.example.Tun1.Device Owner
+        local path owner
+        path=$(printf '%s' "${out#o }" | tr -d '"')
+        owner=$(in_ct busctl get-property "$bus" "$path" org.example.Tun1.Device Owner)
+        echo "Owner: $owner"
         in_ct rm -f /etc/polkit-1/rules.d/50-tund-test.rules
-        in_ct busctl --timeout=20 call "$bus" "$(printf '%s' "${out#o }" | tr -d '"')" org.example.Tun1.Device Delete
+        in_ct busctl --timeout=20 call "$bus" "$path" org.example.Tun1.Device Delete || return 1
+        [[ $owner == "u $(in_ct id -u tundtest)" ]] || { echo "Owner is not tundtest"; return 1; }
 }
 
 t_create_persistent() {
