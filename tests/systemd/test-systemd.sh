@@ -397,6 +397,32 @@ t_status() {
         [[ $text == "Serving org.example.Tun1" ]]
 }
 
+# A call as an unprivileged user of the container (made by systemd-sysusers).
+as_tundtest() {
+        in_ct setpriv --reuid=tundtest --regid=tundtest --clear-groups "$@"
+}
+
+# systemctl service-log-level talks to org.freedesktop.LogControl1 on the unit's BusName=.
+t_log_level() {
+        local level target
+        level=$(in_ct systemctl service-log-level tund.service) || return 1
+        echo "log level: $level"
+        in_ct systemctl service-log-level tund.service debug || return 1
+        [[ $(in_ct systemctl service-log-level tund.service) == debug ]] || { echo "the level did not become debug"; return 1; }
+        in_ct systemctl service-log-level tund.service "$level" || return 1
+        [[ $(in_ct systemctl service-log-level tund.service) == "$level" ]] || { echo "the level did not go back to $level"; return 1; }
+        target=$(in_ct systemctl service-log-target tund.service) || return 1
+        echo "log target: $target"
+        # Setting is root's alone.
+        in_ct systemd-sysusers --inline 'u tundtest - "tund test caller"' || return 1
+        if as_tundtest busctl --timeout=20 set-property "$bus" /org/freedesktop/LogControl1 \
+                org.freedesktop.LogControl1 LogLevel s debug; then
+                echo "an unprivileged caller set LogLevel"
+                return 1
+        fi
+        [[ $(in_ct systemctl service-log-level tund.service) == "$level" ]]
+}
+
 t_security() {
         local out score
         out=$(in_ct systemd-analyze security --no-pager tund.service) || { echo "$out"; return 1; }
@@ -408,10 +434,6 @@ t_security() {
 
 # As an unprivileged caller: tund (user tund) asks polkitd about another uid, which polkitd
 # answers only for actions whose org.freedesktop.policykit.owner names unix-user:tund.
-as_tundtest() {
-        in_ct setpriv --reuid=tundtest --regid=tundtest --clear-groups "$@"
-}
-
 t_polkit_other_caller() {
         local out
         in_ct systemd-sysusers --inline 'u tundtest - "tund test caller"' || return 1
@@ -629,6 +651,7 @@ check "installed into the container: systemd-sysusers makes user tund, /dev/net/
 check "a call to org.example.Tun1 starts tund.service (bus activation, Type=notify READY=1)" t_activation
 check "tund runs as user tund with exactly CAP_NET_ADMIN and CAP_NET_BROADCAST (ambient, effective, bounding)" t_credentials
 check "StatusText is what tund sends (STATUS=Serving org.example.Tun1)" t_status
+check "systemctl service-log-level reads and sets tund's level (LogControl1) as root, not as another user; service-log-target reads" t_log_level
 check "systemd-analyze security on the loaded tund.service: exposure at most 1.5" t_security
 check "polkitd answers tund (user tund) about another caller: a challenge without a rule, yes with one" t_polkit_other_caller
 check "root creates two persistent devices over busctl (CreateDevice Persistent, MTU, Owner): ip link shows them" t_create_persistent
@@ -645,9 +668,6 @@ check "issue 14: stopped tund, the activating GetManagedObjects sees every persi
 check "issue 14: after the rounds, the devices keep their properties" t_after_rounds
 check "issue 14: a Persistent CreateDevice as the activating call keeps its record across the next restart" t_create_activates
 check "systemctl stop tund" t_final_stop
-
-# systemctl service-log-level is not checked: tund does not implement
-# org.freedesktop.LogControl1 yet.
 
 echo "1..$tap_n"
 [[ $tap_failed -eq 0 ]]
