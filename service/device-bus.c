@@ -14,6 +14,10 @@
 #include "polkit.h"
 #include "tund-limits.h"
 
+static Manager *device_manager(const Device *d) {
+        return d->ctx->userdata;
+}
+
 static const char *const manage_device_actions[] = { "org.example.tun1.manage-device", NULL };
 
 /* The device's owner and root need no authorization; anyone else needs manage-device.
@@ -23,13 +27,13 @@ static int device_verify_caller(Device *d, sd_bus_message *message, uid_t *ret_u
         uid_t uid;
         int r;
 
-        r = bus_peers_get_uid(d->manager->peers, message, &uid, error);
+        r = bus_peers_get_uid(device_manager(d)->peers, message, &uid, error);
         if (r <= 0)
                 return r;
         *ret_uid = uid;
         if (uid == d->owner)
                 return 1;
-        return polkit_verify(d->manager->polkit, message, uid, manage_device_actions, error);
+        return polkit_verify(device_manager(d)->polkit, message, uid, manage_device_actions, error);
 }
 
 static int property_get_name(sd_bus *bus, const char *path, const char *interface,
@@ -126,7 +130,7 @@ static int method_set_offloads(sd_bus_message *message, void *userdata, sd_bus_e
         uid_t uid;
         int r;
 
-        r = bus_read_offloads(message, d->manager->supported_offloads, &offloads, error);
+        r = bus_read_offloads(message, device_manager(d)->supported_offloads, &offloads, error);
         if (r < 0)
                 return bus_read_failed(r, error);
 
@@ -191,14 +195,14 @@ static int read_packet_fd_options(sd_bus_message *message, ClientMode *ret, sd_b
 }
 
 static int check_packet_fd_limits(Device *d, uid_t uid, sd_bus_error *error) {
-        const Limits *l = &d->manager->limits;
+        const Limits *l = &device_manager(d)->limits;
         char what[64];
 
         if (device_n_clients(d) >= l->packet_fds_per_device) {
                 snprintf(what, sizeof(what), "%s has that many packet fds open", d->name);
                 return limits_error(error, "max-packet-fds-per-device", l->packet_fds_per_device, what);
         }
-        if (uid != 0 && manager_n_packet_fds_of(d->manager, uid) >= l->packet_fds_per_user) {
+        if (uid != 0 && manager_n_packet_fds_of(device_manager(d), uid) >= l->packet_fds_per_user) {
                 snprintf(what, sizeof(what), "uid %" PRIu32 " has that many packet fds open", (uint32_t) uid);
                 return limits_error(error, "max-packet-fds-per-user", l->packet_fds_per_user, what);
         }
@@ -243,7 +247,7 @@ static int method_delete(sd_bus_message *message, void *userdata, sd_bus_error *
         if (r <= 0)
                 return r < 0 ? r : 1;
 
-        device_delete(d);
+        manager_delete_device(device_manager(d), d);
         return sd_bus_reply_method_return(message, NULL);
 }
 
@@ -344,6 +348,10 @@ static int device_node_enumerator(sd_bus *bus, const char *path, void *userdata,
         return 1;
 }
 
+int device_bus_path(uint64_t id, char **ret) {
+        return asprintf(ret, DEVICE_OBJECT_PREFIX "/%" PRIu64, id) < 0 ? -ENOMEM : 0;
+}
+
 int device_bus_register(Manager *m) {
         int r;
 
@@ -360,17 +368,17 @@ int device_bus_register(Manager *m) {
 void device_bus_emit_added(Device *d) {
         int r;
 
-        r = sd_bus_emit_interfaces_added(d->manager->bus, d->object_path, DEVICE_INTERFACE, NULL);
+        r = sd_bus_emit_interfaces_added(device_manager(d)->bus, d->object_path, DEVICE_INTERFACE, NULL);
         if (r < 0)
                 log_warning_errno(r, "Failed to announce %s: %m", d->object_path);
 }
 
-void device_bus_emit_removed(Device *d) {
+void device_bus_emit_removed(Manager *m, const char *object_path) {
         int r;
 
-        r = sd_bus_emit_interfaces_removed(d->manager->bus, d->object_path, DEVICE_INTERFACE, NULL);
+        r = sd_bus_emit_interfaces_removed(m->bus, object_path, DEVICE_INTERFACE, NULL);
         if (r < 0)
-                log_warning_errno(r, "Failed to announce the removal of %s: %m", d->object_path);
+                log_warning_errno(r, "Failed to announce the removal of %s: %m", object_path);
 }
 
 void device_bus_emit_changed_strv(Device *d, char **properties) {
@@ -378,7 +386,7 @@ void device_bus_emit_changed_strv(Device *d, char **properties) {
 
         if (!properties[0])
                 return;
-        r = sd_bus_emit_properties_changed_strv(d->manager->bus, d->object_path, DEVICE_INTERFACE, properties);
+        r = sd_bus_emit_properties_changed_strv(device_manager(d)->bus, d->object_path, DEVICE_INTERFACE, properties);
         if (r < 0)
                 log_warning_errno(r, "Failed to announce changed properties of %s: %m", d->object_path);
 }
@@ -386,7 +394,7 @@ void device_bus_emit_changed_strv(Device *d, char **properties) {
 void device_bus_emit_mtu_changed(Device *d) {
         int r;
 
-        r = sd_bus_emit_signal(d->manager->bus, d->object_path, DEVICE_INTERFACE, "MTUChanged", "u", d->mtu);
+        r = sd_bus_emit_signal(device_manager(d)->bus, d->object_path, DEVICE_INTERFACE, "MTUChanged", "u", d->mtu);
         if (r < 0)
                 log_warning_errno(r, "Failed to announce the MTU of %s: %m", d->object_path);
 }
@@ -394,7 +402,7 @@ void device_bus_emit_mtu_changed(Device *d) {
 void device_bus_emit_link_up_down(Device *d) {
         int r;
 
-        r = sd_bus_emit_signal(d->manager->bus, d->object_path, DEVICE_INTERFACE,
+        r = sd_bus_emit_signal(device_manager(d)->bus, d->object_path, DEVICE_INTERFACE,
                                d->up ? "LinkUp" : "LinkDown", NULL);
         if (r < 0)
                 log_warning_errno(r, "Failed to announce the link state of %s: %m", d->object_path);

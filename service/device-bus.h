@@ -4,6 +4,7 @@
 /* The D-Bus face of the devices: org.example.Tun1.Device at
  * /org/example/Tun1/device/N, served by a fallback vtable. */
 
+#include <stdint.h>
 #include <systemd/sd-bus.h>
 
 #define DEVICE_INTERFACE "org.example.Tun1.Device"
@@ -13,9 +14,12 @@ typedef struct Device Device;
 typedef struct Manager Manager;
 
 int device_bus_register(Manager *m);
+/* DEVICE_OBJECT_PREFIX/id */
+int device_bus_path(uint64_t id, char **ret);
 
 void device_bus_emit_added(Device *d);
-void device_bus_emit_removed(Device *d);
+/* After the device is gone, so that a client told of it finds it gone in the kernel too. */
+void device_bus_emit_removed(Manager *m, const char *object_path);
 void device_bus_emit_changed_strv(Device *d, char **properties);
 /* MTUChanged with the device's MTU; LinkUp or LinkDown as its Up says. */
 void device_bus_emit_mtu_changed(Device *d);

@@ -5,20 +5,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "device-bus.h"
 #include "device.h"
-#include "ifname.h"
 #include "link/netns.h"
-#include "hashmap.h"
-#include "list.h"
 #include "log.h"
-#include "manager.h"
 #include "offloads.h"
-#include "rtnl.h"
 #include "tun.h"
 
+#define device_changed(d, ...) device_changed_strv((d), (char *[]) { __VA_ARGS__ })
+
+static void device_changed_strv(Device *d, char **properties) {
+        if (properties[0] && d->ctx->ops->properties_changed)
+                d->ctx->ops->properties_changed(d, properties);
+}
+
 /* Takes tun_fd over, also on failure. */
-static int device_new(Manager *m, int tun_fd, Device **ret) {
+static int device_new(const DeviceContext *ctx, int tun_fd, Device **ret) {
         Device *d;
 
         d = calloc(1, sizeof(*d));
@@ -27,59 +28,16 @@ static int device_new(Manager *m, int tun_fd, Device **ret) {
                 return -ENOMEM;
         }
         *d = (Device) {
-                .manager = m,
-                .id = m->next_device_id++,
+                .ctx = ctx,
                 .tun_fd = tun_fd,
         };
-        if (asprintf(&d->object_path, DEVICE_OBJECT_PREFIX "/%" PRIu64, d->id) < 0) {
-                safe_close(tun_fd);
-                free(d);
-                return -ENOMEM;
-        }
         *ret = d;
         return 0;
-}
-
-/* Lookups by name: a device renamed behind tund's back to the name of another managed
- * device (in another namespace) is found by its path only, until one of them is renamed. */
-static void device_index_name(Device *d) {
-        int r = hashmap_put(d->manager->devices_by_name, d->name, d);
-
-        if (r < 0)
-                log_warning_errno(r, "Device %s cannot be found by its name: %m", d->name);
-}
-
-static void device_unindex_name(Device *d) {
-        if (hashmap_get(d->manager->devices_by_name, d->name) == d)
-                (void) hashmap_remove(d->manager->devices_by_name, d->name);
-}
-
-/* Appends, so that ListDevices lists devices in the order they came. */
-static int device_link(Device *d) {
-        int r;
-
-        r = hashmap_put(d->manager->devices_by_id, &d->id, d);
-        if (r < 0)
-                return r;
-        LIST_APPEND(d->manager->devices, d);
-        device_index_name(d);
-        return 0;
-}
-
-static void device_unlink(Device *d) {
-        Manager *m = d->manager;
-
-        if (hashmap_get(m->devices_by_id, &d->id) != d)
-                return;
-        (void) hashmap_remove(m->devices_by_id, &d->id);
-        device_unindex_name(d);
-        LIST_REMOVE(m->devices, d);
 }
 
 Device *device_free(Device *d) {
         if (!d)
                 return NULL;
-        device_unlink(d);
         link_watch_free(d->link_watch);         /* it borrows the fd */
         d->dataplane = dataplane_free(d->dataplane);    /* its clients read end-of-file */
         free(d->creator);
@@ -87,6 +45,10 @@ Device *device_free(Device *d) {
         free(d->object_path);
         free(d);
         return NULL;
+}
+
+void device_set_name(Device *d, const char *name) {
+        snprintf(d->name, sizeof(d->name), "%s", name);
 }
 
 /* Reads the link wherever the device is now (netns.h: asked from tund's namespace). */
@@ -97,7 +59,7 @@ static int device_read_link(Device *d) {
         r = tun_get_info(d->tun_fd, d->name, NULL);
         if (r < 0)
                 return r;
-        r = netns_tun_get_link(d->manager->rtnl, d->tun_fd, &s);
+        r = netns_tun_get_link(d->ctx->rtnl, d->tun_fd, &s);
         if (r < 0)
                 return r;
         d->ifindex = s.ifindex;
@@ -114,7 +76,8 @@ static void device_on_link_gone(LinkWatch *w, void *userdata) {
         Device *d = userdata;
 
         log_info("Device %s was deleted (or its network namespace was).", d->name);
-        device_delete(d);
+        if (d->ctx->ops->link_gone)
+                d->ctx->ops->link_gone(d);
 }
 
 static const LinkWatchOps device_link_ops = {
@@ -128,14 +91,14 @@ static int device_watch_link(Device *d) {
         const LinkState *s;
         int r;
 
-        r = link_monitor_watch(d->manager->link_monitor, d->tun_fd, &device_link_ops, d, &d->link_watch);
+        r = link_monitor_watch(d->ctx->link_monitor, d->tun_fd, &device_link_ops, d, &d->link_watch);
         if (r < 0)
                 return r;
         s = link_watch_state(d->link_watch);
         d->ifindex = s->ifindex;
         d->mtu = s->mtu;
         d->up = s->up;
-        snprintf(d->name, sizeof(d->name), "%s", s->name);
+        device_set_name(d, s->name);
         return 0;
 }
 
@@ -152,13 +115,11 @@ static int device_apply_offloads(Device *d, unsigned offloads) {
 }
 
 static void device_on_clients_changed(Dataplane *dp, unsigned n_clients, void *userdata) {
-        Device *d = userdata;
-
-        device_bus_emit_changed(d, "Clients", NULL);
+        device_changed(userdata, "Clients", NULL);
 }
 
 static int device_start_dataplane(Device *d) {
-        return dataplane_new(&d->dataplane, d->manager->event, d->tun_fd,
+        return dataplane_new(&d->dataplane, d->ctx->event, d->tun_fd,
                              d->mtu > 0 ? d->mtu : DEVICE_MTU_DEFAULT, d->offloads,
                              device_on_clients_changed, d);
 }
@@ -168,7 +129,7 @@ static int device_write_record(Device *d) {
 
         strcpy(rec.id, d->record_id);
         strcpy(rec.name, d->name);
-        return record_save(d->manager->state_dir, &rec);
+        return record_save(d->ctx->state_dir, &rec);
 }
 
 /* Keeps the record of a persistent device up to date with its name and offloads, which a
@@ -180,10 +141,10 @@ static void device_save_record(Device *d) {
                 return;
         r = device_write_record(d);
         if (r < 0)
-                log_warning_errno(r, "Failed to update the record of %s in %s: %m", d->name, d->manager->state_dir);
+                log_warning_errno(r, "Failed to update the record of %s in %s: %m", d->name, d->ctx->state_dir);
 }
 
-static int device_make_persistent(Device *d) {
+int device_make_persistent(Device *d) {
         int r;
 
         r = record_new_id(d->record_id);
@@ -194,7 +155,7 @@ static int device_make_persistent(Device *d) {
                 return r;
         r = device_write_record(d);
         if (r < 0) {
-                log_error_errno(r, "Failed to save the record of %s in %s: %m", d->name, d->manager->state_dir);
+                log_error_errno(r, "Failed to save the record of %s in %s: %m", d->name, d->ctx->state_dir);
                 (void) tun_set_persist(d->tun_fd, false);
                 return r;
         }
@@ -206,7 +167,24 @@ static int device_make_persistent(Device *d) {
         return 0;
 }
 
-int device_create(Manager *m, const DeviceConfig *config, Device **ret) {
+void device_drop_persistence(Device *d) {
+        int r;
+
+        if (!d->persistent)
+                return;
+        r = tun_set_persist(d->tun_fd, false);
+        if (r < 0 && r != -EBADFD)      /* EBADFD: the kernel removed it already */
+                log_warning_errno(r, "Failed to make %s non-persistent; it may stay behind: %m", d->name);
+        r = record_remove(d->ctx->state_dir, d->record_id);
+        if (r < 0)
+                log_warning_errno(r, "Failed to remove the record of %s: %m", d->name);
+        r = fdstore_remove(d->record_id);
+        if (r < 0)
+                log_warning_errno(r, "Failed to drop the fd of %s from the service manager's store: %m", d->name);
+        d->persistent = false;
+}
+
+int device_create(const DeviceContext *ctx, const DeviceConfig *config, Device **ret) {
         _cleanup_close_ int fd = -EBADF;
         char name[IFNAMSIZ];
         Device *d;
@@ -215,12 +193,7 @@ int device_create(Manager *m, const DeviceConfig *config, Device **ret) {
         r = tun_create(config->name, &fd, name);
         if (r < 0)
                 return r;
-        /* The kernel completes a pattern with a name free here, which a managed device in
-         * another namespace may have. */
-        if (ifname_is_pattern(config->name) && manager_find_device_by_name(m, name))
-                return -EEXIST;
-
-        r = device_new(m, TAKE_FD(fd), &d);
+        r = device_new(ctx, TAKE_FD(fd), &d);
         if (r < 0)
                 return r;
         d->owner = config->owner;
@@ -231,7 +204,7 @@ int device_create(Manager *m, const DeviceConfig *config, Device **ret) {
                 goto fail;
         }
         if (d->mtu != config->mtu) {
-                r = rtnl_set_mtu(m->rtnl, d->ifindex, config->mtu);
+                r = netns_tun_set_mtu(ctx->rtnl, d->tun_fd, config->mtu);
                 if (r < 0) {
                         log_error_errno(r, "Failed to set MTU %" PRIu32 " on %s: %m", config->mtu, d->name);
                         goto fail;
@@ -253,18 +226,6 @@ int device_create(Manager *m, const DeviceConfig *config, Device **ret) {
                 log_error_errno(r, "Failed to watch the link of %s: %m", d->name);
                 goto fail;
         }
-        r = device_link(d);
-        if (r < 0)
-                goto fail;
-        /* Last: nothing after it may fail, as it leaves a record and a persistent TUN. */
-        if (config->persistent) {
-                r = device_make_persistent(d);
-                if (r < 0)
-                        goto fail;
-        }
-
-        log_info("Created device %s (%s%s, owner %" PRIu32 ").", d->name, d->object_path,
-                 d->persistent ? ", persistent" : "", (uint32_t) d->owner);
         *ret = d;
         return 0;
 
@@ -273,11 +234,11 @@ fail:
         return r;
 }
 
-int device_adopt(Manager *m, int tun_fd, const DeviceRecord *rec, Device **ret) {
+int device_adopt(const DeviceContext *ctx, int tun_fd, const DeviceRecord *rec, Device **ret) {
         Device *d;
         int r;
 
-        r = device_new(m, tun_fd, &d);
+        r = device_new(ctx, tun_fd, &d);
         if (r < 0)
                 return r;
         d->owner = rec->owner;
@@ -294,7 +255,7 @@ int device_adopt(Manager *m, int tun_fd, const DeviceRecord *rec, Device **ret) 
         if (d->ifindex != rec->ifindex)
                 device_save_record(d);
 
-        r = device_apply_offloads(d, rec->offloads & m->supported_offloads);
+        r = device_apply_offloads(d, rec->offloads & ctx->supported_offloads);
         if (r < 0)
                 log_warning_errno(r, "Failed to set offloads of %s again: %m", d->name);
 
@@ -304,52 +265,14 @@ int device_adopt(Manager *m, int tun_fd, const DeviceRecord *rec, Device **ret) 
                 device_free(d);         /* a persistent TUN stays in the kernel */
                 return r;
         }
-
-        r = device_link(d);
-        if (r < 0) {
-                device_free(d);
-                return r;
-        }
-        log_info("Managing persistent device %s again (%s).", d->name, d->object_path);
         *ret = d;
         return 0;
-}
-
-void device_delete(Device *d) {
-        int r;
-
-        device_bus_emit_removed(d);
-
-        if (d->persistent) {
-                r = tun_set_persist(d->tun_fd, false);
-                if (r < 0 && r != -EBADFD)      /* EBADFD: the kernel removed it already */
-                        log_warning_errno(r, "Failed to make %s non-persistent; it may stay behind: %m", d->name);
-                r = record_remove(d->manager->state_dir, d->record_id);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to remove the record of %s: %m", d->name);
-                r = fdstore_remove(d->record_id);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to drop the fd of %s from the service manager's store: %m", d->name);
-        }
-        log_info("Removed device %s (%s).", d->name, d->object_path);
-        device_free(d);
-}
-
-int device_track_creator(Device *d, sd_bus_message *m) {
-        const char *sender = sd_bus_message_get_sender(m);
-
-        if (!sender)
-                return -ENXIO;
-        /* Its departure is still to come: the bus tells of a peer leaving after every call
-         * the peer made, and bus-peers.c refuses the calls of a departed one. */
-        d->creator = strdup(sender);
-        return d->creator ? 0 : -ENOMEM;
 }
 
 int device_set_mtu(Device *d, uint32_t mtu) {
         int r;
 
-        r = netns_tun_set_mtu(d->manager->rtnl, d->tun_fd, mtu);
+        r = netns_tun_set_mtu(d->ctx->rtnl, d->tun_fd, mtu);
         if (r == -EPERM && tun_in_own_netns(d->tun_fd) == 0)
                 return -EREMOTE;        /* tund may not enter the device's namespace */
         if (r < 0)
@@ -369,8 +292,15 @@ int device_set_offloads(Device *d, unsigned offloads) {
         if (r < 0)
                 return r;
         device_save_record(d);
-        device_bus_emit_changed(d, "Offloads", NULL);
+        device_changed(d, "Offloads", NULL);
         return 0;
+}
+
+static void device_rename(Device *d, const char *name) {
+        if (d->ctx->ops->rename)
+                d->ctx->ops->rename(d, name);
+        else
+                device_set_name(d, name);
 }
 
 void device_apply_link_state(Device *d, const LinkState *state) {
@@ -383,9 +313,7 @@ void device_apply_link_state(Device *d, const LinkState *state) {
                 changed[n++] = "Index";
         }
         if (strcmp(state->name, d->name) != 0) {
-                device_unindex_name(d);
-                snprintf(d->name, sizeof(d->name), "%s", state->name);
-                device_index_name(d);
+                device_rename(d, state->name);
                 changed[n++] = "Name";
         }
         if (n > 0)
@@ -402,12 +330,11 @@ void device_apply_link_state(Device *d, const LinkState *state) {
                 changed[n++] = "Up";
                 up_changed = true;
         }
-        if (n > 0)
-                device_bus_emit_changed_strv(d, (char **) changed);
-        if (mtu_changed)
-                device_bus_emit_mtu_changed(d);
-        if (up_changed)
-                device_bus_emit_link_up_down(d);
+        device_changed_strv(d, (char **) changed);
+        if (mtu_changed && d->ctx->ops->mtu_changed)
+                d->ctx->ops->mtu_changed(d);
+        if (up_changed && d->ctx->ops->up_changed)
+                d->ctx->ops->up_changed(d);
 }
 
 int device_open_packet_fd(Device *d, ClientMode mode, uid_t uid, int *ret_fd) {

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* One TUN device that tund manages: its state and what can be done to it. Its D-Bus face
- * is device-bus.c. */
+/* One TUN device that tund manages: its TUN fd, link, offloads, data plane and record.
+ * It knows nothing of the bus or of other devices: what changes is told through the
+ * DeviceOps of its context, and whoever owns it (the manager) keeps it in its lists. Its
+ * D-Bus face is device-bus.c. */
 
 #include <net/if.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
 
 #include "dataplane/dataplane.h"
 #include "link/link-monitor.h"
@@ -18,21 +20,46 @@
 #define DEVICE_MTU_MAX 65535u
 #define DEVICE_MTU_DEFAULT 1500u
 
-typedef struct Manager Manager;
 typedef struct Device Device;
+struct nl_sock;
+
+/* What a device tells its owner; each may be NULL. */
+typedef struct DeviceOps {
+        /* These properties (NULL-terminated) changed. */
+        void (*properties_changed)(Device *d, char **properties);
+        void (*mtu_changed)(Device *d);         /* after properties_changed */
+        void (*up_changed)(Device *d);          /* LinkUp or LinkDown, as d->up says */
+        /* The link was renamed; the owner calls device_set_name(d, name) in between
+         * whatever it keeps by name (without the op, the device renames itself). */
+        void (*rename)(Device *d, const char *name);
+        /* The link was deleted behind tund's back (or its namespace was): the owner
+         * removes the device. */
+        void (*link_gone)(Device *d);
+} DeviceOps;
+
+/* What devices borrow from their owner. */
+typedef struct DeviceContext {
+        sd_event *event;
+        struct nl_sock *rtnl;           /* in tund's own network namespace */
+        LinkMonitor *link_monitor;
+        const char *state_dir;          /* records of persistent devices */
+        unsigned supported_offloads;
+        const DeviceOps *ops;
+        void *userdata;                 /* the owner's, for its ops */
+} DeviceContext;
 
 typedef struct DeviceConfig {
         const char *name;               /* "", a pattern with %d, or an exact name */
         uint32_t mtu;
         unsigned offloads;              /* Offload bits */
-        bool persistent;
+        bool persistent;                /* for the owner: device_make_persistent() */
         uid_t owner;
 } DeviceConfig;
 
 struct Device {
-        Manager *manager;
-        uint64_t id;                    /* the N of its object path, never reused */
-        char *object_path;
+        const DeviceContext *ctx;       /* borrowed */
+        uint64_t id;                    /* the owner's: the N of its object path */
+        char *object_path;              /* the owner's */
 
         int tun_fd;
         char name[IFNAMSIZ];
@@ -49,32 +76,32 @@ struct Device {
         LinkWatch *link_watch;
         Dataplane *dataplane;           /* moves the packets of its packet fds */
 
-        Device *prev, *next;            /* in manager->devices */
+        Device *prev, *next;            /* in the owner's list */
 };
 
 /* Creates the TUN and applies the configuration; on failure nothing is left behind.
  * -EBUSY when an interface of that exact name exists. */
-int device_create(Manager *m, const DeviceConfig *config, Device **ret);
+int device_create(const DeviceContext *ctx, const DeviceConfig *config, Device **ret);
 
 /* Manages again a persistent device of an earlier run: tun_fd (taken over) from the fd
  * store or attached by name. */
-int device_adopt(Manager *m, int tun_fd, const DeviceRecord *rec, Device **ret);
+int device_adopt(const DeviceContext *ctx, int tun_fd, const DeviceRecord *rec, Device **ret);
 
 /* Forgets the device: closing its fd removes a non-persistent one from the kernel, a
  * persistent one stays. */
 Device *device_free(Device *d);
 
-/* Removes the device for good, persistent or not, and frees it. */
-void device_delete(Device *d);
-
-/* The device goes away when the sender of m leaves the bus (manager_peer_gone). */
-int device_track_creator(Device *d, sd_bus_message *m);
+/* Makes the TUN outlive tund: persistent in the kernel, a record, the fd store. */
+int device_make_persistent(Device *d);
+/* Undoes that, so that freeing the device removes it from the kernel. */
+void device_drop_persistence(Device *d);
 
 int device_set_mtu(Device *d, uint32_t mtu);
 int device_set_offloads(Device *d, unsigned offloads);
+void device_set_name(Device *d, const char *name);
 
-/* Takes a link's state as the kernel reports it; emits LinkUp/LinkDown, MTUChanged and
- * PropertiesChanged for what changed. The link monitor feeds this. */
+/* Takes a link's state as the kernel reports it and tells the ops what changed. The link
+ * monitor feeds this. */
 void device_apply_link_state(Device *d, const LinkState *state);
 
 /* Opens a packet fd on the device for uid; *ret_fd is for the caller to hand over and

@@ -140,6 +140,18 @@ static int check_devices_limit(Manager *m, uid_t owner, sd_bus_error *error) {
         return limits_error(error, "max-devices-per-user", m->limits.devices_per_user, what);
 }
 
+/* The device goes away when the sender of message leaves the bus (manager_on_peer_gone).
+ * Its departure is still to come: the bus tells of a peer leaving after every call the peer
+ * made, and bus-peers.c refuses the calls of a departed one. */
+static int track_creator(Device *d, sd_bus_message *message) {
+        const char *sender = sd_bus_message_get_sender(message);
+
+        if (!sender)
+                return -ENXIO;
+        d->creator = strdup(sender);
+        return d->creator ? 0 : -ENOMEM;
+}
+
 static int method_create_device(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         static const char *const create_actions[] = {
                 "org.example.tun1.create-device", NULL };
@@ -188,7 +200,7 @@ static int method_create_device(sd_bus_message *message, void *userdata, sd_bus_
                 return sd_bus_error_setf(error, BUS_ERROR_EXISTS,
                                          "A device named '%s' exists already; choose another name.", name);
 
-        r = device_create(m, &config, &d);
+        r = manager_create_device(m, &config, &d);
         if (r == -EBUSY)
                 return sd_bus_error_setf(error, BUS_ERROR_EXISTS,
                                          "An interface named '%s' exists already; choose another name.", name);
@@ -202,8 +214,9 @@ static int method_create_device(sd_bus_message *message, void *userdata, sd_bus_
                 return sd_bus_error_set_errnof(error, r, "Failed to create device '%s': %m", name);
 
         if (!config.persistent) {
-                r = device_track_creator(d, message);
+                r = track_creator(d, message);
                 if (r < 0) {
+                        manager_remove_device(m, d);
                         device_free(d);
                         return sd_bus_error_set_errnof(error, r, "Failed to follow the caller's connection: %m");
                 }

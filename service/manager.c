@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -17,12 +16,8 @@
 #include "offloads.h"
 #include "persist.h"
 #include "rtnl.h"
-#include "link/netns.h"
+#include "list.h"
 #include "tun.h"
-
-/* Persistent devices that could not be managed again at start (a limit, a thread that
- * would not start) are tried again this often; their records and fds are kept meanwhile. */
-#define ADOPT_RETRY_USEC (10ull * 1000000ull)
 
 int manager_new(Manager **ret, const char *state_dir, const Limits *limits) {
         _cleanup_(manager_freep) Manager *m = NULL;
@@ -54,20 +49,17 @@ int manager_new(Manager **ret, const char *state_dir, const Limits *limits) {
         return 0;
 }
 
-static void manager_forget_unadopted(Manager *m) {
-        for (size_t i = 0; i < m->n_unadopted; i++)
-                safe_close(m->unadopted[i].fd);
-        m->unadopted = mfree(m->unadopted);
-        m->n_unadopted = 0;
-}
-
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
 
         /* Non-persistent devices go with their fds; persistent ones stay for the next run. */
-        while (m->devices)
-                device_free(m->devices);
+        while (m->devices) {
+                Device *d = m->devices;
+
+                manager_remove_device(m, d);
+                device_free(d);
+        }
         sd_event_source_disable_unref(m->reaper);
 
         manager_forget_unadopted(m);
@@ -87,6 +79,108 @@ Manager *manager_free(Manager *m) {
         free(m);
         return NULL;
 }
+
+/* Lookups by name: a device renamed behind tund's back to the name of another managed
+ * device (in another namespace) is found by its path only, until one of them is renamed. */
+static void manager_index_name(Manager *m, Device *d) {
+        int r = hashmap_put(m->devices_by_name, d->name, d);
+
+        if (r < 0)
+                log_warning_errno(r, "Device %s cannot be found by its name: %m", d->name);
+}
+
+static void manager_unindex_name(Manager *m, Device *d) {
+        if (hashmap_get(m->devices_by_name, d->name) == d)
+                (void) hashmap_remove(m->devices_by_name, d->name);
+}
+
+/* Gives the device its id and object path, and appends it, so that ListDevices lists
+ * devices in the order they came. */
+int manager_add_device(Manager *m, Device *d) {
+        int r;
+
+        d->id = m->next_device_id++;
+        r = device_bus_path(d->id, &d->object_path);
+        if (r < 0)
+                return r;
+        r = hashmap_put(m->devices_by_id, &d->id, d);
+        if (r < 0)
+                return r;
+        LIST_APPEND(m->devices, d);
+        manager_index_name(m, d);
+        return 0;
+}
+
+void manager_remove_device(Manager *m, Device *d) {
+        if (hashmap_get(m->devices_by_id, &d->id) != d)
+                return;
+        (void) hashmap_remove(m->devices_by_id, &d->id);
+        manager_unindex_name(m, d);
+        LIST_REMOVE(m->devices, d);
+}
+
+int manager_create_device(Manager *m, const DeviceConfig *config, Device **ret) {
+        Device *d;
+        int r;
+
+        r = device_create(&m->device_ctx, config, &d);
+        if (r < 0)
+                return r;
+        /* The kernel completes a pattern with a name free here, which a managed device in
+         * another namespace may have. */
+        if (manager_find_device_by_name(m, d->name)) {
+                device_free(d);
+                return -EEXIST;
+        }
+        r = manager_add_device(m, d);
+        /* Last: nothing after it may fail, as it leaves a record and a persistent TUN. */
+        if (r >= 0 && config->persistent)
+                r = device_make_persistent(d);
+        if (r < 0) {
+                manager_remove_device(m, d);
+                device_free(d);         /* the kernel removes the non-persistent TUN with its fd */
+                return r;
+        }
+        log_info("Created device %s (%s%s, owner %" PRIu32 ").", d->name, d->object_path,
+                 d->persistent ? ", persistent" : "", (uint32_t) d->owner);
+        *ret = d;
+        return 0;
+}
+
+void manager_delete_device(Manager *m, Device *d) {
+        _cleanup_free_ char *path = TAKE_PTR(d->object_path);
+
+        device_drop_persistence(d);
+        log_info("Removed device %s (%s).", d->name, path);
+        manager_remove_device(m, d);
+        device_free(d);
+        device_bus_emit_removed(m, path);
+}
+
+/* What devices tell: announced on the bus, and kept in the manager's tables. */
+static void manager_on_device_changed(Device *d, char **properties) {
+        device_bus_emit_changed_strv(d, properties);
+}
+
+static void manager_on_device_rename(Device *d, const char *name) {
+        Manager *m = d->ctx->userdata;
+
+        manager_unindex_name(m, d);
+        device_set_name(d, name);
+        manager_index_name(m, d);
+}
+
+static void manager_on_device_gone(Device *d) {
+        manager_delete_device(d->ctx->userdata, d);
+}
+
+static const DeviceOps manager_device_ops = {
+        .properties_changed = manager_on_device_changed,
+        .mtu_changed = device_bus_emit_mtu_changed,
+        .up_changed = device_bus_emit_link_up_down,
+        .rename = manager_on_device_rename,
+        .link_gone = manager_on_device_gone,
+};
 
 Device *manager_find_device_by_name(Manager *m, const char *name) {
         return hashmap_get(m->devices_by_name, name);
@@ -155,7 +249,7 @@ static int manager_reap_one(sd_event_source *s, void *userdata) {
 
         for (Device *d = m->devices; d; d = d->next)
                 if (d->creator_gone) {
-                        device_delete(d);
+                        manager_delete_device(m, d);
                         return 0;
                 }
         return sd_event_source_set_enabled(s, SD_EVENT_OFF);
@@ -167,7 +261,7 @@ static void manager_reap_now(Manager *m) {
         for (Device *d = m->devices; d; d = next) {
                 next = d->next;
                 if (d->creator_gone)
-                        device_delete(d);
+                        manager_delete_device(m, d);
         }
 }
 
@@ -233,214 +327,6 @@ static int manager_connect_bus(Manager *m) {
         return device_bus_register(m);
 }
 
-static const DeviceRecord *find_record(const DeviceRecord *recs, size_t n, const char *id) {
-        for (size_t i = 0; i < n; i++)
-                if (strcmp(recs[i].id, id) == 0)
-                        return &recs[i];
-        return NULL;
-}
-
-static void manager_drop_record(Manager *m, const DeviceRecord *rec) {
-        (void) record_remove(m->state_dir, rec->id);
-        (void) fdstore_remove(rec->id);
-}
-
-/* Manages the device of rec again through a copy of fd, so that fd stays for another try
- * when this one fails. */
-static int manager_adopt(Manager *m, int fd, const DeviceRecord *rec) {
-        Device *d;
-        int copy;
-
-        if (manager_devices_limit_reached(m, rec->owner))
-                return -EUSERS;
-        copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        if (copy < 0)
-                return -errno;
-        return device_adopt(m, copy, rec, &d);
-}
-
-/* Keeps fd (taken over) and rec to try again later. */
-static void manager_keep_unadopted(Manager *m, int fd, const DeviceRecord *rec) {
-        Unadopted *a = realloc(m->unadopted, (m->n_unadopted + 1) * sizeof(*a));
-
-        if (!a) {
-                /* The record stays, and so does the fd in the service manager's store. */
-                log_oom();
-                safe_close(fd);
-                return;
-        }
-        m->unadopted = a;
-        m->unadopted[m->n_unadopted++] = (Unadopted) { .rec = *rec, .fd = fd };
-}
-
-/* Adopts fd for rec (taken over), or keeps both for another try. */
-static void manager_adopt_or_keep(Manager *m, int fd, const DeviceRecord *rec) {
-        int r = manager_adopt(m, fd, rec);
-
-        if (r >= 0) {
-                safe_close(fd);
-                return;
-        }
-        if (r == -EBADFD || r == -ENODEV) {
-                log_warning("Dropping the record of persistent device %s: its TUN is gone.", rec->name);
-                manager_drop_record(m, rec);
-                safe_close(fd);
-                return;
-        }
-        if (r == -EUSERS)
-                log_warning("Not managing persistent device %s again yet: its owner %" PRIu32 " has max-devices-per-user=%u devices; keeping it and trying again.",
-                            rec->name, (uint32_t) rec->owner, m->limits.devices_per_user);
-        else
-                log_warning_errno(r, "Failed to manage persistent device %s again, keeping it and trying again: %m", rec->name);
-        manager_keep_unadopted(m, fd, rec);
-}
-
-static int manager_on_adopt_retry(sd_event_source *s, uint64_t usec, void *userdata) {
-        Manager *m = userdata;
-        size_t kept = 0;
-
-        for (size_t i = 0; i < m->n_unadopted; i++) {
-                Unadopted *a = &m->unadopted[i];
-                int r = manager_adopt(m, a->fd, &a->rec);
-
-                if (r >= 0 || r == -EBADFD || r == -ENODEV) {
-                        if (r < 0) {
-                                log_warning("Dropping the record of persistent device %s: its TUN is gone.", a->rec.name);
-                                manager_drop_record(m, &a->rec);
-                        }
-                        safe_close(a->fd);
-                        continue;
-                }
-                log_debug_errno(r, "Persistent device %s still not managed: %m", a->rec.name);
-                m->unadopted[kept++] = *a;
-        }
-        m->n_unadopted = kept;
-        if (kept > 0)
-                return sd_event_source_set_time_relative(s, ADOPT_RETRY_USEC);
-        return sd_event_source_set_enabled(s, SD_EVENT_OFF);
-}
-
-static int manager_schedule_adopt_retry(Manager *m) {
-        int r;
-
-        if (m->n_unadopted == 0)
-                return 0;
-        if (m->adopt_retry) {
-                r = sd_event_source_set_time_relative(m->adopt_retry, ADOPT_RETRY_USEC);
-                if (r >= 0)
-                        r = sd_event_source_set_enabled(m->adopt_retry, SD_EVENT_ONESHOT);
-        } else
-                r = sd_event_add_time_relative(m->event, &m->adopt_retry, CLOCK_MONOTONIC,
-                                               ADOPT_RETRY_USEC, 0, manager_on_adopt_retry, m);
-        if (r < 0)
-                log_warning_errno(r, "Failed to schedule another try at the persistent devices not managed yet: %m");
-        return 0;
-}
-
-/* fds the service manager kept for us, each named after its record. */
-static void manager_adopt_stored_fds(Manager *m, const DeviceRecord *recs, size_t n_recs, bool *found) {
-        char **names = NULL;
-        int n;
-
-        n = sd_listen_fds_with_names(true, &names);
-        if (n < 0) {
-                log_warning_errno(n, "Failed to take the fds the service manager stored: %m");
-                return;
-        }
-        for (int i = 0; i < n; i++) {
-                int fd = SD_LISTEN_FDS_START + i;
-                const char *id = names ? names[i] : "";
-                const DeviceRecord *rec = find_record(recs, n_recs, id);
-
-                if (!rec) {
-                        log_warning("Dropping stored fd %s: no record of its device is left.", id);
-                        safe_close(fd);
-                        (void) fdstore_remove(id);
-                        continue;
-                }
-                found[rec - recs] = true;
-                manager_adopt_or_keep(m, fd, rec);
-        }
-        if (names)
-                for (int i = 0; i < n; i++)
-                        free(names[i]);
-        free(names);
-}
-
-/* Attaches to the persistent TUN of a record, found by name in tund's namespace.
- * -ENODEV when there is none, or when the TUN of that name is not the recorded one (its
- * ifindex differs: the kernel does not hand out an ifindex again soon). */
-static int manager_attach_recorded(Manager *m, const DeviceRecord *rec, int *ret_fd) {
-        _cleanup_close_ int fd = -EBADF;
-        LinkState s;
-        int ifindex, r;
-
-        /* Look first: attaching by a name nobody has would create a device for a moment. */
-        r = rtnl_find_tun(m->rtnl, rec->name, &ifindex);
-        if (r < 0)
-                return r;
-        if (ifindex != rec->ifindex)
-                return -ENODEV;
-        r = tun_attach(rec->name, &fd);
-        if (r < 0)
-                return r;
-        /* And look again: another TUN may have taken the name in between. */
-        r = netns_tun_get_link(m->rtnl, fd, &s);
-        if (r < 0)
-                return r;
-        if (s.ifindex != rec->ifindex)
-                return -ENODEV;
-        *ret_fd = TAKE_FD(fd);
-        return 0;
-}
-
-static void manager_attach_and_adopt(Manager *m, const DeviceRecord *rec) {
-        int fd, r;
-
-        if (manager_find_device_by_name(m, rec->name)) {
-                log_warning("Dropping the record of %s: a managed device has that name.", rec->name);
-                (void) record_remove(m->state_dir, rec->id);
-                return;
-        }
-        r = manager_attach_recorded(m, rec, &fd);
-        if (r == -ENODEV) {
-                log_warning("Dropping the record of persistent device %s: it is not in tund's network namespace any more (a TUN of that name, if any, is another one).", rec->name);
-                (void) record_remove(m->state_dir, rec->id);
-                return;
-        }
-        if (r < 0) {
-                /* Say, another program holds it: keep the record. */
-                log_warning_errno(r, "Failed to attach to persistent device %s, not managing it: %m", rec->name);
-                return;
-        }
-        r = fdstore_push(rec->id, fd);
-        if (r < 0)
-                log_warning_errno(r, "Failed to hand the fd of %s to the service manager: %m", rec->name);
-        manager_adopt_or_keep(m, fd, rec);
-}
-
-/* Persistent devices of an earlier run: from the fd store, else by name in tund's own
- * namespace. A record is dropped only when its device is gone. */
-static int manager_restore_devices(Manager *m) {
-        _cleanup_free_ DeviceRecord *recs = NULL;
-        _cleanup_free_ bool *found = NULL;
-        size_t n;
-        int r;
-
-        r = records_load(m->state_dir, &recs, &n);
-        if (r < 0)
-                return log_error_errno(r, "Failed to read the device records in %s: %m", m->state_dir);
-        found = calloc(n + 1, sizeof(bool));
-        if (!found)
-                return log_oom();
-
-        manager_adopt_stored_fds(m, recs, n, found);
-        for (size_t i = 0; i < n; i++)
-                if (!found[i])
-                        manager_attach_and_adopt(m, &recs[i]);
-        return manager_schedule_adopt_retry(m);
-}
-
 static int manager_on_name_acquired(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         /* RequestName's answers (without queueing, as sd-bus asks) */
         enum { NAME_PRIMARY_OWNER = 1, NAME_ALREADY_OWNER = 4 };
@@ -492,6 +378,15 @@ int manager_start(Manager *m) {
         r = manager_probe_offloads(m);
         if (r < 0)
                 return r;
+        m->device_ctx = (DeviceContext) {
+                .event = m->event,
+                .rtnl = m->rtnl,
+                .link_monitor = m->link_monitor,
+                .state_dir = m->state_dir,
+                .supported_offloads = m->supported_offloads,
+                .ops = &manager_device_ops,
+                .userdata = m,
+        };
         r = manager_connect_bus(m);
         if (r < 0)
                 return r;

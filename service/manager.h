@@ -17,6 +17,8 @@
 
 struct nl_sock;
 
+typedef struct Manager Manager;
+
 /* A persistent device of an earlier run not managed yet, tried again from time to time. */
 typedef struct Unadopted {
         DeviceRecord rec;
@@ -32,6 +34,7 @@ struct Manager {
         PolkitRegistry *polkit;
         Limits limits;
 
+        DeviceContext device_ctx;       /* what the devices borrow */
         Device *devices;                /* in the order they came */
         Hashmap *devices_by_id;
         Hashmap *devices_by_name;
@@ -54,6 +57,20 @@ Manager *manager_free(Manager *m);
  * earlier run again and then asks for the bus name; READY=1 follows once it is ours. */
 int manager_start(Manager *m);
 int manager_run(Manager *m);
+
+/* Creates a device as config says and manages it; -EBUSY when an interface of that
+ * exact name exists, -EEXIST when the kernel completed a pattern with the name of a
+ * managed device in another network namespace. */
+int manager_create_device(Manager *m, const DeviceConfig *config, Device **ret);
+/* Removes the device for good, persistent or not, and frees it. */
+void manager_delete_device(Manager *m, Device *d);
+/* Into and out of the manager's list and tables (manager_free() and the restore). */
+int manager_add_device(Manager *m, Device *d);
+void manager_remove_device(Manager *m, Device *d);
+
+/* The persistent devices of an earlier run, managed again (manager-restore.c). */
+int manager_restore_devices(Manager *m);
+void manager_forget_unadopted(Manager *m);
 
 Device *manager_find_device_by_name(Manager *m, const char *name);
 Device *manager_find_device_by_id(Manager *m, uint64_t id);

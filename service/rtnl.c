@@ -66,16 +66,3 @@ int rtnl_find_tun(struct nl_sock *sk, const char *name, int *ret_ifindex) {
         *ret_ifindex = rtnl_link_get_ifindex(link);
         return 0;
 }
-
-int rtnl_set_mtu(struct nl_sock *sk, int ifindex, uint32_t mtu) {
-        _cleanup_(rtnl_link_putp) struct rtnl_link *orig = NULL, *change = NULL;
-
-        orig = rtnl_link_alloc();
-        change = rtnl_link_alloc();
-        if (!orig || !change)
-                return -ENOMEM;
-        rtnl_link_set_ifindex(orig, ifindex);
-        rtnl_link_set_mtu(change, mtu);
-
-        return errno_from_nl(rtnl_link_change(sk, orig, change, 0));
-}

@@ -17,7 +17,6 @@ void rtnl_close(struct nl_sock *sk);
 /* The ifindex of the TUN/TAP device of that name; -ENODEV when no link has the name or
  * it is of another kind. */
 int rtnl_find_tun(struct nl_sock *sk, const char *name, int *ret_ifindex);
-int rtnl_set_mtu(struct nl_sock *sk, int ifindex, uint32_t mtu);
 
 static inline void rtnl_closep(struct nl_sock **sk) {
         if (*sk)

@@ -8,6 +8,12 @@
  * end tund must be back where it started (no device, no fd, no thread more than before)
  * and stop cleanly, which under AddressSanitizer also means without a leak.
  *
+ * Among the actors is an unprivileged attacker (a test user polkit refuses everything): it
+ * tries to delete, change and open the devices, to create its own and others', and forges
+ * org.freedesktop.DBus.NameOwnerChanged signals (to tund's unique name and broadcast) that
+ * say the creator of the devices left the bus. Every call of its must be refused as API.md
+ * says, and no device may be lost because of it.
+ *
  * TUND_CHAOS_SEED replays a run; the seed of every run is in the test's log. */
 
 #include <errno.h>
@@ -34,11 +40,15 @@
 #define UNKNOWN_METHOD "org.freedesktop.DBus.Error.UnknownMethod"
 #define EXISTS "org.example.Tun1.Error.Exists"
 #define NOT_SUPPORTED "org.example.Tun1.Error.NotSupported"
+#define ACCESS_DENIED "org.freedesktop.DBus.Error.AccessDenied"
+#define INTERACTIVE_REQUIRED "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"
+#define LIMITS_EXCEEDED "org.example.Tun1.Error.LimitsExceeded"
 
 typedef struct Slot {
         char *name;             /* the device's name, for tund and for `ip` */
         char *path;             /* its object, while tund has it (as far as we know) */
         bool away;              /* moved into the chaos namespace */
+        bool doomed;            /* its link was deleted behind tund's back: it may vanish */
         unsigned index;
         int fds[FDS_PER_SLOT];
 } Slot;
@@ -49,6 +59,9 @@ typedef struct Chaos {
         char *ns;
         Slot slots[N_SLOTS];
         unsigned calls, errors;
+        TbCaller *attacker;     /* TB_ROLE_DENIED */
+        char *tund_name;        /* tund's unique name */
+        unsigned attacks, forged;
 } Chaos;
 
 static char *chaos_ns;
@@ -98,6 +111,7 @@ static void close_fd(Slot *s, unsigned i) {
 static void forget_device(Slot *s) {
         g_clear_pointer(&s->path, g_free);
         s->away = false;
+        s->doomed = false;
         for (unsigned i = 0; i < FDS_PER_SLOT; i++)
                 close_fd(s, i);
 }
@@ -117,6 +131,7 @@ static void op_create(Chaos *c, Slot *s) {
         else
                 options = tb_options(NULL, NULL);
         s->path = tb_create(c->bus, s->name, options, &error);
+        s->doomed = false;
         check_error(c, "CreateDevice", error, allowed);
 }
 
@@ -333,6 +348,7 @@ static void op_link_delete(Chaos *c, Slot *s) {
         else
                 (void) run_command("ip", "link", "delete", s->name, NULL);
         /* tund drops it on its own; the slot's fds read end-of-file, a call gets UnknownObject */
+        s->doomed = true;
 }
 
 static void op_move(Chaos *c, Slot *s) {
@@ -353,6 +369,118 @@ static void op_move(Chaos *c, Slot *s) {
         (void) run_command("ip", "-n", c->ns, "link", "set", "dev", s->name, "up", NULL);
 }
 
+/* ---- The unprivileged attacker ------------------------------------------------------------ */
+
+/* Every device of a slot that nothing of the storm's own removed is still tund's, under the
+ * same object. */
+static void assert_no_device_lost(Chaos *c, const char *after) {
+        g_autoptr(GHashTable) devices = tb_list_devices(c->bus);
+        for (unsigned i = 0; i < N_SLOTS; i++) {
+                Slot *s = &c->slots[i];
+                if (!s->path || s->doomed)
+                        continue;
+                const char *path = g_hash_table_lookup(devices, s->name);
+                if (g_strcmp0(path, s->path) != 0)
+                        g_error("device %s (%s) is gone after %s", s->name, s->path, after);
+        }
+}
+
+/* A refusal the contract allows an unprivileged caller polkit says no to. */
+static void check_attacker_error(Chaos *c, const char *what, bool interactive, GVariant *reply,
+                                 GError *error, const char *const *also) {
+        g_autofree char *name = NULL;
+
+        c->attacks++;
+        if (!error)
+                g_error("the attacker's %s succeeded", what);
+        name = g_dbus_error_get_remote_error(error);
+        if (g_strcmp0(name, ACCESS_DENIED) == 0 ||
+            (!interactive && g_strcmp0(name, INTERACTIVE_REQUIRED) == 0) ||
+            g_strcmp0(name, LIMITS_EXCEEDED) == 0)
+                return;
+        for (const char *const *a = also; name && a && *a; a++)
+                if (strcmp(name, *a) == 0)
+                        return;
+        g_error("the attacker's %s%s: unexpected error %s: %s", what, interactive ? " (interactive)" : "",
+                name ? name : "(local)", error->message);
+}
+
+static void attacker_call(Chaos *c, Slot *s, const char *method, GVariant *args, const char *const *also) {
+        bool interactive = pick(c, 2);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = NULL;
+        g_autofree char *what = g_strdup_printf("%s on %s", method, s->name);
+
+        if (!s->path) {
+                if (args)
+                        g_variant_unref(g_variant_ref_sink(args));
+                return;
+        }
+        reply = tb_caller_call(c->attacker, interactive, s->path, TB_DEVICE_IFACE, method, args, &error);
+        check_attacker_error(c, what, interactive, reply, error, also);
+}
+
+/* Signals that say the device's creator (the storm's connection) left the bus. */
+static void op_forge(Chaos *c, Slot *s) {
+        const char *victim = g_dbus_connection_get_unique_name(c->bus);
+        const char *names[] = { victim, victim, c->tund_name, tb_caller_unique_name(c->attacker) };
+        const char *name = names[pick(c, G_N_ELEMENTS(names))];
+        bool unicast = pick(c, 2);
+        g_autoptr(GError) error = NULL;
+        unsigned id;
+
+        id = tb_caller_emit_signal(c->attacker, unicast ? c->tund_name : NULL, "/org/freedesktop/DBus",
+                                   "org.freedesktop.DBus", "NameOwnerChanged",
+                                   g_variant_new("(sss)", name, name, ""));
+        g_autoptr(GVariant) sent G_GNUC_UNUSED = tb_caller_wait(c->attacker, id, &error);
+        g_assert_no_error(error);
+        c->forged++;
+
+        /* tund has read the signal once it answers the attacker's next call. */
+        g_autoptr(GVariant) pong G_GNUC_UNUSED = tb_caller_call(c->attacker, false, TB_MANAGER_PATH, "org.freedesktop.DBus.Peer",
+                                                  "Ping", NULL, &error);
+        g_assert_no_error(error);
+        g_autofree char *after = g_strdup_printf("a forged %s NameOwnerChanged for %s", unicast ? "unicast" : "broadcast",
+                                                 name);
+        assert_no_device_lost(c, after);
+}
+
+static void op_attack(Chaos *c, Slot *s) {
+        static const char *const unknown_object[] = { UNKNOWN_OBJECT, NULL };
+        static const char *const create_also[] = { EXISTS, INVALID_ARGS, NULL };
+
+        switch (pick(c, 8)) {
+        case 0:
+                attacker_call(c, s, "Delete", NULL, unknown_object);
+                break;
+        case 1:
+                attacker_call(c, s, "SetMTU", g_variant_new("(u)", 1280u), unknown_object);
+                break;
+        case 2:
+                attacker_call(c, s, "SetOffloads", g_variant_new_parsed("(@as [],)"), unknown_object);
+                break;
+        case 3:
+                attacker_call(c, s, "OpenPacketFd", g_variant_new_parsed("(@a{sv} {'Mode': <'packet'>},)"),
+                              unknown_object);
+                break;
+        case 4: {
+                /* its own device, a slot's name, or one for root */
+                bool interactive = pick(c, 2);
+                g_autoptr(GError) error = NULL;
+                g_autofree char *own = tb_ifname("atk");
+                GVariant *options = pick(c, 2) ? tb_options("Owner", g_variant_new_uint32(0), NULL) : NULL;
+                g_autoptr(GVariant) reply = tb_caller_call(c->attacker, interactive, TB_MANAGER_PATH, TB_MANAGER_IFACE,
+                                                           "CreateDevice",
+                                                           tb_create_args(pick(c, 2) ? own : s->name, options), &error);
+                check_attacker_error(c, "CreateDevice", interactive, reply, error, create_also);
+                break;
+        }
+        default:
+                op_forge(c, s);
+                break;
+        }
+}
+
 /* ---- The run -------------------------------------------------------------------------------- */
 
 typedef void (*Operation)(Chaos *c, Slot *s);
@@ -361,6 +489,7 @@ static const Operation operations[] = {
         op_create, op_create, op_delete, op_set_mtu, op_set_offloads, op_read_properties,
         op_flood, op_open_fd, op_open_fd, op_write_fd, op_write_fd, op_drain_fd, op_close_fd,
         op_traffic, op_traffic, op_link_up_down, op_link_mtu, op_link_delete, op_move, op_move,
+        op_attack, op_attack, op_attack,
 };
 
 static unsigned count_entries(const char *dir) {
@@ -408,11 +537,20 @@ static void chaos_init(Chaos *c, TbEnv *env) {
         guint32 seed = chaos_seed();
 
         g_test_message("seed %u (TUND_CHAOS_SEED replays it)", seed);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) owner = NULL;
+
         *c = (Chaos) {
                 .bus = tb_env_bus(env),
                 .rand = g_rand_new_with_seed(seed),
                 .ns = chaos_ns,
+                .attacker = tb_caller_new(env, tb_env_user(env, TB_ROLE_DENIED)),
         };
+        owner = g_dbus_connection_call_sync(c->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                            "org.freedesktop.DBus", "GetNameOwner", g_variant_new("(s)", TB_BUS_NAME),
+                                            G_VARIANT_TYPE("(s)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+        g_assert_no_error(error);
+        g_variant_get(owner, "(s)", &c->tund_name);
         netns_remove(c->ns);
         g_assert_cmpint(run_command("ip", "netns", "add", c->ns, NULL), ==, 0);
         for (unsigned i = 0; i < N_SLOTS; i++) {
@@ -430,6 +568,8 @@ static void chaos_done(Chaos *c) {
         }
         netns_remove(c->ns);
         g_rand_free(c->rand);
+        tb_caller_free(c->attacker);
+        g_free(c->tund_name);
 }
 
 static void storm(Chaos *c, TbEnv *env) {
@@ -440,7 +580,8 @@ static void storm(Chaos *c, TbEnv *env) {
                 operations[pick(c, G_N_ELEMENTS(operations))](c, s);
                 g_assert_cmpint(kill(tb_tund_pid(env), 0), ==, 0);
         }
-        g_test_message("%u calls, %u answered with an error", c->calls, c->errors);
+        g_test_message("%u calls, %u answered with an error; the attacker made %u calls, all refused, and forged %u signals",
+                       c->calls, c->errors, c->attacks, c->forged);
 }
 
 static void assert_clean_exit(int status) {
@@ -460,6 +601,8 @@ static void test_storm_then_clean_up(void) {
         threads0 = tund_threads(env);
         chaos_init(&c, env);
         storm(&c, env);
+
+        assert_no_device_lost(&c, "the storm");
 
         /* Devices moved away come home for the final check of the kernel's side. */
         for (unsigned i = 0; i < N_SLOTS; i++)
