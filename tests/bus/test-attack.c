@@ -488,6 +488,14 @@ static void test_devices_per_user(void) {
                 g_clear_error(&error);
         }
 
+        /* Another connection of the same user is the same user. */
+        g_autoptr(TbCaller) c2 = tb_caller_new(env, user);
+        g_autofree char *second = tb_ifname("c2");
+        g_autofree char *second_path = caller_create_path(c2, second, NULL, &error);
+        g_assert_null(second_path);
+        assert_limit_error(error, "max-devices-per-user", LIMIT);
+        g_clear_error(&error);
+
         /* The limit is on the Owner: one who may manage others' devices cannot give this
          * user more; for itself it may create. */
         g_autoptr(TbCaller) m = tb_caller_new(env, tb_env_user(env, TB_ROLE_MANAGE));
@@ -617,6 +625,12 @@ static void test_packet_fds_per_user(void) {
         }
         g_assert_cmpuint(opened, ==, FDS_PER_USER);
         assert_thread_bound(env);
+
+        /* Another connection of the same user is the same user. */
+        g_autoptr(TbCaller) c2 = tb_caller_new(env, tb_env_user(env, TB_ROLE_CREATE));
+        g_assert_false(caller_open_fd(c2, path_c, &error));
+        assert_limit_error(error, "max-packet-fds-per-user", FDS_PER_USER);
+        g_clear_error(&error);
 
         /* Others are not held back by this user: root (exempt from the per-user limit) and a
          * user allowed to manage the devices each get more. */
@@ -962,6 +976,8 @@ static void test_polkit_stalled_leaving_frees_checks(void) {
                 ids[i] = polkit_call(flooder, root_path, i, true);
         assert_pending(flooder, ids, PER_USER);
         assert_refused_at_once(flooder, polkit_call(flooder, root_path, PER_USER, true), "max-pending-checks-per-user", PER_USER);
+        /* Another connection of the same user is the same user. */
+        assert_refused_at_once(n, polkit_call(n, root_path, PER_USER + 2, false), "max-pending-checks-per-user", PER_USER);
         caller_leave(env, flooder);
         if (!fill_pending(n, root_path, 200, PER_USER, ids))
                 g_error("the pending checks of a user's caller that left were not freed: the user's next calls are still refused");
