@@ -94,7 +94,9 @@ static bool is_error(const GError *error, const char *name) {
         return g_strcmp0(remote, name) == 0;
 }
 
-/* Peer.Ping on tund as C: once answered, tund has handled every message C sent before. */
+/* Peer.Ping on tund as C: once answered, tund has handled every message C sent before, as
+ * far as it can without C's uid, which it asks the bus for on C's first call and holds the
+ * call meanwhile (see caller_warm_up()). */
 static void caller_ping(TbCaller *c) {
         tb_caller_expect(c, false, TB_MANAGER_PATH, PEER_IFACE, "Ping", NULL, NULL);
 }
