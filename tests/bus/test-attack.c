@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define ACCESS_DENIED "org.freedesktop.DBus.Error.AccessDenied"
@@ -440,6 +441,85 @@ static void test_forged_polkit_reply(void) {
         g_assert_false(tb_link_exists(name));
         g_assert_false(record_names(env, name));
         g_assert_cmpuint(tb_link_mtu(root_name), ==, 1500);
+        tb_delete_ok(bus, root_path);
+}
+
+static void polkit_barrier(TbEnv *env);
+
+static bool effective_uid_0(void *data) {
+        GSubprocess *p = data;
+        const char *id = g_subprocess_get_identifier(p);
+        if (!id)
+                return true;    /* exited: the caller sees why */
+        g_autofree char *path = g_strdup_printf("/proc/%s/status", id);
+        g_autofree char *status = NULL;
+        unsigned real, effective;
+        const char *uid = NULL;
+        if (g_file_get_contents(path, &status, NULL, NULL))
+                uid = strstr(status, "\nUid:");
+        if (uid && sscanf(uid, "\nUid: %u %u", &real, &effective) == 2 && effective == 0)
+                return true;
+        g_usleep(10 * 1000);
+        return false;
+}
+
+/* Who calls is what the bus says: a caller that sent its calls and then exec'd a
+ * set-user-ID root program (su, waiting for a password) with its connection open is still
+ * the user, though its process has effective uid 0 when tund handles the calls. */
+static void test_exec_setuid_after_calls(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        const char *helper = g_getenv("TB_EXEC_CALLER");
+        g_assert_nonnull(helper);
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *root_name = tb_ifname("xr"), *name = tb_ifname("xc");
+        g_autofree char *root_path = tb_create_ok(bus, root_name, NULL);
+        const TbUser *user = tb_env_user(env, TB_ROLE_NOBODY);
+        g_autoptr(GError) error = NULL;
+
+        /* Test users may not reach the build folder: they run a copy. */
+        g_autofree char *copy = g_build_filename(tb_env_dir(env), "attack-exec-caller", NULL);
+        g_autoptr(GFile) from = g_file_new_for_path(helper);
+        g_autoptr(GFile) to = g_file_new_for_path(copy);
+        g_assert_true(g_file_copy(from, to, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, &error));
+        g_assert_no_errno(chmod(copy, 0755));
+
+        /* tund handles the calls only once the sender is su. */
+        pid_t tund = tb_tund_pid(env);
+        g_assert_no_errno(kill(tund, SIGSTOP));
+        g_autofree char *reuid = g_strdup_printf("--reuid=%u", (unsigned) user->uid);
+        g_autofree char *regid = g_strdup_printf("--regid=%u", (unsigned) user->gid);
+        const char *argv[] = { "setpriv", reuid, regid, "--clear-groups", "--", copy, root_path, name,
+                               "/usr/bin/su", "-c", "true", "root", NULL };
+        g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_PIPE |
+                                                                     G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                                                     G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+        g_subprocess_launcher_setenv(l, "DBUS_SYSTEM_BUS_ADDRESS", tb_env_address(env), TRUE);
+        g_autoptr(GSubprocess) p = g_subprocess_launcher_spawnv(l, argv, &error);
+        g_assert_no_error(error);
+        g_autoptr(GDataInputStream) out = g_data_input_stream_new(g_subprocess_get_stdout_pipe(p));
+        g_autofree char *unique = g_data_input_stream_read_line(out, NULL, NULL, &error);
+        bool su_runs = unique && tb_wait_until(effective_uid_0, p) && g_subprocess_get_identifier(p);
+        g_assert_no_errno(kill(tund, SIGCONT));
+        if (!su_runs)
+                g_error("the caller did not become su with its connection open (%s)", unique ? unique : "no bus name");
+        g_test_message("%s sent its calls and is now su (effective uid 0)", unique);
+
+        root_round_trips(env);
+        polkit_barrier(env);
+        root_round_trips(env);
+        g_assert_true(tb_name_has_owner(env, unique));  /* su holds the connection */
+        g_assert_cmpuint(tb_link_mtu(root_name), ==, 1500);
+        g_assert_false(tb_link_exists(name));
+        g_autoptr(GHashTable) devices = tb_list_devices(bus);
+        g_assert_false(g_hash_table_contains(devices, name));
+
+        g_subprocess_force_exit(p);
+        g_assert_true(g_subprocess_wait(p, NULL, &error));
+        root_round_trips(env);
+        g_assert_cmpuint(tb_link_mtu(root_name), ==, 1500);
+        g_assert_false(tb_link_exists(name));
         tb_delete_ok(bus, root_path);
 }
 
@@ -1271,6 +1351,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/attack/polkit-stalled/leaving-frees-checks", test_polkit_stalled_leaving_frees_checks);
         g_test_add_func("/attack/polkit-stalled/total-held-until-answered", test_polkit_stalled_total_held_until_answered);
         g_test_add_func("/attack/forged-polkit-reply", test_forged_polkit_reply);
+        g_test_add_func("/attack/exec-setuid-after-calls", test_exec_setuid_after_calls);
         g_test_add_func("/attack/interactive-flag", test_interactive_flag);
         g_test_add_func("/attack/adoption-past-limit-kept", test_adoption_past_limit_kept);
         g_test_add_func("/attack/stored-fd-adoption-past-limit-kept", test_stored_fd_adoption_past_limit_kept);
