@@ -5,7 +5,7 @@
 
 #include "bus-errors.h"
 #include "bus-util.h"
-#include "offloads.h"
+#include "offload-names.h"
 
 int bus_read_failed(int r, sd_bus_error *error) {
         if (r >= 0 || sd_bus_error_is_set(error))

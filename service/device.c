@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "device.h"
-#include "link/netns.h"
 #include "log.h"
-#include "offloads.h"
+#include "netns.h"
+#include "offload-names.h"
 #include "tun.h"
 
 #define device_changed(d, ...) device_changed_strv((d), (char *[]) { __VA_ARGS__ })
@@ -105,7 +105,7 @@ static int device_watch_link(Device *d) {
 static int device_apply_offloads(Device *d, unsigned offloads) {
         int r;
 
-        r = tun_set_offload(d->tun_fd, offloads_to_tun_flags(offloads));
+        r = tun_set_offloads(d->tun_fd, offloads);
         if (r < 0)
                 return r;
         d->offloads = offloads;

@@ -12,8 +12,8 @@
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
-#include "dataplane/dataplane.h"
-#include "link/link-monitor.h"
+#include "dataplane.h"
+#include "link-monitor.h"
 #include "persist.h"
 
 #define DEVICE_MTU_MIN 68u

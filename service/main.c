@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "manager-bus.h"
 #include "manager.h"
 #include "tund-limits.h"
 
@@ -200,7 +201,7 @@ static int run(int argc, char *argv[]) {
 
         raise_fd_limit();
 
-        r = manager_new(&m, args.state_dir, &args.limits);
+        r = manager_new(&m, args.state_dir, &args.limits, &manager_bus_ops);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up: %m");
         r = manager_start(m);

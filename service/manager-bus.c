@@ -9,6 +9,7 @@
 #include "config.h"
 #include "device-bus.h"
 #include "ifname.h"
+#include "log-control.h"
 #include "log.h"
 #include "manager-bus.h"
 #include "manager.h"
@@ -301,7 +302,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_END,
 };
 
-int manager_bus_register(Manager *m) {
+static int manager_bus_register(Manager *m) {
         int r;
 
         r = sd_bus_add_object_vtable(m->bus, NULL, MANAGER_OBJECT_PATH, MANAGER_INTERFACE, manager_vtable, m);
@@ -310,5 +311,17 @@ int manager_bus_register(Manager *m) {
         r = sd_bus_add_object_manager(m->bus, NULL, MANAGER_OBJECT_PATH);
         if (r < 0)
                 return log_error_errno(r, "Failed to add the object manager: %m");
-        return 0;
+        r = device_bus_register(m);
+        if (r < 0)
+                return r;
+        return log_control_register(m->bus, m->peers);
 }
+
+const ManagerOps manager_bus_ops = {
+        .register_objects = manager_bus_register,
+        .device_path = device_bus_path,
+        .device_changed = device_bus_emit_changed_strv,
+        .device_mtu_changed = device_bus_emit_mtu_changed,
+        .device_up_changed = device_bus_emit_link_up_down,
+        .device_removed = device_bus_emit_removed,
+};

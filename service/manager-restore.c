@@ -10,9 +10,9 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
-#include "link/netns.h"
 #include "log.h"
 #include "manager.h"
+#include "netns.h"
 #include "persist.h"
 #include "rtnl.h"
 #include "tun.h"

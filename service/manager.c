@@ -8,18 +8,13 @@
 
 #include "bus-peers.h"
 #include "config.h"
-#include "device-bus.h"
-#include "log-control.h"
 #include "log.h"
-#include "manager-bus.h"
 #include "manager.h"
-#include "offloads.h"
-#include "persist.h"
+#include "offload-names.h"
 #include "rtnl.h"
-#include "list.h"
 #include "tun.h"
 
-int manager_new(Manager **ret, const char *state_dir, const Limits *limits) {
+int manager_new(Manager **ret, const char *state_dir, const Limits *limits, const ManagerOps *ops) {
         _cleanup_(manager_freep) Manager *m = NULL;
         int r;
 
@@ -27,6 +22,7 @@ int manager_new(Manager **ret, const char *state_dir, const Limits *limits) {
         if (!m)
                 return -ENOMEM;
         m->limits = *limits;
+        m->ops = ops;
         m->state_lock_fd = -EBADF;
         m->state_dir = strdup(state_dir);
         if (!m->state_dir)
@@ -78,137 +74,6 @@ Manager *manager_free(Manager *m) {
         free(m->state_dir);
         free(m);
         return NULL;
-}
-
-/* Lookups by name: a device renamed behind tund's back to the name of another managed
- * device (in another namespace) is found by its path only, until one of them is renamed. */
-static void manager_index_name(Manager *m, Device *d) {
-        int r = hashmap_put(m->devices_by_name, d->name, d);
-
-        if (r < 0)
-                log_warning_errno(r, "Device %s cannot be found by its name: %m", d->name);
-}
-
-static void manager_unindex_name(Manager *m, Device *d) {
-        if (hashmap_get(m->devices_by_name, d->name) == d)
-                (void) hashmap_remove(m->devices_by_name, d->name);
-}
-
-/* Gives the device its id and object path, and appends it, so that ListDevices lists
- * devices in the order they came. */
-int manager_add_device(Manager *m, Device *d) {
-        int r;
-
-        d->id = m->next_device_id++;
-        r = device_bus_path(d->id, &d->object_path);
-        if (r < 0)
-                return r;
-        r = hashmap_put(m->devices_by_id, &d->id, d);
-        if (r < 0)
-                return r;
-        LIST_APPEND(m->devices, d);
-        manager_index_name(m, d);
-        return 0;
-}
-
-void manager_remove_device(Manager *m, Device *d) {
-        if (hashmap_get(m->devices_by_id, &d->id) != d)
-                return;
-        (void) hashmap_remove(m->devices_by_id, &d->id);
-        manager_unindex_name(m, d);
-        LIST_REMOVE(m->devices, d);
-}
-
-int manager_create_device(Manager *m, const DeviceConfig *config, Device **ret) {
-        Device *d;
-        int r;
-
-        r = device_create(&m->device_ctx, config, &d);
-        if (r < 0)
-                return r;
-        /* The kernel completes a pattern with a name free here, which a managed device in
-         * another namespace may have. */
-        if (manager_find_device_by_name(m, d->name)) {
-                device_free(d);
-                return -EEXIST;
-        }
-        r = manager_add_device(m, d);
-        /* Last: nothing after it may fail, as it leaves a record and a persistent TUN. */
-        if (r >= 0 && config->persistent)
-                r = device_make_persistent(d);
-        if (r < 0) {
-                manager_remove_device(m, d);
-                device_free(d);         /* the kernel removes the non-persistent TUN with its fd */
-                return r;
-        }
-        log_info("Created device %s (%s%s, owner %" PRIu32 ").", d->name, d->object_path,
-                 d->persistent ? ", persistent" : "", (uint32_t) d->owner);
-        *ret = d;
-        return 0;
-}
-
-void manager_delete_device(Manager *m, Device *d) {
-        _cleanup_free_ char *path = TAKE_PTR(d->object_path);
-
-        device_drop_persistence(d);
-        log_info("Removed device %s (%s).", d->name, path);
-        manager_remove_device(m, d);
-        device_free(d);
-        device_bus_emit_removed(m, path);
-}
-
-/* What devices tell: announced on the bus, and kept in the manager's tables. */
-static void manager_on_device_changed(Device *d, char **properties) {
-        device_bus_emit_changed_strv(d, properties);
-}
-
-static void manager_on_device_rename(Device *d, const char *name) {
-        Manager *m = d->ctx->userdata;
-
-        manager_unindex_name(m, d);
-        device_set_name(d, name);
-        manager_index_name(m, d);
-}
-
-static void manager_on_device_gone(Device *d) {
-        manager_delete_device(d->ctx->userdata, d);
-}
-
-static const DeviceOps manager_device_ops = {
-        .properties_changed = manager_on_device_changed,
-        .mtu_changed = device_bus_emit_mtu_changed,
-        .up_changed = device_bus_emit_link_up_down,
-        .rename = manager_on_device_rename,
-        .link_gone = manager_on_device_gone,
-};
-
-Device *manager_find_device_by_name(Manager *m, const char *name) {
-        return hashmap_get(m->devices_by_name, name);
-}
-
-unsigned manager_n_devices_of(Manager *m, uid_t owner) {
-        unsigned n = 0;
-
-        for (Device *d = m->devices; d; d = d->next)
-                if (d->owner == owner)
-                        n++;
-        return n;
-}
-
-unsigned manager_n_packet_fds_of(Manager *m, uid_t uid) {
-        unsigned n = 0;
-
-        for (Device *d = m->devices; d; d = d->next)
-                n += device_n_clients_of(d, uid);
-        return n;
-}
-
-bool manager_devices_limit_reached(Manager *m, uid_t owner) {
-        return owner != 0 && manager_n_devices_of(m, owner) >= m->limits.devices_per_user;
-}
-
-Device *manager_find_device_by_id(Manager *m, uint64_t id) {
-        return hashmap_get(m->devices_by_id, &id);
 }
 
 static int manager_probe_offloads(Manager *m) {
@@ -318,13 +183,7 @@ static int manager_connect_bus(Manager *m) {
         r = bus_peers_new(&m->peers, m->bus, manager_on_peer_gone, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch bus peers: %m");
-        r = manager_bus_register(m);
-        if (r < 0)
-                return r;
-        r = log_control_register(m->bus, m->peers);
-        if (r < 0)
-                return r;
-        return device_bus_register(m);
+        return m->ops->register_objects(m);
 }
 
 static int manager_on_name_acquired(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {

@@ -17,7 +17,23 @@
 
 struct nl_sock;
 
+#define MANAGER_BUS_NAME "org.example.Tun1"
+
 typedef struct Manager Manager;
+
+/* The manager's face on the bus (manager-bus.c), which sits above it. */
+typedef struct ManagerOps {
+        /* Puts the objects on m->bus, before the name is asked for. */
+        int (*register_objects)(Manager *m);
+        /* The object path of the device with this id. */
+        int (*device_path)(uint64_t id, char **ret);
+        /* What devices tell, passed on. */
+        void (*device_changed)(Device *d, char **properties);
+        void (*device_mtu_changed)(Device *d);
+        void (*device_up_changed)(Device *d);
+        /* After the device is gone. */
+        void (*device_removed)(Manager *m, const char *object_path);
+} ManagerOps;
 
 /* A persistent device of an earlier run not managed yet, tried again from time to time. */
 typedef struct Unadopted {
@@ -26,6 +42,7 @@ typedef struct Unadopted {
 } Unadopted;
 
 struct Manager {
+        const ManagerOps *ops;
         sd_event *event;
         sd_bus *bus;
         struct nl_sock *rtnl;           /* in tund's own network namespace */
@@ -50,13 +67,16 @@ struct Manager {
 };
 
 /* state_dir: where records of persistent devices live. */
-int manager_new(Manager **ret, const char *state_dir, const Limits *limits);
+int manager_new(Manager **ret, const char *state_dir, const Limits *limits, const ManagerOps *ops);
 Manager *manager_free(Manager *m);
 
 /* Probes the kernel, connects to the system bus, manages the persistent devices of an
  * earlier run again and then asks for the bus name; READY=1 follows once it is ours. */
 int manager_start(Manager *m);
 int manager_run(Manager *m);
+
+/* What the manager's devices are given to tell it (manager-devices.c). */
+extern const DeviceOps manager_device_ops;
 
 /* Creates a device as config says and manages it; -EBUSY when an interface of that
  * exact name exists, -EEXIST when the kernel completed a pattern with the name of a

@@ -11,7 +11,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "log.h"
-#include "offloads.h"
+#include "offload-names.h"
 #include "persist.h"
 
 static void fclosep(FILE **f) {

@@ -10,7 +10,7 @@
 #include "dataplane-internal.h"
 #include "log.h"
 #include "offload.h"
-#include "offloads.h"
+#include "offload-names.h"
 
 #define GRO_BATCH_PACKETS 256u
 _Static_assert(DATAPLANE_GRO_BYTES == 16 * GRO_BATCH_MIN_BYTES, "room for 16 runs of the largest IP packet");

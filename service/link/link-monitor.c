@@ -18,6 +18,7 @@
 #include "macro.h"
 #include "netns.h"
 #include "nl-util.h"
+#include "tun.h"
 
 #define NSID_UNKNOWN INT_MIN
 #define DATAGRAM_MAX (64 * 1024)
@@ -244,7 +245,7 @@ static int watch_read(LinkWatch *w, LinkState *ret, bool *ret_admin_up) {
         if (w->nsid == LINK_NSID_SELF)
                 return link_probe_read(w->tun_fd, w->monitor->ioctl_fd, ret, ret_admin_up);
 
-        r = tun_get_name(w->tun_fd, name);
+        r = tun_get_info(w->tun_fd, name, NULL);
         if (r < 0)
                 return r;
         r = netns_link_get_flags(w->monitor->rtnl, w->nsid, 0, name, ret, &flags);
@@ -278,7 +279,7 @@ static void watch_probe(LinkWatch *w) {
 
         if (w->dying && !watch_left_its_namespace(w)) {
                 /* Only ask the TUN fd: the namespace is half torn down. */
-                r = tun_get_name(w->tun_fd, name);
+                r = tun_get_info(w->tun_fd, name, NULL);
                 if (r == -EBADFD)
                         w->probe_result = PROBE_GONE;
                 else if (m->recheck_delay < m->probe_interval)

@@ -20,15 +20,10 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "link-state.h"
+
 typedef struct LinkMonitor LinkMonitor;
 typedef struct LinkWatch LinkWatch;
-
-typedef struct LinkState {
-        int ifindex;                    /* in the namespace the device is in now */
-        char name[IFNAMSIZ];
-        uint32_t mtu;
-        bool up;                        /* IFF_UP and IFF_RUNNING */
-} LinkState;
 
 /* Callbacks run from the event loop, at most one per change. They may free their own
  * watch (or any other), not the monitor. After gone, the watch reports nothing more. */

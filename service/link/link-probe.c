@@ -6,16 +6,7 @@
 
 #include "link-probe.h"
 #include "macro.h"
-
-int tun_get_name(int tun_fd, char ret[IFNAMSIZ]) {
-        struct ifreq ifr = {};
-
-        if (ioctl(tun_fd, TUNGETIFF, &ifr) < 0)
-                return negative_errno();
-        memcpy(ret, ifr.ifr_name, IFNAMSIZ);
-        ret[IFNAMSIZ - 1] = '\0';
-        return 0;
-}
+#include "tun.h"
 
 static int interface_ioctl(int ioctl_fd, unsigned long request, const char *name, struct ifreq *ifr) {
         *ifr = (struct ifreq) {};
@@ -33,7 +24,7 @@ int link_probe_read(int tun_fd, int ioctl_fd, LinkState *ret, bool *ret_admin_up
         bool admin_up;
         int r;
 
-        r = tun_get_name(tun_fd, name);
+        r = tun_get_info(tun_fd, name, NULL);
         if (r < 0)
                 return r;
 
@@ -55,7 +46,7 @@ int link_probe_read(int tun_fd, int ioctl_fd, LinkState *ret, bool *ret_admin_up
 
         /* The answers were about the name read first; they are this device's only if it
          * still has that name (another device may have taken it after a rename). */
-        r = tun_get_name(tun_fd, after);
+        r = tun_get_info(tun_fd, after, NULL);
         if (r < 0)
                 return r;
         if (strcmp(name, after) != 0)

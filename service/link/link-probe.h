@@ -6,11 +6,7 @@
 
 #include <net/if.h>
 
-#include "link-monitor.h"
-
-/* The name the device of tun_fd has now (TUNGETIFF follows renames and moves).
- * -EBADFD: the device is gone. */
-int tun_get_name(int tun_fd, char ret[IFNAMSIZ]);
+#include "link-state.h"
 
 /* Index, name, MTU and IFF_UP && IFF_RUNNING of the device of tun_fd, through ioctl_fd, a
  * socket in the namespace the device is in; IFF_UP alone in *ret_admin_up. -EBADFD: gone;

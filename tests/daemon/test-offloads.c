@@ -3,7 +3,8 @@
 #include <glib.h>
 #include <linux/if_tun.h>
 
-#include "offloads.h"
+#include "offload-names.h"
+#include "tun.h"
 
 static void test_names(void) {
         unsigned all = 0;
@@ -22,10 +23,10 @@ static void test_names(void) {
 }
 
 static void test_tun_flags(void) {
-        g_assert_cmpuint(offloads_to_tun_flags(OFFLOAD_CSUM|OFFLOAD_TSO4|OFFLOAD_TSO6), ==, 0x07);
-        g_assert_cmpuint(offloads_to_tun_flags(OFFLOAD_CSUM|OFFLOAD_TSO4|OFFLOAD_TSO_ECN), ==, 0x0b);
-        g_assert_cmpuint(offloads_to_tun_flags(OFFLOAD_CSUM|OFFLOAD_USO4|OFFLOAD_USO6), ==, 0x61);
-        g_assert_cmpuint(offloads_to_tun_flags(OFFLOADS_TUND), ==, 0);
+        g_assert_cmpuint(tun_flags_from_offloads(OFFLOAD_CSUM|OFFLOAD_TSO4|OFFLOAD_TSO6), ==, 0x07);
+        g_assert_cmpuint(tun_flags_from_offloads(OFFLOAD_CSUM|OFFLOAD_TSO4|OFFLOAD_TSO_ECN), ==, 0x0b);
+        g_assert_cmpuint(tun_flags_from_offloads(OFFLOAD_CSUM|OFFLOAD_USO4|OFFLOAD_USO6), ==, 0x61);
+        g_assert_cmpuint(tun_flags_from_offloads(OFFLOADS_TUND), ==, 0);
 }
 
 static void test_consistent(void) {

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "offloads.h"
+#include "offload-names.h"
 #include "persist.h"
 
 static char *write_file(const char *dir, const char *name, const char *contents) {

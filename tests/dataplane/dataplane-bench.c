@@ -37,7 +37,7 @@
 #include "dataplane.h"
 #include "macro.h"
 #include "netns-util.h"
-#include "offloads.h"
+#include "offload-names.h"
 #include "seqpacket-cost.h"
 
 #define NS_A "tpba"

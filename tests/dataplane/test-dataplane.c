@@ -20,7 +20,7 @@
 
 #include "dataplane.h"
 #include "netns-util.h"
-#include "offloads.h"
+#include "offload-names.h"
 #include "packet-check.h"
 #include "traffic.h"
 

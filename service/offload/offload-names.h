@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Offload names of the D-Bus contract and the bits they map to. */
+/* Offload names of the D-Bus contract and the bits they map to (kernel/tun.c maps the
+ * kernel's to TUN_F_* flags). Pure, like the rest of the offload core. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -25,9 +26,6 @@ typedef enum Offload {
 const char *offload_to_string(Offload o);
 /* The bit of a name of the contract; 0 when the name is unknown. */
 Offload offload_from_string(const char *s);
-
-/* TUN_F_* flags for TUNSETOFFLOAD, from the kernel bits of a set. */
-unsigned offloads_to_tun_flags(unsigned offloads);
 
 /* Checks the rules between offloads (tso4 needs csum, ...). Returns true when the set is
  * consistent; otherwise false, with *ret_reason (when non-NULL) saying what is wrong. */

@@ -21,9 +21,12 @@ int tun_get_info(int fd, char ret_name[static IFNAMSIZ], unsigned *ret_flags);
 /* Whether the device is in the network namespace of the caller now (TUNGETDEVNETNS). */
 int tun_in_own_netns(int fd);
 
-int tun_set_offload(int fd, unsigned tun_flags);
+/* TUN_F_* flags for TUNSETOFFLOAD, from the kernel bits of a set of Offload bits
+ * (offload-names.h); tund's own offloads have none. */
+unsigned tun_flags_from_offloads(unsigned offloads);
+int tun_set_offloads(int fd, unsigned offloads);
 int tun_set_persist(int fd, bool persist);
 
-/* The kernel offloads (Offload bits, offloads.h) this kernel accepts, found by trying them
+/* The kernel offloads (Offload bits, offload-names.h) this kernel accepts, found by trying them
  * on a scratch device. */
 int tun_probe_offloads(unsigned *ret);

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "link-monitor.h"
+#include "link-state.h"
 
 struct nl_sock;
 

@@ -7,30 +7,10 @@
 #include <string.h>
 
 #include "macro.h"
+#include "nl-util.h"
 #include "rtnl.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct rtnl_link *, rtnl_link_put);
-
-/* libnl reports its own NLE_* codes; the rest of tund speaks errno. */
-static int errno_from_nl(int nle) {
-        switch (abs(nle)) {
-        case NLE_SUCCESS:       return 0;
-        case NLE_NOMEM:         return -ENOMEM;
-        case NLE_EXIST:         return -EEXIST;
-        case NLE_INVAL:         return -EINVAL;
-        case NLE_RANGE:         return -ERANGE;
-        case NLE_OPNOTSUPP:     return -EOPNOTSUPP;
-        case NLE_PERM:          return -EPERM;
-        case NLE_NOACCESS:      return -EACCES;
-        case NLE_BUSY:          return -EBUSY;
-        case NLE_AGAIN:         return -EAGAIN;
-        case NLE_NODEV:
-        case NLE_OBJ_NOTFOUND:  return -ENODEV;
-        case NLE_AF_NOSUPPORT:  return -EAFNOSUPPORT;
-        case NLE_BAD_SOCK:      return -EBADF;
-        default:                return -EIO;
-        }
-}
 
 int rtnl_open(struct nl_sock **ret) {
         struct nl_sock *sk;
@@ -42,7 +22,7 @@ int rtnl_open(struct nl_sock **ret) {
         r = nl_connect(sk, NETLINK_ROUTE);
         if (r < 0) {
                 nl_socket_free(sk);
-                return errno_from_nl(r);
+                return nl_error_to_errno(r);
         }
         *ret = sk;
         return 0;
@@ -59,7 +39,7 @@ int rtnl_find_tun(struct nl_sock *sk, const char *name, int *ret_ifindex) {
 
         r = rtnl_link_get_kernel(sk, 0, name, &link);
         if (r < 0)
-                return errno_from_nl(r);
+                return nl_error_to_errno(r);
         type = rtnl_link_get_type(link);
         if (!type || strcmp(type, "tun") != 0)
                 return -ENODEV;

@@ -29,7 +29,7 @@ static inline int nl_error_to_errno(int nlerr) {
         case NLE_MSGSIZE:       return -EMSGSIZE;
         case NLE_OPNOTSUPP:     return -EOPNOTSUPP;
         case NLE_AF_NOSUPPORT:  return -EAFNOSUPPORT;
-        case NLE_OBJ_NOTFOUND:  return -ENOENT;
+        case NLE_OBJ_NOTFOUND:  return -ENODEV;        /* what tund looks up are links */
         case NLE_NOATTR:        return -ENODATA;
         case NLE_AF_MISMATCH:   return -EPROTO;
         case NLE_BUSY:          return -EBUSY;

@@ -8,7 +8,8 @@
 #include <sys/stat.h>
 
 #include "log.h"
-#include "offloads.h"
+#include "offload-names.h"
+#include "tun-compat.h"
 #include "tun.h"
 
 #define TUN_FLAGS (IFF_TUN|IFF_NO_PI|IFF_VNET_HDR)
@@ -90,8 +91,29 @@ int tun_in_own_netns(int fd) {
         return dev_ns.st_dev == own_ns.st_dev && dev_ns.st_ino == own_ns.st_ino;
 }
 
-int tun_set_offload(int fd, unsigned tun_flags) {
-        if (ioctl(fd, TUNSETOFFLOAD, (unsigned long) tun_flags) < 0)
+unsigned tun_flags_from_offloads(unsigned offloads) {
+        /* Debian 12's kernel headers predate the USO flags; the running kernel knows them. */
+        static const struct {
+                Offload offload;
+                unsigned tun_flag;
+        } flags[] = {
+                { OFFLOAD_CSUM,    TUN_F_CSUM    },
+                { OFFLOAD_TSO4,    TUN_F_TSO4    },
+                { OFFLOAD_TSO6,    TUN_F_TSO6    },
+                { OFFLOAD_TSO_ECN, TUN_F_TSO_ECN },
+                { OFFLOAD_USO4,    TUN_F_USO4    },
+                { OFFLOAD_USO6,    TUN_F_USO6    },
+        };
+        unsigned set = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(flags); i++)
+                if (offloads & flags[i].offload)
+                        set |= flags[i].tun_flag;
+        return set;
+}
+
+int tun_set_offloads(int fd, unsigned offloads) {
+        if (ioctl(fd, TUNSETOFFLOAD, (unsigned long) tun_flags_from_offloads(offloads)) < 0)
                 return negative_errno();
         return 0;
 }
@@ -122,10 +144,10 @@ int tun_probe_offloads(unsigned *ret) {
                 return r;
 
         for (size_t i = 0; i < ELEMENTSOF(probes); i++)
-                if (tun_set_offload(fd, offloads_to_tun_flags(probes[i])) >= 0)
+                if (tun_set_offloads(fd, probes[i]) >= 0)
                         supported |= probes[i];
                 else
-                        log_debug("The kernel refuses TUN offloads 0x%x.", offloads_to_tun_flags(probes[i]));
+                        log_debug("The kernel refuses TUN offloads 0x%x.", tun_flags_from_offloads(probes[i]));
 
         *ret = supported;
         return 0;

@@ -16,10 +16,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#include "link-probe.h"
 #include "macro.h"
 #include "netns.h"
 #include "nl-util.h"
+#include "tun.h"
 
 int netns_open_of_tun(int tun_fd) {
         int fd = ioctl(tun_fd, TUNGETDEVNETNS);
@@ -207,10 +207,6 @@ static int parse_link_reply(struct nl_msg *msg, void *arg) {
         return NL_OK;
 }
 
-static int not_found_as_enodev(int r) {
-        return r == -ENOENT ? -ENODEV : r;
-}
-
 int netns_link_get(struct nl_sock *rtnl, int nsid, int ifindex, const char *name, LinkState *ret) {
         unsigned flags;
 
@@ -231,7 +227,7 @@ int netns_link_get_flags(struct nl_sock *rtnl, int nsid, int ifindex, const char
                 return r;
         r = rtnl_call(rtnl, msg, parse_link_reply, &reply);
         if (r < 0)
-                return not_found_as_enodev(r);
+                return r;
         if (reply.state.ifindex <= 0)
                 return -ENODEV;
         *ret = reply.state;
@@ -266,7 +262,7 @@ static int link_set_mtu(struct nl_sock *rtnl, int nsid, int ifindex, uint32_t mt
                 return r;
         if (nla_put_u32(msg, IFLA_MTU, mtu) < 0)
                 return -ENOMEM;
-        return not_found_as_enodev(rtnl_call(rtnl, msg, NULL, NULL));
+        return rtnl_call(rtnl, msg, NULL, NULL);
 }
 
 int netns_link_delete(struct nl_sock *rtnl, int nsid, int ifindex) {
@@ -276,7 +272,7 @@ int netns_link_delete(struct nl_sock *rtnl, int nsid, int ifindex) {
         r = link_request(RTM_DELLINK, ifindex, nsid, &msg);
         if (r < 0)
                 return r;
-        return not_found_as_enodev(rtnl_call(rtnl, msg, NULL, NULL));
+        return rtnl_call(rtnl, msg, NULL, NULL);
 }
 
 typedef struct SetMtu {
@@ -303,7 +299,7 @@ int netns_tun_get_link(struct nl_sock *rtnl, int tun_fd, LinkState *ret) {
         r = netns_nsid_of_tun(rtnl, tun_fd, &nsid);
         if (r < 0)
                 return r;
-        r = tun_get_name(tun_fd, name);
+        r = tun_get_info(tun_fd, name, NULL);
         if (r < 0)
                 return r;
         return netns_link_get(rtnl, nsid, 0, name, ret);
@@ -341,7 +337,7 @@ int netns_tun_set_mtu(struct nl_sock *rtnl, int tun_fd, uint32_t mtu) {
         netns_fd = netns_open_of_tun(tun_fd);
         if (netns_fd < 0)
                 return netns_fd;
-        r = tun_get_name(tun_fd, name);
+        r = tun_get_info(tun_fd, name, NULL);
         if (r < 0)
                 return r;
         return netns_run(netns_fd, set_mtu_here, &(SetMtu) { .name = name, .mtu = mtu });
