@@ -5,7 +5,10 @@
  * - forged NameOwnerChanged (unicast to tund, to its unique name, and broadcast) naming a
  *   live creator changes nothing, nor does it end the creator's call waiting for polkit; the
  *   creator's real departure still removes its device; forged news about tund's own name
- *   (NameLost, NameOwnerChanged) change nothing either;
+ *   (NameLost, NameOwnerChanged) change nothing either; nor do forged CheckAuthorization
+ *   replies ("authorized") sent to tund while polkitd is stopped;
+ * - a caller that sent its calls and then exec'd a set-user-ID root program (su) with its
+ *   connection open is still the user: the uid is the bus's;
  * - CreateDevice and OpenPacketFd in a loop until LimitsExceeded, which names the limit and
  *   its value; tund's threads stay within 1 + devices + packet fds (the data plane runs one
  *   reader thread per device and one writer thread per packet fd beside the main thread),
