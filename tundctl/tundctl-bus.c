@@ -75,7 +75,11 @@ TundBus *tund_bus_free(TundBus *b) {
         return mfree(b);
 }
 
+/* The loop ends (with EXIT_FAILURE) when the bus goes away. */
 int tund_bus_attach_event(TundBus *b, sd_event *event) {
+        int r = sd_bus_set_exit_on_disconnect(b->bus, true);
+        if (r < 0)
+                return r;
         return sd_bus_attach_event(b->bus, event, SD_EVENT_PRIORITY_NORMAL);
 }
 

@@ -195,8 +195,8 @@ int verb_monitor(Ctl *ctl, int argc, char **argv) {
                 return r;
         }
         learn_devices(&m, bus);
-        if (stdout_is_tty())
-                fprintf(stderr, "Monitoring tund's devices; press Ctrl-C to stop.\n");
+        /* On stderr, once every event from now on will be seen. */
+        fprintf(stderr, "Monitoring tund's devices; press Ctrl-C to stop.\n");
         r = sd_event_loop(event);
         monitor_done(&m);
         return r < 0 ? ctl_fail(r, NULL, "Failed to monitor") : r;
