@@ -64,7 +64,9 @@ static int hold(TundBus *bus, Holder *h) {
         int r;
 
         h->bus = bus;
-        r = sd_event_default(&event);
+        r = block_exit_signals();
+        if (r >= 0)
+                r = sd_event_default(&event);
         if (r >= 0)
                 r = sd_event_add_signal(event, NULL, SIGINT, on_signal, h);
         if (r >= 0)
@@ -88,11 +90,11 @@ int verb_create(Ctl *ctl, int argc, char **argv) {
         TundBus *bus = NULL;
         int r;
 
-        r = block_exit_signals();
-        if (r >= 0)
-                r = ctl_bus(ctl, &bus);
+        /* SIGINT and SIGTERM are blocked only once the device is there, so that they
+         * still end tundctl while polkit asks for a password. */
+        r = ctl_bus(ctl, &bus);
         if (r != EXIT_OK)
-                return r < 0 ? ctl_fail(r, NULL, "Failed to create %s", argv[0]) : r;
+                return r;
         Holder h = { .name = argv[0] };
         if (!ctl->create.persistent) {
                 r = tund_bus_watch(bus, &holder_watch, &h, &error);

@@ -17,28 +17,49 @@ static const char *tundctl_path(void) {
         return p;
 }
 
-/* The command line running tundctl with ARGS on the test bus, as USER (NULL: root). */
-static GPtrArray *tundctl_argv(TbEnv *env, const TbUser *user, const char *first, va_list ap) {
+/* The command line running tundctl with ARGS on the test bus, as USER (NULL: root), with
+ * ENV_EXTRA ("KEY=VALUE" or "-u" "KEY", NULL-terminated; may be NULL) in its environment;
+ * on a terminal of its own (script(1)) when TTY is set. */
+static GPtrArray *tundctl_argv(TbEnv *env, const TbUser *user, const char *const *env_extra,
+                               bool tty, const char *first, va_list ap) {
+        GPtrArray *inner = g_ptr_array_new_with_free_func(g_free);
         GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
+
+        if (user) {
+                g_ptr_array_add(inner, g_strdup("setpriv"));
+                g_ptr_array_add(inner, g_strdup_printf("--reuid=%u", (unsigned) user->uid));
+                g_ptr_array_add(inner, g_strdup_printf("--regid=%u", (unsigned) user->gid));
+                g_ptr_array_add(inner, g_strdup("--clear-groups"));
+                g_ptr_array_add(inner, g_strdup("--"));
+        }
+        g_ptr_array_add(inner, g_strdup("env"));
+        for (const char *const *e = env_extra; e && *e; e++)
+                g_ptr_array_add(inner, g_strdup(*e));
+        g_ptr_array_add(inner, g_strconcat("DBUS_SYSTEM_BUS_ADDRESS=", tb_env_address(env), NULL));
+        g_ptr_array_add(inner, g_strdup(tundctl_path()));
+        for (const char *a = first; a; a = va_arg(ap, const char *))
+                g_ptr_array_add(inner, g_strdup(a));
 
         /* Every run is bounded, whatever the test does with it. */
         g_ptr_array_add(argv, g_strdup("timeout"));
         g_ptr_array_add(argv, g_strdup("-k"));
         g_ptr_array_add(argv, g_strdup("5"));
         g_ptr_array_add(argv, g_strdup_printf("%d", TB_HANG_SECONDS));
-        if (user) {
-                g_ptr_array_add(argv, g_strdup("setpriv"));
-                g_ptr_array_add(argv, g_strdup_printf("--reuid=%u", (unsigned) user->uid));
-                g_ptr_array_add(argv, g_strdup_printf("--regid=%u", (unsigned) user->gid));
-                g_ptr_array_add(argv, g_strdup("--clear-groups"));
-                g_ptr_array_add(argv, g_strdup("--"));
-        }
-        g_ptr_array_add(argv, g_strdup("env"));
-        g_ptr_array_add(argv, g_strconcat("DBUS_SYSTEM_BUS_ADDRESS=", tb_env_address(env), NULL));
-        g_ptr_array_add(argv, g_strdup(tundctl_path()));
-        for (const char *a = first; a; a = va_arg(ap, const char *))
-                g_ptr_array_add(argv, g_strdup(a));
+        if (tty) {
+                GString *command = g_string_new(NULL);
+                for (guint i = 0; i < inner->len; i++) {
+                        g_autofree char *q = g_shell_quote(inner->pdata[i]);
+                        g_string_append_printf(command, "%s%s", i ? " " : "", q);
+                }
+                g_ptr_array_add(argv, g_strdup("script"));
+                g_ptr_array_add(argv, g_strdup("-qfec"));
+                g_ptr_array_add(argv, g_string_free(command, FALSE));
+                g_ptr_array_add(argv, g_strdup("/dev/null"));
+        } else
+                for (guint i = 0; i < inner->len; i++)
+                        g_ptr_array_add(argv, g_strdup(inner->pdata[i]));
         g_ptr_array_add(argv, NULL);
+        g_ptr_array_unref(inner);
         return argv;
 }
 
@@ -50,7 +71,7 @@ static int ctl_run_as(TbEnv *env, const TbUser *user, char **out, const char *fi
         va_list ap;
 
         va_start(ap, first);
-        g_autoptr(GPtrArray) argv = tundctl_argv(env, user, first, ap);
+        g_autoptr(GPtrArray) argv = tundctl_argv(env, user, NULL, false, first, ap);
         va_end(ap);
         int status = tb_run((const char *const *) argv->pdata, &o, &e);
         g_test_message("tundctl %s: exit %d\n%s%s", first, status, o, e);
@@ -103,17 +124,14 @@ static void on_process_exit(GObject *source, GAsyncResult *res, gpointer data) {
         r->exited = true;
 }
 
-static Running *ctl_start(TbEnv *env, const char *first, ...) G_GNUC_NULL_TERMINATED;
-static Running *ctl_start(TbEnv *env, const char *first, ...) {
+static Running *running_new(GPtrArray *argv) {
         g_autoptr(GError) error = NULL;
         Running *r = g_new0(Running, 1);
-        va_list ap;
 
-        va_start(ap, first);
-        g_autoptr(GPtrArray) argv = tundctl_argv(env, NULL, first, ap);
-        va_end(ap);
         r->proc = g_subprocess_newv((const char *const *) argv->pdata,
-                                    G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+                                    /* stdin a pipe, never a terminal the test runs on */
+                                    G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                    G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
         g_assert_no_error(error);
         r->streams[0] = g_data_input_stream_new(g_subprocess_get_stdout_pipe(r->proc));
         r->streams[1] = g_data_input_stream_new(g_subprocess_get_stderr_pipe(r->proc));
@@ -123,6 +141,53 @@ static Running *ctl_start(TbEnv *env, const char *first, ...) {
         }
         g_subprocess_wait_async(r->proc, NULL, on_process_exit, r);
         return r;
+}
+
+/* Starts tundctl as root, its output read as it comes. */
+static Running *ctl_start(TbEnv *env, const char *first, ...) G_GNUC_NULL_TERMINATED;
+static Running *ctl_start(TbEnv *env, const char *first, ...) {
+        va_list ap;
+        va_start(ap, first);
+        g_autoptr(GPtrArray) argv = tundctl_argv(env, NULL, NULL, false, first, ap);
+        va_end(ap);
+        return running_new(argv);
+}
+
+/* Starts tundctl as USER, off a terminal. */
+static Running *running_new_as(TbEnv *env, const TbUser *user, const char *first, ...) G_GNUC_NULL_TERMINATED;
+static Running *running_new_as(TbEnv *env, const TbUser *user, const char *first, ...) {
+        va_list ap;
+        va_start(ap, first);
+        g_autoptr(GPtrArray) argv = tundctl_argv(env, user, NULL, false, first, ap);
+        va_end(ap);
+        return running_new(argv);
+}
+
+/* Starts tundctl on a terminal, as USER (NULL: root), with ENV_EXTRA; its terminal's output
+ * (stdout and stderr) comes as lines of stdout. */
+static Running *ctl_start_tty(TbEnv *env, const TbUser *user, const char *const *env_extra,
+                              const char *first, ...) G_GNUC_NULL_TERMINATED;
+static Running *ctl_start_tty(TbEnv *env, const TbUser *user, const char *const *env_extra,
+                              const char *first, ...) {
+        va_list ap;
+        va_start(ap, first);
+        g_autoptr(GPtrArray) argv = tundctl_argv(env, user, env_extra, true, first, ap);
+        va_end(ap);
+        return running_new(argv);
+}
+
+static bool running_ended(void *data);
+
+/* Runs tundctl on a terminal to its end; the terminal's output, or NULL after a hang. */
+static char *tty_output(Running *r) {
+        if (!tb_wait_until(running_ended, r))
+                return NULL;
+        g_autofree char *joined = NULL;
+        g_ptr_array_add(r->lines[0], NULL);
+        joined = g_strjoinv("\n", (char **) r->lines[0]->pdata);
+        g_ptr_array_remove_index(r->lines[0], r->lines[0]->len - 1);
+        g_test_message("on a terminal:\n%s", joined);
+        return g_steal_pointer(&joined);
 }
 
 typedef struct LineWait {
@@ -540,6 +605,109 @@ static void test_monitor_service_gone(void) {
         g_assert_cmpint(r->status, ==, 0);
 }
 
+static bool has_escape(Running *r) {
+        for (guint i = 0; i < r->lines[0]->len; i++)
+                if (strstr(r->lines[0]->pdata[i], "\x1b["))
+                        return true;
+        return false;
+}
+
+static void test_terminal(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        const char *colour[] = { "-u", "NO_COLOR", "TERM=xterm", "TUNDCTL_PAGER=sed s/^/paged:/", NULL };
+        const char *no_colour[] = { "NO_COLOR=1", "TERM=xterm", "TUNDCTL_PAGER=sed s/^/paged:/", NULL };
+        const char *dumb[] = { "-u", "NO_COLOR", "TERM=dumb", NULL };
+
+        /* On a terminal: bold headers, through the pager. */
+        g_autoptr(Running) paged = ctl_start_tty(env, NULL, colour, "list", NULL);
+        g_autofree char *out = tty_output(paged);
+        g_assert_nonnull(out);
+        g_assert_nonnull(strstr(out, "paged:\x1b[1mNAME"));
+        g_assert_nonnull(strstr(out, "paged:\r\n"));     /* the blank line before the summary */
+        g_assert_nonnull(strstr(out, "devices listed."));
+
+        g_autoptr(Running) unpaged = ctl_start_tty(env, NULL, colour, "list", "--no-pager", NULL);
+        g_autofree char *out2 = tty_output(unpaged);
+        g_assert_nonnull(out2);
+        g_assert_null(strstr(out2, "paged:"));
+        g_assert_nonnull(strstr(out2, "\x1b[1mNAME"));
+
+        g_autoptr(Running) plain = ctl_start_tty(env, NULL, no_colour, "list", "--no-pager", NULL);
+        g_autofree char *out3 = tty_output(plain);
+        g_assert_nonnull(out3);
+        g_assert_false(has_escape(plain));
+        g_autoptr(Running) dumb_run = ctl_start_tty(env, NULL, dumb, "list", "--no-pager", NULL);
+        g_autofree char *out4 = tty_output(dumb_run);
+        g_assert_nonnull(out4);
+        g_assert_false(has_escape(dumb_run));
+
+        /* Off a terminal no pager runs, whatever TUNDCTL_PAGER says. */
+        g_setenv("TUNDCTL_PAGER", "sed s/^/paged:/", TRUE);
+        g_autofree char *piped = NULL;
+        g_assert_cmpint(ctl_run(env, &piped, "list"), ==, 0);
+        g_unsetenv("TUNDCTL_PAGER");
+        g_assert_null(strstr(piped, "paged:"));
+}
+
+static void test_stats_watch_terminal(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *name = tb_ifname("sy");
+        g_autofree char *path = tb_create_ok(bus, name, NULL);
+        const char *term[] = { "TERM=xterm", NULL };
+        g_autoptr(Running) r = ctl_start_tty(env, NULL, term, "stats", name, "--watch", "--interval=0.2", NULL);
+
+        /* The second refresh moves the cursor back over the first and clears below. */
+        const char *line = wait_line(r, 0, 0, "A\r\x1b[J");
+        g_assert_nonnull(line);
+        g_assert_nonnull(strstr(line, name));
+        g_subprocess_send_signal(r->proc, SIGTERM);
+        g_assert_true(tb_wait_until(running_ended, r));
+        tb_delete_ok(bus, path);
+}
+
+/* The words of tund's refusal tell whether the call allowed interactive authorization. */
+#define ASKED "and no polkit agent gave it"
+#define NOT_ASKED "call again allowing interactive authorization"
+
+static void test_password_agent(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        g_autofree char *name = tb_ifname("pa");
+        const TbUser *nobody = tb_env_user(env, TB_ROLE_NOBODY);
+
+        /* On a terminal the call allows interactive authorization, with pkttyagent started
+         * (--fallback, as systemctl does). polkitd hands a fallback agent a challenge only
+         * for a subject in a login session, and there is no logind here, so the answer is
+         * still no, in the words for a call that allowed asking. */
+        g_autoptr(Running) r = ctl_start_tty(env, nobody, NULL, "create", name, "--persistent", NULL);
+        g_autofree char *out = tty_output(r);
+        g_assert_nonnull(out);
+        g_assert_nonnull(strstr(out, ASKED));
+        g_assert_cmpint(r->status, ==, 4);
+        g_assert_false(tb_link_exists(name));
+
+        /* --no-ask-password: the call does not allow it. */
+        g_autoptr(Running) q = ctl_start_tty(env, nobody, NULL, "create", name, "--persistent",
+                                             "--no-ask-password", NULL);
+        g_autofree char *out2 = tty_output(q);
+        g_assert_nonnull(out2);
+        g_assert_nonnull(strstr(out2, NOT_ASKED));
+        g_assert_cmpint(q->status, ==, 4);
+
+        /* Nor off a terminal, where nobody could answer. */
+        g_autoptr(Running) p = running_new_as(env, nobody, "create", name, "--persistent", NULL);
+        g_assert_nonnull(wait_line(p, 1, 0, NOT_ASKED));
+        g_assert_true(tb_wait_until(running_ended, p));
+        g_assert_cmpint(p->status, ==, 4);
+        g_assert_false(tb_link_exists(name));
+}
+
 int main(int argc, char **argv) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/tundctl/version-and-help", test_version_and_help);
@@ -551,6 +719,9 @@ int main(int argc, char **argv) {
         g_test_add_func("/tundctl/create-held", test_create_held);
         g_test_add_func("/tundctl/exit-codes", test_exit_codes);
         g_test_add_func("/tundctl/monitor", test_monitor);
+        g_test_add_func("/tundctl/terminal", test_terminal);
+        g_test_add_func("/tundctl/stats-watch-terminal", test_stats_watch_terminal);
+        g_test_add_func("/tundctl/password-agent", test_password_agent);
         g_test_add_func("/tundctl/monitor-service-gone", test_monitor_service_gone);
         return tb_test_run();
 }
