@@ -603,6 +603,10 @@ static void test_monitor_service_gone(void) {
         g_assert_nonnull(wait_line(r, 0, 0, "The tund service ended."));
         g_assert_true(tb_wait_until(running_ended, r));
         g_assert_cmpint(r->status, ==, 0);
+
+        /* With no tund to answer (and no activation file on this bus). */
+        g_assert_cmpint(ctl_run(env, NULL, "list"), ==, 7);
+        g_assert_cmpint(ctl_run(env, NULL, "monitor"), ==, 7);
 }
 
 static bool has_escape(Running *r) {
