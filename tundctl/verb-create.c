@@ -10,23 +10,20 @@
 #include "polkit-agent.h"
 #include "tundctl.h"
 
-
 typedef struct Holder {
         TundBus *bus;
         const char *path;
         const char *name;
         sd_event *event;
-        bool gone;              /* removed by someone else, or the service ended */
         int code;
 } Holder;
 
 static void on_removed(const char *path, void *userdata) {
         Holder *h = userdata;
 
-        if (strcmp(path, h->path) != 0)
+        if (!h->path || strcmp(path, h->path) != 0)
                 return;
         fprintf(stderr, "tundctl: Device %s was removed.\n", h->name);
-        h->gone = true;
         sd_event_exit(h->event, EXIT_OK);
 }
 
@@ -34,7 +31,6 @@ static void on_service_gone(void *userdata) {
         Holder *h = userdata;
 
         fprintf(stderr, "tundctl: The tund service ended; device %s is gone with it.\n", h->name);
-        h->gone = true;
         sd_event_exit(h->event, EXIT_GENERIC);
 }
 
