@@ -492,6 +492,31 @@ static void test_create_delete(void) {
         g_assert_true(tb_wait_link_gone(name));
 }
 
+static void test_create_owner(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        const TbUser *user = tb_env_user(env, TB_ROLE_NOBODY);
+        g_autofree char *name = tb_ifname("co");
+
+        /* Root names the owner; the owner then needs no authorization for its device. */
+        g_assert_cmpint(ctl_run(env, NULL, "create", name, "--persistent", "--owner", user->name), ==, 0);
+        g_autofree char *json = NULL;
+        g_assert_cmpint(ctl_run(env, &json, "status", "--json=short", name), ==, 0);
+        g_autofree char *got = json_query(json, "print(d[0]['Owner'], d[0]['OwnerName'])");
+        g_autofree char *expect = g_strdup_printf("%u %s", (unsigned) user->uid, user->name);
+        g_assert_cmpstr(got, ==, expect);
+        g_autofree char *listed = NULL;
+        g_assert_cmpint(ctl_run(env, &listed, "list", "--no-legend"), ==, 0);
+        g_autofree char *row = g_strdup_printf(" %s yes\n", user->name);
+        g_assert_nonnull(strstr(listed, row));
+        g_assert_cmpint(ctl_run_as(env, user, NULL, "set-mtu", name, "1420", "--no-ask-password", NULL), ==, 0);
+        g_assert_cmpuint(tb_link_mtu(name), ==, 1420);
+        g_assert_cmpint(ctl_run_as(env, user, NULL, "delete", name, "--no-ask-password", NULL), ==, 0);
+        g_assert_true(tb_wait_link_gone(name));
+        g_assert_cmpint(ctl_run(env, NULL, "create", name, "--owner=no-such-user-here"), ==, 2);
+}
+
 static void test_create_held(void) {
         TbEnv *env = tb_test_env();
         if (!env)
@@ -720,6 +745,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/tundctl/stats", test_stats);
         g_test_add_func("/tundctl/stats-watch", test_stats_watch);
         g_test_add_func("/tundctl/create-delete", test_create_delete);
+        g_test_add_func("/tundctl/create-owner", test_create_owner);
         g_test_add_func("/tundctl/create-held", test_create_held);
         g_test_add_func("/tundctl/exit-codes", test_exit_codes);
         g_test_add_func("/tundctl/monitor", test_monitor);
