@@ -30,32 +30,70 @@ typedef struct Verb {
         int (*run)(Ctl *ctl, int argc, char **argv);
         unsigned options;
         const char *usage;
-        const char *help;
+        const char *summary;    /* for --help */
+        const char *help;       /* for COMMAND --help */
 } Verb;
 
 static const Verb verbs[] = {
-        { "list", 0, 0, verb_list, OPT_JSON | OPT_LEGEND, "list",
-          "List the devices tund manages: name, index, MTU, up, offloads, clients, owner,\n"
-          "persistent." },
-        { "status", 0, -1, verb_status, OPT_JSON, "status [DEVICE...]",
-          "Show everything about the devices named (all without arguments), statistics\n"
-          "included." },
-        { "create", 1, 1, verb_create, OPT_CREATE, "create NAME [--mtu=MTU] [--offloads=LIST] [--owner=USER] [--persistent]",
-          "Create a device. NAME is an interface name or a pattern with one %d. Without\n"
-          "--persistent the device lives while tundctl runs: it waits, and removes the device\n"
-          "on Ctrl-C or SIGTERM. With --persistent it returns at once." },
-        { "delete", 1, -1, verb_delete, 0, "delete DEVICE...",
-          "Remove devices." },
-        { "set-mtu", 2, 2, verb_set_mtu, 0, "set-mtu DEVICE MTU",
-          "Set a device's MTU (68-65535)." },
-        { "set-offloads", 2, -1, verb_set_offloads, 0, "set-offloads DEVICE OFFLOAD...",
-          "Enable exactly these offloads (names separated by spaces or commas; \"none\" for\n"
-          "none)." },
-        { "monitor", 0, 0, verb_monitor, 0, "monitor",
-          "Print a timestamped line for each device that comes or goes and each LinkUp,\n"
-          "LinkDown, MTUChanged and property change, until Ctrl-C or the service ends." },
-        { "stats", 1, 1, verb_stats, OPT_JSON | OPT_LEGEND | OPT_WATCH, "stats DEVICE [--watch] [--interval=SEC]",
-          "Show a device's counters; with --watch refresh them with per-second rates." },
+        {
+                .name = "list", .min_args = 0, .max_args = 0, .run = verb_list,
+                .options = OPT_JSON | OPT_LEGEND,
+                .usage = "list",
+                .summary = "List devices",
+                .help = "List the devices tund manages: name, index, MTU, up, offloads, clients,\n"
+                        "owner, persistent.",
+        },
+        {
+                .name = "status", .min_args = 0, .max_args = -1, .run = verb_status,
+                .options = OPT_JSON,
+                .usage = "status [DEVICE...]",
+                .summary = "Show everything about devices",
+                .help = "Show everything about the devices named (all without arguments),\n"
+                        "statistics included.",
+        },
+        {
+                .name = "create", .min_args = 1, .max_args = 1, .run = verb_create,
+                .options = OPT_CREATE,
+                .usage = "create NAME [--mtu=MTU] [--offloads=LIST] [--owner=USER] [--persistent]",
+                .summary = "Create a device",
+                .help = "Create a device. NAME is an interface name or a pattern with one %d.\n"
+                        "Without --persistent the device lives while tundctl runs: it waits, and\n"
+                        "removes the device on Ctrl-C or SIGTERM. With --persistent it returns at once.",
+        },
+        {
+                .name = "delete", .min_args = 1, .max_args = -1, .run = verb_delete,
+                .usage = "delete DEVICE...",
+                .summary = "Remove devices",
+                .help = "Remove devices.",
+        },
+        {
+                .name = "set-mtu", .min_args = 2, .max_args = 2, .run = verb_set_mtu,
+                .usage = "set-mtu DEVICE MTU",
+                .summary = "Set a device's MTU",
+                .help = "Set a device's MTU (68-65535).",
+        },
+        {
+                .name = "set-offloads", .min_args = 2, .max_args = -1, .run = verb_set_offloads,
+                .usage = "set-offloads DEVICE OFFLOAD...",
+                .summary = "Set a device's offloads",
+                .help = "Enable exactly these offloads (names separated by spaces or commas;\n"
+                        "\"none\" for none).",
+        },
+        {
+                .name = "monitor", .min_args = 0, .max_args = 0, .run = verb_monitor,
+                .usage = "monitor",
+                .summary = "Follow devices and link events",
+                .help = "Print a timestamped line for each device that comes or goes and each\n"
+                        "LinkUp, LinkDown, MTUChanged and property change, until Ctrl-C or the\n"
+                        "service ends.",
+        },
+        {
+                .name = "stats", .min_args = 1, .max_args = 1, .run = verb_stats,
+                .options = OPT_JSON | OPT_LEGEND | OPT_WATCH,
+                .usage = "stats DEVICE [--watch] [--interval=SEC]",
+                .summary = "Show a device's counters (and rates)",
+                .help = "Show a device's counters; with --watch refresh them with per-second rates.",
+        },
 };
 
 static const Verb *find_verb(const char *name) {
@@ -70,9 +108,12 @@ static void print_help(void) {
                "%sQuery and control the TUN devices of tund.%s\n\n"
                "Commands:\n", program_invocation_short_name, ansi(ANSI_BOLD), ansi(ANSI_NORMAL));
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-                printf("  %s\n", verbs[i].usage);
-        printf("  help [COMMAND]\n"
-               "\nOptions:\n"
+                printf("  %-22s %s\n", verbs[i].name, verbs[i].summary);
+        printf("  %-22s %s\n", "help [COMMAND]", "Show help, for all commands or one");
+        printf("\nUsage:\n");
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                printf("  tundctl %s\n", verbs[i].usage);
+        printf("\nOptions:\n"
                "  -h --help              Show this help, or a command's\n"
                "     --version           Show the version\n"
                "     --json=MODE         Output JSON: short, pretty or off (list, status, stats)\n"
