@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -450,7 +451,13 @@ static void test_stats_watch(void) {
         for (guint i = 0; i < r->lines[0]->len; i++)
                 g_assert_null(strstr(r->lines[0]->pdata[i], "\x1b["));
         g_assert_cmpint(ctl_stop(r), ==, 0);
+
+        /* A device that goes away ends the watch: no such device. */
+        g_autoptr(Running) gone = ctl_start(env, "stats", name, "--watch", "--interval=0.2", NULL);
+        g_assert_nonnull(wait_line(gone, 0, 0, "RATE/S"));
         tb_delete_ok(bus, path);
+        g_assert_true(tb_wait_until(running_ended, gone));
+        g_assert_cmpint(gone->status, ==, 3);
 }
 
 static void test_create_delete(void) {
@@ -535,6 +542,14 @@ static void test_create_held(void) {
         g_assert_cmpint(ctl_stop(r), ==, 0);
         g_assert_true(tb_wait_link_gone(name));
         g_assert_cmpint(ctl_run(env, NULL, "status", name), ==, 3);
+
+        /* Removed by someone else: tundctl says so and ends. */
+        g_autoptr(Running) other = ctl_start(env, "create", name, NULL);
+        g_assert_nonnull(wait_line(other, 0, 0, "lives while tundctl runs"));
+        g_assert_cmpint(ctl_run(env, NULL, "delete", name), ==, 0);
+        g_assert_nonnull(wait_line(other, 1, 0, "was removed"));
+        g_assert_true(tb_wait_until(running_ended, other));
+        g_assert_cmpint(other->status, ==, 0);
 }
 
 static void test_exit_codes(void) {
@@ -609,6 +624,15 @@ static void test_monitor(void) {
         g_assert_true(is_timestamped(line));
         g_autofree char *changed = g_strdup_printf(" %s changed: MTU=1280", name);
         g_assert_nonnull(wait_line(r, 0, 0, changed));
+
+        g_autoptr(GError) error = NULL;
+        int fd = tb_open_packet_fd(bus, path, NULL, &error);
+        g_assert_no_error(error);
+        g_autofree char *one_client = g_strdup_printf(" %s changed: Clients=1", name);
+        g_assert_nonnull(wait_line(r, 0, 0, one_client));
+        close(fd);
+        g_autofree char *no_client = g_strdup_printf(" %s changed: Clients=0", name);
+        g_assert_nonnull(wait_line(r, 0, 0, no_client));
 
         tb_delete_ok(bus, path);
         g_assert_nonnull((line = wait_line(r, 0, 0, removed)));
