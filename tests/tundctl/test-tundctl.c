@@ -622,17 +622,19 @@ static void test_monitor(void) {
         g_assert_cmpint(tb_run(down, NULL, NULL), ==, 0);
         g_assert_nonnull((line = wait_line(r, 0, 0, link_down)));
         g_assert_true(is_timestamped(line));
-        g_autofree char *changed = g_strdup_printf(" %s changed: MTU=1280", name);
-        g_assert_nonnull(wait_line(r, 0, 0, changed));
+        /* PropertiesChanged may carry several properties: "changed: A=1 B=2". */
+        g_autofree char *changed = g_strdup_printf(" %s changed: ", name);
+        g_assert_nonnull((line = wait_line(r, 0, 0, "MTU=1280")));
+        g_assert_nonnull(strstr(line, changed));
 
         g_autoptr(GError) error = NULL;
         int fd = tb_open_packet_fd(bus, path, NULL, &error);
         g_assert_no_error(error);
-        g_autofree char *one_client = g_strdup_printf(" %s changed: Clients=1", name);
-        g_assert_nonnull(wait_line(r, 0, 0, one_client));
+        g_assert_nonnull((line = wait_line(r, 0, 0, "Clients=1")));
+        g_assert_nonnull(strstr(line, changed));
         close(fd);
-        g_autofree char *no_client = g_strdup_printf(" %s changed: Clients=0", name);
-        g_assert_nonnull(wait_line(r, 0, 0, no_client));
+        g_assert_nonnull((line = wait_line(r, 0, 0, "Clients=0")));
+        g_assert_nonnull(strstr(line, changed));
 
         tb_delete_ok(bus, path);
         g_assert_nonnull((line = wait_line(r, 0, 0, removed)));
