@@ -116,6 +116,29 @@ int block_exit_signals(void) {
         return sigprocmask(SIG_BLOCK, &s, NULL) < 0 ? negative_errno() : 0;
 }
 
+static int exit_on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        return sd_event_exit(sd_event_source_get_event(s), EXIT_OK);
+}
+
+int ctl_event_new(sd_event **ret, sd_event_signal_handler_t on_signal, void *userdata) {
+        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        int r;
+
+        if (!on_signal)
+                on_signal = exit_on_signal;
+        r = block_exit_signals();
+        if (r >= 0)
+                r = sd_event_default(&event);
+        if (r >= 0)
+                r = sd_event_add_signal(event, NULL, SIGINT, on_signal, userdata);
+        if (r >= 0)
+                r = sd_event_add_signal(event, NULL, SIGTERM, on_signal, userdata);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(event);
+        return 0;
+}
+
 void format_timestamp_now(char *buf, size_t size) {
         struct timespec ts;
         struct tm tm;

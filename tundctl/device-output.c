@@ -105,3 +105,14 @@ void print_device_status(const TundDevice *d) {
                 printf("%*s%s: %" PRIu64 "\n", i == 0 ? 0 : 17, "", d->stats[i].name,
                        d->stats[i].value);
 }
+
+void print_json_devices(TundDevice **devices, size_t n, bool pretty, bool full) {
+        JsonWriter w;
+
+        json_writer_init(&w, stdout, pretty);
+        json_begin_array(&w);
+        for (size_t i = 0; i < n; i++)
+                json_device(&w, devices[i], full);
+        json_end_array(&w);
+        json_finish(&w);
+}

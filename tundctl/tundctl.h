@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <systemd/sd-event.h>
 
 #include "tundctl-bus.h"
 
@@ -62,6 +63,9 @@ int verb_stats(Ctl *ctl, int argc, char **argv);
 
 /* Event-loop verbs end on SIGINT and SIGTERM: blocks them for sd-event. */
 int block_exit_signals(void);
+/* The default loop with SIGINT and SIGTERM going to on_signal (NULL: end the loop with
+ * EXIT_OK). */
+int ctl_event_new(sd_event **ret, sd_event_signal_handler_t on_signal, void *userdata);
 /* "1280" as an MTU (68-65535). */
 int parse_mtu(const char *s, uint32_t *ret);
 /* "2026-12-02 05:55:25.123456" now, local time. */

@@ -60,13 +60,7 @@ static int hold(TundBus *bus, Holder *h) {
         int r;
 
         h->bus = bus;
-        r = block_exit_signals();
-        if (r >= 0)
-                r = sd_event_default(&event);
-        if (r >= 0)
-                r = sd_event_add_signal(event, NULL, SIGINT, on_signal, h);
-        if (r >= 0)
-                r = sd_event_add_signal(event, NULL, SIGTERM, on_signal, h);
+        r = ctl_event_new(&event, on_signal, h);
         if (r >= 0)
                 r = tund_bus_attach_event(bus, event);
         if (r < 0)

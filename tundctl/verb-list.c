@@ -62,14 +62,7 @@ static int print_table(Ctl *ctl, TundDevice **devices, size_t n) {
 }
 
 static void print_json(Ctl *ctl, TundDevice **devices, size_t n) {
-        JsonWriter w;
-
-        json_writer_init(&w, stdout, ctl->json == JSON_PRETTY);
-        json_begin_array(&w);
-        for (size_t i = 0; i < n; i++)
-                json_device(&w, devices[i], false);
-        json_end_array(&w);
-        json_finish(&w);
+        print_json_devices(devices, n, ctl->json == JSON_PRETTY, false);
 }
 
 int verb_list(Ctl *ctl, int argc, char **argv) {

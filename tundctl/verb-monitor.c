@@ -140,10 +140,6 @@ static const TundWatch monitor_watch = {
         .service_gone = on_service_gone,
 };
 
-static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        return sd_event_exit(sd_event_source_get_event(s), EXIT_OK);
-}
-
 /* The devices there already, so that their events carry names. */
 static void learn_devices(Monitor *m, TundBus *bus) {
         sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -178,11 +174,7 @@ int verb_monitor(Ctl *ctl, int argc, char **argv) {
         r = ctl_bus(ctl, &bus);
         if (r != EXIT_OK)
                 return r;
-        r = sd_event_default(&event);
-        if (r >= 0)
-                r = sd_event_add_signal(event, NULL, SIGINT, on_signal, NULL);
-        if (r >= 0)
-                r = sd_event_add_signal(event, NULL, SIGTERM, on_signal, NULL);
+        r = ctl_event_new(&event, NULL, NULL);
         if (r >= 0)
                 r = tund_bus_attach_event(bus, event);
         if (r < 0)

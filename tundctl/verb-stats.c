@@ -172,21 +172,13 @@ static int on_timer(sd_event_source *source, uint64_t usec, void *userdata) {
         return sd_event_source_set_time(source, usec + s->ctl->interval_usec);
 }
 
-static int on_signal(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata) {
-        return sd_event_exit(sd_event_source_get_event(source), EXIT_OK);
-}
-
 static int watch(Stats *s) {
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
         sd_event_source *timer = NULL;
         uint64_t now;
         int r;
 
-        r = sd_event_default(&event);
-        if (r >= 0)
-                r = sd_event_add_signal(event, NULL, SIGINT, on_signal, NULL);
-        if (r >= 0)
-                r = sd_event_add_signal(event, NULL, SIGTERM, on_signal, NULL);
+        r = ctl_event_new(&event, NULL, NULL);
         if (r >= 0)
                 r = sd_event_now(event, CLOCK_MONOTONIC, &now);
         if (r >= 0)

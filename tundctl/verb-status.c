@@ -58,15 +58,9 @@ int verb_status(Ctl *ctl, int argc, char **argv) {
         r = collect(ctl, bus, argc, argv, &devices, &n);
         if (r != EXIT_OK)
                 return r;
-        if (ctl->json != JSON_OFF) {
-                JsonWriter w;
-                json_writer_init(&w, stdout, ctl->json == JSON_PRETTY);
-                json_begin_array(&w);
-                for (size_t i = 0; i < n; i++)
-                        json_device(&w, devices[i], true);
-                json_end_array(&w);
-                json_finish(&w);
-        } else {
+        if (ctl->json != JSON_OFF)
+                print_json_devices(devices, n, ctl->json == JSON_PRETTY, true);
+        else {
                 if (ctl->pager)
                         pager_open();
                 for (size_t i = 0; i < n; i++) {
