@@ -4,12 +4,7 @@
 #include <string.h>
 
 #include "ifname.h"
-
-static bool fail(const char **ret_reason, const char *reason) {
-        if (ret_reason)
-                *ret_reason = reason;
-        return false;
-}
+#include "macro.h"
 
 bool ifname_is_pattern(const char *name) {
         return name[0] == '\0' || strchr(name, '%');
@@ -21,20 +16,20 @@ bool ifname_valid(const char *name, const char **ret_reason) {
         if (name[0] == '\0')
                 return true;
         if (strlen(name) >= IFNAMSIZ)
-                return fail(ret_reason, "interface names are at most 15 bytes long");
+                return fail_because(ret_reason, "interface names are at most 15 bytes long");
         if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-                return fail(ret_reason, "\".\" and \"..\" are not interface names");
+                return fail_because(ret_reason, "\".\" and \"..\" are not interface names");
 
         for (const char *p = name; *p; p++) {
                 if (*p == '/' || *p == ':')
-                        return fail(ret_reason, "interface names may not contain '/' or ':'");
+                        return fail_because(ret_reason, "interface names may not contain '/' or ':'");
                 /* The kernel's own test (isspace() in the C locale). */
                 if (strchr(" \t\n\v\f\r", *p))
-                        return fail(ret_reason, "interface names may not contain white space");
+                        return fail_because(ret_reason, "interface names may not contain white space");
         }
 
         percent = strchr(name, '%');
         if (percent && (percent[1] != 'd' || strchr(percent + 2, '%')))
-                return fail(ret_reason, "a name pattern holds exactly one '%d' and no other '%'");
+                return fail_because(ret_reason, "a name pattern holds exactly one '%d' and no other '%'");
         return true;
 }

@@ -48,53 +48,63 @@ static int property_get_log_level(sd_bus *bus, const char *path, const char *int
         return sd_bus_message_append(reply, "s", log_level_to_string(log_get_max_level()));
 }
 
-static int property_set_log_level(sd_bus *bus, const char *path, const char *interface,
-                                  const char *property, sd_bus_message *value, void *userdata,
-                                  sd_bus_error *error) {
-        const char *s;
-        int level, r;
-
-        r = sd_bus_message_read(value, "s", &s);
-        if (r < 0)
-                return r;
-        r = verify_root(value, userdata, error);
-        if (r < 0)
-                return r;
-        level = log_level_from_string(s);
-        if (level < 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Unknown log level '%s'; use emerg, alert, crit, err, warning, notice, info or debug.", s);
-        log_set_max_level(level);
-        log_info("Log level set to %s.", log_level_to_string(level));
-        return sd_bus_emit_properties_changed(bus, path, interface, "LogLevel", NULL);
-}
-
 static int property_get_log_target(sd_bus *bus, const char *path, const char *interface,
                                    const char *property, sd_bus_message *reply, void *userdata,
                                    sd_bus_error *error) {
         return sd_bus_message_append(reply, "s", log_target_to_string(log_get_target()));
 }
 
-static int property_set_log_target(sd_bus *bus, const char *path, const char *interface,
-                                   const char *property, sd_bus_message *value, void *userdata,
-                                   sd_bus_error *error) {
-        LogTarget target;
+static int apply_log_level(const char *s, sd_bus_error *error) {
+        int level = log_level_from_string(s);
+
+        if (level < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Unknown log level '%s'; use emerg, alert, crit, err, warning, notice, info or debug.", s);
+        log_set_max_level(level);
+        log_info("Log level set to %s.", log_level_to_string(level));
+        return 0;
+}
+
+static int apply_log_target(const char *s, sd_bus_error *error) {
+        LogTarget target = log_target_from_string(s);
+
+        if (target < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Unknown log target '%s'; use auto, console, console-prefixed, journal, syslog, kmsg or null.", s);
+        log_set_target(target);
+        log_info("Log target set to %s.", log_target_to_string(target));
+        return 0;
+}
+
+/* A string property that root sets: read, check the caller, apply, announce. */
+static int set_string(sd_bus *bus, const char *path, const char *interface, const char *property,
+                      sd_bus_message *value, BusPeers *peers, sd_bus_error *error,
+                      int (*apply)(const char *s, sd_bus_error *error)) {
         const char *s;
         int r;
 
         r = sd_bus_message_read(value, "s", &s);
         if (r < 0)
                 return r;
-        r = verify_root(value, userdata, error);
+        r = verify_root(value, peers, error);
         if (r < 0)
                 return r;
-        target = log_target_from_string(s);
-        if (target < 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Unknown log target '%s'; use auto, console, console-prefixed, journal, syslog, kmsg or null.", s);
-        log_set_target(target);
-        log_info("Log target set to %s.", log_target_to_string(target));
-        return sd_bus_emit_properties_changed(bus, path, interface, "LogTarget", NULL);
+        r = apply(s, error);
+        if (r < 0)
+                return r;
+        return sd_bus_emit_properties_changed(bus, path, interface, property, NULL);
+}
+
+static int property_set_log_level(sd_bus *bus, const char *path, const char *interface,
+                                  const char *property, sd_bus_message *value, void *userdata,
+                                  sd_bus_error *error) {
+        return set_string(bus, path, interface, property, value, userdata, error, apply_log_level);
+}
+
+static int property_set_log_target(sd_bus *bus, const char *path, const char *interface,
+                                   const char *property, sd_bus_message *value, void *userdata,
+                                   sd_bus_error *error) {
+        return set_string(bus, path, interface, property, value, userdata, error, apply_log_target);
 }
 
 static int property_get_syslog_identifier(sd_bus *bus, const char *path, const char *interface,

@@ -53,19 +53,6 @@ static void help(void) {
                (unsigned) (d.polkit_timeout_usec / 1000000u));
 }
 
-/* A count for a limit: a decimal number from min to max. */
-static int parse_limit(const char *option, const char *s, unsigned min, unsigned max, unsigned *ret) {
-        unsigned long v;
-        char *end;
-
-        errno = 0;
-        v = strtoul(s, &end, 10);
-        if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < min || v > max)
-                return log_error_errno(EINVAL, "--%s takes a number from %u to %u, not '%s'.", option, min, max, s);
-        *ret = (unsigned) v;
-        return 0;
-}
-
 /* Returns 1 to run, 0 to exit successfully, a negative errno on bad arguments. */
 static int parse_argv(int argc, char *argv[], Arguments *args) {
         enum {
@@ -73,12 +60,7 @@ static int parse_argv(int argc, char *argv[], Arguments *args) {
                 ARG_LOG_LEVEL,
                 ARG_LOG_TARGET,
                 ARG_STATE_DIRECTORY,
-                ARG_MAX_DEVICES_PER_USER,
-                ARG_MAX_PACKET_FDS_PER_DEVICE,
-                ARG_MAX_PACKET_FDS_PER_USER,
-                ARG_MAX_PENDING_CHECKS_PER_USER,
-                ARG_MAX_PENDING_CHECKS,
-                ARG_POLKIT_TIMEOUT,
+                ARG_LIMIT,                      /* tund-limits.c knows them by name */
         };
         static const struct option options[] = {
                 { "help",                        no_argument,       NULL, 'h'                             },
@@ -86,20 +68,18 @@ static int parse_argv(int argc, char *argv[], Arguments *args) {
                 { "log-level",                   required_argument, NULL, ARG_LOG_LEVEL                   },
                 { "log-target",                  required_argument, NULL, ARG_LOG_TARGET                  },
                 { "state-directory",             required_argument, NULL, ARG_STATE_DIRECTORY             },
-                { "max-devices-per-user",        required_argument, NULL, ARG_MAX_DEVICES_PER_USER        },
-                { "max-packet-fds-per-device",   required_argument, NULL, ARG_MAX_PACKET_FDS_PER_DEVICE   },
-                { "max-packet-fds-per-user",     required_argument, NULL, ARG_MAX_PACKET_FDS_PER_USER     },
-                { "max-pending-checks-per-user", required_argument, NULL, ARG_MAX_PENDING_CHECKS_PER_USER },
-                { "max-pending-checks",          required_argument, NULL, ARG_MAX_PENDING_CHECKS          },
-                { "polkit-timeout",              required_argument, NULL, ARG_POLKIT_TIMEOUT              },
+                { "max-devices-per-user",        required_argument, NULL, ARG_LIMIT                       },
+                { "max-packet-fds-per-device",   required_argument, NULL, ARG_LIMIT                       },
+                { "max-packet-fds-per-user",     required_argument, NULL, ARG_LIMIT                       },
+                { "max-pending-checks-per-user", required_argument, NULL, ARG_LIMIT                       },
+                { "max-pending-checks",          required_argument, NULL, ARG_LIMIT                       },
+                { "polkit-timeout",              required_argument, NULL, ARG_LIMIT                       },
                 {}
         };
-        Limits *l = &args->limits;
+        int c, level, option_index = 0, r;
         LogTarget target;
-        unsigned seconds;
-        int c, level, r;
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "h", options, &option_index)) >= 0)
                 switch (c) {
                 case 'h':
                         help();
@@ -124,36 +104,10 @@ static int parse_argv(int argc, char *argv[], Arguments *args) {
                                 return log_error_errno(EINVAL, "The state directory must be an absolute path, not '%s'.", optarg);
                         args->state_dir = optarg;
                         break;
-                case ARG_MAX_DEVICES_PER_USER:
-                        r = parse_limit("max-devices-per-user", optarg, 0, 65536, &l->devices_per_user);
+                case ARG_LIMIT:
+                        r = limits_parse_option(&args->limits, options[option_index].name, optarg);
                         if (r < 0)
                                 return r;
-                        break;
-                case ARG_MAX_PACKET_FDS_PER_DEVICE:
-                        r = parse_limit("max-packet-fds-per-device", optarg, 0, 1024, &l->packet_fds_per_device);
-                        if (r < 0)
-                                return r;
-                        break;
-                case ARG_MAX_PACKET_FDS_PER_USER:
-                        r = parse_limit("max-packet-fds-per-user", optarg, 0, 65536, &l->packet_fds_per_user);
-                        if (r < 0)
-                                return r;
-                        break;
-                case ARG_MAX_PENDING_CHECKS_PER_USER:
-                        r = parse_limit("max-pending-checks-per-user", optarg, 0, LIMITS_PENDING_CHECKS_MAX, &l->pending_checks_per_user);
-                        if (r < 0)
-                                return r;
-                        break;
-                case ARG_MAX_PENDING_CHECKS:
-                        r = parse_limit("max-pending-checks", optarg, 0, LIMITS_PENDING_CHECKS_MAX, &l->pending_checks);
-                        if (r < 0)
-                                return r;
-                        break;
-                case ARG_POLKIT_TIMEOUT:
-                        r = parse_limit("polkit-timeout", optarg, 1, 3600, &seconds);
-                        if (r < 0)
-                                return r;
-                        l->polkit_timeout_usec = (uint64_t) seconds * 1000000u;
                         break;
                 case '?':
                         return -EINVAL;

@@ -14,16 +14,6 @@
 #include "offload-names.h"
 #include "persist.h"
 
-static void fclosep(FILE **f) {
-        if (*f)
-                fclose(*f);
-}
-
-static void closedirp(DIR **d) {
-        if (*d)
-                closedir(*d);
-}
-
 int record_new_id(char ret[static SD_ID128_STRING_MAX]) {
         sd_id128_t id;
         int r;

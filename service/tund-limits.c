@@ -2,8 +2,58 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "log.h"
 #include "tund-limits.h"
+
+/* The counts, each set by the option of its name. */
+static const struct {
+        const char *name;
+        size_t offset;
+        unsigned min, max;
+} limit_options[] = {
+        { "max-devices-per-user",        offsetof(Limits, devices_per_user),        0, 65536 },
+        { "max-packet-fds-per-device",   offsetof(Limits, packet_fds_per_device),   0, 1024 },
+        { "max-packet-fds-per-user",     offsetof(Limits, packet_fds_per_user),     0, 65536 },
+        { "max-pending-checks-per-user", offsetof(Limits, pending_checks_per_user), 0, LIMITS_PENDING_CHECKS_MAX },
+        { "max-pending-checks",          offsetof(Limits, pending_checks),          0, LIMITS_PENDING_CHECKS_MAX },
+        { "polkit-timeout",              SIZE_MAX,                                  1, 3600 },
+};
+
+/* A decimal number from min to max. */
+static int parse_count(const char *option, const char *s, unsigned min, unsigned max, unsigned *ret) {
+        unsigned long v;
+        char *end;
+
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < min || v > max)
+                return log_error_errno(EINVAL, "--%s takes a number from %u to %u, not '%s'.", option, min, max, s);
+        *ret = (unsigned) v;
+        return 0;
+}
+
+int limits_parse_option(Limits *l, const char *name, const char *value) {
+        for (size_t i = 0; i < sizeof(limit_options) / sizeof(limit_options[0]); i++) {
+                unsigned v = 0;
+                int r;
+
+                if (strcmp(limit_options[i].name, name) != 0)
+                        continue;
+                r = parse_count(name, value, limit_options[i].min, limit_options[i].max, &v);
+                if (r < 0)
+                        return r;
+                if (limit_options[i].offset == SIZE_MAX)
+                        l->polkit_timeout_usec = (uint64_t) v * 1000000u;
+                else
+                        *(unsigned *) ((char *) l + limit_options[i].offset) = v;
+                return 0;
+        }
+        return -ENOENT;
+}
 
 int limits_error(sd_bus_error *error, const char *limit, uint64_t value, const char *what) {
         sd_bus_error_setf(error, BUS_ERROR_LIMITS_EXCEEDED,

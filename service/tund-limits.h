@@ -31,6 +31,10 @@ typedef struct Limits {
  * room for its own calls to the bus beside the polkit checks. */
 #define LIMITS_PENDING_CHECKS_MAX 96u
 
+/* Sets the limit NAME (its option's name, "max-devices-per-user", ...) from the option's
+ * VALUE; -EINVAL (logged) for a bad value, -ENOENT when NAME is no limit. */
+int limits_parse_option(Limits *l, const char *name, const char *value);
+
 /* Sets LimitsExceeded naming the limit (its option's name) and its value; returns
  * -EUSERS. */
 int limits_error(sd_bus_error *error, const char *limit, uint64_t value, const char *what);

@@ -2,9 +2,8 @@
 
 #include <string.h>
 
+#include "macro.h"
 #include "offload-names.h"
-
-#define N_ENTRIES(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct {
         Offload offload;
@@ -21,23 +20,17 @@ static const struct {
 };
 
 const char *offload_to_string(Offload o) {
-        for (size_t i = 0; i < N_ENTRIES(offload_table); i++)
+        for (size_t i = 0; i < ELEMENTSOF(offload_table); i++)
                 if (offload_table[i].offload == o)
                         return offload_table[i].name;
         return NULL;
 }
 
 Offload offload_from_string(const char *s) {
-        for (size_t i = 0; i < N_ENTRIES(offload_table); i++)
+        for (size_t i = 0; i < ELEMENTSOF(offload_table); i++)
                 if (strcmp(offload_table[i].name, s) == 0)
                         return offload_table[i].offload;
         return 0;
-}
-
-static bool fail(const char **ret_reason, const char *reason) {
-        if (ret_reason)
-                *ret_reason = reason;
-        return false;
 }
 
 bool offloads_consistent(unsigned offloads, const char **ret_reason) {
@@ -53,12 +46,12 @@ bool offloads_consistent(unsigned offloads, const char **ret_reason) {
         };
 
         if (!!(offloads & OFFLOAD_USO4) != !!(offloads & OFFLOAD_USO6))
-                return fail(ret_reason, "the kernel takes uso4 and uso6 only together: enable both or neither");
+                return fail_because(ret_reason, "the kernel takes uso4 and uso6 only together: enable both or neither");
         if ((offloads & OFFLOAD_TSO_ECN) && !(offloads & (OFFLOAD_TSO4|OFFLOAD_TSO6)))
-                return fail(ret_reason, "tso-ecn needs tso4 or tso6");
+                return fail_because(ret_reason, "tso-ecn needs tso4 or tso6");
         if (!(offloads & OFFLOAD_CSUM))
-                for (size_t i = 0; i < N_ENTRIES(need_csum); i++)
+                for (size_t i = 0; i < ELEMENTSOF(need_csum); i++)
                         if (offloads & need_csum[i].offload)
-                                return fail(ret_reason, need_csum[i].reason);
+                                return fail_because(ret_reason, need_csum[i].reason);
         return true;
 }

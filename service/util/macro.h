@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -22,6 +25,16 @@
                 if (*p)                                         \
                         func(*p);                               \
         }
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(FILE *, fclose);
+DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
+
+/* For validators that say why: sets *ret_reason (when non-NULL) and returns false. */
+static inline bool fail_because(const char **ret_reason, const char *reason) {
+        if (ret_reason)
+                *ret_reason = reason;
+        return false;
+}
 
 static inline void freep(void *p) {
         free(*(void **) p);

@@ -728,7 +728,7 @@ static GVariant *device_name_arg(Fuzz *f, Call *c) {
         const char *name = g_variant_get_string(s, &len);
         GVariant *named = len > 0 && len <= 15 && !g_str_has_prefix(name, f->name_prefix)
                                   ? g_variant_new_take_string(g_strconcat(f->name_prefix, name, NULL))
-                                  : g_variant_ref(s);
+                                  : g_variant_new_string(name);  /* floating, as the caller expects */
         g_variant_unref(s);
         return named;
 }
