@@ -1165,6 +1165,140 @@ static void test_polkit_stalled_total_held_until_answered(void) {
         restart_tund(env, NULL);
 }
 
+/* ---- An agent that never answers ------------------------------------------------------ */
+
+static const char stall_agent_xml[] =
+        "<node><interface name='org.freedesktop.PolicyKit1.AuthenticationAgent'>"
+        "<method name='BeginAuthentication'>"
+        "<arg type='s' name='action_id' direction='in'/><arg type='s' name='message' direction='in'/>"
+        "<arg type='s' name='icon_name' direction='in'/><arg type='a{ss}' name='details' direction='in'/>"
+        "<arg type='s' name='cookie' direction='in'/><arg type='a(sa{sv})' name='identities' direction='in'/>"
+        "</method>"
+        "<method name='CancelAuthentication'><arg type='s' name='cookie' direction='in'/></method>"
+        "</interface></node>";
+#define STALL_AGENT_PATH "/org/example/Tun1Tests/StallingAgent"
+
+/* What any user may run for its own processes (pkttyagent --process does): an agent that
+ * takes every authentication polkitd begins and never ends it. */
+typedef struct StallAgent {
+        GDBusConnection *bus;
+        GDBusNodeInfo *info;
+        guint registration;
+        GVariant *subject;
+        GPtrArray *held;        /* GDBusMethodInvocation */
+} StallAgent;
+
+static void stall_agent_method(GDBusConnection *bus, const char *sender, const char *path,
+                               const char *iface, const char *method, GVariant *params,
+                               GDBusMethodInvocation *invocation, gpointer data) {
+        StallAgent *a = data;
+        if (strcmp(method, "BeginAuthentication") == 0)
+                g_ptr_array_add(a->held, invocation);
+        else
+                g_dbus_method_invocation_return_value(invocation, NULL);
+}
+
+static void stall_agent_start(StallAgent *a, TbEnv *env, TbCaller *c, const TbUser *user) {
+        static const GDBusInterfaceVTable vtable = { stall_agent_method };
+        g_autoptr(GError) error = NULL;
+        *a = (StallAgent) { .bus = tb_env_bus(env), .held = g_ptr_array_new() };
+        a->info = g_dbus_node_info_new_for_xml(stall_agent_xml, &error);
+        g_assert_no_error(error);
+        a->registration = g_dbus_connection_register_object(a->bus, STALL_AGENT_PATH, a->info->interfaces[0],
+                                                            &vtable, a, NULL, &error);
+        g_assert_no_error(error);
+        GVariantBuilder b;
+        g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+        g_variant_builder_add(&b, "{sv}", "pid", g_variant_new_uint32(tb_caller_pid(c)));
+        g_variant_builder_add(&b, "{sv}", "start-time", g_variant_new_uint64(0));
+        g_variant_builder_add(&b, "{sv}", "uid", g_variant_new_int32(user->uid));
+        a->subject = g_variant_ref_sink(g_variant_new("(sa{sv})", "unix-process", &b));
+        /* uid 0 registers it here on the user's behalf; polkitd lets a user do the same. */
+        g_autoptr(GVariant) r G_GNUC_UNUSED = g_dbus_connection_call_sync(
+                a->bus, POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "RegisterAuthenticationAgent",
+                g_variant_new("(@(sa{sv})ss)", a->subject, "C", STALL_AGENT_PATH),
+                NULL, G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &error);
+        g_assert_no_error(error);
+}
+
+/* Ends every authentication it holds (dismissed) and goes. */
+static void stall_agent_stop(StallAgent *a) {
+        g_autoptr(GError) error = NULL;
+        for (unsigned i = 0; i < a->held->len; i++)
+                g_dbus_method_invocation_return_dbus_error(a->held->pdata[i], "org.freedesktop.PolicyKit1.Error.Cancelled",
+                                                           "Dismissed by the test");
+        g_ptr_array_unref(a->held);
+        g_autoptr(GVariant) r G_GNUC_UNUSED = g_dbus_connection_call_sync(
+                a->bus, POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "UnregisterAuthenticationAgent",
+                g_variant_new("(@(sa{sv})s)", a->subject, STALL_AGENT_PATH),
+                NULL, G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &error);
+        g_assert_no_error(error);
+        g_dbus_connection_unregister_object(a->bus, a->registration);
+        g_dbus_node_info_unref(a->info);
+        g_variant_unref(a->subject);
+}
+
+/* With polkitd itself running, a user whose own agent never answers makes interactive calls,
+ * round after round, each refused once polkit's time is up: it stays within its limit, and
+ * another user's call is served all along (API.md: nothing a caller at its limits does slows
+ * other callers). polkitd keeps those checks open for as long as the agent holds them. */
+static void test_stalling_agent(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        enum { PER_USER = 2, TOTAL = 4, ROUNDS = 3 };
+        const char *args[] = { "--polkit-timeout=2", "--max-pending-checks-per-user=2",
+                               "--max-pending-checks=4", NULL };
+        restart_tund(env, args);
+        g_autofree char *root_name = tb_ifname("sa");
+        g_autofree char *root_path = tb_create_ok(bus, root_name, NULL);
+        const TbUser *user = tb_env_user(env, TB_ROLE_NOBODY);
+        g_autoptr(TbCaller) attacker = tb_caller_new(env, user);
+        g_autoptr(TbCaller) other = tb_caller_new(env, tb_env_user(env, TB_ROLE_CREATE));
+        caller_warm_up(attacker, root_path);
+        caller_warm_up(other, root_path);
+        StallAgent agent;
+        stall_agent_start(&agent, env, attacker, user);
+        g_autoptr(GError) error = NULL;
+
+        /* Each round's calls wait for polkit until its time is up, then the next round. */
+        unsigned limited = 0;
+        for (unsigned round = 0; round < ROUNDS; round++) {
+                unsigned ids[PER_USER];
+                for (unsigned i = 0; i < PER_USER; i++)
+                        ids[i] = tb_caller_send(attacker, true, root_path, TB_DEVICE_IFACE, "SetMTU",
+                                                g_variant_new("(u)", 1280));
+                for (unsigned i = 0; i < PER_USER; i++) {
+                        g_autoptr(GVariant) r = tb_caller_wait(attacker, ids[i], &error);
+                        g_assert_null(r);
+                        if (is_error(error, LIMITS_EXCEEDED))
+                                limited++;
+                        else
+                                assert_polkit_timeout_error(error);
+                        g_clear_error(&error);
+                }
+                g_test_message("round %u: the agent holds %u authentications", round, agent.held->len);
+        }
+        g_test_message("the agent holds %u authentications of calls tund refused (%u at once), max-pending-checks=%u",
+                       agent.held->len, limited, TOTAL);
+
+        g_autofree char *other_name = tb_ifname("so");
+        g_autofree char *other_path = caller_create_path(other, other_name, NULL, &error);
+        if (!other_path) {
+                g_autofree char *message = error_message(error);
+                g_error("another user's CreateDevice was refused while a user's agent held %u "
+                        "authentications of calls tund had answered already: %s", agent.held->len, message);
+        }
+        g_assert_true(tb_link_exists(other_name));
+        g_assert_cmpuint(tb_link_mtu(root_name), ==, 1500);
+
+        stall_agent_stop(&agent);
+        tb_delete_ok(bus, other_path);
+        tb_delete_ok(bus, root_path);
+        restart_tund(env, NULL);
+}
+
 /* ---- The interactive flag -------------------------------------------------------------- */
 
 /* InteractiveAuthorizationRequired answers only a call without the flag; with it, polkit's
@@ -1353,6 +1487,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/attack/polkit-stalled/other-user-answered", test_polkit_stalled_other_user_answered);
         g_test_add_func("/attack/polkit-stalled/leaving-frees-checks", test_polkit_stalled_leaving_frees_checks);
         g_test_add_func("/attack/polkit-stalled/total-held-until-answered", test_polkit_stalled_total_held_until_answered);
+        g_test_add_func("/attack/polkit-stalled/agent-that-never-answers", test_stalling_agent);
         g_test_add_func("/attack/forged-polkit-reply", test_forged_polkit_reply);
         g_test_add_func("/attack/exec-setuid-after-calls", test_exec_setuid_after_calls);
         g_test_add_func("/attack/interactive-flag", test_interactive_flag);
