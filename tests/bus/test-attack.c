@@ -17,7 +17,9 @@
  *   still answered (AccessDenied: polkit did not answer), the limits on pending checks hold,
  *   a caller leaving ends its checks and frees its user's count (the total, which the bus
  *   counts too, only when polkit answers: tund(8)), after SIGCONT everything works, and a
- *   call whose caller left before polkit answered changes nothing;
+ *   call whose caller left before polkit answered changes nothing; with polkitd running, a
+ *   user whose own agent never answers its interactive calls' authentications does not keep
+ *   another user from being served;
  * - the interactive-flag rule both ways;
  * - persistent devices whose adoption fails (their owner is past max-devices-per-user) keep
  *   their records and TUNs, and are managed again on the next start; a device in another
