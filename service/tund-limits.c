@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "tund-limits.h"
@@ -55,7 +56,28 @@ int limits_parse_option(Limits *l, const char *name, const char *value) {
         return -ENOENT;
 }
 
+/* Refusals are logged at most once a second, with how many went unlogged since: a caller
+ * at its limit could otherwise fill the journal. */
+static void log_refusal(const char *limit, uint64_t value, const char *what) {
+        static uint64_t last_usec;
+        static unsigned unlogged;
+        struct timespec ts;
+        uint64_t now;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        now = (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+        if (last_usec != 0 && now - last_usec < 1000000u) {
+                unlogged++;
+                return;
+        }
+        log_notice("Refused a call: limit %s=%" PRIu64 " reached (%s)%s.", limit, value, what,
+                   unlogged > 0 ? "; more refusals in the last second were not logged" : "");
+        last_usec = now;
+        unlogged = 0;
+}
+
 int limits_error(sd_bus_error *error, const char *limit, uint64_t value, const char *what) {
+        log_refusal(limit, value, what);
         sd_bus_error_setf(error, BUS_ERROR_LIMITS_EXCEEDED,
                           "Limit %s=%" PRIu64 " reached: %s. An administrator can raise it (see tund(8)).",
                           limit, value, what);

@@ -99,7 +99,7 @@ static void user_start(TbEnv *env, const TbUser *user, const char *path, bool ex
         g_autofree char *address = g_strconcat("DBUS_SYSTEM_BUS_ADDRESS=", tb_env_address(env), NULL);
         g_autofree char *port = g_strdup_printf("%u", AUTH_PORT);
         const char *argv[] = { "setpriv", reuid, regid, "--clear-groups", "--", "env", address,
-                               g_getenv("PFD_USER"), path,
+                               tb_env_user_program(env, g_getenv("PFD_USER")), path,
                                exchange ? AUTH_USER_ADDR : NULL, AUTH_DEVICE_ADDR, port, NULL };
         g_autoptr(GError) error = NULL;
 

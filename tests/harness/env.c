@@ -246,16 +246,34 @@ static void make_notify_socket(TbEnv *env) {
         env->notify_source = g_unix_fd_add(env->notify_fd, G_IO_IN, tb_tund_read_notifications, env);
 }
 
-/* The build folder may sit where test users cannot reach it (/root): they run a copy. */
+/* The build folder may sit where test users cannot reach it (a clone under a 0700 /root):
+ * a program they run is copied into the environment's folder, once, and run from there. */
+const char *tb_env_user_program(TbEnv *env, const char *path) {
+        g_assert_nonnull(path);
+        const char *copy = g_hash_table_lookup(env->user_programs, path);
+        if (copy)
+                return copy;
+
+        g_autofree char *base = g_path_get_basename(path);
+        g_autofree char *dir = g_build_filename(env->dir, "bin", NULL);
+        g_assert_no_errno(g_mkdir_with_parents(dir, 0755));
+        g_assert_no_errno(chmod(dir, 0755));
+        char *to_path = g_build_filename(dir, base, NULL);
+        g_assert_false(g_file_test(to_path, G_FILE_TEST_EXISTS));
+        g_autoptr(GFile) from = g_file_new_for_path(path);
+        g_autoptr(GFile) to = g_file_new_for_path(to_path);
+        g_autoptr(GError) error = NULL;
+        g_assert_true(g_file_copy(from, to, G_FILE_COPY_NONE, NULL, NULL, NULL, &error));
+        g_assert_no_error(error);
+        g_assert_no_errno(chmod(to_path, 0755));
+        g_hash_table_insert(env->user_programs, g_strdup(path), to_path);
+        return to_path;
+}
+
 static void install_caller(TbEnv *env) {
         const char *helper = g_getenv("TB_CALLER");
         g_assert_nonnull(helper);
-        g_autoptr(GFile) from = g_file_new_for_path(helper);
-        env->caller_path = g_build_filename(env->dir, "tb-caller", NULL);
-        g_autoptr(GFile) to = g_file_new_for_path(env->caller_path);
-        g_autoptr(GError) error = NULL;
-        g_assert_true(g_file_copy(from, to, G_FILE_COPY_NONE, NULL, NULL, NULL, &error));
-        g_assert_no_errno(chmod(env->caller_path, 0755));
+        env->caller_path = tb_env_user_program(env, helper);
 }
 
 TbEnv *tb_env_new(void) {
@@ -269,6 +287,7 @@ TbEnv *tb_env_new(void) {
         env->state_dir = g_build_filename(env->dir, "state", NULL);
         g_assert_no_errno(mkdir(env->state_dir, 0755));
         env->callers = g_ptr_array_new();
+        env->user_programs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         env->reaper = tb_reaper_start(env->dir, &env->reaper_fd);
 
         install_caller(env);
@@ -321,7 +340,7 @@ void tb_env_free(TbEnv *env) {
         for (TbRole r = 0; r < _TB_ROLE_MAX; r++)
                 g_free(env->users[r].name);
         g_free(env->notify_path);
-        g_free(env->caller_path);
+        g_hash_table_unref(env->user_programs);
         g_free(env->state_dir);
         g_free(env->address);
         g_free(env->dir);

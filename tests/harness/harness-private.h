@@ -18,7 +18,8 @@ struct TbEnv {
         GSubprocess *tund;
         GDBusConnection *bus;
         TbUser users[_TB_ROLE_MAX];
-        char *caller_path;      /* a copy of tb-caller that test users can run */
+        const char *caller_path;        /* a copy of tb-caller that test users can run */
+        GHashTable *user_programs;      /* built path → its copy below dir/bin */
         GPtrArray *callers;     /* borrowed TbCaller, so that they are stopped at the end */
         char *notify_path;
         int notify_fd;

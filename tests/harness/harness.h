@@ -49,6 +49,10 @@ const char *tb_env_address(TbEnv *env);
 const char *tb_env_dir(TbEnv *env);
 /* tund's --state-directory (where it keeps the records of persistent devices). */
 const char *tb_env_state_dir(TbEnv *env);
+/* A copy of the program at PATH that the test users can run (mode 0755, in a folder they
+ * can reach): the build folder may be under a home they cannot search, such as a 0700
+ * /root. Made on the first call for PATH, removed with the environment. */
+const char *tb_env_user_program(TbEnv *env, const char *path);
 /* The shared uid 0 connection of the test. */
 GDBusConnection *tb_env_bus(TbEnv *env);
 /* A new uid 0 connection; closing it ends its lifetime on the bus. */

@@ -37,7 +37,8 @@ static GPtrArray *tundctl_argv(TbEnv *env, const TbUser *user, const char *const
         for (const char *const *e = env_extra; e && *e; e++)
                 g_ptr_array_add(inner, g_strdup(*e));
         g_ptr_array_add(inner, g_strconcat("DBUS_SYSTEM_BUS_ADDRESS=", tb_env_address(env), NULL));
-        g_ptr_array_add(inner, g_strdup(tundctl_path()));
+        /* Test users may not reach the build folder; they run the harness's copy. */
+        g_ptr_array_add(inner, g_strdup(user ? tb_env_user_program(env, tundctl_path()) : tundctl_path()));
         for (const char *a = first; a; a = va_arg(ap, const char *))
                 g_ptr_array_add(inner, g_strdup(a));
 
