@@ -27,7 +27,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 #include <unistd.h>
@@ -122,14 +121,10 @@ static void child_setup(gpointer data) {
 
 /* This program, run as USER with --flood PATH. */
 static GSubprocess *flood_start(TbEnv *env, const TbUser *user, const char *path, GDataInputStream **ret_out) {
-        g_autofree char *copy = g_build_filename(tb_env_dir(env), "limits-bench", NULL);
-        g_autoptr(GFile) from = g_file_new_for_path("/proc/self/exe");
-        g_autoptr(GFile) to = g_file_new_for_path(copy);
+        g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
+        g_assert_nonnull(self);
+        const char *copy = tb_env_user_program(env, self);
         g_autoptr(GError) error = NULL;
-        if (!g_file_test(copy, G_FILE_TEST_EXISTS)) {
-                g_assert_true(g_file_copy(from, to, G_FILE_COPY_NONE, NULL, NULL, NULL, &error));
-                g_assert_no_errno(chmod(copy, 0755));
-        }
         g_autofree char *reuid = g_strdup_printf("--reuid=%u", (unsigned) user->uid);
         g_autofree char *regid = g_strdup_printf("--regid=%u", (unsigned) user->gid);
         g_autofree char *outstanding = g_strdup_printf("--flood-outstanding=%u", flood_outstanding);

@@ -33,7 +33,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define ACCESS_DENIED "org.freedesktop.DBus.Error.AccessDenied"
@@ -483,12 +482,7 @@ static void test_exec_setuid_after_calls(void) {
         const TbUser *user = tb_env_user(env, TB_ROLE_NOBODY);
         g_autoptr(GError) error = NULL;
 
-        /* Test users may not reach the build folder: they run a copy. */
-        g_autofree char *copy = g_build_filename(tb_env_dir(env), "attack-exec-caller", NULL);
-        g_autoptr(GFile) from = g_file_new_for_path(helper);
-        g_autoptr(GFile) to = g_file_new_for_path(copy);
-        g_assert_true(g_file_copy(from, to, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, &error));
-        g_assert_no_errno(chmod(copy, 0755));
+        const char *copy = tb_env_user_program(env, helper);
 
         /* tund handles the calls only once the sender is su. */
         pid_t tund = tb_tund_pid(env);
