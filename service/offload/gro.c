@@ -42,12 +42,47 @@ typedef struct FlowKey {
         uint64_t w[5];
 } FlowKey;
 
-/* The header bytes that may differ between the packets of a run; all others are equal in
- * every packet of it (flow key, headers_match, and the lengths the run fixes):
- *   IP bytes 0..15: IPv4 total length, ID, checksum;
- *                   IPv6 payload length;
- *   TCP bytes 4..19: sequence number, data offset byte, flags, window, checksum, urgent;
- *   UDP bytes 4..7: length, checksum.
+/* The header rules of a run, stated once: the fields in which its packets may differ,
+ * each checked on its own terms where the comment says. Every other bit of a mergeable
+ * packet's headers must equal the run's first packet's, as the kernel's GRO compares them:
+ *   IPv4: version and IHL (no options), TOS, the fragment word (DF; MF, offset and the
+ *         reserved bit clear), TTL, protocol, addresses;
+ *   IPv6: version, traffic class, flow label, next header (no extension headers), hop
+ *         limit, addresses;
+ *   TCP:  ports, ACK number, data offset and reserved bits (AccECN's AE among them), the
+ *         flags but PSH (ACK), window, option bytes;
+ *   UDP:  ports.
+ * Both paths compare a packet with its run under the masks made from this table
+ * (headers_match(), fast_append()). */
+typedef enum Layer {
+        LAYER_IPV4,
+        LAYER_IPV6,
+        LAYER_TCP,
+        LAYER_UDP,
+} Layer;
+
+typedef struct VaryingField {
+        Layer layer;
+        uint8_t offset, len;            /* in its layer's header */
+        uint8_t bits;                   /* of each of its bytes */
+} VaryingField;
+
+static const VaryingField varying_fields[] = {
+        { LAYER_IPV4, IPV4_TOT_LEN, 2, 0xff },          /* the packet's length */
+        { LAYER_IPV4, IPV4_ID, 2, 0xff },               /* ip_id_fits() */
+        { LAYER_IPV4, IPV4_CSUM, 2, 0xff },             /* verified */
+        { LAYER_IPV6, IPV6_PAYLOAD_LEN, 2, 0xff },      /* the packet's length */
+        { LAYER_TCP, TCP_SEQ, 4, 0xff },                /* adjacent: run_takes(), try_prepend() */
+        { LAYER_TCP, TCP_FLAGS, 1, TCP_PSH },           /* ends the run; the last one's is kept */
+        { LAYER_TCP, TCP_CSUM, 2, 0xff },               /* verified */
+        { LAYER_TCP, TCP_URG_PTR, 2, 0xff },            /* meaningless without URG; kept per packet */
+        { LAYER_UDP, UDP_LEN, 2, 0xff },                /* the packet's length */
+        { LAYER_UDP, UDP_CSUM, 2, 0xff },               /* verified, and present */
+};
+
+/* Where each packet of a run keeps its own values of the varying fields (all of them lie
+ * within), enough to rebuild its headers for gro_batch_unmerge():
+ *   IP bytes 0..15, TCP bytes 4..19, UDP bytes 4..7.
  * They hold everything finish() changes in the headers, too. */
 #define IP_VAR_LEN 16u
 #define L4_VAR_OFFSET 4u
@@ -63,7 +98,7 @@ typedef struct GroPacket {
 
 /* Masks over the headers of a run (GRO_MAX_HDR rounded up to whole words), one for each
  * kind of packet and L4 header length: 1 bits where a packet must equal the run's first,
- * 0 bits where it may differ (the varying fields and PSH) and past the headers. */
+ * 0 bits where it may differ (varying_fields) and past the headers. */
 #define MASK_LEN 104u
 #define N_TCP_LENGTHS ((TCP_MAX_HDR_LEN - TCP_MIN_HDR_LEN) / 4 + 1)
 typedef enum Shape {
@@ -166,21 +201,18 @@ static void clear_bits(uint8_t *mask, size_t offset, size_t len, uint8_t bits) {
 
 static void init_mask(uint8_t *mask, Shape shape, size_t l4_hdr_len) {
         bool v4 = shape == SHAPE_TCP4 || shape == SHAPE_UDP4;
+        bool tcp = shape == SHAPE_TCP4 || shape == SHAPE_TCP6;
         size_t l4 = v4 ? IPV4_MIN_HDR_LEN : IPV6_HDR_LEN;
 
         memset(mask, 0, MASK_LEN);
         memset(mask, 0xff, l4 + l4_hdr_len);
-        if (v4) {
-                clear_bits(mask, IPV4_TOT_LEN, 4, 0xff);        /* total length, ID */
-                clear_bits(mask, IPV4_CSUM, 2, 0xff);
-        } else
-                clear_bits(mask, IPV6_PAYLOAD_LEN, 2, 0xff);
-        if (shape == SHAPE_TCP4 || shape == SHAPE_TCP6) {
-                clear_bits(mask, l4 + TCP_SEQ, 4, 0xff);
-                clear_bits(mask, l4 + TCP_FLAGS, 1, TCP_PSH);
-                clear_bits(mask, l4 + TCP_CSUM, 4, 0xff);       /* checksum, urgent pointer */
-        } else
-                clear_bits(mask, l4 + UDP_LEN, 4, 0xff);
+        for (size_t i = 0; i < sizeof(varying_fields) / sizeof(varying_fields[0]); i++) {
+                const VaryingField *f = &varying_fields[i];
+                if (f->layer == (v4 ? LAYER_IPV4 : LAYER_IPV6))
+                        clear_bits(mask, f->offset, f->len, f->bits);
+                else if (f->layer == (tcp ? LAYER_TCP : LAYER_UDP))
+                        clear_bits(mask, l4 + f->offset, f->len, f->bits);
+        }
 }
 
 static void forget_runs(GroBatch *b) {
@@ -455,33 +487,46 @@ static const uint8_t *run_headers(const GroRun *r) {
         return r->region + VNET_HDR_LEN;
 }
 
-/* The fields that must be equal in every packet of a run (the flow key aside). */
-static bool headers_match(const GroRun *r, const uint8_t *pkt, const Parsed *p) {
-        const uint8_t *first = run_headers(r);
+static inline u64x2 load_u64x2(const uint8_t *p) {
+        u64x2 v;
+        memcpy(&v, p, sizeof(v));
+        return v;
+}
 
-        if (p->hdrs != r->hdrs)
-                return false;
+/* The bits of 16 bytes at offset i where a and b differ and the mask is set. */
+static inline u64x2 masked_diff(const uint8_t *a, const uint8_t *b, const uint8_t *mask, size_t i) {
+        return (load_u64x2(a + i) ^ load_u64x2(b + i)) & load_u64x2(mask + i);
+}
 
-        if (r->ip.version == 4) {
-                if (pkt[IPV4_TOS] != first[IPV4_TOS] || pkt[IPV4_TTL] != first[IPV4_TTL] ||
-                    ((pkt[IPV4_FRAG] ^ first[IPV4_FRAG]) & (IPV4_DF >> 8)))
-                        return false;
-        } else if (memcmp(pkt, first, 4) != 0 || pkt[IPV6_HOP_LIMIT] != first[IPV6_HOP_LIMIT])
-                return false;   /* version, traffic class, flow label; hop limit */
+/* Whether the headers of pkt (len bytes, more than r's headers) equal those of r's first
+ * packet under r's mask: the header rules of varying_fields. */
+static inline bool headers_equal(const GroRun *r, const uint8_t *pkt, size_t len) {
+        const uint8_t *first = run_headers(r), *mask = r->mask;
+        size_t hdrs = r->hdrs;
 
-        if (r->ip.proto == PROTO_TCP) {
-                size_t l4 = r->ip.l3_len;
-                /* As the kernel: the same ACK number, reserved bits (AccECN's AE among
-                 * them), window and option bytes (a multiple of 4). */
-                if (load32(pkt + l4 + TCP_ACK) != load32(first + l4 + TCP_ACK) ||
-                    pkt[l4 + TCP_DOFF] != first[l4 + TCP_DOFF] ||
-                    load16(pkt + l4 + TCP_WINDOW) != load16(first + l4 + TCP_WINDOW))
-                        return false;
-                for (size_t i = l4 + TCP_MIN_HDR_LEN; i < p->hdrs; i += 4)
-                        if (load32(pkt + i) != load32(first + i))
-                                return false;
+        if (hdrs <= FAST_CMP_LEN && len >= FAST_CMP_LEN) {
+                /* The mask is zero past the headers. */
+                _Static_assert(FAST_CMP_LEN == 5 * sizeof(u64x2), "compare length");
+                u64x2 diff = masked_diff(pkt, first, mask, 0) | masked_diff(pkt, first, mask, 16) |
+                             masked_diff(pkt, first, mask, 32) | masked_diff(pkt, first, mask, 48) |
+                             masked_diff(pkt, first, mask, 64);
+                return (diff[0] | diff[1]) == 0;
         }
-        return true;
+
+        uint64_t diff = 0;
+        size_t i = 0;
+        for (; i + 8 <= hdrs; i += 8)
+                diff |= (load64(pkt + i) ^ load64(first + i)) & load64(mask + i);
+        if (i < hdrs)   /* headers are whole 32-bit words */
+                diff |= (load32(pkt + i) ^ load32(first + i)) & load32(mask + i);
+        return diff == 0;
+}
+
+/* The header rules, for a parsed packet of r's flow. Its header length is compared first
+ * (the mask says as much, through IHL and data offset) so that the compare stays within
+ * the packet. */
+static bool headers_match(const GroRun *r, const uint8_t *pkt, const Parsed *p) {
+        return p->hdrs == r->hdrs && headers_equal(r, pkt, p->ip.ip_len);
 }
 
 /* IPv4 IDs must go up by one from packet to packet, or stay equal with DF set. */
@@ -578,17 +623,6 @@ static int try_append(GroBatch *b, GroRun *r, const uint8_t *pkt, const Parsed *
         return 1;
 }
 
-static inline u64x2 load_u64x2(const uint8_t *p) {
-        u64x2 v;
-        memcpy(&v, p, sizeof(v));
-        return v;
-}
-
-/* The bits of 16 bytes at offset i where a and b differ and the mask is set. */
-static inline u64x2 masked_diff(const uint8_t *a, const uint8_t *b, const uint8_t *mask, size_t i) {
-        return (load_u64x2(a + i) ^ load_u64x2(b + i)) & load_u64x2(mask + i);
-}
-
 /* The common case, without the parse: a packet that fits right after the newest run of its
  * ports. Its headers equal the run's under the run's mask (which holds version, IHL, no
  * fragment, the reserved bits, protocol, addresses, ports, ACK, data offset, window,
@@ -596,7 +630,6 @@ static inline u64x2 masked_diff(const uint8_t *a, const uint8_t *b, const uint8_
  * remains is the lengths, the IPv4 header checksum, the order and the L4 checksum. Returns true when
  * merged; false leaves everything to the full path (which also decides on refusals). */
 static bool fast_append(GroBatch *b, GroRun *r, const uint8_t *pkt, size_t len) {
-        const uint8_t *first = run_headers(r), *mask = r->mask;
         size_t hdrs = r->hdrs, l4 = r->ip.l3_len;
         bool tcp = r->ip.proto == PROTO_TCP;
 
@@ -605,26 +638,8 @@ static bool fast_append(GroBatch *b, GroRun *r, const uint8_t *pkt, size_t len) 
                 return false;
 
         /* The ports first: they tell interleaved flows apart at once. */
-        if (load32(pkt + l4) != load32(first + l4))
+        if (load32(pkt + l4) != load32(run_headers(r) + l4) || !headers_equal(r, pkt, len))
                 return false;
-        if (hdrs <= FAST_CMP_LEN && len >= FAST_CMP_LEN) {
-                /* The mask is zero past the headers. */
-                _Static_assert(FAST_CMP_LEN == 5 * sizeof(u64x2), "compare length");
-                u64x2 diff = masked_diff(pkt, first, mask, 0) | masked_diff(pkt, first, mask, 16) |
-                             masked_diff(pkt, first, mask, 32) | masked_diff(pkt, first, mask, 48) |
-                             masked_diff(pkt, first, mask, 64);
-                if ((diff[0] | diff[1]) != 0)
-                        return false;
-        } else {
-                uint64_t diff = 0;
-                size_t i = 0;
-                for (; i + 8 <= hdrs; i += 8)
-                        diff |= (load64(pkt + i) ^ load64(first + i)) & load64(mask + i);
-                if (i < hdrs)   /* headers are whole 32-bit words */
-                        diff |= (load32(pkt + i) ^ load32(first + i)) & load32(mask + i);
-                if (diff != 0)
-                        return false;
-        }
 
         uint32_t payload_len = (uint32_t) (len - hdrs), l4_len = (uint32_t) (len - l4);
         uint16_t id = 0;
