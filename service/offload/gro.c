@@ -339,12 +339,6 @@ static uint32_t load32(const uint8_t *p) {
         return v;
 }
 
-static uint16_t load16(const uint8_t *p) {
-        uint16_t v;
-        memcpy(&v, p, sizeof(v));
-        return v;
-}
-
 /* ---- parsing -------------------------------------------------------------------------- */
 
 static OffloadDrop parse_l4(const uint8_t *pkt, Parsed *p) {
@@ -385,17 +379,25 @@ static void make_key(const uint8_t *pkt, Parsed *p) {
                                        load64(pkt + IPV6_DADDR), load64(pkt + IPV6_DADDR + 8), tail } };
 }
 
+static bool coalescing_on(const GroBatch *b, uint8_t proto) {
+        return proto == PROTO_TCP ? b->tcp : b->udp;
+}
+
+/* As the kernel: UDP GRO needs a checksum (for symmetry with GSO). */
+static bool udp_csum_present(const uint8_t *pkt, size_t l4) {
+        return (pkt[l4 + UDP_CSUM] | pkt[l4 + UDP_CSUM + 1]) != 0;
+}
+
 /* Whether the packet may be merged at all, judged on itself alone. */
 static bool packet_eligible(const GroBatch *b, const uint8_t *pkt, const Parsed *p) {
-        if (p->payload_len == 0 || p->ip.ext_headers || p->hdrs > GRO_MAX_HDR)
+        if (p->payload_len == 0 || p->ip.ext_headers || p->hdrs > GRO_MAX_HDR || !coalescing_on(b, p->ip.proto))
                 return false;
         /* As the kernel: IPv4's reserved fragment bit set, the packet goes alone. */
         if (p->ip.version == 4 && (get_be16(pkt + IPV4_FRAG) & IPV4_RESERVED))
                 return false;
         if (p->ip.proto == PROTO_TCP)
-                return b->tcp && (p->tcp_flags == TCP_ACK_FLAG || p->tcp_flags == (TCP_ACK_FLAG | TCP_PSH));
-        /* As the kernel: UDP GRO needs a checksum (for symmetry with GSO). */
-        return b->udp && (pkt[p->ip.l3_len + UDP_CSUM] | pkt[p->ip.l3_len + UDP_CSUM + 1]) != 0;
+                return p->tcp_flags == TCP_ACK_FLAG || p->tcp_flags == (TCP_ACK_FLAG | TCP_PSH);
+        return udp_csum_present(pkt, p->ip.l3_len);
 }
 
 static OffloadDrop parse_packet(const GroBatch *b, const uint8_t *pkt, size_t len, Parsed *p) {
@@ -583,6 +585,15 @@ static void apply_packet_fields(uint8_t *hdrs, const GroRun *r, const GroPacket 
                 memcpy(hdrs + l4 + L4_VAR_OFFSET, gp->l4_var, UDP_VAR_LEN);
 }
 
+/* Whether a packet of r's flow with payload_len bytes (TCP: from seq on) may follow r's
+ * last: the run open, no larger than its segments, within the largest IP packet, and the
+ * next in sequence (TCP) or within the kernel's count (UDP). */
+static bool run_takes(const GroRun *r, size_t payload_len, uint32_t seq) {
+        if (r->closed || payload_len > r->gso_size || r->len + payload_len > IP_MAX_PACKET)
+                return false;
+        return r->ip.proto == PROTO_TCP ? seq == r->seq_end : r->count < UDP_GRO_MAX_SEGS;
+}
+
 static bool ends_run(uint32_t payload_len, uint8_t proto, uint8_t tcp_flags, uint16_t gso_size) {
         return payload_len < gso_size || (proto == PROTO_TCP && (tcp_flags & TCP_PSH));
 }
@@ -605,11 +616,8 @@ static void append_record(GroBatch *b, GroRun *r, uint32_t i, uint32_t payload_l
 static int try_append(GroBatch *b, GroRun *r, const uint8_t *pkt, const Parsed *p) {
         IdMode mode;
 
-        if (r->closed || p->payload_len > r->gso_size || r->len + p->payload_len > IP_MAX_PACKET)
-                return 0;
-        if (p->ip.proto == PROTO_TCP ? p->seq != r->seq_end : r->count >= UDP_GRO_MAX_SEGS)
-                return 0;
-        if (!headers_match(r, pkt, p) || !ip_id_fits(r, p->id, p->ip.version == 4 && ipv4_df(pkt), true, &mode))
+        if (!run_takes(r, p->payload_len, p->seq) || !headers_match(r, pkt, p) ||
+            !ip_id_fits(r, p->id, p->ip.version == 4 && ipv4_df(pkt), true, &mode))
                 return 0;
 
         /* Copied to its final place and verified in one pass; refused bytes stay past
@@ -624,17 +632,18 @@ static int try_append(GroBatch *b, GroRun *r, const uint8_t *pkt, const Parsed *
 }
 
 /* The common case, without the parse: a packet that fits right after the newest run of its
- * ports. Its headers equal the run's under the run's mask (which holds version, IHL, no
- * fragment, the reserved bits, protocol, addresses, ports, ACK, data offset, window,
- * options, TOS, TTL, DF, traffic class, flow label, hop limit, flags but PSH), so what
- * remains is the lengths, the IPv4 header checksum, the order and the L4 checksum. Returns true when
- * merged; false leaves everything to the full path (which also decides on refusals). */
+ * ports. The rules are those of the full path (run_takes(), headers_match(), ip_id_fits(),
+ * ends_run()); what the parse would find out besides is left to the run's mask (version,
+ * IHL, fragments, protocol, flags, extension headers: equal to the first packet's) and to
+ * the checks here of the lengths, the IPv4 header checksum, the UDP checksum's presence
+ * and the L4 checksum. Returns true when merged; false leaves everything to the full path
+ * (which also decides on refusals). */
 static bool fast_append(GroBatch *b, GroRun *r, const uint8_t *pkt, size_t len) {
         size_t hdrs = r->hdrs, l4 = r->ip.l3_len;
         bool tcp = r->ip.proto == PROTO_TCP;
 
-        if (!r->mergeable || r->closed || len <= hdrs || len - hdrs > r->gso_size ||
-            r->len + (len - hdrs) > IP_MAX_PACKET || !(tcp ? b->tcp : b->udp))
+        if (!r->mergeable || len <= hdrs || !coalescing_on(b, r->ip.proto) ||
+            !run_takes(r, len - hdrs, tcp ? get_be32(pkt + l4 + TCP_SEQ) : 0))
                 return false;
 
         /* The ports first: they tell interleaved flows apart at once. */
@@ -651,9 +660,7 @@ static bool fast_append(GroBatch *b, GroRun *r, const uint8_t *pkt, size_t len) 
                 id = get_be16(pkt + IPV4_ID);
         } else if (get_be16(pkt + IPV6_PAYLOAD_LEN) != len - IPV6_HDR_LEN)
                 return false;
-        if (tcp ? get_be32(pkt + l4 + TCP_SEQ) != r->seq_end : r->count >= UDP_GRO_MAX_SEGS)
-                return false;
-        if (!tcp && (get_be16(pkt + l4 + UDP_LEN) != l4_len || load16(pkt + l4 + UDP_CSUM) == 0))
+        if (!tcp && (get_be16(pkt + l4 + UDP_LEN) != l4_len || !udp_csum_present(pkt, l4)))
                 return false;
         if (!ip_id_fits(r, id, r->ip.version == 4 && ipv4_df(pkt), true, &mode))
                 return false;
