@@ -12,14 +12,16 @@
  * UDP flow has one open run (the newest); a packet of the flow that cannot join it starts
  * a new run, which keeps every flow's packets in order.
  *
- * The packets of a run have equal headers but for a few fields (see GroPacket), so the
+ * The packets of a run have equal headers but for a few fields (varying_fields), so the
  * run's region keeps the headers of the packet that started it and each packet records only
  * its own values of those fields: enough to rebuild its headers exactly when a coalesced
  * packet is taken apart again (gro_batch_unmerge).
  *
  * Most packets belong to the newest run of their ports: they are compared against that
  * run's headers under a mask of the fields allowed to differ, which stands for the whole
- * parse (fast_append). Whatever does not pass takes the full path. */
+ * parse (fast_append). Whatever does not pass takes the full path. Both apply the same
+ * rules (varying_fields, run_takes() and the rest), and give the same results; the tests
+ * and the fuzzer turn the fast path off (gro_batch_set_fast_path) to compare them. */
 
 #include <errno.h>
 #include <stdlib.h>
@@ -150,6 +152,7 @@ typedef struct Bucket {
 struct GroBatch {
         size_t max_packets;
         bool tcp, udp;
+        bool fast_path;
 
         GroPacket *packets;
         size_t n_packets;
@@ -245,7 +248,7 @@ int gro_batch_new_limited(GroBatch **ret, size_t max_packets, size_t max_bytes) 
                 n_buckets *= 2;
 
         b->max_packets = max_packets;
-        b->tcp = b->udp = true;
+        b->tcp = b->udp = b->fast_path = true;
         b->bucket_mask = n_buckets - 1;
         b->gen = 1;
         forget_runs(b);
@@ -289,6 +292,10 @@ void gro_batch_set_tcp(GroBatch *b, bool enable) {
 
 void gro_batch_set_udp(GroBatch *b, bool enable) {
         b->udp = enable;
+}
+
+void gro_batch_set_fast_path(GroBatch *b, bool enable) {
+        b->fast_path = enable;
 }
 
 void gro_batch_reset(GroBatch *b) {
@@ -802,7 +809,7 @@ int gro_batch_add(GroBatch *b, const uint8_t *pkt, size_t len) {
         /* The run of the packet's ports (IPv4 without options, or IPv6 without extension
          * headers, as mergeable packets are); for the rest fast_append() fails. */
         size_t l4 = len > 0 && pkt[0] >> 4 == 4 ? IPV4_MIN_HDR_LEN : IPV6_HDR_LEN;
-        if (len >= l4 + 4) {
+        if (b->fast_path && len >= l4 + 4) {
                 uint32_t ri = b->port_runs[port_slot(load32(pkt + l4))];
                 if (ri < b->n_runs && fast_append(b, &b->runs[ri], pkt, len)) {
                         b->last_run = ri;
