@@ -12,14 +12,16 @@
  * UDP flow has one open run (the newest); a packet of the flow that cannot join it starts
  * a new run, which keeps every flow's packets in order.
  *
- * The packets of a run have equal headers but for a few fields (see GroPacket), so the
+ * The packets of a run have equal headers but for a few fields (varying_fields), so the
  * run's region keeps the headers of the packet that started it and each packet records only
  * its own values of those fields: enough to rebuild its headers exactly when a coalesced
  * packet is taken apart again (gro_batch_unmerge).
  *
  * Most packets belong to the newest run of their ports: they are compared against that
  * run's headers under a mask of the fields allowed to differ, which stands for the whole
- * parse (fast_append). Whatever does not pass takes the full path. */
+ * parse (fast_append). Whatever does not pass takes the full path. Both apply the same
+ * rules (varying_fields, run_takes() and the rest), and give the same results; the tests
+ * and the fuzzer turn the fast path off (gro_batch_set_fast_path) to compare them. */
 
 #include <errno.h>
 #include <stdlib.h>
@@ -42,12 +44,47 @@ typedef struct FlowKey {
         uint64_t w[5];
 } FlowKey;
 
-/* The header bytes that may differ between the packets of a run; all others are equal in
- * every packet of it (flow key, headers_match, and the lengths the run fixes):
- *   IP bytes 0..15: IPv4 total length, ID, checksum;
- *                   IPv6 payload length;
- *   TCP bytes 4..19: sequence number, data offset byte, flags, window, checksum, urgent;
- *   UDP bytes 4..7: length, checksum.
+/* The header rules of a run, stated once: the fields in which its packets may differ,
+ * each checked on its own terms where the comment says. Every other bit of a mergeable
+ * packet's headers must equal the run's first packet's, as the kernel's GRO compares them:
+ *   IPv4: version and IHL (no options), TOS, the fragment word (DF; MF, offset and the
+ *         reserved bit clear), TTL, protocol, addresses;
+ *   IPv6: version, traffic class, flow label, next header (no extension headers), hop
+ *         limit, addresses;
+ *   TCP:  ports, ACK number, data offset and reserved bits (AccECN's AE among them), the
+ *         flags but PSH (ACK), window, option bytes;
+ *   UDP:  ports.
+ * Both paths compare a packet with its run under the masks made from this table
+ * (headers_match(), fast_append()). */
+typedef enum Layer {
+        LAYER_IPV4,
+        LAYER_IPV6,
+        LAYER_TCP,
+        LAYER_UDP,
+} Layer;
+
+typedef struct VaryingField {
+        Layer layer;
+        uint8_t offset, len;            /* in its layer's header */
+        uint8_t bits;                   /* of each of its bytes */
+} VaryingField;
+
+static const VaryingField varying_fields[] = {
+        { LAYER_IPV4, IPV4_TOT_LEN, 2, 0xff },          /* the packet's length */
+        { LAYER_IPV4, IPV4_ID, 2, 0xff },               /* ip_id_fits() */
+        { LAYER_IPV4, IPV4_CSUM, 2, 0xff },             /* verified */
+        { LAYER_IPV6, IPV6_PAYLOAD_LEN, 2, 0xff },      /* the packet's length */
+        { LAYER_TCP, TCP_SEQ, 4, 0xff },                /* adjacent: run_takes(), try_prepend() */
+        { LAYER_TCP, TCP_FLAGS, 1, TCP_PSH },           /* ends the run; the last one's is kept */
+        { LAYER_TCP, TCP_CSUM, 2, 0xff },               /* verified */
+        { LAYER_TCP, TCP_URG_PTR, 2, 0xff },            /* meaningless without URG; kept per packet */
+        { LAYER_UDP, UDP_LEN, 2, 0xff },                /* the packet's length */
+        { LAYER_UDP, UDP_CSUM, 2, 0xff },               /* verified, and present */
+};
+
+/* Where each packet of a run keeps its own values of the varying fields (all of them lie
+ * within), enough to rebuild its headers for gro_batch_unmerge():
+ *   IP bytes 0..15, TCP bytes 4..19, UDP bytes 4..7.
  * They hold everything finish() changes in the headers, too. */
 #define IP_VAR_LEN 16u
 #define L4_VAR_OFFSET 4u
@@ -63,7 +100,7 @@ typedef struct GroPacket {
 
 /* Masks over the headers of a run (GRO_MAX_HDR rounded up to whole words), one for each
  * kind of packet and L4 header length: 1 bits where a packet must equal the run's first,
- * 0 bits where it may differ (the varying fields and PSH) and past the headers. */
+ * 0 bits where it may differ (varying_fields) and past the headers. */
 #define MASK_LEN 104u
 #define N_TCP_LENGTHS ((TCP_MAX_HDR_LEN - TCP_MIN_HDR_LEN) / 4 + 1)
 typedef enum Shape {
@@ -115,6 +152,7 @@ typedef struct Bucket {
 struct GroBatch {
         size_t max_packets;
         bool tcp, udp;
+        bool fast_path;
 
         GroPacket *packets;
         size_t n_packets;
@@ -166,21 +204,18 @@ static void clear_bits(uint8_t *mask, size_t offset, size_t len, uint8_t bits) {
 
 static void init_mask(uint8_t *mask, Shape shape, size_t l4_hdr_len) {
         bool v4 = shape == SHAPE_TCP4 || shape == SHAPE_UDP4;
+        bool tcp = shape == SHAPE_TCP4 || shape == SHAPE_TCP6;
         size_t l4 = v4 ? IPV4_MIN_HDR_LEN : IPV6_HDR_LEN;
 
         memset(mask, 0, MASK_LEN);
         memset(mask, 0xff, l4 + l4_hdr_len);
-        if (v4) {
-                clear_bits(mask, IPV4_TOT_LEN, 4, 0xff);        /* total length, ID */
-                clear_bits(mask, IPV4_CSUM, 2, 0xff);
-        } else
-                clear_bits(mask, IPV6_PAYLOAD_LEN, 2, 0xff);
-        if (shape == SHAPE_TCP4 || shape == SHAPE_TCP6) {
-                clear_bits(mask, l4 + TCP_SEQ, 4, 0xff);
-                clear_bits(mask, l4 + TCP_FLAGS, 1, TCP_PSH);
-                clear_bits(mask, l4 + TCP_CSUM, 4, 0xff);       /* checksum, urgent pointer */
-        } else
-                clear_bits(mask, l4 + UDP_LEN, 4, 0xff);
+        for (size_t i = 0; i < sizeof(varying_fields) / sizeof(varying_fields[0]); i++) {
+                const VaryingField *f = &varying_fields[i];
+                if (f->layer == (v4 ? LAYER_IPV4 : LAYER_IPV6))
+                        clear_bits(mask, f->offset, f->len, f->bits);
+                else if (f->layer == (tcp ? LAYER_TCP : LAYER_UDP))
+                        clear_bits(mask, l4 + f->offset, f->len, f->bits);
+        }
 }
 
 static void forget_runs(GroBatch *b) {
@@ -213,7 +248,7 @@ int gro_batch_new_limited(GroBatch **ret, size_t max_packets, size_t max_bytes) 
                 n_buckets *= 2;
 
         b->max_packets = max_packets;
-        b->tcp = b->udp = true;
+        b->tcp = b->udp = b->fast_path = true;
         b->bucket_mask = n_buckets - 1;
         b->gen = 1;
         forget_runs(b);
@@ -257,6 +292,10 @@ void gro_batch_set_tcp(GroBatch *b, bool enable) {
 
 void gro_batch_set_udp(GroBatch *b, bool enable) {
         b->udp = enable;
+}
+
+void gro_batch_set_fast_path(GroBatch *b, bool enable) {
+        b->fast_path = enable;
 }
 
 void gro_batch_reset(GroBatch *b) {
@@ -307,12 +346,6 @@ static uint32_t load32(const uint8_t *p) {
         return v;
 }
 
-static uint16_t load16(const uint8_t *p) {
-        uint16_t v;
-        memcpy(&v, p, sizeof(v));
-        return v;
-}
-
 /* ---- parsing -------------------------------------------------------------------------- */
 
 static OffloadDrop parse_l4(const uint8_t *pkt, Parsed *p) {
@@ -353,17 +386,25 @@ static void make_key(const uint8_t *pkt, Parsed *p) {
                                        load64(pkt + IPV6_DADDR), load64(pkt + IPV6_DADDR + 8), tail } };
 }
 
+static bool coalescing_on(const GroBatch *b, uint8_t proto) {
+        return proto == PROTO_TCP ? b->tcp : b->udp;
+}
+
+/* As the kernel: UDP GRO needs a checksum (for symmetry with GSO). */
+static bool udp_csum_present(const uint8_t *pkt, size_t l4) {
+        return (pkt[l4 + UDP_CSUM] | pkt[l4 + UDP_CSUM + 1]) != 0;
+}
+
 /* Whether the packet may be merged at all, judged on itself alone. */
 static bool packet_eligible(const GroBatch *b, const uint8_t *pkt, const Parsed *p) {
-        if (p->payload_len == 0 || p->ip.ext_headers || p->hdrs > GRO_MAX_HDR)
+        if (p->payload_len == 0 || p->ip.ext_headers || p->hdrs > GRO_MAX_HDR || !coalescing_on(b, p->ip.proto))
                 return false;
         /* As the kernel: IPv4's reserved fragment bit set, the packet goes alone. */
         if (p->ip.version == 4 && (get_be16(pkt + IPV4_FRAG) & IPV4_RESERVED))
                 return false;
         if (p->ip.proto == PROTO_TCP)
-                return b->tcp && (p->tcp_flags == TCP_ACK_FLAG || p->tcp_flags == (TCP_ACK_FLAG | TCP_PSH));
-        /* As the kernel: UDP GRO needs a checksum (for symmetry with GSO). */
-        return b->udp && (pkt[p->ip.l3_len + UDP_CSUM] | pkt[p->ip.l3_len + UDP_CSUM + 1]) != 0;
+                return p->tcp_flags == TCP_ACK_FLAG || p->tcp_flags == (TCP_ACK_FLAG | TCP_PSH);
+        return udp_csum_present(pkt, p->ip.l3_len);
 }
 
 static OffloadDrop parse_packet(const GroBatch *b, const uint8_t *pkt, size_t len, Parsed *p) {
@@ -455,33 +496,46 @@ static const uint8_t *run_headers(const GroRun *r) {
         return r->region + VNET_HDR_LEN;
 }
 
-/* The fields that must be equal in every packet of a run (the flow key aside). */
-static bool headers_match(const GroRun *r, const uint8_t *pkt, const Parsed *p) {
-        const uint8_t *first = run_headers(r);
+static inline u64x2 load_u64x2(const uint8_t *p) {
+        u64x2 v;
+        memcpy(&v, p, sizeof(v));
+        return v;
+}
 
-        if (p->hdrs != r->hdrs)
-                return false;
+/* The bits of 16 bytes at offset i where a and b differ and the mask is set. */
+static inline u64x2 masked_diff(const uint8_t *a, const uint8_t *b, const uint8_t *mask, size_t i) {
+        return (load_u64x2(a + i) ^ load_u64x2(b + i)) & load_u64x2(mask + i);
+}
 
-        if (r->ip.version == 4) {
-                if (pkt[IPV4_TOS] != first[IPV4_TOS] || pkt[IPV4_TTL] != first[IPV4_TTL] ||
-                    ((pkt[IPV4_FRAG] ^ first[IPV4_FRAG]) & (IPV4_DF >> 8)))
-                        return false;
-        } else if (memcmp(pkt, first, 4) != 0 || pkt[IPV6_HOP_LIMIT] != first[IPV6_HOP_LIMIT])
-                return false;   /* version, traffic class, flow label; hop limit */
+/* Whether the headers of pkt (len bytes, more than r's headers) equal those of r's first
+ * packet under r's mask: the header rules of varying_fields. */
+static inline bool headers_equal(const GroRun *r, const uint8_t *pkt, size_t len) {
+        const uint8_t *first = run_headers(r), *mask = r->mask;
+        size_t hdrs = r->hdrs;
 
-        if (r->ip.proto == PROTO_TCP) {
-                size_t l4 = r->ip.l3_len;
-                /* As the kernel: the same ACK number, reserved bits (AccECN's AE among
-                 * them), window and option bytes (a multiple of 4). */
-                if (load32(pkt + l4 + TCP_ACK) != load32(first + l4 + TCP_ACK) ||
-                    pkt[l4 + TCP_DOFF] != first[l4 + TCP_DOFF] ||
-                    load16(pkt + l4 + TCP_WINDOW) != load16(first + l4 + TCP_WINDOW))
-                        return false;
-                for (size_t i = l4 + TCP_MIN_HDR_LEN; i < p->hdrs; i += 4)
-                        if (load32(pkt + i) != load32(first + i))
-                                return false;
+        if (hdrs <= FAST_CMP_LEN && len >= FAST_CMP_LEN) {
+                /* The mask is zero past the headers. */
+                _Static_assert(FAST_CMP_LEN == 5 * sizeof(u64x2), "compare length");
+                u64x2 diff = masked_diff(pkt, first, mask, 0) | masked_diff(pkt, first, mask, 16) |
+                             masked_diff(pkt, first, mask, 32) | masked_diff(pkt, first, mask, 48) |
+                             masked_diff(pkt, first, mask, 64);
+                return (diff[0] | diff[1]) == 0;
         }
-        return true;
+
+        uint64_t diff = 0;
+        size_t i = 0;
+        for (; i + 8 <= hdrs; i += 8)
+                diff |= (load64(pkt + i) ^ load64(first + i)) & load64(mask + i);
+        if (i < hdrs)   /* headers are whole 32-bit words */
+                diff |= (load32(pkt + i) ^ load32(first + i)) & load32(mask + i);
+        return diff == 0;
+}
+
+/* The header rules, for a parsed packet of r's flow. Its header length is compared first
+ * (the mask says as much, through IHL and data offset) so that the compare stays within
+ * the packet. */
+static bool headers_match(const GroRun *r, const uint8_t *pkt, const Parsed *p) {
+        return p->hdrs == r->hdrs && headers_equal(r, pkt, p->ip.ip_len);
 }
 
 /* IPv4 IDs must go up by one from packet to packet, or stay equal with DF set. */
@@ -538,6 +592,15 @@ static void apply_packet_fields(uint8_t *hdrs, const GroRun *r, const GroPacket 
                 memcpy(hdrs + l4 + L4_VAR_OFFSET, gp->l4_var, UDP_VAR_LEN);
 }
 
+/* Whether a packet of r's flow with payload_len bytes (TCP: from seq on) may follow r's
+ * last: the run open, no larger than its segments, within the largest IP packet, and the
+ * next in sequence (TCP) or within the kernel's count (UDP). */
+static bool run_takes(const GroRun *r, size_t payload_len, uint32_t seq) {
+        if (r->closed || payload_len > r->gso_size || r->len + payload_len > IP_MAX_PACKET)
+                return false;
+        return r->ip.proto == PROTO_TCP ? seq == r->seq_end : r->count < UDP_GRO_MAX_SEGS;
+}
+
 static bool ends_run(uint32_t payload_len, uint8_t proto, uint8_t tcp_flags, uint16_t gso_size) {
         return payload_len < gso_size || (proto == PROTO_TCP && (tcp_flags & TCP_PSH));
 }
@@ -560,11 +623,8 @@ static void append_record(GroBatch *b, GroRun *r, uint32_t i, uint32_t payload_l
 static int try_append(GroBatch *b, GroRun *r, const uint8_t *pkt, const Parsed *p) {
         IdMode mode;
 
-        if (r->closed || p->payload_len > r->gso_size || r->len + p->payload_len > IP_MAX_PACKET)
-                return 0;
-        if (p->ip.proto == PROTO_TCP ? p->seq != r->seq_end : r->count >= UDP_GRO_MAX_SEGS)
-                return 0;
-        if (!headers_match(r, pkt, p) || !ip_id_fits(r, p->id, p->ip.version == 4 && ipv4_df(pkt), true, &mode))
+        if (!run_takes(r, p->payload_len, p->seq) || !headers_match(r, pkt, p) ||
+            !ip_id_fits(r, p->id, p->ip.version == 4 && ipv4_df(pkt), true, &mode))
                 return 0;
 
         /* Copied to its final place and verified in one pass; refused bytes stay past
@@ -578,53 +638,24 @@ static int try_append(GroBatch *b, GroRun *r, const uint8_t *pkt, const Parsed *
         return 1;
 }
 
-static inline u64x2 load_u64x2(const uint8_t *p) {
-        u64x2 v;
-        memcpy(&v, p, sizeof(v));
-        return v;
-}
-
-/* The bits of 16 bytes at offset i where a and b differ and the mask is set. */
-static inline u64x2 masked_diff(const uint8_t *a, const uint8_t *b, const uint8_t *mask, size_t i) {
-        return (load_u64x2(a + i) ^ load_u64x2(b + i)) & load_u64x2(mask + i);
-}
-
 /* The common case, without the parse: a packet that fits right after the newest run of its
- * ports. Its headers equal the run's under the run's mask (which holds version, IHL, no
- * fragment, the reserved bits, protocol, addresses, ports, ACK, data offset, window,
- * options, TOS, TTL, DF, traffic class, flow label, hop limit, flags but PSH), so what
- * remains is the lengths, the IPv4 header checksum, the order and the L4 checksum. Returns true when
- * merged; false leaves everything to the full path (which also decides on refusals). */
+ * ports. The rules are those of the full path (run_takes(), headers_match(), ip_id_fits(),
+ * ends_run()); what the parse would find out besides is left to the run's mask (version,
+ * IHL, fragments, protocol, flags, extension headers: equal to the first packet's) and to
+ * the checks here of the lengths, the IPv4 header checksum, the UDP checksum's presence
+ * and the L4 checksum. Returns true when merged; false leaves everything to the full path
+ * (which also decides on refusals). */
 static bool fast_append(GroBatch *b, GroRun *r, const uint8_t *pkt, size_t len) {
-        const uint8_t *first = run_headers(r), *mask = r->mask;
         size_t hdrs = r->hdrs, l4 = r->ip.l3_len;
         bool tcp = r->ip.proto == PROTO_TCP;
 
-        if (!r->mergeable || r->closed || len <= hdrs || len - hdrs > r->gso_size ||
-            r->len + (len - hdrs) > IP_MAX_PACKET || !(tcp ? b->tcp : b->udp))
+        if (!r->mergeable || len <= hdrs || !coalescing_on(b, r->ip.proto) ||
+            !run_takes(r, len - hdrs, tcp ? get_be32(pkt + l4 + TCP_SEQ) : 0))
                 return false;
 
         /* The ports first: they tell interleaved flows apart at once. */
-        if (load32(pkt + l4) != load32(first + l4))
+        if (load32(pkt + l4) != load32(run_headers(r) + l4) || !headers_equal(r, pkt, len))
                 return false;
-        if (hdrs <= FAST_CMP_LEN && len >= FAST_CMP_LEN) {
-                /* The mask is zero past the headers. */
-                _Static_assert(FAST_CMP_LEN == 5 * sizeof(u64x2), "compare length");
-                u64x2 diff = masked_diff(pkt, first, mask, 0) | masked_diff(pkt, first, mask, 16) |
-                             masked_diff(pkt, first, mask, 32) | masked_diff(pkt, first, mask, 48) |
-                             masked_diff(pkt, first, mask, 64);
-                if ((diff[0] | diff[1]) != 0)
-                        return false;
-        } else {
-                uint64_t diff = 0;
-                size_t i = 0;
-                for (; i + 8 <= hdrs; i += 8)
-                        diff |= (load64(pkt + i) ^ load64(first + i)) & load64(mask + i);
-                if (i < hdrs)   /* headers are whole 32-bit words */
-                        diff |= (load32(pkt + i) ^ load32(first + i)) & load32(mask + i);
-                if (diff != 0)
-                        return false;
-        }
 
         uint32_t payload_len = (uint32_t) (len - hdrs), l4_len = (uint32_t) (len - l4);
         uint16_t id = 0;
@@ -636,9 +667,7 @@ static bool fast_append(GroBatch *b, GroRun *r, const uint8_t *pkt, size_t len) 
                 id = get_be16(pkt + IPV4_ID);
         } else if (get_be16(pkt + IPV6_PAYLOAD_LEN) != len - IPV6_HDR_LEN)
                 return false;
-        if (tcp ? get_be32(pkt + l4 + TCP_SEQ) != r->seq_end : r->count >= UDP_GRO_MAX_SEGS)
-                return false;
-        if (!tcp && (get_be16(pkt + l4 + UDP_LEN) != l4_len || load16(pkt + l4 + UDP_CSUM) == 0))
+        if (!tcp && (get_be16(pkt + l4 + UDP_LEN) != l4_len || !udp_csum_present(pkt, l4)))
                 return false;
         if (!ip_id_fits(r, id, r->ip.version == 4 && ipv4_df(pkt), true, &mode))
                 return false;
@@ -780,7 +809,7 @@ int gro_batch_add(GroBatch *b, const uint8_t *pkt, size_t len) {
         /* The run of the packet's ports (IPv4 without options, or IPv6 without extension
          * headers, as mergeable packets are); for the rest fast_append() fails. */
         size_t l4 = len > 0 && pkt[0] >> 4 == 4 ? IPV4_MIN_HDR_LEN : IPV6_HDR_LEN;
-        if (len >= l4 + 4) {
+        if (b->fast_path && len >= l4 + 4) {
                 uint32_t ri = b->port_runs[port_slot(load32(pkt + l4))];
                 if (ri < b->n_runs && fast_append(b, &b->runs[ri], pkt, len)) {
                         b->last_run = ri;

@@ -143,6 +143,11 @@ GroBatch *gro_batch_free(GroBatch *b);
 void gro_batch_set_tcp(GroBatch *b, bool enable);
 void gro_batch_set_udp(GroBatch *b, bool enable);
 
+/* On by default: a packet is first tried against the newest run of its ports without being
+ * parsed. Off, every packet takes the full parse. The output, unmerge results and stats are
+ * the same either way; turning it off is for the tests and the fuzzer, which check that. */
+void gro_batch_set_fast_path(GroBatch *b, bool enable);
+
 /* Starts a new batch; forgets the previous output. Statistics are kept. */
 void gro_batch_reset(GroBatch *b);
 

@@ -54,6 +54,7 @@
 #define TCP_WINDOW 14
 #define TCP_CSUM 16
 #define TCP_CSUM_OFFSET 16u
+#define TCP_URG_PTR 18
 
 #define TCP_FIN 0x01u
 #define TCP_SYN 0x02u

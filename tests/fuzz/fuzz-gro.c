@@ -6,7 +6,9 @@
  * packets as records of
  * a 2-byte big-endian length and that many bytes. Every coalesced message must split back
  * into as many packets as were merged into it, and unmerge must give them back: each
- * packet it gives is byte for byte one that was added. */
+ * packet it gives is byte for byte one that was added. A second batch takes the same
+ * packets with the fast path off: it must answer every add alike, keep the same counters,
+ * and give the same messages and unmerged packets, byte for byte. */
 
 #include <errno.h>
 #include <stdbool.h>
@@ -41,6 +43,27 @@ static void fix_checksums(uint8_t *p, size_t len) {
         put_l4_csum(p + field, sum, ip.proto);
 }
 
+static bool same_iovecs(const struct iovec *a, const struct iovec *b, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (a[i].iov_len != b[i].iov_len || memcmp(a[i].iov_base, b[i].iov_base, a[i].iov_len) != 0)
+                        return false;
+        return true;
+}
+
+/* The full path's batch gives what the fast path's gave (its m messages msgs): the
+ * messages, then the packets each is taken apart into. */
+static void check_same_output(GroBatch *fast, const struct iovec *msgs, size_t m, GroBatch *full) {
+        const struct iovec *a, *b;
+
+        if (gro_batch_finish(full, &b) != m || !same_iovecs(msgs, b, m))
+                abort();
+        for (size_t i = 0; i < m; i++) {
+                size_t u = gro_batch_unmerge(fast, i, &a);
+                if (gro_batch_unmerge(full, i, &b) != u || !same_iovecs(a, b, u))
+                        abort();
+        }
+}
+
 /* Whether message m (a zeroed virtio_net_hdr and a packet) holds one of the packets added. */
 static bool was_added(const struct iovec *m, uint8_t *const *pkts, const size_t *lens, const bool *accepted, size_t n) {
         static const uint8_t zero[VNET_HDR_LEN];
@@ -55,7 +78,8 @@ static bool was_added(const struct iovec *m, uint8_t *const *pkts, const size_t 
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        static GroBatch *unlimited, *small;
+        /* [small room][fast path off] */
+        static GroBatch *batches[2][2];
         static uint8_t *split_buf;
         static struct iovec *segs;
         uint8_t *pkts[MAX_PACKETS];
@@ -65,19 +89,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
         if (size < 1)
                 return 0;
-        if (!unlimited) {
+        if (!split_buf) {
                 split_buf = malloc(4u << 20);
                 segs = malloc(70000 * sizeof(struct iovec));
-                if (gro_batch_new(&unlimited, MAX_PACKETS) < 0 ||
-                    gro_batch_new_limited(&small, MAX_PACKETS, 2 * GRO_BATCH_MIN_BYTES) < 0 || !split_buf || !segs)
+                for (size_t k = 0; k < 2; k++)
+                        if (gro_batch_new(&batches[0][k], MAX_PACKETS) < 0 ||
+                            gro_batch_new_limited(&batches[1][k], MAX_PACKETS, 2 * GRO_BATCH_MIN_BYTES) < 0)
+                                abort();
+                gro_batch_set_fast_path(batches[0][1], false);
+                gro_batch_set_fast_path(batches[1][1], false);
+                if (!split_buf || !segs)
                         abort();
         }
 
         uint8_t sw = data[0];
-        GroBatch *b = sw & 8 ? small : unlimited;
-        gro_batch_reset(b);
-        gro_batch_set_tcp(b, !(sw & 1));
-        gro_batch_set_udp(b, !(sw & 2));
+        bool small = sw & 8;
+        GroBatch *b = batches[small][0], *full = batches[small][1];
+        for (size_t k = 0; k < 2; k++) {
+                gro_batch_reset(batches[small][k]);
+                gro_batch_set_tcp(batches[small][k], !(sw & 1));
+                gro_batch_set_udp(batches[small][k], !(sw & 2));
+        }
         uint64_t merged_before = gro_batch_stats(b)->merged;
 
         size_t off = 1, added = 0;
@@ -97,15 +129,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 pkts[n] = p;
                 lens[n] = len;
                 int r = gro_batch_add(b, p, len);
+                if (gro_batch_add(full, p, len) != r ||
+                    memcmp(gro_batch_stats(b), gro_batch_stats(full), sizeof(GroStats)) != 0)
+                        abort();
                 accepted[n++] = r == 0;
                 if (r == 0)
                         added++;
-                else if (r != -EINVAL && !(r == -ENOBUFS && b == small))
+                else if (r != -EINVAL && !(r == -ENOBUFS && small))
                         abort();
         }
 
         const struct iovec *msgs, *orig;
         size_t m = gro_batch_finish(b, &msgs);
+        check_same_output(b, msgs, m, full);
         size_t merged = (size_t) (gro_batch_stats(b)->merged - merged_before);
         if (m + merged != added)
                 abort();
