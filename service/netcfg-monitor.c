@@ -2,6 +2,7 @@
 
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
 #include <stdlib.h>
@@ -43,7 +44,7 @@ static void monitor_dispatch_message(NetcfgMonitor *m, const struct nlmsghdr *h)
 static void monitor_dispatch_datagram(NetcfgMonitor *m, size_t size) {
         int len = (int) size;
 
-        for (struct nlmsghdr *h = (struct nlmsghdr *) m->buffer; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len))
+        for (struct nlmsghdr *h = (struct nlmsghdr *) m->buffer; nlmsg_ok(h, len); h = nlmsg_next(h, &len))
                 monitor_dispatch_message(m, h);
 }
 
