@@ -156,22 +156,30 @@ Device *manager_find_device_by_id(Manager *m, uint64_t id) {
         return hashmap_get(m->devices_by_id, &id);
 }
 
-Device *manager_find_device_by_ifindex(Manager *m, int ifindex) {
-        for (Device *d = m->devices; d; d = d->next)
-                if (d->ifindex == ifindex && tun_in_own_netns(d->tun_fd) > 0)
+/* The device a notification of tund's namespace is about. One that moved away with this
+ * ifindex hears the kernel take its addresses and routes here: it forgets them (what it
+ * shows now is the other namespace's). */
+static Device *manager_netcfg_device(Manager *m, int ifindex) {
+        for (Device *d = m->devices; d; d = d->next) {
+                if (d->ifindex != ifindex)
+                        continue;
+                if (tun_in_own_netns(d->tun_fd) > 0)
                         return d;
+                if (d->n_addresses > 0 || d->n_routes > 0)
+                        device_netcfg_link_changed(d);
+        }
         return NULL;
 }
 
 static void manager_on_address(int ifindex, const NetAddress *a, bool present, void *userdata) {
-        Device *d = manager_find_device_by_ifindex(userdata, ifindex);
+        Device *d = manager_netcfg_device(userdata, ifindex);
 
         if (d)
                 device_apply_address(d, a, present);
 }
 
 static void manager_on_route(int ifindex, const NetRoute *r, bool present, bool replace, void *userdata) {
-        Device *d = manager_find_device_by_ifindex(userdata, ifindex);
+        Device *d = manager_netcfg_device(userdata, ifindex);
 
         if (d)
                 device_apply_route(d, r, present, replace);

@@ -98,8 +98,6 @@ void manager_forget_unadopted(Manager *m);
 
 Device *manager_find_device_by_name(Manager *m, const char *name);
 Device *manager_find_device_by_id(Manager *m, uint64_t id);
-/* The device with this ifindex in tund's own network namespace. */
-Device *manager_find_device_by_ifindex(Manager *m, int ifindex);
 
 /* Devices whose Owner is owner; packet fds opened by uid, on all devices. */
 unsigned manager_n_devices_of(Manager *m, uid_t owner);
