@@ -278,8 +278,10 @@ typedef struct BadCall {
 } BadCall;
 
 static GVariant *bad_call_args(const BadCall *c) {
-        GVariant *options = no_options();
-        if (c->key) {
+        GVariant *options;
+        if (!c->key)
+                options = no_options();
+        else {
                 GVariant *v = strcmp(c->type, "s") == 0 ? g_variant_new_string(c->value) :
                         strcmp(c->type, "u") == 0 ? g_variant_new_uint32((guint32) g_ascii_strtoull(c->value, NULL, 10)) :
                         g_variant_new_int32((gint32) g_ascii_strtoll(c->value, NULL, 10));
