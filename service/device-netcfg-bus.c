@@ -136,7 +136,17 @@ static int parse_address(const char *s, const char *peer, NetAddress *ret, sd_bu
         return 0;
 }
 
-static int address_error(Device *d, const char *address, int r, sd_bus_error *error) {
+/* The kernel has no IPv6 on a link whose MTU is below IPv6's minimum, or where IPv6 is
+ * disabled: ENODEV for routes, EINVAL for addresses. */
+static int ipv6_off_error(Device *d, sd_bus_error *error) {
+        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                 "IPv6 is off on %s: its MTU %" PRIu32 " is below IPv6's minimum of 1280, or net.ipv6.conf.%s.disable_ipv6 is set.",
+                                 d->name, d->mtu, d->name);
+}
+
+static int address_error(Device *d, const char *address, int family, int r, sd_bus_error *error) {
+        if (family == AF_INET6 && (r == -ENODEV || r == -EINVAL || r == -EACCES))
+                return ipv6_off_error(d, error);
         if (r == -EREMOTE)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
                                          "Device %s is in another network namespace now; tund cannot change addresses there yet. Use ip -n NAMESPACE address.",
@@ -170,7 +180,7 @@ static int method_add_address(sd_bus_message *message, void *userdata, sd_bus_er
 
         r = device_add_address(d, &a);
         if (r < 0)
-                return address_error(d, address, r, error);
+                return address_error(d, address, a.family, r, error);
         return sd_bus_reply_method_return(message, NULL);
 }
 
@@ -193,7 +203,7 @@ static int method_remove_address(sd_bus_message *message, void *userdata, sd_bus
 
         r = device_remove_address(d, &a);
         if (r < 0)
-                return address_error(d, address, r, error);
+                return address_error(d, address, a.family, r, error);
         return sd_bus_reply_method_return(message, NULL);
 }
 
@@ -258,6 +268,8 @@ static int read_route(sd_bus_message *message, const char **ret_dst, NetRoute *r
 static int route_error(Device *d, const char *dst, const NetRoute *route, int r, sd_bus_error *error) {
         char gw[INET6_ADDRSTRLEN];
 
+        if (route->family == AF_INET6 && r == -ENODEV)
+                return ipv6_off_error(d, error);
         if (r == -EREMOTE)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
                                          "Device %s is in another network namespace now; tund cannot change routes there yet. Use ip -n NAMESPACE route.",
@@ -276,8 +288,8 @@ static int route_error(Device *d, const char *dst, const NetRoute *route, int r,
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Gateway %s is not reachable through %s: add an address whose prefix covers it first.",
                                          inet_addr_format(route->family, &route->gateway, gw), d->name);
-        if (r == -ENETDOWN)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED,
+        if (r == -ENETDOWN)     /* a precondition the caller can meet: the contract's InvalidArgs */
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Device %s is down, and the kernel routes only through a link that is up: bring it up first (ip link set %s up).",
                                          d->name, d->name);
         return sd_bus_error_set_errnof(error, r, "Failed to change the route to %s through %s: %m", dst, d->name);

@@ -363,6 +363,26 @@ static void test_bad_input(void) {
         tb_delete_ok(bus, path);
 }
 
+/* What the kernel refuses because of the link's state is InvalidArgs with words. */
+static void test_link_state(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *name = tb_ifname("l");
+        g_autofree char *path = tb_create_ok(bus, name, tb_options("MTU", g_variant_new_uint32(1000), NULL));
+
+        /* Down: no route through it. */
+        tb_call_expect(bus, path, TB_DEVICE_IFACE, "AddRoute", route_args("10.95.0.0/16", NULL), INVALID_ARGS);
+        tb_call_expect(bus, path, TB_DEVICE_IFACE, "AddRoute", route_args("fd00:95::/32", NULL), INVALID_ARGS);
+        /* An MTU below IPv6's minimum: no IPv6 on it. */
+        ip("link set %s up", name);
+        tb_call_expect(bus, path, TB_DEVICE_IFACE, "AddAddress", address_args("fd00:95::2/64", NULL), INVALID_ARGS);
+        tb_call_expect(bus, path, TB_DEVICE_IFACE, "AddRoute", route_args("fd00:95::/32", NULL), INVALID_ARGS);
+        tb_call_expect(bus, path, TB_DEVICE_IFACE, "AddRoute", route_args("10.95.0.0/16", NULL), NULL);
+        tb_delete_ok(bus, path);
+}
+
 /* Calls each of the four methods as CALLER on PATH, expecting ERROR (NULL: success). */
 static void caller_configures(TbCaller *c, const char *path, const char *error) {
         tb_caller_expect(c, false, path, TB_DEVICE_IFACE, "AddAddress", address_args("10.8.7.2/24", NULL), error);
@@ -550,6 +570,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/netcfg/addresses", test_addresses);
         g_test_add_func("/netcfg/routes", test_routes);
         g_test_add_func("/netcfg/bad-input", test_bad_input);
+        g_test_add_func("/netcfg/link-state", test_link_state);
         g_test_add_func("/netcfg/polkit", test_polkit);
         g_test_add_func("/netcfg/outside-changes", test_outside_changes);
         g_test_add_func("/netcfg/moved-device", test_moved_device);
