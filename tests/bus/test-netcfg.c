@@ -3,6 +3,8 @@
  * kernel's view, their errors, configure-network, the properties Addresses and Routes
  * following changes made with ip(8), and a device moved to another namespace. */
 
+#include <sys/wait.h>
+
 #include "harness.h"
 
 #define INVALID_ARGS   "org.freedesktop.DBus.Error.InvalidArgs"
@@ -523,6 +525,31 @@ static void test_outside_changes(void) {
         tb_delete_ok(bus, path);
 }
 
+/* A restarted tund shows what a persistent device has, and announces none of it. */
+static void test_restart(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *name = tb_ifname("s");
+        g_autofree char *path = tb_create_ok(bus, name, tb_options("Persistent", g_variant_new_boolean(TRUE), NULL));
+        ip("link set %s addrgenmode none", name);
+        ip("link set %s up", name);
+        tb_call_expect(bus, path, TB_DEVICE_IFACE, "AddAddress", address_args("10.8.11.2/24", NULL), NULL);
+        tb_call_expect(bus, path, TB_DEVICE_IFACE, "AddRoute", route_args("10.96.0.0/16", NULL), NULL);
+
+        int status = tb_tund_stop(env);
+        g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        tb_tund_start(env);
+        g_autofree char *again = tb_get_device_ok(bus, name);
+        assert_address(bus, again, "10.8.11.2/24", true);
+        assert_route(bus, again, "10.96.0.0/16 metric 0 table 254", true);
+        assert_route(bus, again, "10.8.11.0/24 metric 0 table 254", true);
+        tb_call_expect(bus, again, TB_DEVICE_IFACE, "AddAddress", address_args("10.8.11.2/24", NULL), EXISTS);
+        tb_call_expect(bus, again, TB_DEVICE_IFACE, "RemoveRoute", route_args("10.96.0.0/16", NULL), NULL);
+        tb_delete_ok(bus, again);
+}
+
 /* In another namespace tund cannot act yet; what the kernel there shows is still read. */
 static void test_moved_device(void) {
         TbEnv *env = tb_test_env();
@@ -573,6 +600,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/netcfg/link-state", test_link_state);
         g_test_add_func("/netcfg/polkit", test_polkit);
         g_test_add_func("/netcfg/outside-changes", test_outside_changes);
+        g_test_add_func("/netcfg/restart", test_restart);
         g_test_add_func("/netcfg/moved-device", test_moved_device);
         return tb_test_run();
 }
