@@ -242,9 +242,10 @@ static int address_dump_one(struct nl_msg *msg, void *arg) {
         return NL_OK;
 }
 
-/* The kernel reads IFA_TARGET_NETNSID of a dump only from a socket that asked for strict
- * checking (NETLINK_GET_STRICT_CHK); one of its own, so that the caller's stays as it is. */
-static int open_strict(struct nl_sock *rtnl, struct nl_sock **ret) {
+/* The kernel reads IFA_TARGET_NETNSID and the RTA_OIF filter of a dump only from a socket
+ * that asked for strict checking (NETLINK_GET_STRICT_CHK): one of its own, so that the
+ * caller's socket stays as lenient as the rest of tund expects. */
+static int open_strict(struct nl_sock **ret) {
         _cleanup_(nl_socket_freep) struct nl_sock *sk = NULL;
         int one = 1, r;
 
@@ -269,7 +270,7 @@ int rtnl_address_dump(struct nl_sock *rtnl, int nsid, int ifindex,
         int r;
 
         if (nsid >= 0) {
-                r = open_strict(rtnl, &strict);
+                r = open_strict(&strict);
                 if (r < 0)
                         return r;
                 rtnl = strict;
@@ -302,16 +303,24 @@ static int route_dump_one(struct nl_msg *msg, void *arg) {
 
 int rtnl_route_dump(struct nl_sock *rtnl, int ifindex,
                     void (*func)(const NetRoute *r, void *userdata), void *userdata) {
+        _cleanup_(nl_socket_freep) struct nl_sock *strict = NULL;
         _cleanup_(nlmsg_freep) struct nl_msg *msg = NULL;
         struct rtmsg rtm = { .rtm_family = AF_UNSPEC };
         RouteDump dump = { .ifindex = ifindex, .func = func, .userdata = userdata };
+        int r;
 
+        /* Strict checking lets the kernel pick the link's routes (RTA_OIF), so that a host
+         * with a large routing table does not send all of it each time. */
+        r = open_strict(&strict);
+        if (r < 0)
+                return r;
         msg = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP);
         if (!msg)
                 return -ENOMEM;
-        if (nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0)
+        if (nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
+            nla_put_u32(msg, RTA_OIF, (uint32_t) ifindex) < 0)
                 return -ENOMEM;
-        return rtnl_exchange(rtnl, msg, route_dump_one, &dump);
+        return rtnl_exchange(strict, msg, route_dump_one, &dump);
 }
 
 int rtnl_netcfg_open_listener(struct nl_sock **ret) {
