@@ -231,9 +231,9 @@ static int reload_read(Device *d, Reload *rl) {
         if (r == -EREMOTE)
                 return 0;       /* what tund keeps is for its own namespace only */
         if (r >= 0)
-                r = rtnl_address_dump(d->ctx->rtnl, NETNS_NSID_SELF, d->ifindex, reload_address, rl);
+                r = rtnl_address_dump(NETNS_NSID_SELF, d->ifindex, reload_address, rl);
         if (r >= 0)
-                r = rtnl_route_dump(d->ctx->rtnl, d->ifindex, reload_route, rl);
+                r = rtnl_route_dump(d->ifindex, reload_route, rl);
         return r < 0 ? r : rl->error;
 }
 
@@ -280,7 +280,7 @@ int device_foreach_address(Device *d, void (*func)(const NetAddress *a, void *us
                 r = netns_nsid_of_tun(d->ctx->rtnl, d->tun_fd, &nsid);
                 if (r < 0)
                         return r;
-                return rtnl_address_dump(d->ctx->rtnl, nsid, d->ifindex, func, userdata);
+                return rtnl_address_dump(nsid, d->ifindex, func, userdata);
         }
         if (r < 0)
                 return r;

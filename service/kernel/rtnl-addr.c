@@ -242,9 +242,10 @@ static int address_dump_one(struct nl_msg *msg, void *arg) {
         return NL_OK;
 }
 
-/* The kernel reads IFA_TARGET_NETNSID and the RTA_OIF filter of a dump only from a socket
- * that asked for strict checking (NETLINK_GET_STRICT_CHK): one of its own, so that the
- * caller's socket stays as lenient as the rest of tund expects. */
+/* The kernel reads IFA_TARGET_NETNSID and the link filters of a dump (ifa_index, RTA_OIF)
+ * only from a socket that asked for strict checking (NETLINK_GET_STRICT_CHK): one of its
+ * own, so that the caller's socket stays as lenient as the rest of tund expects, and a
+ * host with many addresses and routes does not send them all for one link. */
 static int open_strict(struct nl_sock **ret) {
         _cleanup_(nl_socket_freep) struct nl_sock *sk = NULL;
         int one = 1, r;
@@ -261,20 +262,17 @@ static int open_strict(struct nl_sock **ret) {
         return 0;
 }
 
-int rtnl_address_dump(struct nl_sock *rtnl, int nsid, int ifindex,
+int rtnl_address_dump(int nsid, int ifindex,
                       void (*func)(const NetAddress *a, void *userdata), void *userdata) {
         _cleanup_(nl_socket_freep) struct nl_sock *strict = NULL;
         _cleanup_(nlmsg_freep) struct nl_msg *msg = NULL;
-        struct ifaddrmsg ifa = { .ifa_family = AF_UNSPEC };
+        struct ifaddrmsg ifa = { .ifa_family = AF_UNSPEC, .ifa_index = (uint32_t) ifindex };
         AddressDump dump = { .ifindex = ifindex, .func = func, .userdata = userdata };
         int r;
 
-        if (nsid >= 0) {
-                r = open_strict(&strict);
-                if (r < 0)
-                        return r;
-                rtnl = strict;
-        }
+        r = open_strict(&strict);
+        if (r < 0)
+                return r;
 
         msg = nlmsg_alloc_simple(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP);
         if (!msg)
@@ -282,7 +280,7 @@ int rtnl_address_dump(struct nl_sock *rtnl, int nsid, int ifindex,
         if (nlmsg_append(msg, &ifa, sizeof(ifa), NLMSG_ALIGNTO) < 0 ||
             (nsid >= 0 && nla_put_s32(msg, IFA_TARGET_NETNSID, nsid) < 0))
                 return -ENOMEM;
-        return rtnl_exchange(rtnl, msg, address_dump_one, &dump);
+        return rtnl_exchange(strict, msg, address_dump_one, &dump);
 }
 
 typedef struct RouteDump {
@@ -301,7 +299,7 @@ static int route_dump_one(struct nl_msg *msg, void *arg) {
         return NL_OK;
 }
 
-int rtnl_route_dump(struct nl_sock *rtnl, int ifindex,
+int rtnl_route_dump(int ifindex,
                     void (*func)(const NetRoute *r, void *userdata), void *userdata) {
         _cleanup_(nl_socket_freep) struct nl_sock *strict = NULL;
         _cleanup_(nlmsg_freep) struct nl_msg *msg = NULL;
@@ -309,8 +307,6 @@ int rtnl_route_dump(struct nl_sock *rtnl, int ifindex,
         RouteDump dump = { .ifindex = ifindex, .func = func, .userdata = userdata };
         int r;
 
-        /* Strict checking lets the kernel pick the link's routes (RTA_OIF), so that a host
-         * with a large routing table does not send all of it each time. */
         r = open_strict(&strict);
         if (r < 0)
                 return r;

@@ -3,7 +3,7 @@
 
 /* Addresses and routes of a link over rtnetlink: requests, dumps, and the parsing of the
  * kernel's messages about them (replies and notifications alike). Pure adapters: no state,
- * no loop. Every function takes the NETLINK_ROUTE socket to use. */
+ * no loop. Requests take the NETLINK_ROUTE socket to use. */
 
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -51,12 +51,14 @@ int rtnl_address_remove(struct nl_sock *rtnl, int ifindex, const NetAddress *a);
 int rtnl_route_add(struct nl_sock *rtnl, int ifindex, const NetRoute *r);
 int rtnl_route_remove(struct nl_sock *rtnl, int ifindex, const NetRoute *r);
 
-/* Calls func for every address of link ifindex in the namespace nsid (-1: rtnl's own;
- * the kernel honours IFA_TARGET_NETNSID for address dumps). */
-int rtnl_address_dump(struct nl_sock *rtnl, int nsid, int ifindex,
+/* Dumps go over a short-lived socket of their own in the calling thread's namespace (see
+ * rtnl-addr.c). Calls func for every address of link ifindex in the namespace with the id
+ * nsid there (-1: that namespace itself; the kernel honours IFA_TARGET_NETNSID for
+ * address dumps, and has nothing of the kind for routes). */
+int rtnl_address_dump(int nsid, int ifindex,
                       void (*func)(const NetAddress *a, void *userdata), void *userdata);
-/* Calls func for every unicast route through link ifindex in rtnl's namespace. */
-int rtnl_route_dump(struct nl_sock *rtnl, int ifindex,
+/* Calls func for every unicast route through link ifindex. */
+int rtnl_route_dump(int ifindex,
                     void (*func)(const NetRoute *r, void *userdata), void *userdata);
 
 /* Parse one RTM_NEWADDR/RTM_DELADDR or RTM_NEWROUTE/RTM_DELROUTE message. Returns 0,
