@@ -62,16 +62,16 @@ static void array_remove(void *l, size_t *n, size_t i, size_t size) {
 
 /* Whether the list changed. */
 static bool addresses_update(Device *d, const NetAddress *a, bool present) {
-        ssize_t i = address_index(d->addresses, d->n_addresses, a);
+        ssize_t i = address_index(d->netcfg.addresses, d->netcfg.n_addresses, a);
         int r;
 
         if (present == (i >= 0))
                 return false;
         if (!present) {
-                array_remove(d->addresses, &d->n_addresses, (size_t) i, sizeof(*a));
+                array_remove(d->netcfg.addresses, &d->netcfg.n_addresses, (size_t) i, sizeof(*a));
                 return true;
         }
-        r = array_append((void **) &d->addresses, &d->n_addresses, a, sizeof(*a));
+        r = array_append((void **) &d->netcfg.addresses, &d->netcfg.n_addresses, a, sizeof(*a));
         if (r < 0) {
                 log_warning_errno(r, "Failed to keep an address of %s; Addresses misses it: %m", d->name);
                 return false;
@@ -82,9 +82,9 @@ static bool addresses_update(Device *d, const NetAddress *a, bool present) {
 static bool routes_drop_slot(Device *d, const NetRoute *r) {
         bool changed = false;
 
-        for (size_t i = d->n_routes; i > 0; i--)
-                if (net_route_same_slot(&d->routes[i - 1], r) && !net_route_equal(&d->routes[i - 1], r)) {
-                        array_remove(d->routes, &d->n_routes, i - 1, sizeof(*r));
+        for (size_t i = d->netcfg.n_routes; i > 0; i--)
+                if (net_route_same_slot(&d->netcfg.routes[i - 1], r) && !net_route_equal(&d->netcfg.routes[i - 1], r)) {
+                        array_remove(d->netcfg.routes, &d->netcfg.n_routes, i - 1, sizeof(*r));
                         changed = true;
                 }
         return changed;
@@ -92,16 +92,16 @@ static bool routes_drop_slot(Device *d, const NetRoute *r) {
 
 static bool routes_update(Device *d, const NetRoute *r, bool present, bool replace) {
         bool changed = present && replace && routes_drop_slot(d, r);
-        ssize_t i = route_index(d->routes, d->n_routes, r);
+        ssize_t i = route_index(d->netcfg.routes, d->netcfg.n_routes, r);
         int k;
 
         if (present == (i >= 0))
                 return changed;
         if (!present) {
-                array_remove(d->routes, &d->n_routes, (size_t) i, sizeof(*r));
+                array_remove(d->netcfg.routes, &d->netcfg.n_routes, (size_t) i, sizeof(*r));
                 return true;
         }
-        k = array_append((void **) &d->routes, &d->n_routes, r, sizeof(*r));
+        k = array_append((void **) &d->netcfg.routes, &d->netcfg.n_routes, r, sizeof(*r));
         if (k < 0) {
                 log_warning_errno(k, "Failed to keep a route of %s; Routes misses it: %m", d->name);
                 return changed;
@@ -128,11 +128,14 @@ void device_apply_route(Device *d, const NetRoute *r, bool present, bool replace
                 device_netcfg_changed(d, "Routes");
 }
 
+static void netcfg_lists_clear(NetcfgLists *l) {
+        free(l->addresses);
+        free(l->routes);
+        *l = (NetcfgLists) {};
+}
+
 void device_clear_netcfg(Device *d) {
-        d->addresses = mfree(d->addresses);
-        d->n_addresses = 0;
-        d->routes = mfree(d->routes);
-        d->n_routes = 0;
+        netcfg_lists_clear(&d->netcfg);
 }
 
 /* The kernel's answer arrives after its notification: told before the caller replies. */
@@ -156,10 +159,10 @@ int device_remove_address(Device *d, const NetAddress *a) {
 
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < d->n_addresses && !found; i++)
-                if (d->addresses[i].family == a->family && d->addresses[i].prefixlen == a->prefixlen &&
-                    memcmp(&d->addresses[i].local, &a->local, sizeof(a->local)) == 0)
-                        found = &d->addresses[i];
+        for (size_t i = 0; i < d->netcfg.n_addresses && !found; i++)
+                if (d->netcfg.addresses[i].family == a->family && d->netcfg.addresses[i].prefixlen == a->prefixlen &&
+                    memcmp(&d->netcfg.addresses[i].local, &a->local, sizeof(a->local)) == 0)
+                        found = &d->netcfg.addresses[i];
         if (!found)
                 return -EADDRNOTAVAIL;
         return device_changed_here(d, rtnl_address_remove(d->ctx->rtnl, d->ifindex, found));
@@ -179,17 +182,16 @@ int device_remove_route(Device *d, const NetRoute *r) {
 
         if (k < 0)
                 return k;
-        for (size_t i = 0; i < d->n_routes && !found; i++)
-                if (r->has_gateway ? net_route_equal(&d->routes[i], r) : net_route_same_slot(&d->routes[i], r))
-                        found = &d->routes[i];
+        for (size_t i = 0; i < d->netcfg.n_routes && !found; i++)
+                if (r->has_gateway ? net_route_equal(&d->netcfg.routes[i], r) : net_route_same_slot(&d->netcfg.routes[i], r))
+                        found = &d->netcfg.routes[i];
         if (!found)
                 return -ESRCH;
         return device_changed_here(d, rtnl_route_remove(d->ctx->rtnl, d->ifindex, found));
 }
 
 typedef struct Reload {
-        Device *d;
-        Device fresh;           /* only its lists */
+        NetcfgLists fresh;
         int error;
 } Reload;
 
@@ -207,7 +209,7 @@ static void reload_route(const NetRoute *r, void *userdata) {
                 rl->error = array_append((void **) &rl->fresh.routes, &rl->fresh.n_routes, r, sizeof(*r));
 }
 
-static bool addresses_same(const Device *a, const Device *b) {
+static bool addresses_same(const NetcfgLists *a, const NetcfgLists *b) {
         if (a->n_addresses != b->n_addresses)
                 return false;
         for (size_t i = 0; i < a->n_addresses; i++)
@@ -216,7 +218,7 @@ static bool addresses_same(const Device *a, const Device *b) {
         return true;
 }
 
-static bool routes_same(const Device *a, const Device *b) {
+static bool routes_same(const NetcfgLists *a, const NetcfgLists *b) {
         if (a->n_routes != b->n_routes)
                 return false;
         for (size_t i = 0; i < a->n_routes; i++)
@@ -238,7 +240,7 @@ static int reload_read(Device *d, Reload *rl) {
 }
 
 int device_reload_netcfg(Device *d, bool announce) {
-        Reload rl = { .d = d };
+        Reload rl = {};
         bool addresses_changed, routes_changed;
         int r;
 
@@ -246,16 +248,13 @@ int device_reload_netcfg(Device *d, bool announce) {
                 return 0;       /* a device without the kernel (unit tests) */
         r = reload_read(d, &rl);
         if (r < 0) {
-                device_clear_netcfg(&rl.fresh);
+                netcfg_lists_clear(&rl.fresh);
                 return r;
         }
-        addresses_changed = !addresses_same(d, &rl.fresh);
-        routes_changed = !routes_same(d, &rl.fresh);
-        device_clear_netcfg(d);
-        d->addresses = rl.fresh.addresses;
-        d->n_addresses = rl.fresh.n_addresses;
-        d->routes = rl.fresh.routes;
-        d->n_routes = rl.fresh.n_routes;
+        addresses_changed = !addresses_same(&d->netcfg, &rl.fresh);
+        routes_changed = !routes_same(&d->netcfg, &rl.fresh);
+        netcfg_lists_clear(&d->netcfg);
+        d->netcfg = rl.fresh;
         if (announce && addresses_changed)
                 device_netcfg_changed(d, "Addresses");
         if (announce && routes_changed)
@@ -284,8 +283,8 @@ int device_foreach_address(Device *d, void (*func)(const NetAddress *a, void *us
         }
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < d->n_addresses; i++)
-                func(&d->addresses[i], userdata);
+        for (size_t i = 0; i < d->netcfg.n_addresses; i++)
+                func(&d->netcfg.addresses[i], userdata);
         return 0;
 }
 
@@ -294,7 +293,7 @@ int device_foreach_route(Device *d, void (*func)(const NetRoute *r, void *userda
 
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < d->n_routes; i++)
-                func(&d->routes[i], userdata);
+        for (size_t i = 0; i < d->netcfg.n_routes; i++)
+                func(&d->netcfg.routes[i], userdata);
         return 0;
 }

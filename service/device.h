@@ -25,6 +25,14 @@ typedef struct Device Device;
 typedef struct NetcfgMonitor NetcfgMonitor;
 struct nl_sock;
 
+/* A link's addresses and routes, as the kernel told them. */
+typedef struct NetcfgLists {
+        NetAddress *addresses;
+        size_t n_addresses;
+        NetRoute *routes;
+        size_t n_routes;
+} NetcfgLists;
+
 /* What a device tells its owner; each may be NULL. */
 typedef struct DeviceOps {
         /* These properties (NULL-terminated) changed. */
@@ -79,11 +87,7 @@ struct Device {
         LinkWatch *link_watch;
         Dataplane *dataplane;           /* moves the packets of its packet fds */
 
-        /* In tund's own namespace, as the kernel told them (device-netcfg.c). */
-        NetAddress *addresses;
-        size_t n_addresses;
-        NetRoute *routes;
-        size_t n_routes;
+        NetcfgLists netcfg;             /* in tund's own namespace (device-netcfg.c) */
 
         Device *prev, *next;            /* in the owner's list */
 };

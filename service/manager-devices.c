@@ -165,7 +165,7 @@ static Device *manager_netcfg_device(Manager *m, int ifindex) {
                         continue;
                 if (tun_in_own_netns(d->tun_fd) > 0)
                         return d;
-                if (d->n_addresses > 0 || d->n_routes > 0)
+                if (d->netcfg.n_addresses > 0 || d->netcfg.n_routes > 0)
                         device_netcfg_link_changed(d);
         }
         return NULL;
