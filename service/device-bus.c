@@ -359,6 +359,11 @@ int device_bus_register(Manager *m) {
                                        device_vtable, device_object_find, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to add the device objects: %m");
+        /* Addresses and routes: the same interface, served from device-netcfg-bus.c. */
+        r = sd_bus_add_fallback_vtable(m->bus, NULL, DEVICE_OBJECT_PREFIX, DEVICE_INTERFACE,
+                                       device_netcfg_vtable, device_object_find, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the address and route members of the device objects: %m");
         r = sd_bus_add_node_enumerator(m->bus, NULL, DEVICE_OBJECT_PREFIX, device_node_enumerator, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to add the device enumerator: %m");

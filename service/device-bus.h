@@ -14,6 +14,8 @@ typedef struct Device Device;
 typedef struct Manager Manager;
 
 int device_bus_register(Manager *m);
+/* The address and route members (device-netcfg-bus.c), registered with the others. */
+extern const sd_bus_vtable device_netcfg_vtable[];
 /* DEVICE_OBJECT_PREFIX/id */
 int device_bus_path(uint64_t id, char **ret);
 

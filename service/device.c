@@ -40,6 +40,7 @@ Device *device_free(Device *d) {
                 return NULL;
         link_watch_free(d->link_watch);         /* it borrows the fd */
         d->dataplane = dataplane_free(d->dataplane);    /* its clients read end-of-file */
+        device_clear_netcfg(d);
         free(d->creator);
         safe_close(d->tun_fd);
         free(d->object_path);
@@ -99,6 +100,12 @@ static int device_watch_link(Device *d) {
         d->mtu = s->mtu;
         d->up = s->up;
         device_set_name(d, s->name);
+
+        /* Addresses and routes the device has already (after a restart), taken silently
+         * like the link's state. */
+        r = device_reload_netcfg(d, false);
+        if (r < 0)
+                log_warning_errno(r, "Failed to read the addresses and routes of %s; Addresses and Routes show only later changes: %m", d->name);
         return 0;
 }
 
@@ -307,6 +314,7 @@ void device_apply_link_state(Device *d, const LinkState *state) {
         const char *changed[5] = {};
         size_t n = 0;
         bool mtu_changed = false, up_changed = false;
+        int old_ifindex = d->ifindex;
 
         if (state->ifindex != d->ifindex) {
                 d->ifindex = state->ifindex;
@@ -331,6 +339,8 @@ void device_apply_link_state(Device *d, const LinkState *state) {
                 up_changed = true;
         }
         device_changed_strv(d, (char **) changed);
+        if (up_changed || state->ifindex != old_ifindex)
+                device_netcfg_link_changed(d);
         if (mtu_changed && d->ctx->ops->mtu_changed)
                 d->ctx->ops->mtu_changed(d);
         if (up_changed && d->ctx->ops->up_changed)

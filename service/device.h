@@ -15,13 +15,23 @@
 #include "dataplane.h"
 #include "link-monitor.h"
 #include "persist.h"
+#include "rtnl-addr.h"
 
 #define DEVICE_MTU_MIN 68u
 #define DEVICE_MTU_MAX 65535u
 #define DEVICE_MTU_DEFAULT 1500u
 
 typedef struct Device Device;
+typedef struct NetcfgMonitor NetcfgMonitor;
 struct nl_sock;
+
+/* A link's addresses and routes, as the kernel told them. */
+typedef struct NetcfgLists {
+        NetAddress *addresses;
+        size_t n_addresses;
+        NetRoute *routes;
+        size_t n_routes;
+} NetcfgLists;
 
 /* What a device tells its owner; each may be NULL. */
 typedef struct DeviceOps {
@@ -42,6 +52,7 @@ typedef struct DeviceContext {
         sd_event *event;
         struct nl_sock *rtnl;           /* in tund's own network namespace */
         LinkMonitor *link_monitor;
+        NetcfgMonitor *netcfg_monitor;  /* after a change of tund's own: flushed */
         const char *state_dir;          /* records of persistent devices */
         unsigned supported_offloads;
         const DeviceOps *ops;
@@ -75,6 +86,8 @@ struct Device {
         bool creator_gone;              /* it left: the device is to be removed */
         LinkWatch *link_watch;
         Dataplane *dataplane;           /* moves the packets of its packet fds */
+
+        NetcfgLists netcfg;             /* in tund's own namespace (device-netcfg.c) */
 
         Device *prev, *next;            /* in the owner's list */
 };
@@ -111,3 +124,32 @@ int device_open_packet_fd(Device *d, ClientMode mode, uid_t uid, int *ret_fd);
 unsigned device_n_clients(Device *d);
 unsigned device_n_clients_of(Device *d, uid_t uid);
 void device_get_statistics(Device *d, DataplaneStats *ret);
+
+/* Addresses and routes (device-netcfg.c). Changes are the kernel's answer as -errno, and
+ * -EREMOTE while the device is in another network namespace, where tund cannot act yet.
+ * What changes is told as the properties Addresses and Routes, once per change, before a
+ * change of tund's own returns. */
+int device_add_address(Device *d, const NetAddress *a);
+/* The address with a's local address and prefix length, whatever its peer;
+ * -EADDRNOTAVAIL when the device has none. */
+int device_remove_address(Device *d, const NetAddress *a);
+int device_add_route(Device *d, const NetRoute *r);
+/* The route with r's destination, metric and table (and gateway, when r has one);
+ * -ESRCH when the device has none. */
+int device_remove_route(Device *d, const NetRoute *r);
+
+/* What the kernel told about the device's addresses and routes (the netcfg monitor's
+ * notifications, mapped to the device by its owner). */
+void device_apply_address(Device *d, const NetAddress *a, bool present);
+void device_apply_route(Device *d, const NetRoute *r, bool present, bool replace);
+/* Reads them all again; announce: tell what differs. */
+int device_reload_netcfg(Device *d, bool announce);
+void device_clear_netcfg(Device *d);
+/* The link changed (up, down, moved): what the kernel dropped silently goes too. */
+void device_netcfg_link_changed(Device *d);
+
+/* Calls func for each address wherever the device is (in another namespace, asked of the
+ * kernel there), or each route in tund's namespace (-EREMOTE elsewhere: the kernel has no
+ * route dump addressed to another namespace). */
+int device_foreach_address(Device *d, void (*func)(const NetAddress *a, void *userdata), void *userdata);
+int device_foreach_route(Device *d, void (*func)(const NetRoute *r, void *userdata), void *userdata);

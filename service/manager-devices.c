@@ -9,6 +9,7 @@
 #include "list.h"
 #include "log.h"
 #include "manager.h"
+#include "tun.h"
 
 /* Lookups by name: a device renamed behind tund's back to the name of another managed
  * device (in another namespace) is found by its path only, until one of them is renamed. */
@@ -154,3 +155,49 @@ bool manager_devices_limit_reached(Manager *m, uid_t owner) {
 Device *manager_find_device_by_id(Manager *m, uint64_t id) {
         return hashmap_get(m->devices_by_id, &id);
 }
+
+/* The device a notification of tund's namespace is about. One that moved away with this
+ * ifindex hears the kernel take its addresses and routes here: it forgets them (what it
+ * shows now is the other namespace's). */
+static Device *manager_netcfg_device(Manager *m, int ifindex) {
+        for (Device *d = m->devices; d; d = d->next) {
+                if (d->ifindex != ifindex)
+                        continue;
+                if (tun_in_own_netns(d->tun_fd) > 0)
+                        return d;
+                if (d->netcfg.n_addresses > 0 || d->netcfg.n_routes > 0)
+                        device_netcfg_link_changed(d);
+        }
+        return NULL;
+}
+
+static void manager_on_address(int ifindex, const NetAddress *a, bool present, void *userdata) {
+        Device *d = manager_netcfg_device(userdata, ifindex);
+
+        if (d)
+                device_apply_address(d, a, present);
+}
+
+static void manager_on_route(int ifindex, const NetRoute *r, bool present, bool replace, void *userdata) {
+        Device *d = manager_netcfg_device(userdata, ifindex);
+
+        if (d)
+                device_apply_route(d, r, present, replace);
+}
+
+static void manager_on_netcfg_overrun(void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        for (Device *d = m->devices; d; d = d->next) {
+                r = device_reload_netcfg(d, true);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to read the addresses and routes of %s again: %m", d->name);
+        }
+}
+
+const NetcfgMonitorOps manager_netcfg_ops = {
+        .address = manager_on_address,
+        .route = manager_on_route,
+        .overrun = manager_on_netcfg_overrun,
+};

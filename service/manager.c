@@ -60,6 +60,7 @@ Manager *manager_free(Manager *m) {
 
         manager_forget_unadopted(m);
         sd_event_source_disable_unref(m->adopt_retry);
+        netcfg_monitor_free(m->netcfg_monitor);
         link_monitor_free(m->link_monitor);
         polkit_registry_free(m->polkit);
         bus_peers_free(m->peers);
@@ -234,6 +235,9 @@ int manager_start(Manager *m) {
         const char *netlink = getenv("TUND_LINK_NETLINK");
         if (netlink && strcmp(netlink, "0") == 0)
                 (void) link_monitor_set_netlink(m->link_monitor, false);
+        r = netcfg_monitor_new(&m->netcfg_monitor, m->event, &manager_netcfg_ops, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start watching addresses and routes: %m");
         r = manager_probe_offloads(m);
         if (r < 0)
                 return r;
@@ -241,6 +245,7 @@ int manager_start(Manager *m) {
                 .event = m->event,
                 .rtnl = m->rtnl,
                 .link_monitor = m->link_monitor,
+                .netcfg_monitor = m->netcfg_monitor,
                 .state_dir = m->state_dir,
                 .supported_offloads = m->supported_offloads,
                 .ops = &manager_device_ops,

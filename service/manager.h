@@ -11,6 +11,7 @@
 #include "bus-peers.h"
 #include "device.h"
 #include "hashmap.h"
+#include "netcfg-monitor.h"
 #include "persist.h"
 #include "polkit.h"
 #include "tund-limits.h"
@@ -47,6 +48,7 @@ struct Manager {
         sd_bus *bus;
         struct nl_sock *rtnl;           /* in tund's own network namespace */
         LinkMonitor *link_monitor;
+        NetcfgMonitor *netcfg_monitor;  /* addresses and routes in tund's namespace */
         BusPeers *peers;                /* who calls, and who left */
         PolkitRegistry *polkit;
         Limits limits;
@@ -77,6 +79,8 @@ int manager_run(Manager *m);
 
 /* What the manager's devices are given to tell it (manager-devices.c). */
 extern const DeviceOps manager_device_ops;
+/* What the netcfg monitor tells, handed to the device of that ifindex (manager-devices.c). */
+extern const NetcfgMonitorOps manager_netcfg_ops;
 
 /* Creates a device as config says and manages it; -EBUSY when an interface of that
  * exact name exists, -EEXIST when the kernel completed a pattern with the name of a

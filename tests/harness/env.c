@@ -194,10 +194,13 @@ static void install_polkit_files(TbEnv *env) {
                 "                return polkit.Result.YES;\n"
                 "        if (subject.isInGroup(\"%s\") && action.id == \"" TB_ACTION_CREATE "\")\n"
                 "                return polkit.Result.YES;\n"
+                "        if (subject.isInGroup(\"%s\") &&\n"
+                "            (action.id == \"" TB_ACTION_CREATE "\" || action.id == \"" TB_ACTION_NETWORK "\"))\n"
+                "                return polkit.Result.YES;\n"
                 "        return polkit.Result.NOT_HANDLED;\n"
                 "});\n",
                 env->users[TB_ROLE_DENIED].name, env->users[TB_ROLE_MANAGE].name,
-                env->users[TB_ROLE_CREATE].name);
+                env->users[TB_ROLE_CREATE].name, env->users[TB_ROLE_NETWORK].name);
         g_autofree char *dest = tb_rules_path(pid);
         g_assert_true(g_file_set_contents(dest, rules, -1, NULL));
         g_assert_no_errno(chmod(dest, 0644));

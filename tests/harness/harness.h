@@ -16,6 +16,7 @@
 #define TB_DEVICE_IFACE    "org.example.Tun1.Device"
 #define TB_ACTION_CREATE   "org.example.tun1.create-device"
 #define TB_ACTION_MANAGE   "org.example.tun1.manage-device"
+#define TB_ACTION_NETWORK  "org.example.tun1.configure-network"
 
 /* How long any wait may last before the test calls it a hang. Not a timing assertion. */
 #define TB_HANG_SECONDS 60
@@ -26,6 +27,8 @@ typedef enum TbRole {
         TB_ROLE_MANAGE,         /* may create devices and manage others' (YES for both) */
         TB_ROLE_DENIED,         /* polkit rule: NO for both, no challenge */
         TB_ROLE_NOBODY,         /* no rule: the actions' defaults apply (auth_admin) */
+        TB_ROLE_NETWORK,        /* may create devices and set their addresses and routes
+                                 * (YES for create-device and configure-network) */
         _TB_ROLE_MAX,
 } TbRole;
 

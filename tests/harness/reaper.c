@@ -25,6 +25,7 @@ static const char role_suffix[_TB_ROLE_MAX] = {
         [TB_ROLE_MANAGE] = 'm',
         [TB_ROLE_DENIED] = 'd',
         [TB_ROLE_NOBODY] = 'n',
+        [TB_ROLE_NETWORK] = 'w',
 };
 
 char *tb_user_name(pid_t pid, TbRole role) {

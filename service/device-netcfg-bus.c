@@ -1,0 +1,449 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The address and route members of org.example.Tun1.Device: a vtable of their own on the
+ * device objects, beside device-bus.c's. */
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bus-errors.h"
+#include "bus-util.h"
+#include "device-bus.h"
+#include "device.h"
+#include "inet-text.h"
+#include "manager.h"
+#include "polkit.h"
+
+#define TABLE_MAIN 254u
+#define TABLE_LOCAL 255u
+
+static const char *const configure_network_actions[] = { "org.example.tun1.configure-network", NULL };
+
+/* An address or a route decides where other users' traffic goes: everyone but root needs
+ * configure-network, the device's owner too. 1: go on; 0: pending; < 0 with error set. */
+static int netcfg_verify_caller(Device *d, sd_bus_message *message, sd_bus_error *error) {
+        Manager *m = d->ctx->userdata;
+        uid_t uid;
+        int r;
+
+        r = bus_peers_get_uid(m->peers, message, &uid, error);
+        if (r <= 0)
+                return r;
+        return polkit_verify(m->polkit, message, uid, configure_network_actions, error);
+}
+
+typedef struct Option {
+        const char *name;
+        const char *type;               /* "s" or "u" */
+        void *value;                    /* const char ** or uint32_t * */
+        bool seen;
+} Option;
+
+static int read_option_value(sd_bus_message *message, Option *o, sd_bus_error *error) {
+        const char *contents;
+        int r;
+
+        if (o->seen)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Option '%s' is given more than once.", o->name);
+        o->seen = true;
+        r = sd_bus_message_peek_type(message, NULL, &contents);
+        if (r < 0)
+                return r;
+        if (strcmp(contents, o->type) != 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Option '%s' must be of type '%s' (%s), not '%s' (%s).",
+                                         o->name, o->type, bus_type_name(o->type),
+                                         contents, bus_type_name(contents));
+        return sd_bus_message_read(message, "v", o->type, o->value);
+}
+
+static int read_options(sd_bus_message *message, Option *options, size_t n, const char *known,
+                        sd_bus_error *error) {
+        int r;
+
+        r = sd_bus_message_enter_container(message, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(message, 'e', "sv")) > 0) {
+                Option *o = NULL;
+                const char *key;
+
+                r = sd_bus_message_read(message, "s", &key);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < n && !o; i++)
+                        if (strcmp(options[i].name, key) == 0)
+                                o = &options[i];
+                if (!o)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Unknown option '%s'; the known options are %s.", key, known);
+                r = read_option_value(message, o, error);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(message);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(message);
+}
+
+/* A unicast address of family (0: either) named by what. */
+static int parse_unicast(const char *s, const char *what, int family, InAddr *ret, sd_bus_error *error) {
+        const char *reason = NULL;
+        int f;
+
+        if (inet_addr_parse(s, &f, ret, &reason) < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s '%s' is not an address: %s.", what, s, reason);
+        if (family != 0 && f != family)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s %s is %s, but the %s is %s.",
+                                         what, s, f == AF_INET ? "IPv4" : "IPv6",
+                                         strcmp(what, "Gateway") == 0 ? "destination" : "address",
+                                         family == AF_INET ? "IPv4" : "IPv6");
+        if (inet_addr_is_unspecified(f, ret))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s %s is the unspecified address; give a unicast address.", what, s);
+        if (inet_addr_is_multicast(f, ret))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s %s is a multicast address; give a unicast address.", what, s);
+        return 0;
+}
+
+static int parse_address(const char *s, const char *peer, NetAddress *ret, sd_bus_error *error) {
+        const char *reason = NULL;
+        NetAddress a = {};
+        int r;
+
+        if (inet_prefix_parse(s, &a.family, &a.local, &a.prefixlen, &reason) < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "'%s' is not an address with a prefix length: %s.", s, reason);
+        if (a.prefixlen == 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "The prefix length of %s is out of range: an address's must be 1 to %u.",
+                                         s, a.family == AF_INET ? 32 : 128);
+        if (inet_addr_is_unspecified(a.family, &a.local) || inet_addr_is_multicast(a.family, &a.local))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "%s is %s address; a device's address must be unicast.", s,
+                                         inet_addr_is_multicast(a.family, &a.local) ? "a multicast" : "the unspecified");
+        if (peer) {
+                r = parse_unicast(peer, "Peer", a.family, &a.peer, error);
+                if (r < 0)
+                        return r;
+                a.has_peer = true;
+        }
+        *ret = a;
+        return 0;
+}
+
+/* The kernel has no IPv6 on a link whose MTU is below IPv6's minimum, or where IPv6 is
+ * disabled: ENODEV for routes, EINVAL for addresses. */
+static int ipv6_off_error(Device *d, sd_bus_error *error) {
+        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                 "IPv6 is off on %s: its MTU %" PRIu32 " is below IPv6's minimum of 1280, or net.ipv6.conf.%s.disable_ipv6 is set.",
+                                 d->name, d->mtu, d->name);
+}
+
+static int address_error(Device *d, const char *address, int family, int r, sd_bus_error *error) {
+        if (family == AF_INET6 && (r == -ENODEV || r == -EINVAL || r == -EACCES))
+                return ipv6_off_error(d, error);
+        if (r == -EREMOTE)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                         "Device %s is in another network namespace now; tund cannot change addresses there yet. Use ip -n NAMESPACE address.",
+                                         d->name);
+        if (r == -EEXIST)
+                return sd_bus_error_setf(error, BUS_ERROR_EXISTS, "Device %s has the address %s already.", d->name, address);
+        if (r == -EADDRNOTAVAIL)
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_ADDRESS, "Device %s has no address %s.", d->name, address);
+        return sd_bus_error_set_errnof(error, r, "Failed to change the address %s of %s: %m", address, d->name);
+}
+
+static int method_add_address(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        const char *address, *peer = NULL;
+        Option options[] = { { "Peer", "s", &peer } };
+        Device *d = userdata;
+        NetAddress a;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &address);
+        if (r >= 0)
+                r = read_options(message, options, ELEMENTSOF(options), "Peer (s)", error);
+        if (r < 0)
+                return bus_read_failed(r, error);
+        r = parse_address(address, peer, &a, error);
+        if (r < 0)
+                return r;
+
+        r = netcfg_verify_caller(d, message, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        r = device_add_address(d, &a);
+        if (r < 0)
+                return address_error(d, address, a.family, r, error);
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_remove_address(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        const char *address;
+        Device *d = userdata;
+        NetAddress a;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &address);
+        if (r < 0)
+                return bus_read_failed(r, error);
+        r = parse_address(address, NULL, &a, error);
+        if (r < 0)
+                return r;
+
+        r = netcfg_verify_caller(d, message, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        r = device_remove_address(d, &a);
+        if (r < 0)
+                return address_error(d, address, a.family, r, error);
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static int check_destination(const char *s, const NetRoute *r, sd_bus_error *error) {
+        char buf[INET_PREFIX_STRLEN];
+        InAddr masked = {};
+
+        if (!inet_addr_has_host_bits(r->family, &r->dst, r->dst_len))
+                return 0;
+        for (unsigned bit = 0; bit < r->dst_len; bit++)
+                masked.bytes[bit / 8] |= r->dst.bytes[bit / 8] & (0x80 >> (bit % 8));
+        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                 "Destination %s has bits set past its prefix length; did you mean %s?",
+                                 s, inet_prefix_format(r->family, &masked, r->dst_len, buf));
+}
+
+static int check_table_metric(const NetRoute *r, sd_bus_error *error) {
+        if (r->table == 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "Table 0 is out of range: a routing table is 1 to 4294967295 (main is 254), except 255.");
+        if (r->table == TABLE_LOCAL)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "Table 255 is the kernel's local table, which holds the routes of addresses; use another table (main is 254).");
+        if (r->family == AF_INET6 && r->metric == 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "Metric 0 is out of range for IPv6 (the kernel would make it 1024): use 1 to 4294967295.");
+        return 0;
+}
+
+/* The destination and the options Gateway, Metric and Table. */
+static int read_route(sd_bus_message *message, const char **ret_dst, NetRoute *ret, sd_bus_error *error) {
+        const char *dst, *gateway = NULL, *reason = NULL;
+        uint32_t metric = 0, table = TABLE_MAIN;
+        Option options[] = { { "Gateway", "s", &gateway }, { "Metric", "u", &metric }, { "Table", "u", &table } };
+        NetRoute r = {};
+        int k;
+
+        k = sd_bus_message_read(message, "s", &dst);
+        if (k >= 0)
+                k = read_options(message, options, ELEMENTSOF(options), "Gateway (s), Metric (u) and Table (u)", error);
+        if (k < 0)
+                return bus_read_failed(k, error);
+        if (inet_prefix_parse(dst, &r.family, &r.dst, &r.dst_len, &reason) < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Destination '%s' is not a prefix: %s.", dst, reason);
+        r.metric = options[1].seen ? metric : NET_ROUTE_METRIC_DEFAULT(r.family);
+        r.table = table;
+        k = check_destination(dst, &r, error);
+        if (k >= 0)
+                k = check_table_metric(&r, error);
+        if (k >= 0 && gateway) {
+                k = parse_unicast(gateway, "Gateway", r.family, &r.gateway, error);
+                r.has_gateway = true;
+        }
+        if (k < 0)
+                return k;
+        *ret_dst = dst;
+        *ret = r;
+        return 0;
+}
+
+static int route_error(Device *d, const char *dst, const NetRoute *route, int r, sd_bus_error *error) {
+        char gw[INET6_ADDRSTRLEN];
+
+        if (route->family == AF_INET6 && r == -ENODEV)
+                return ipv6_off_error(d, error);
+        if (r == -EREMOTE)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                         "Device %s is in another network namespace now; tund cannot change routes there yet. Use ip -n NAMESPACE route.",
+                                         d->name);
+        if (r == -EEXIST)
+                return sd_bus_error_setf(error, BUS_ERROR_EXISTS,
+                                         "A route to %s with metric %" PRIu32 " in table %" PRIu32 " exists already.",
+                                         dst, route->metric, route->table);
+        if (r == -ESRCH)
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_ROUTE,
+                                         "Device %s has no route to %s with metric %" PRIu32 " in table %" PRIu32 "%s%s.",
+                                         d->name, dst, route->metric, route->table,
+                                         route->has_gateway ? " through " : "",
+                                         route->has_gateway ? inet_addr_format(route->family, &route->gateway, gw) : "");
+        if (r == -ENETUNREACH)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Gateway %s is not reachable through %s: add an address whose prefix covers it first.",
+                                         inet_addr_format(route->family, &route->gateway, gw), d->name);
+        if (r == -ENETDOWN)     /* a precondition the caller can meet: the contract's InvalidArgs */
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Device %s is down, and the kernel routes only through a link that is up: bring it up first (ip link set %s up).",
+                                         d->name, d->name);
+        return sd_bus_error_set_errnof(error, r, "Failed to change the route to %s through %s: %m", dst, d->name);
+}
+
+static int method_add_route(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Device *d = userdata;
+        const char *dst;
+        NetRoute route;
+        int r;
+
+        r = read_route(message, &dst, &route, error);
+        if (r < 0)
+                return r;
+        r = netcfg_verify_caller(d, message, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        r = device_add_route(d, &route);
+        if (r < 0)
+                return route_error(d, dst, &route, r, error);
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_remove_route(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Device *d = userdata;
+        const char *dst;
+        NetRoute route;
+        int r;
+
+        r = read_route(message, &dst, &route, error);
+        if (r < 0)
+                return r;
+        r = netcfg_verify_caller(d, message, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        r = device_remove_route(d, &route);
+        if (r < 0)
+                return route_error(d, dst, &route, r, error);
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+typedef struct Append {
+        sd_bus_message *reply;
+        int error;
+} Append;
+
+static int append_address(sd_bus_message *m, const NetAddress *a) {
+        char buf[INET_PREFIX_STRLEN], peer[INET6_ADDRSTRLEN];
+        int r;
+
+        r = sd_bus_message_open_container(m, 'r', "sa{sv}");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", inet_prefix_format(a->family, &a->local, a->prefixlen, buf));
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0 && a->has_peer)
+                r = sd_bus_message_append(m, "{sv}", "Peer", "s", inet_addr_format(a->family, &a->peer, peer));
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+static void append_address_cb(const NetAddress *a, void *userdata) {
+        Append *ap = userdata;
+
+        if (ap->error >= 0)
+                ap->error = append_address(ap->reply, a);
+}
+
+static int append_route(sd_bus_message *m, const NetRoute *route) {
+        char buf[INET_PREFIX_STRLEN], gw[INET6_ADDRSTRLEN];
+        int r;
+
+        r = sd_bus_message_open_container(m, 'r', "sa{sv}");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", inet_prefix_format(route->family, &route->dst, route->dst_len, buf));
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0 && route->has_gateway)
+                r = sd_bus_message_append(m, "{sv}", "Gateway", "s", inet_addr_format(route->family, &route->gateway, gw));
+        if (r >= 0)
+                r = sd_bus_message_append(m, "{sv}{sv}", "Metric", "u", route->metric, "Table", "u", route->table);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+static void append_route_cb(const NetRoute *route, void *userdata) {
+        Append *ap = userdata;
+
+        if (ap->error >= 0)
+                ap->error = append_route(ap->reply, route);
+}
+
+static int property_get_addresses(sd_bus *bus, const char *path, const char *interface,
+                                  const char *property, sd_bus_message *reply, void *userdata,
+                                  sd_bus_error *error) {
+        Append ap = { .reply = reply };
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "(sa{sv})");
+        if (r < 0)
+                return r;
+        r = device_foreach_address(userdata, append_address_cb, &ap);
+        if (r < 0 || ap.error < 0)
+                return r < 0 ? r : ap.error;
+        return sd_bus_message_close_container(reply);
+}
+
+static int property_get_routes(sd_bus *bus, const char *path, const char *interface,
+                               const char *property, sd_bus_message *reply, void *userdata,
+                               sd_bus_error *error) {
+        Append ap = { .reply = reply };
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "(sa{sv})");
+        if (r < 0)
+                return r;
+        /* In another namespace the kernel cannot be asked for the routes: none shown. */
+        r = device_foreach_route(userdata, append_route_cb, &ap);
+        if ((r < 0 && r != -EREMOTE) || ap.error < 0)
+                return r < 0 && r != -EREMOTE ? r : ap.error;
+        return sd_bus_message_close_container(reply);
+}
+
+const sd_bus_vtable device_netcfg_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Addresses", "a(sa{sv})", property_get_addresses, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Routes", "a(sa{sv})", property_get_routes, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("AddAddress",
+                                SD_BUS_ARGS("s", address, "a{sv}", options),
+                                SD_BUS_NO_RESULT,
+                                method_add_address,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RemoveAddress",
+                                SD_BUS_ARGS("s", address),
+                                SD_BUS_NO_RESULT,
+                                method_remove_address,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("AddRoute",
+                                SD_BUS_ARGS("s", destination, "a{sv}", options),
+                                SD_BUS_NO_RESULT,
+                                method_add_route,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RemoveRoute",
+                                SD_BUS_ARGS("s", destination, "a{sv}", options),
+                                SD_BUS_NO_RESULT,
+                                method_remove_route,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};
