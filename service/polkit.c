@@ -27,6 +27,7 @@ struct PolkitQuery {
         const char *const *actions;
         size_t next_action;             /* index of the action being asked about */
         sd_bus_slot *slot;              /* the outstanding CheckAuthorization */
+        char cancel_id[32];             /* its cancellation id */
         sd_event_source *timer;         /* polkit's time to answer */
         bool done;
         uint64_t done_usec;             /* CLOCK_MONOTONIC */
@@ -39,6 +40,7 @@ struct PolkitRegistry {
         sd_event *event;
         const Limits *limits;
         PolkitQuery *queries;
+        uint64_t next_cancel_id;
 };
 
 int polkit_registry_new(PolkitRegistry **ret, sd_event *event, const Limits *limits) {
@@ -80,8 +82,26 @@ static void polkit_query_maybe_free(PolkitQuery *q) {
                 polkit_query_free(q);
 }
 
+/* Asks polkit to end the outstanding check at once (it may be waiting for an agent that
+ * never answers), so that it stops counting against max-pending-checks. */
+static void polkit_query_cancel(PolkitQuery *q) {
+        sd_bus *bus;
+        int r;
+
+        if (!q->slot || !q->request)
+                return;
+        bus = sd_bus_message_get_bus(q->request);
+        r = sd_bus_call_method_async(bus, NULL, "org.freedesktop.PolicyKit1",
+                                     "/org/freedesktop/PolicyKit1/Authority",
+                                     "org.freedesktop.PolicyKit1.Authority",
+                                     "CancelCheckAuthorization", NULL, NULL, "s", q->cancel_id);
+        if (r < 0)
+                log_debug_errno(r, "Failed to cancel a polkit check: %m");
+}
+
 /* The method call no longer wants the answer. */
 static void polkit_query_drop_request(PolkitQuery *q) {
+        polkit_query_cancel(q);
         q->request = sd_bus_message_unref(q->request);
         q->timer = sd_event_source_disable_unref(q->timer);
         q->done = true;
@@ -221,6 +241,7 @@ static int polkit_query_on_timeout(sd_event_source *s, uint64_t usec, void *user
         PolkitQuery *q = userdata;
         char why[64];
 
+        polkit_query_cancel(q);
         snprintf(why, sizeof(why), "polkit did not answer within %" PRIu64 " s",
                  q->registry->limits->polkit_timeout_usec / 1000000u);
         log_warning("Polkit did not answer about %s for %s in time; refusing.", q->actions[q->next_action], q->sender);
@@ -249,12 +270,13 @@ static int polkit_query_ask(PolkitQuery *q) {
                                   q->actions[q->next_action],
                                   0,
                                   flags,
-                                  "");
+                                  q->cancel_id);
         if (r < 0)
                 return r;
 
-        /* No timeout at the bus: the query stays counted until polkit really answers, as the
-         * bus keeps counting the call; the caller's timeout is the timer's. */
+        /* No timeout at the bus: the query stays counted until polkit really answers (or
+         * cancelled: it then answers at once), as the bus keeps counting the call; the
+         * caller's timeout is the timer's. */
         return sd_bus_call_async(bus, &q->slot, call, polkit_query_handle_reply, q, UINT64_MAX);
 }
 
@@ -293,6 +315,7 @@ static int polkit_query_new(PolkitRegistry *reg, sd_bus_message *m, uid_t uid,
                 polkit_query_free(q);
                 return -ENOMEM;
         }
+        snprintf(q->cancel_id, sizeof(q->cancel_id), "tund-%" PRIu64, reg->next_cancel_id++);
 
         r = sd_event_add_time_relative(reg->event, &q->timer, CLOCK_MONOTONIC,
                                        reg->limits->polkit_timeout_usec, 0,
