@@ -284,7 +284,7 @@ static int route_error(Device *d, const char *dst, const NetRoute *route, int r,
                                          d->name, dst, route->metric, route->table,
                                          route->has_gateway ? " through " : "",
                                          route->has_gateway ? inet_addr_format(route->family, &route->gateway, gw) : "");
-        if (r == -ENETUNREACH)
+        if (r == -ENETUNREACH || r == -EHOSTUNREACH)    /* IPv4 says the one, IPv6 the other */
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Gateway %s is not reachable through %s: add an address whose prefix covers it first.",
                                          inet_addr_format(route->family, &route->gateway, gw), d->name);

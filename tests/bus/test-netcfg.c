@@ -383,6 +383,16 @@ static void test_link_state(void) {
         tb_call_expect(bus, path, TB_DEVICE_IFACE, "AddRoute", route_args("fd00:95::/32", NULL), INVALID_ARGS);
         tb_call_expect(bus, path, TB_DEVICE_IFACE, "AddRoute", route_args("10.95.0.0/16", NULL), NULL);
         tb_delete_ok(bus, path);
+
+        /* Up, with IPv6, but no address near the gateway: unreachable, in either family. */
+        g_autofree char *name6 = tb_ifname("g");
+        g_autofree char *path6 = tb_create_ok(bus, name6, NULL);
+        ip("link set %s up", name6);
+        tb_call_expect(bus, path6, TB_DEVICE_IFACE, "AddRoute",
+                       route_args("fd00::/8", tb_options("Gateway", g_variant_new_string("fd00:8::1"), NULL)), INVALID_ARGS);
+        tb_call_expect(bus, path6, TB_DEVICE_IFACE, "AddRoute",
+                       route_args("10.96.0.0/16", tb_options("Gateway", g_variant_new_string("10.8.96.1"), NULL)), INVALID_ARGS);
+        tb_delete_ok(bus, path6);
 }
 
 /* Calls each of the four methods as CALLER on PATH, expecting ERROR (NULL: success). */
