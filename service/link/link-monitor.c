@@ -1,9 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <limits.h>
-#include <linux/net_namespace.h>
-#include <linux/rtnetlink.h>
-#include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,22 +18,12 @@
 #include "tun.h"
 
 #define NSID_UNKNOWN INT_MIN
-#define DATAGRAM_MAX (64 * 1024)
 /* Watches probed per dispatch of the probe timer. */
 #define PROBE_BATCH 128
 /* How long a device that is up gets to become running after its watch began (below). */
 #define SETTLE_USEC (2 * 1000 * 1000ULL)
 /* First retry while a namespace that held a device is being destroyed. */
 #define DYING_RECHECK_USEC (10 * 1000ULL)
-
-/* A netlink datagram read ahead of its turn (see link_monitor_watch). */
-typedef struct Datagram {
-        struct Datagram *next;
-        uint64_t gen;
-        int nsid;
-        size_t size;
-        uint8_t data[];
-} Datagram;
 
 typedef enum ProbeResult {
         PROBE_NONE,
@@ -82,11 +69,7 @@ struct LinkMonitor {
         int ioctl_fd;                   /* in our namespace */
         struct nl_sock *rtnl;           /* requests: namespace ids, links elsewhere */
 
-        struct nl_sock *listener;       /* NULL while netlink is off */
-        sd_event_source *listener_source;
-        uint8_t *buffer;
-        uint64_t next_gen;
-        Datagram *backlog, **backlog_tail;
+        LinkListener listener;
 
         sd_event_source *probe_timer;
         uint64_t probe_interval;
@@ -310,8 +293,6 @@ static void watch_probe(LinkWatch *w) {
         w->probe_result = PROBE_STATE;
 }
 
-static void listener_drain(LinkMonitor *m);
-
 static void watch_probe_into_ready(LinkWatch *w) {
         w->recheck = false;
         watch_probe(w);
@@ -325,8 +306,7 @@ static void watch_probe_into_ready(LinkWatch *w) {
 static void monitor_apply_probes(LinkMonitor *m) {
         LinkWatch *w;
 
-        if (m->listener)
-                listener_drain(m);
+        link_listener_drain(&m->listener);
 
         /* Callbacks may free any watch; free takes it off the ready list. */
         while ((w = m->ready)) {
@@ -426,63 +406,46 @@ static void mark_all_for_recheck(LinkMonitor *m) {
         schedule_recheck(m, 0);
 }
 
-static void handle_newlink(LinkMonitor *m, struct nlmsghdr *h, int nsid, uint64_t gen) {
-        struct nlattr *tb[IFLA_MAX + 1];
-        struct ifinfomsg *ifi = nlmsg_data(h);
-        LinkWatch *w;
-        LinkState s;
-
-        w = monitor_find(m, nsid, ifi->ifi_index, gen);
-        if (!w)
-                return;
-        if (nlmsg_parse(h, sizeof(*ifi), tb, IFLA_MAX, NULL) < 0)
-                return;
+static void handle_newlink(LinkWatch *w, const LinkEvent *ev) {
+        LinkState s = w->state;
 
         w->netlink_seen++;
-        s = w->state;
-        s.ifindex = ifi->ifi_index;
-        s.up = (ifi->ifi_flags & IFF_UP) && (ifi->ifi_flags & IFF_RUNNING);
-        if (tb[IFLA_MTU])
-                s.mtu = nla_get_u32(tb[IFLA_MTU]);
-        if (tb[IFLA_IFNAME])
-                nla_strlcpy(s.name, tb[IFLA_IFNAME], sizeof(s.name));
-        watch_report_state(w, &s, ifi->ifi_flags & IFF_UP);
+        s.ifindex = ev->ifindex;
+        s.up = ev->state.up;
+        if (ev->has_mtu)
+                s.mtu = ev->state.mtu;
+        if (ev->has_name)
+                memcpy(s.name, ev->state.name, sizeof(s.name));
+        watch_report_state(w, &s, ev->admin_up);
 }
 
-/* Sent for a deletion and for a move to another namespace alike; the TUN fd tells which. */
-static void handle_dellink(LinkMonitor *m, struct nlmsghdr *h, int nsid, uint64_t gen) {
-        struct nlattr *tb[IFLA_MAX + 1];
-        struct ifinfomsg *ifi = nlmsg_data(h);
-        LinkWatch *w;
-
-        w = monitor_find(m, nsid, ifi->ifi_index, gen);
-        if (!w)
-                return;
-
+/* A deletion or a move to another namespace alike; the TUN fd tells which. */
+static void handle_dellink(LinkWatch *w, const LinkEvent *ev) {
         w->netlink_seen++;
         w->ifindex = 0;
-        /* From our own namespace, the new namespace's id is one of ours: follow at once,
-         * so that messages from there match before the recheck. */
-        if (nsid == LINK_NSID_SELF && nlmsg_parse(h, sizeof(*ifi), tb, IFLA_MAX, NULL) >= 0 &&
-            tb[IFLA_NEW_NETNSID] && tb[IFLA_NEW_IFINDEX]) {
-                int new_nsid = (int32_t) nla_get_u32(tb[IFLA_NEW_NETNSID]);
-                w->nsid = new_nsid == m->self_nsid ? LINK_NSID_SELF : new_nsid;
-                w->ifindex = (int32_t) nla_get_u32(tb[IFLA_NEW_IFINDEX]);
+        /* Follow a move at once, so that messages from there match before the recheck. */
+        if (ev->moved) {
+                w->nsid = ev->new_nsid;
+                w->ifindex = ev->new_ifindex;
         }
         w->recheck = true;
-        schedule_recheck(m, 0);
+        schedule_recheck(w->monitor, 0);
+}
+
+static void on_link_event(const LinkEvent *ev, void *userdata) {
+        LinkWatch *w = monitor_find(userdata, ev->nsid, ev->ifindex, ev->gen);
+
+        if (!w)
+                return;
+        if (ev->deleted)
+                handle_dellink(w, ev);
+        else
+                handle_newlink(w, ev);
 }
 
 /* An id vanishes only with its namespace, whose devices are deleted soon after. */
-static void handle_delnsid(LinkMonitor *m, struct nlmsghdr *h, int nsid) {
-        struct nlattr *tb[NETNSA_MAX + 1];
-        int dead;
-
-        if (nsid != LINK_NSID_SELF)
-                return;         /* about ids another namespace gives */
-        if (nlmsg_parse(h, sizeof(struct rtgenmsg), tb, NETNSA_MAX, NULL) < 0 || !tb[NETNSA_NSID])
-                return;
-        dead = (int32_t) nla_get_u32(tb[NETNSA_NSID]);
+static void on_nsid_deleted(int dead, void *userdata) {
+        LinkMonitor *m = userdata;
 
         for (LinkWatch *w = m->watches; w; w = w->next)
                 if (!w->gone && w->nsid == dead) {
@@ -495,140 +458,27 @@ static void handle_delnsid(LinkMonitor *m, struct nlmsghdr *h, int nsid) {
         schedule_recheck(m, DYING_RECHECK_USEC);
 }
 
-static void handle_datagram(LinkMonitor *m, const uint8_t *data, size_t size, int nsid, uint64_t gen) {
-        int len = (int) size;
-
-        for (struct nlmsghdr *h = (struct nlmsghdr *) data; nlmsg_ok(h, len); h = nlmsg_next(h, &len))
-                switch (h->nlmsg_type) {
-                case RTM_NEWLINK:
-                        if (nlmsg_valid_hdr(h, sizeof(struct ifinfomsg)))
-                                handle_newlink(m, h, nsid, gen);
-                        break;
-                case RTM_DELLINK:
-                        if (nlmsg_valid_hdr(h, sizeof(struct ifinfomsg)))
-                                handle_dellink(m, h, nsid, gen);
-                        break;
-                case RTM_DELNSID:
-                        if (nlmsg_valid_hdr(h, sizeof(struct rtgenmsg)))
-                                handle_delnsid(m, h, nsid);
-                        break;
-                default:
-                        break;
-                }
+static void on_overrun(void *userdata) {
+        /* Messages were lost: nothing short of asking every device now is right. */
+        mark_all_for_recheck(userdata);
 }
 
-static int listener_receive(LinkMonitor *m, void *buf, int *ret_nsid) {
-        int n;
-
-        for (;;) {
-                n = link_netlink_receive(m->listener, m->self_nsid, buf, DATAGRAM_MAX, ret_nsid);
-                if (n != -ENOBUFS)
-                        return n;
-                /* Messages were lost: nothing short of asking every device now is right. */
-                log_debug("Link notifications overran; probing every device.");
-                mark_all_for_recheck(m);
-        }
-}
-
-/* Reads what is queued now into the backlog, for later, in order. */
-static void listener_read_ahead(LinkMonitor *m) {
-        _cleanup_free_ uint8_t *buf = NULL;
-        int n, nsid;
-
-        buf = malloc(DATAGRAM_MAX);
-        if (!buf)
-                return (void) log_oom();
-        while ((n = listener_receive(m, buf, &nsid)) >= 0) {
-                Datagram *d = malloc(sizeof(Datagram) + (size_t) n);
-                if (!d)
-                        return (void) log_oom();
-                *d = (Datagram) { .gen = m->next_gen++, .nsid = nsid, .size = (size_t) n };
-                memcpy(d->data, buf, (size_t) n);
-                *m->backlog_tail = d;
-                m->backlog_tail = &d->next;
-        }
-        if (n != -EAGAIN)
-                log_warning_errno(n, "Failed to read link notifications: %m");
-}
-
-/* Handles the backlog, then what the socket has, in the order read. A callback may start
- * a watch, which reads ahead into the backlog, or turn netlink off. */
-static void listener_drain(LinkMonitor *m) {
-        Datagram *d;
-        int n, nsid;
-
-        for (;;) {
-                d = m->backlog;
-                if (d) {
-                        m->backlog = d->next;
-                        if (!m->backlog)
-                                m->backlog_tail = &m->backlog;
-                        handle_datagram(m, d->data, d->size, d->nsid, d->gen);
-                        free(d);
-                        continue;
-                }
-                if (!m->listener)
-                        return;
-                n = listener_receive(m, m->buffer, &nsid);
-                if (n < 0)
-                        break;
-                handle_datagram(m, m->buffer, (size_t) n, nsid, m->next_gen++);
-        }
-        if (n != -EAGAIN)
-                log_warning_errno(n, "Failed to read link notifications: %m");
-}
-
-static int on_listener_readable(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        listener_drain(userdata);
-        return 0;
-}
-
-static void listener_close(LinkMonitor *m) {
-        Datagram *d;
-
-        m->listener_source = sd_event_source_disable_unref(m->listener_source);
-        if (m->listener) {
-                nl_socket_free(m->listener);
-                m->listener = NULL;
-        }
-        while ((d = m->backlog)) {
-                m->backlog = d->next;
-                free(d);
-        }
-        m->backlog_tail = &m->backlog;
-}
-
-static int listener_open(LinkMonitor *m) {
-        int r;
-
-        r = link_netlink_open_listener(&m->listener);
-        if (r < 0)
-                return log_error_errno(r, "Failed to open the link notification socket: %m");
-        r = sd_event_add_io(m->event, &m->listener_source, nl_socket_get_fd(m->listener), EPOLLIN,
-                            on_listener_readable, m);
-        if (r < 0)
-                goto fail;
-        /* Before the probe timers: a probe answer is applied after the messages queued. */
-        r = sd_event_source_set_priority(m->listener_source, SD_EVENT_PRIORITY_NORMAL - 10);
-        if (r < 0)
-                goto fail;
-        (void) sd_event_source_set_description(m->listener_source, "link-netlink");
-        return 0;
-fail:
-        listener_close(m);
-        return log_error_errno(r, "Failed to watch the link notification socket: %m");
-}
+static const LinkListenerOps listener_ops = {
+        .link = on_link_event,
+        .nsid_deleted = on_nsid_deleted,
+        .overrun = on_overrun,
+};
 
 int link_monitor_set_netlink(LinkMonitor *m, bool enabled) {
         int r;
 
-        if (enabled == !!m->listener)
+        if (enabled == link_listener_is_open(&m->listener))
                 return 0;
         if (!enabled) {
-                listener_close(m);
+                link_listener_close(&m->listener);
                 return 0;
         }
-        r = listener_open(m);
+        r = link_listener_open(&m->listener);
         if (r < 0)
                 return r;
         /* Ids are needed now for the namespaces devices are in. */
@@ -639,11 +489,7 @@ int link_monitor_set_netlink(LinkMonitor *m, bool enabled) {
 }
 
 int link_monitor_set_netlink_buffer_size(LinkMonitor *m, int bytes) {
-        if (!m->listener)
-                return -ENOTCONN;
-        if (setsockopt(nl_socket_get_fd(m->listener), SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) < 0)
-                return negative_errno();
-        return 0;
+        return link_listener_set_buffer_size(&m->listener, bytes);
 }
 
 int link_monitor_set_probe_interval(LinkMonitor *m, uint64_t usec) {
@@ -669,15 +515,8 @@ int link_monitor_new(LinkMonitor **ret, sd_event *e) {
                 return -ENOMEM;
         m->event = sd_event_ref(e);
         m->ioctl_fd = -EBADF;
-        m->backlog_tail = &m->backlog;
         m->probe_interval = LINK_PROBE_INTERVAL_USEC;
         m->self_nsid = NSID_UNKNOWN;
-
-        m->buffer = malloc(DATAGRAM_MAX);
-        if (!m->buffer) {
-                r = -ENOMEM;
-                goto fail;
-        }
 
         self_netns_fd = netns_open_self();
         if (self_netns_fd < 0) {
@@ -725,7 +564,10 @@ int link_monitor_new(LinkMonitor **ret, sd_event *e) {
         (void) sd_event_source_set_enabled(m->recheck_timer, SD_EVENT_OFF);
         (void) sd_event_source_set_description(m->recheck_timer, "link-recheck");
 
-        r = listener_open(m);
+        r = link_listener_init(&m->listener, m->event, m->self_nsid, &listener_ops, m);
+        if (r < 0)
+                goto fail;
+        r = link_listener_open(&m->listener);
         if (r < 0)
                 goto fail;
 
@@ -741,13 +583,12 @@ LinkMonitor *link_monitor_free(LinkMonitor *m) {
                 return NULL;
         while (m->watches)
                 link_watch_free(m->watches);
-        listener_close(m);
+        link_listener_deinit(&m->listener);
         sd_event_source_disable_unref(m->probe_timer);
         sd_event_source_disable_unref(m->recheck_timer);
         if (m->rtnl)
                 nl_socket_free(m->rtnl);
         safe_close(m->ioctl_fd);
-        free(m->buffer);
         sd_event_unref(m->event);
         free(m);
         return NULL;
@@ -769,9 +610,7 @@ int link_monitor_watch(LinkMonitor *m, int tun_fd, const LinkWatchOps *ops, void
         };
 
         /* What is queued now is older than the state read below. */
-        if (m->listener)
-                listener_read_ahead(m);
-        w->first_gen = m->next_gen;
+        w->first_gen = link_listener_mark(&m->listener);
 
         /* A rename racing with the read asks for another try. */
         for (unsigned attempt = 0; attempt < 3 && w->probe_result == PROBE_NONE; attempt++)
