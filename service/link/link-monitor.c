@@ -10,6 +10,7 @@
 #include "link-monitor.h"
 #include "link-netlink.h"
 #include "link-probe.h"
+#include "link-scheduler.h"
 #include "list.h"
 #include "log.h"
 #include "macro.h"
@@ -18,12 +19,8 @@
 #include "tun.h"
 
 #define NSID_UNKNOWN INT_MIN
-/* Watches probed per dispatch of the probe timer. */
-#define PROBE_BATCH 128
 /* How long a device that is up gets to become running after its watch began (below). */
 #define SETTLE_USEC (2 * 1000 * 1000ULL)
-/* First retry while a namespace that held a device is being destroyed. */
-#define DYING_RECHECK_USEC (10 * 1000ULL)
 
 typedef enum ProbeResult {
         PROBE_NONE,
@@ -34,8 +31,7 @@ typedef enum ProbeResult {
 struct LinkWatch {
         LinkMonitor *monitor;
         LinkWatch *prev, *next;
-        LinkWatch *ready_prev, *ready_next;
-        bool in_ready;
+        LinkProbeEntry probe;
 
         int tun_fd;
         const LinkWatchOps *ops;
@@ -57,7 +53,6 @@ struct LinkWatch {
         bool probe_admin_up;
         uint64_t probe_netlink_seen;
 
-        bool recheck;                   /* probe at the next recheck */
         bool dying;                     /* its namespace is being destroyed */
         bool gone;
 };
@@ -71,14 +66,8 @@ struct LinkMonitor {
 
         LinkListener listener;
 
-        sd_event_source *probe_timer;
-        uint64_t probe_interval;
-        sd_event_source *recheck_timer;
-        uint64_t recheck_delay;
-
+        LinkScheduler scheduler;
         LinkWatch *watches;
-        LinkWatch *probe_cursor;        /* the next watch the running probe round takes */
-        LinkWatch *ready, *ready_tail;  /* probe answers not applied yet */
 };
 
 static bool link_state_equal(const LinkState *a, const LinkState *b) {
@@ -126,60 +115,9 @@ static void watch_report_gone(LinkWatch *w) {
         if (w->gone)
                 return;
         w->gone = true;
-        w->recheck = false;
+        link_scheduler_retire(&w->probe);
         if (w->ops->gone)
                 w->ops->gone(w, w->userdata);
-}
-
-static void ready_remove(LinkMonitor *m, LinkWatch *w) {
-        if (!w->in_ready)
-                return;
-        if (w->ready_prev)
-                w->ready_prev->ready_next = w->ready_next;
-        else
-                m->ready = w->ready_next;
-        if (w->ready_next)
-                w->ready_next->ready_prev = w->ready_prev;
-        else
-                m->ready_tail = w->ready_prev;
-        w->ready_prev = w->ready_next = NULL;
-        w->in_ready = false;
-}
-
-static void ready_append(LinkMonitor *m, LinkWatch *w) {
-        if (w->in_ready)
-                return;
-        w->ready_prev = m->ready_tail;
-        w->ready_next = NULL;
-        if (m->ready_tail)
-                m->ready_tail->ready_next = w;
-        else
-                m->ready = w;
-        m->ready_tail = w;
-        w->in_ready = true;
-}
-
-static void schedule_recheck(LinkMonitor *m, uint64_t delay) {
-        uint64_t now, when;
-        int enabled = SD_EVENT_OFF;
-        int r;
-
-        r = sd_event_now(m->event, CLOCK_MONOTONIC, &now);
-        if (r < 0)
-                return (void) log_error_errno(r, "Failed to read the loop's clock: %m");
-        when = now + delay;
-
-        (void) sd_event_source_get_enabled(m->recheck_timer, &enabled);
-        if (enabled != SD_EVENT_OFF) {
-                uint64_t current;
-                if (sd_event_source_get_time(m->recheck_timer, &current) >= 0 && current <= when)
-                        return;
-        }
-        r = sd_event_source_set_time(m->recheck_timer, when);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(m->recheck_timer, SD_EVENT_ONESHOT);
-        if (r < 0)
-                log_error_errno(r, "Failed to schedule a link recheck: %m");
 }
 
 /* The id the namespace netns_fd has in ours: what netlink messages from there carry and
@@ -265,8 +203,8 @@ static void watch_probe(LinkWatch *w) {
                 r = tun_get_info(w->tun_fd, name, NULL);
                 if (r == -EBADFD)
                         w->probe_result = PROBE_GONE;
-                else if (m->recheck_delay < m->probe_interval)
-                        w->recheck = true;
+                else if (!link_scheduler_backoff_exhausted(&m->scheduler))
+                        link_scheduler_mark(&w->probe);
                 else
                         w->dying = false;
                 return;
@@ -293,117 +231,42 @@ static void watch_probe(LinkWatch *w) {
         w->probe_result = PROBE_STATE;
 }
 
-static void watch_probe_into_ready(LinkWatch *w) {
-        w->recheck = false;
+static bool on_probe(LinkProbeEntry *e, void *userdata) {
+        LinkWatch *w = container_of(e, LinkWatch, probe);
+
         watch_probe(w);
-        if (w->probe_result != PROBE_NONE)
-                ready_append(w->monitor, w);
+        return w->probe_result != PROBE_NONE;
 }
 
-/* Applies the probes' answers. Netlink messages queued meanwhile are handled first: a
- * device netlink spoke about since its probe keeps netlink's word, which is never older
- * than the probe's. */
-static void monitor_apply_probes(LinkMonitor *m) {
-        LinkWatch *w;
+/* Netlink messages queued meanwhile are handled before the probes' answers: a device
+ * netlink spoke about since its probe keeps netlink's word, which is never older than the
+ * probe's. */
+static void on_probes_done(void *userdata) {
+        LinkMonitor *m = userdata;
 
         link_listener_drain(&m->listener);
-
-        /* Callbacks may free any watch; free takes it off the ready list. */
-        while ((w = m->ready)) {
-                ready_remove(m, w);
-                if (w->probe_result == PROBE_GONE)
-                        watch_report_gone(w);
-                else if (w->probe_netlink_seen == w->netlink_seen)
-                        watch_report_state(w, &w->probe_state, w->probe_admin_up);
-        }
 }
 
-/* Probes the watches marked for a recheck (few) at once. */
-static void monitor_probe_marked(LinkMonitor *m) {
-        for (LinkWatch *w = m->watches; w; w = w->next)
-                if (!w->gone && w->recheck)
-                        watch_probe_into_ready(w);
-        monitor_apply_probes(m);
+static void on_probe_answer(LinkProbeEntry *e, void *userdata) {
+        LinkWatch *w = container_of(e, LinkWatch, probe);
+
+        if (w->probe_result == PROBE_GONE)
+                watch_report_gone(w);
+        else if (w->probe_netlink_seen == w->netlink_seen)
+                watch_report_state(w, &w->probe_state, w->probe_admin_up);
 }
 
-static bool monitor_has_marked(LinkMonitor *m) {
-        for (LinkWatch *w = m->watches; w; w = w->next)
-                if (w->recheck && !w->gone)
-                        return true;
-        return false;
-}
-
-static int on_recheck(sd_event_source *s, uint64_t usec, void *userdata) {
-        LinkMonitor *m = userdata;
-
-        monitor_probe_marked(m);
-
-        if (monitor_has_marked(m)) {
-                m->recheck_delay = MIN(MAX(m->recheck_delay * 2, DYING_RECHECK_USEC), m->probe_interval);
-                schedule_recheck(m, m->recheck_delay);
-        } else
-                m->recheck_delay = 0;
-        return 0;
-}
-
-/* Every watch once per interval, PROBE_BATCH at a time: the rest of the loop gets its turn
- * between batches however many devices there are. */
-static int on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        LinkMonitor *m = userdata;
-        unsigned n = 0;
-        int r;
-
-        if (!m->probe_cursor)
-                m->probe_cursor = m->watches;
-        while (m->probe_cursor && n < PROBE_BATCH) {
-                LinkWatch *w = m->probe_cursor;
-
-                m->probe_cursor = w->next;
-                if (w->gone)
-                        continue;
-                watch_probe_into_ready(w);
-                n++;
-        }
-        monitor_apply_probes(m);        /* may free watches; free moves the cursor on */
-
-        if (m->probe_cursor)
-                r = sd_event_source_set_time(s, usec);  /* due at once, after what is pending */
-        else
-                r = sd_event_source_set_time_relative(s, m->probe_interval);
-        if (r < 0)
-                log_error_errno(r, "Failed to rearm the link probe: %m");
-        return 0;
-}
-
-static void monitor_update_probe_timer(LinkMonitor *m) {
-        int r;
-
-        if (!m->watches) {
-                (void) sd_event_source_set_enabled(m->probe_timer, SD_EVENT_OFF);
-                return;
-        }
-        int enabled = SD_EVENT_OFF;
-        (void) sd_event_source_get_enabled(m->probe_timer, &enabled);
-        if (enabled != SD_EVENT_OFF)
-                return;
-        r = sd_event_source_set_time_relative(m->probe_timer, m->probe_interval);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(m->probe_timer, SD_EVENT_ON);
-        if (r < 0)
-                log_error_errno(r, "Failed to start the link probe: %m");
-}
+static const LinkSchedulerOps scheduler_ops = {
+        .probe = on_probe,
+        .flush = on_probes_done,
+        .apply = on_probe_answer,
+};
 
 static LinkWatch *monitor_find(LinkMonitor *m, int nsid, int ifindex, uint64_t gen) {
         for (LinkWatch *w = m->watches; w; w = w->next)
                 if (!w->gone && w->nsid == nsid && w->ifindex == ifindex && ifindex > 0 && gen >= w->first_gen)
                         return w;
         return NULL;
-}
-
-static void mark_all_for_recheck(LinkMonitor *m) {
-        for (LinkWatch *w = m->watches; w; w = w->next)
-                w->recheck = true;
-        schedule_recheck(m, 0);
 }
 
 static void handle_newlink(LinkWatch *w, const LinkEvent *ev) {
@@ -428,8 +291,8 @@ static void handle_dellink(LinkWatch *w, const LinkEvent *ev) {
                 w->nsid = ev->new_nsid;
                 w->ifindex = ev->new_ifindex;
         }
-        w->recheck = true;
-        schedule_recheck(w->monitor, 0);
+        link_scheduler_mark(&w->probe);
+        link_scheduler_recheck_in(&w->monitor->scheduler, 0);
 }
 
 static void on_link_event(const LinkEvent *ev, void *userdata) {
@@ -452,15 +315,16 @@ static void on_nsid_deleted(int dead, void *userdata) {
                         w->nsid = NSID_UNKNOWN;
                         w->ifindex = 0;
                         w->dying = true;
-                        w->recheck = true;
+                        link_scheduler_mark(&w->probe);
                 }
-        m->recheck_delay = 0;
-        schedule_recheck(m, DYING_RECHECK_USEC);
+        link_scheduler_recheck_backoff(&m->scheduler);
 }
 
 static void on_overrun(void *userdata) {
         /* Messages were lost: nothing short of asking every device now is right. */
-        mark_all_for_recheck(userdata);
+        LinkMonitor *m = userdata;
+
+        link_scheduler_mark_all(&m->scheduler);
 }
 
 static const LinkListenerOps listener_ops = {
@@ -484,7 +348,7 @@ int link_monitor_set_netlink(LinkMonitor *m, bool enabled) {
         /* Ids are needed now for the namespaces devices are in. */
         for (LinkWatch *w = m->watches; w; w = w->next)
                 w->netns_ino = 0;
-        mark_all_for_recheck(m);
+        link_scheduler_mark_all(&m->scheduler);
         return 0;
 }
 
@@ -493,16 +357,7 @@ int link_monitor_set_netlink_buffer_size(LinkMonitor *m, int bytes) {
 }
 
 int link_monitor_set_probe_interval(LinkMonitor *m, uint64_t usec) {
-        int enabled = SD_EVENT_OFF;
-
-        if (usec == 0)
-                return -EINVAL;
-        m->probe_interval = usec;
-        (void) sd_event_source_set_time_accuracy(m->probe_timer, MAX(usec / 10, 1));
-        (void) sd_event_source_get_enabled(m->probe_timer, &enabled);
-        if (enabled != SD_EVENT_OFF)
-                return sd_event_source_set_time_relative(m->probe_timer, usec);
-        return 0;
+        return link_scheduler_set_interval(&m->scheduler, usec);
 }
 
 int link_monitor_new(LinkMonitor **ret, sd_event *e) {
@@ -515,7 +370,6 @@ int link_monitor_new(LinkMonitor **ret, sd_event *e) {
                 return -ENOMEM;
         m->event = sd_event_ref(e);
         m->ioctl_fd = -EBADF;
-        m->probe_interval = LINK_PROBE_INTERVAL_USEC;
         m->self_nsid = NSID_UNKNOWN;
 
         self_netns_fd = netns_open_self();
@@ -551,19 +405,9 @@ int link_monitor_new(LinkMonitor **ret, sd_event *e) {
                 log_debug_errno(r, "Failed to get our own namespace's id: %m");
         m->self_nsid = r >= 0 ? r : NSID_UNKNOWN;
 
-        r = sd_event_add_time_relative(m->event, &m->probe_timer, CLOCK_MONOTONIC, m->probe_interval,
-                                       MAX(m->probe_interval / 10, 1), on_probe_timer, m);
+        r = link_scheduler_init(&m->scheduler, m->event, LINK_PROBE_INTERVAL_USEC, &scheduler_ops, m);
         if (r < 0)
                 goto fail;
-        (void) sd_event_source_set_enabled(m->probe_timer, SD_EVENT_OFF);
-        (void) sd_event_source_set_description(m->probe_timer, "link-probe");
-
-        r = sd_event_add_time_relative(m->event, &m->recheck_timer, CLOCK_MONOTONIC, 0, 1, on_recheck, m);
-        if (r < 0)
-                goto fail;
-        (void) sd_event_source_set_enabled(m->recheck_timer, SD_EVENT_OFF);
-        (void) sd_event_source_set_description(m->recheck_timer, "link-recheck");
-
         r = link_listener_init(&m->listener, m->event, m->self_nsid, &listener_ops, m);
         if (r < 0)
                 goto fail;
@@ -584,8 +428,7 @@ LinkMonitor *link_monitor_free(LinkMonitor *m) {
         while (m->watches)
                 link_watch_free(m->watches);
         link_listener_deinit(&m->listener);
-        sd_event_source_disable_unref(m->probe_timer);
-        sd_event_source_disable_unref(m->recheck_timer);
+        link_scheduler_deinit(&m->scheduler);
         if (m->rtnl)
                 nl_socket_free(m->rtnl);
         safe_close(m->ioctl_fd);
@@ -629,7 +472,7 @@ int link_monitor_watch(LinkMonitor *m, int tun_fd, const LinkWatchOps *ops, void
         }
 
         LIST_PREPEND(m->watches, w);
-        monitor_update_probe_timer(m);
+        link_scheduler_add(&m->scheduler, &w->probe);
 
         *ret = w;
         return 0;
@@ -641,20 +484,17 @@ LinkWatch *link_watch_free(LinkWatch *w) {
         if (!w)
                 return NULL;
         m = w->monitor;
-        ready_remove(m, w);
-        if (m->probe_cursor == w)
-                m->probe_cursor = w->next;
+        link_scheduler_remove(&m->scheduler, &w->probe);
         LIST_REMOVE(m->watches, w);
         free(w);
-        monitor_update_probe_timer(m);
         return NULL;
 }
 
 void link_watch_refresh(LinkWatch *w) {
         if (w->gone)
                 return;
-        w->recheck = true;
-        monitor_probe_marked(w->monitor);
+        link_scheduler_mark(&w->probe);
+        link_scheduler_run_marked(&w->monitor->scheduler);
 }
 
 const LinkState *link_watch_state(LinkWatch *w) {
