@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "link-index.h"
 #include "link-monitor.h"
 #include "link-netlink.h"
 #include "link-probe.h"
@@ -31,16 +32,15 @@ typedef enum ProbeResult {
 struct LinkWatch {
         LinkMonitor *monitor;
         LinkWatch *prev, *next;
+        bool listed;                    /* in the monitor's list */
         LinkProbeEntry probe;
+        LinkIndexEntry index;           /* (nsid, ifindex): what netlink messages about it carry */
 
         int tun_fd;
         const LinkWatchOps *ops;
         void *userdata;
 
-        /* Where the device is; netlink messages about it carry (nsid, ifindex). */
-        ino_t netns_ino;
-        int nsid;
-        int ifindex;
+        ino_t netns_ino;                /* where the device is */
         uint64_t first_gen;             /* datagrams read before the watch began are older than its state */
         uint64_t netlink_seen;          /* messages about it applied so far */
 
@@ -68,6 +68,7 @@ struct LinkMonitor {
 
         LinkScheduler scheduler;
         LinkWatch *watches;
+        LinkIndex index;
 };
 
 static bool link_state_equal(const LinkState *a, const LinkState *b) {
@@ -111,10 +112,32 @@ static void watch_report_state(LinkWatch *w, const LinkState *state, bool admin_
                 w->ops->changed(w, &w->state, w->userdata);
 }
 
+static int watch_nsid(const LinkWatch *w) {
+        return w->index.key.nsid;
+}
+
+/* Listed watches of devices not gone with an ifindex are indexed. */
+static int watch_index(LinkWatch *w) {
+        if (!w->listed || w->gone || w->index.key.ifindex <= 0)
+                return 0;
+        return link_index_add(&w->monitor->index, &w->index);
+}
+
+/* Netlink messages about the device come as (nsid, ifindex) from now on. */
+static void watch_move(LinkWatch *w, int nsid, int ifindex) {
+        if (watch_nsid(w) != nsid || w->index.key.ifindex != ifindex) {
+                link_index_remove(&w->monitor->index, &w->index);
+                w->index.key = (LinkKey) { .nsid = nsid, .ifindex = ifindex };
+        }
+        if (watch_index(w) < 0)
+                log_oom();
+}
+
 static void watch_report_gone(LinkWatch *w) {
         if (w->gone)
                 return;
         w->gone = true;
+        link_index_remove(&w->monitor->index, &w->index);
         link_scheduler_retire(&w->probe);
         if (w->ops->gone)
                 w->ops->gone(w, w->userdata);
@@ -148,12 +171,11 @@ static int watch_locate(LinkWatch *w) {
         if (r < 0)
                 return r;
 
-        if (ino != w->netns_ino || w->nsid == NSID_UNKNOWN) {
+        if (ino != w->netns_ino || watch_nsid(w) == NSID_UNKNOWN) {
                 w->netns_ino = ino;
-                w->nsid = monitor_nsid_of(w->monitor, netns_fd, ino);
-                w->ifindex = 0;
+                watch_move(w, monitor_nsid_of(w->monitor, netns_fd, ino), 0);
         }
-        return w->nsid == NSID_UNKNOWN ? -EAGAIN : 0;
+        return watch_nsid(w) == NSID_UNKNOWN ? -EAGAIN : 0;
 }
 
 /* In our namespace ioctls answer. Elsewhere they would need a socket inside that
@@ -163,13 +185,13 @@ static int watch_read(LinkWatch *w, LinkState *ret, bool *ret_admin_up) {
         unsigned flags;
         int r;
 
-        if (w->nsid == LINK_NSID_SELF)
+        if (watch_nsid(w) == LINK_NSID_SELF)
                 return link_probe_read(w->tun_fd, w->monitor->ioctl_fd, ret, ret_admin_up);
 
         r = tun_get_info(w->tun_fd, name, NULL);
         if (r < 0)
                 return r;
-        r = netns_link_get_flags(w->monitor->rtnl, w->nsid, 0, name, ret, &flags);
+        r = netns_link_get_flags(w->monitor->rtnl, watch_nsid(w), 0, name, ret, &flags);
         /* ENODEV: renamed or moved meanwhile. */
         if (r < 0)
                 return r == -ENODEV ? -EAGAIN : r;
@@ -224,7 +246,7 @@ static void watch_probe(LinkWatch *w) {
                 return;
         }
 
-        w->ifindex = s.ifindex;
+        watch_move(w, watch_nsid(w), s.ifindex);
         w->probe_state = s;
         w->probe_admin_up = admin_up;
         w->probe_netlink_seen = w->netlink_seen;
@@ -263,9 +285,14 @@ static const LinkSchedulerOps scheduler_ops = {
 };
 
 static LinkWatch *monitor_find(LinkMonitor *m, int nsid, int ifindex, uint64_t gen) {
-        for (LinkWatch *w = m->watches; w; w = w->next)
-                if (!w->gone && w->nsid == nsid && w->ifindex == ifindex && ifindex > 0 && gen >= w->first_gen)
+        if (ifindex <= 0)
+                return NULL;
+        for (LinkIndexEntry *e = link_index_first(&m->index, nsid, ifindex); e; e = e->same_next) {
+                LinkWatch *w = container_of(e, LinkWatch, index);
+
+                if (gen >= w->first_gen)
                         return w;
+        }
         return NULL;
 }
 
@@ -285,12 +312,11 @@ static void handle_newlink(LinkWatch *w, const LinkEvent *ev) {
 /* A deletion or a move to another namespace alike; the TUN fd tells which. */
 static void handle_dellink(LinkWatch *w, const LinkEvent *ev) {
         w->netlink_seen++;
-        w->ifindex = 0;
         /* Follow a move at once, so that messages from there match before the recheck. */
-        if (ev->moved) {
-                w->nsid = ev->new_nsid;
-                w->ifindex = ev->new_ifindex;
-        }
+        if (ev->moved)
+                watch_move(w, ev->new_nsid, ev->new_ifindex);
+        else
+                watch_move(w, watch_nsid(w), 0);
         link_scheduler_mark(&w->probe);
         link_scheduler_recheck_in(&w->monitor->scheduler, 0);
 }
@@ -311,9 +337,8 @@ static void on_nsid_deleted(int dead, void *userdata) {
         LinkMonitor *m = userdata;
 
         for (LinkWatch *w = m->watches; w; w = w->next)
-                if (!w->gone && w->nsid == dead) {
-                        w->nsid = NSID_UNKNOWN;
-                        w->ifindex = 0;
+                if (!w->gone && watch_nsid(w) == dead) {
+                        watch_move(w, NSID_UNKNOWN, 0);
                         w->dying = true;
                         link_scheduler_mark(&w->probe);
                 }
@@ -405,6 +430,9 @@ int link_monitor_new(LinkMonitor **ret, sd_event *e) {
                 log_debug_errno(r, "Failed to get our own namespace's id: %m");
         m->self_nsid = r >= 0 ? r : NSID_UNKNOWN;
 
+        r = link_index_init(&m->index);
+        if (r < 0)
+                goto fail;
         r = link_scheduler_init(&m->scheduler, m->event, LINK_PROBE_INTERVAL_USEC, &scheduler_ops, m);
         if (r < 0)
                 goto fail;
@@ -429,6 +457,7 @@ LinkMonitor *link_monitor_free(LinkMonitor *m) {
                 link_watch_free(m->watches);
         link_listener_deinit(&m->listener);
         link_scheduler_deinit(&m->scheduler);
+        link_index_deinit(&m->index);
         if (m->rtnl)
                 nl_socket_free(m->rtnl);
         safe_close(m->ioctl_fd);
@@ -440,6 +469,7 @@ LinkMonitor *link_monitor_free(LinkMonitor *m) {
 int link_monitor_watch(LinkMonitor *m, int tun_fd, const LinkWatchOps *ops, void *userdata,
                        LinkWatch **ret) {
         LinkWatch *w;
+        int r;
 
         w = calloc(1, sizeof(*w));
         if (!w)
@@ -449,8 +479,9 @@ int link_monitor_watch(LinkMonitor *m, int tun_fd, const LinkWatchOps *ops, void
                 .tun_fd = tun_fd,
                 .ops = ops,
                 .userdata = userdata,
-                .nsid = NSID_UNKNOWN,
         };
+        link_index_entry_init(&m->index, &w->index);
+        w->index.key.nsid = NSID_UNKNOWN;
 
         /* What is queued now is older than the state read below. */
         w->first_gen = link_listener_mark(&m->listener);
@@ -471,6 +502,12 @@ int link_monitor_watch(LinkMonitor *m, int tun_fd, const LinkWatchOps *ops, void
                 w->state.up = true;
         }
 
+        w->listed = true;
+        r = watch_index(w);
+        if (r < 0) {
+                free(w);
+                return r;
+        }
         LIST_PREPEND(m->watches, w);
         link_scheduler_add(&m->scheduler, &w->probe);
 
@@ -485,6 +522,7 @@ LinkWatch *link_watch_free(LinkWatch *w) {
                 return NULL;
         m = w->monitor;
         link_scheduler_remove(&m->scheduler, &w->probe);
+        link_index_remove(&m->index, &w->index);
         LIST_REMOVE(m->watches, w);
         free(w);
         return NULL;
