@@ -321,11 +321,13 @@ static void handle_dellink(LinkWatch *w, const LinkEvent *ev) {
         link_scheduler_recheck_in(&w->monitor->scheduler, 0);
 }
 
-static void on_link_event(const LinkEvent *ev, void *userdata) {
-        LinkWatch *w = monitor_find(userdata, ev->nsid, ev->ifindex, ev->gen);
+static void *on_link_find(int nsid, int ifindex, uint64_t gen, void *userdata) {
+        return monitor_find(userdata, nsid, ifindex, gen);
+}
 
-        if (!w)
-                return;
+static void on_link_event(void *target, const LinkEvent *ev, void *userdata) {
+        LinkWatch *w = target;
+
         if (ev->deleted)
                 handle_dellink(w, ev);
         else
@@ -345,14 +347,15 @@ static void on_nsid_deleted(int dead, void *userdata) {
         link_scheduler_recheck_backoff(&m->scheduler);
 }
 
+/* Messages were lost: nothing short of asking every device now is right. */
 static void on_overrun(void *userdata) {
-        /* Messages were lost: nothing short of asking every device now is right. */
         LinkMonitor *m = userdata;
 
         link_scheduler_mark_all(&m->scheduler);
 }
 
 static const LinkListenerOps listener_ops = {
+        .find = on_link_find,
         .link = on_link_event,
         .nsid_deleted = on_nsid_deleted,
         .overrun = on_overrun,

@@ -119,8 +119,10 @@ static void parse_newlink(LinkListener *l, struct nlmsghdr *h, int nsid, uint64_
         struct nlattr *tb[IFLA_MAX + 1];
         struct ifinfomsg *ifi = nlmsg_data(h);
         LinkEvent ev = { .nsid = nsid, .ifindex = ifi->ifi_index, .gen = gen };
+        void *target;
 
-        if (nlmsg_parse(h, sizeof(*ifi), tb, IFLA_MAX, NULL) < 0)
+        target = l->ops->find(nsid, ifi->ifi_index, gen, l->userdata);
+        if (!target || nlmsg_parse(h, sizeof(*ifi), tb, IFLA_MAX, NULL) < 0)
                 return;
         ev.state.ifindex = ifi->ifi_index;
         ev.state.up = (ifi->ifi_flags & IFF_UP) && (ifi->ifi_flags & IFF_RUNNING);
@@ -133,7 +135,7 @@ static void parse_newlink(LinkListener *l, struct nlmsghdr *h, int nsid, uint64_
                 nla_strlcpy(ev.state.name, tb[IFLA_IFNAME], sizeof(ev.state.name));
                 ev.has_name = true;
         }
-        l->ops->link(&ev, l->userdata);
+        l->ops->link(target, &ev, l->userdata);
 }
 
 /* Sent for a deletion and for a move to another namespace alike. Only from our own
@@ -142,14 +144,18 @@ static void parse_dellink(LinkListener *l, struct nlmsghdr *h, int nsid, uint64_
         struct nlattr *tb[IFLA_MAX + 1];
         struct ifinfomsg *ifi = nlmsg_data(h);
         LinkEvent ev = { .nsid = nsid, .ifindex = ifi->ifi_index, .gen = gen, .deleted = true };
+        void *target;
 
+        target = l->ops->find(nsid, ifi->ifi_index, gen, l->userdata);
+        if (!target)
+                return;
         if (nsid == LINK_NSID_SELF && nlmsg_parse(h, sizeof(*ifi), tb, IFLA_MAX, NULL) >= 0 &&
             tb[IFLA_NEW_NETNSID] && tb[IFLA_NEW_IFINDEX]) {
                 ev.moved = true;
                 ev.new_nsid = own_nsid(l, (int32_t) nla_get_u32(tb[IFLA_NEW_NETNSID]));
                 ev.new_ifindex = (int32_t) nla_get_u32(tb[IFLA_NEW_IFINDEX]);
         }
-        l->ops->link(&ev, l->userdata);
+        l->ops->link(target, &ev, l->userdata);
 }
 
 static void parse_delnsid(LinkListener *l, struct nlmsghdr *h, int nsid) {

@@ -38,7 +38,10 @@ typedef struct LinkEvent {
 
 /* Run from link_listener_drain() and link_listener_mark() (overrun only). */
 typedef struct LinkListenerOps {
-        void (*link)(const LinkEvent *ev, void *userdata);
+        /* What messages about (nsid, ifindex) in a datagram of generation gen are for, or
+         * NULL: a message is parsed only when it is for something. */
+        void *(*find)(int nsid, int ifindex, uint64_t gen, void *userdata);
+        void (*link)(void *target, const LinkEvent *ev, void *userdata);
         /* The id nsid vanished from our namespace: its namespace is being destroyed. */
         void (*nsid_deleted)(int nsid, void *userdata);
         /* The kernel dropped messages: none of what came before can be trusted to be all. */
