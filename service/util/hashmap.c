@@ -134,6 +134,16 @@ void *hashmap_get(const Hashmap *h, const void *key) {
         return e ? e->value : NULL;
 }
 
+int hashmap_replace(Hashmap *h, const void *key, void *value) {
+        Entry *e = *hashmap_slot(h, key, h->ops->hash(key));
+
+        if (!e)
+                return -ENOENT;
+        e->key = key;
+        e->value = value;
+        return 0;
+}
+
 void *hashmap_remove(Hashmap *h, const void *key) {
         Entry **slot = hashmap_slot(h, key, h->ops->hash(key));
         Entry *e = *slot;

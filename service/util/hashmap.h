@@ -25,6 +25,9 @@ Hashmap *hashmap_free(Hashmap *h);
 /* -EEXIST when the key is there already. */
 int hashmap_put(Hashmap *h, const void *key, void *value);
 void *hashmap_get(const Hashmap *h, const void *key);
+/* Points the entry whose key equals key at key and value instead, without allocating: for
+ * an entry whose key moves to another value. -ENOENT when there is none. */
+int hashmap_replace(Hashmap *h, const void *key, void *value);
 /* Returns the value that was there, or NULL. */
 void *hashmap_remove(Hashmap *h, const void *key);
 size_t hashmap_size(const Hashmap *h);

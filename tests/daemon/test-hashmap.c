@@ -59,9 +59,26 @@ static void test_many_ids(void) {
         g_free(items);
 }
 
+/* Two items with equal keys: the entry moves from the one to the other in place. */
+static void test_replace(void) {
+        Hashmap *h = NULL;
+        g_assert_cmpint(hashmap_new(&h, &uint64_hash_ops), ==, 0);
+        Item a = { .id = 7 }, b = { .id = 7 }, c = { .id = 8 };
+
+        g_assert_cmpint(hashmap_put(h, &a.id, &a), ==, 0);
+        g_assert_cmpint(hashmap_replace(h, &b.id, &b), ==, 0);
+        g_assert_cmpint(hashmap_replace(h, &c.id, &c), ==, -ENOENT);
+        a.id = 9;       /* the entry no longer borrows a's key */
+        g_assert_true(hashmap_get(h, &b.id) == &b);
+        g_assert_cmpuint(hashmap_size(h), ==, 1);
+        g_assert_true(hashmap_remove(h, &b.id) == &b);
+        hashmap_free(h);
+}
+
 int main(int argc, char **argv) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/hashmap/strings", test_strings);
         g_test_add_func("/hashmap/many-ids", test_many_ids);
+        g_test_add_func("/hashmap/replace", test_replace);
         return g_test_run();
 }
