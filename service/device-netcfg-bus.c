@@ -295,9 +295,10 @@ static int route_error(Device *d, const char *dst, const NetRoute *route, int r,
         return sd_bus_error_set_errnof(error, r, "Failed to change the route to %s through %s: %m", dst, d->name);
 }
 
-static int method_add_route(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        Device *d = userdata;
-        const char *dst;
+/* AddRoute and RemoveRoute take the same arguments and give the same errors. */
+static int route_method(sd_bus_message *message, Device *d, sd_bus_error *error,
+                        int (*change)(Device *d, const NetRoute *route)) {
+        const char *dst = NULL;
         NetRoute route;
         int r;
 
@@ -308,29 +309,18 @@ static int method_add_route(sd_bus_message *message, void *userdata, sd_bus_erro
         if (r <= 0)
                 return r < 0 ? r : 1;
 
-        r = device_add_route(d, &route);
+        r = change(d, &route);
         if (r < 0)
                 return route_error(d, dst, &route, r, error);
         return sd_bus_reply_method_return(message, NULL);
 }
 
+static int method_add_route(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return route_method(message, userdata, error, device_add_route);
+}
+
 static int method_remove_route(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        Device *d = userdata;
-        const char *dst;
-        NetRoute route;
-        int r;
-
-        r = read_route(message, &dst, &route, error);
-        if (r < 0)
-                return r;
-        r = netcfg_verify_caller(d, message, error);
-        if (r <= 0)
-                return r < 0 ? r : 1;
-
-        r = device_remove_route(d, &route);
-        if (r < 0)
-                return route_error(d, dst, &route, r, error);
-        return sd_bus_reply_method_return(message, NULL);
+        return route_method(message, userdata, error, device_remove_route);
 }
 
 typedef struct Append {
