@@ -74,6 +74,7 @@ static void flush_client(Reader *r, Client *c) {
         r->delta.rx_bytes += tc.bytes;
         r->delta.drops_queue_full += tc.drops_queue_full;
         r->delta.drops_too_long += tc.drops_too_long;
+        r->delta.drops_invalid += tc.drops_invalid;
 }
 
 /* Gives back what one super-packet of tiny segments needed (grow_arena), once it is sent. */
