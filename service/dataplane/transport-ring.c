@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "macro.h"
 #include "ring-layout.h"
@@ -26,6 +27,11 @@
 #define STRIKES_MAX     64u                     /* protocol breaks in a row that end the ring */
 #define DRAIN_MAX       64u                     /* wake-up messages read per sleep */
 #define PASSED_FDS_MAX  253u                    /* SCM_MAX_FD */
+/* A full ring holds the reader (the device's packets wait in the kernel's queue) for at
+ * most FULL_WAIT_NS, looking again every FULL_NAP_NS; then the client counts as stalled
+ * and its packets are dropped without waiting until it consumes again. */
+#define FULL_WAIT_NS    2000000L
+#define FULL_NAP_NS     20000L
 
 _Static_assert(RX_BUF_SIZE >= 2 * TUND_RING_VNET_MESSAGE_MAX, "room for the largest message");
 
@@ -50,6 +56,7 @@ struct Transport {
         bool woke;                              /* a wake-up went out while the client ... */
         uint32_t woke_at;                       /* ... had consumed this far */
         unsigned out_strikes;
+        bool stalled;                           /* did not make room in FULL_WAIT_NS */
         TransportCounters pending;              /* since the last flush */
 
         /* Client -> kernel, on the writer thread */
@@ -254,15 +261,42 @@ static void refresh_consumer(Transport *t) {
                 out_broken(t);
                 return;
         }
+        if (c != t->out.peer)
+                t->stalled = false;
         t->out.peer = c;
         t->out_strikes = 0;
 }
 
+static bool room_for(const Transport *t, uint32_t parts) {
+        return t->out.own - t->out.peer + parts <= t->mask + 1;
+}
+
+static void publish(Transport *t);
+
+/* Hands the client what is queued and waits a moment for it to make room. */
+static bool wait_for_room(Transport *t, uint32_t parts) {
+        struct timespec nap = { .tv_nsec = FULL_NAP_NS };
+
+        if (t->stalled)
+                return false;
+        publish(t);
+        for (long waited = 0; waited < FULL_WAIT_NS; waited += FULL_NAP_NS) {
+                (void) nanosleep(&nap, NULL);
+                refresh_consumer(t);
+                if (room_for(t, parts))
+                        return true;
+                if (t->out_strikes > 0)
+                        return false;
+        }
+        t->stalled = true;
+        return false;
+}
+
 static bool have_room(Transport *t, uint32_t parts) {
-        if (t->out.own - t->out.peer + parts <= t->mask + 1)
+        if (room_for(t, parts))
                 return true;
         refresh_consumer(t);
-        return t->out.own - t->out.peer + parts <= t->mask + 1;
+        return room_for(t, parts) || wait_for_room(t, parts);
 }
 
 static int transport_ring_queue(Transport *t, const uint8_t *pkt, size_t len) {
@@ -312,7 +346,10 @@ static void transport_ring_flush(Transport *t, TransportCounters *c) {
         c->drops_queue_full += t->pending.drops_queue_full;
         c->drops_invalid += t->pending.drops_invalid;
         t->pending = (TransportCounters) {};
+        publish(t);
+}
 
+static void publish(Transport *t) {
         if (t->out.own == t->published)
                 return;
         __atomic_store_n(t->out.producer, t->out.own, __ATOMIC_RELEASE);
