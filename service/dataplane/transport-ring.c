@@ -34,6 +34,7 @@
 #define FULL_NAP_NS     20000L
 
 _Static_assert(RX_BUF_SIZE >= 2 * TUND_RING_VNET_MESSAGE_MAX, "room for the largest message");
+_Static_assert(DATAPLANE_RING_CLIENT_MEMORY_MAX == 11023744, "as dataplane.h and tund(8) say");
 
 /* tund's view of one ring: pointers into the shared memory and its own index. */
 typedef struct Ring {
