@@ -329,6 +329,28 @@ static int transport_ring_queue(Transport *t, const uint8_t *pkt, size_t len) {
         return 0;
 }
 
+/* The free slots from out.own up to where the ring wraps. */
+static size_t transport_ring_reserve(Transport *t, uint8_t **ret_buf, size_t *ret_stride) {
+        uint32_t idx = t->out.own & t->mask, to_wrap = t->mask + 1 - idx;
+
+        if (!room_for(t, to_wrap))
+                refresh_consumer(t);
+        *ret_buf = t->out.slots + (size_t) idx * t->slot_size;
+        *ret_stride = t->slot_size;
+        return MIN(to_wrap, t->mask + 1 - (t->out.own - t->out.peer));
+}
+
+static void transport_ring_commit(Transport *t, const struct iovec *pkts, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                struct tund_ring_desc d = { .len = (uint32_t) pkts[i].iov_len };
+
+                memcpy(&t->out.descs[(t->out.own + i) & t->mask], &d, sizeof(d));
+                t->pending.bytes += pkts[i].iov_len;
+        }
+        t->out.own += n;
+        t->pending.packets += n;
+}
+
 /* One wake-up per position of the client's consumer: a client that leaves its flag set
  * while it is busy costs a system call per flush at most, and only until it moves on. */
 static void wake_client(Transport *t) {
@@ -498,6 +520,8 @@ const TransportOps transport_ring_ops = {
         .free = transport_ring_free,
         .queue = transport_ring_queue,
         .flush = transport_ring_flush,
+        .reserve = transport_ring_reserve,
+        .commit = transport_ring_commit,
         .receive = transport_ring_receive,
         .wait_closed = transport_ring_wait_closed,
         .shutdown = transport_ring_shutdown,

@@ -40,6 +40,14 @@ typedef struct TransportOps {
         int (*queue)(Transport *t, const uint8_t *pkt, size_t len);
         void (*flush)(Transport *t, TransportCounters *c);
 
+        /* Optional (NULL where the transport has no memory of its own to offer), on the
+         * reader thread: room for packets written straight into the transport, packet i
+         * at *ret_buf + i * *ret_stride, at most the returned number of them (0: none
+         * now). commit() then queues the first n written there, as queue() would, and
+         * nothing else may come between the two. */
+        size_t (*reserve)(Transport *t, uint8_t **ret_buf, size_t *ret_stride);
+        void (*commit)(Transport *t, const struct iovec *pkts, size_t n);
+
         /* Client -> kernel, on the client's own thread. With wait, waits until the
          * client sends; without, takes only what is already there. Returns the packets
          * taken (pointing into the transport, valid until the next call), 0 when the
