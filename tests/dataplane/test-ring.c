@@ -470,32 +470,49 @@ static void test_passed_fds_closed(void) {
 }
 
 typedef struct Scribbler {
-        uint8_t *mem;
-        size_t size;
+        GDBusConnection *bus;
+        const char *path;
+        unsigned rings;         /* opened, each ended by tund or at the stop */
         int stop;               /* __atomic */
         pthread_t thread;
 } Scribbler;
 
+static bool ended(int fd) {
+        struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+
+        return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP));
+}
+
+/* Random words all over one ring's memory, and now and then everything at once, until
+ * tund ends the ring; then the next ring. */
 static void *scribble(void *userdata) {
         Scribbler *s = userdata;
         uint64_t state = 0x9e3779b97f4a7c15ull;
 
         while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED)) {
-                /* Random words all over, and now and then everything at once. */
-                for (unsigned i = 0; i < 4096; i++) {
-                        state ^= state << 13, state ^= state >> 7, state ^= state << 17;
-                        size_t off = (state >> 16) % (s->size / 4) * 4;
-                        memcpy(s->mem + off, &state, 4);
+                int fd = open_ring(s->bus, s->path, s->rings % 2);
+                RingClient c;
+
+                g_assert_cmpint(ring_client_open(&c, fd), ==, 0);
+                s->rings++;
+                while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED) && !ended(fd)) {
+                        for (unsigned i = 0; i < 4096; i++) {
+                                state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+                                size_t off = (state >> 16) % (c.size / 4) * 4;
+                                memcpy(c.mem + off, &state, 4);
+                        }
+                        if ((state & 0xff) == 0)
+                                fill_random(c.mem, c.size, &state);
                 }
-                if ((state & 0xff) == 0)
-                        fill_random(s->mem, s->size, &state);
+                ring_client_close(&c);
+                close(fd);
         }
         return NULL;
 }
 
-/* A client that scribbles over all its shared memory while packets flow to it: tund does
- * not crash or stall, a transfer through a ring pair on other devices goes on, and the
- * scribbler's ring ends or lives on without holding anything afterwards. */
+/* Clients that scribble over all their shared memory while packets flow to them: tund
+ * does not crash or stall, a transfer through a ring pair on other devices goes on, and
+ * the scribblers' rings hold nothing afterwards. */
 static void test_scribbler(void) {
         TbEnv *env = tb_test_env();
         if (!env || !need_forwarder())
@@ -503,16 +520,11 @@ static void test_scribbler(void) {
         GDBusConnection *bus = tb_env_bus(env);
         unsigned fds_before = count_fds_of(tb_tund_pid(env));
         g_autofree char *path_c = tb_create_ok(bus, if_c, NULL);
-        Scribbler s = {};
-        RingClient c;
+        Scribbler s = { .bus = bus, .path = path_c };
         Blast blast;
         Pair p;
 
         g_assert_cmpint(netns_setup(ns_c, if_c, "10.92.0.1/24", NULL, MTU), ==, 0);
-        int fd = open_ring(bus, path_c, false);
-        g_assert_cmpint(ring_client_open(&c, fd), ==, 0);
-        s.mem = c.mem;
-        s.size = c.size;
         blast_start(&blast, ns_c, "10.92.0.2");
         g_assert_cmpint(pthread_create(&s.thread, NULL, scribble, &s), ==, 0);
 
@@ -524,12 +536,11 @@ static void test_scribbler(void) {
         __atomic_store_n(&s.stop, 1, __ATOMIC_RELAXED);
         pthread_join(s.thread, NULL);
         blast_stop(&blast);
-        g_test_message("scribbled device: drops_invalid %" G_GUINT64_FORMAT ", rx %" G_GUINT64_FORMAT,
+        g_test_message("scribbled rings: %u, drops_invalid %" G_GUINT64_FORMAT ", rx %" G_GUINT64_FORMAT, s.rings,
                        get_statistic(bus, path_c, "drops_invalid"), get_statistic(bus, path_c, "rx_packets"));
+        g_assert_cmpuint(s.rings, >, 1);
         pair_finish(&p, true);
 
-        ring_client_close(&c);
-        close(fd);
         wait_clients(bus, path_c, 0);
         tb_delete_ok(bus, path_c);
         netns_remove(ns_c);
