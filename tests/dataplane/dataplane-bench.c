@@ -300,7 +300,8 @@ static void print_result(const char *name, Result r, const char *baseline, doubl
         if (baseline && baseline_gbps > 0) {
                 printf("%s-baseline-%s %.2f Gbit/s\n", name, baseline, baseline_gbps);
                 printf("%s-vs-%s %.2f x\n", name, baseline, r.gbps / baseline_gbps);
-                printf("%s-target-vs-%s %.2f x\n", name, baseline, target);
+                if (target > 0)
+                        printf("%s-target-vs-%s %.2f x\n", name, baseline, target);
         }
         if (r.tund_ns >= 0)
                 printf("%s-tund-cpu %.0f ns/packet\n", name, r.tund_ns);
