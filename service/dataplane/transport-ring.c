@@ -60,8 +60,8 @@ struct Transport {
         bool stalled;                           /* did not make room in FULL_WAIT_NS */
         TransportCounters pending;              /* since the last flush */
 
-        /* Client -> kernel, on the writer thread */
-        Ring in;
+        /* Client -> kernel, on the writer thread: a cache line apart from the reader's */
+        _Alignas(64) Ring in;
         unsigned in_strikes;
         uint8_t *rx_buf;
         struct iovec rx_pkts[RX_PKTS];

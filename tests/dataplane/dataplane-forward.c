@@ -197,12 +197,23 @@ static bool wait_for_room(Direction *d) {
         return !(poll(&p, 1, 0) > 0 && p.revents) && usleep(20) == 0;
 }
 
+/* The next packet from the ring: in place when it fits one slot, else copied to buf. */
+static int next_from_ring(Direction *d, uint8_t *buf, const uint8_t **ret_pkt) {
+        int n = ring_client_peek(d->ring_in, ret_pkt);
+
+        if (n != -EMSGSIZE)
+                return n;
+        *ret_pkt = buf;
+        return ring_client_recv(d->ring_in, buf, SLOT);
+}
+
 static void forward_ring(Direction *d) {
         uint8_t *buf = malloc(SLOT);
         unsigned since_publish = 0;
 
         for (;;) {
-                int n = ring_client_recv(d->ring_in, buf, SLOT);
+                const uint8_t *pkt;
+                int n = next_from_ring(d, buf, &pkt);
 
                 if (n < 0) {
                         if (d->bad++ == 0)
@@ -220,8 +231,8 @@ static void forward_ring(Direction *d) {
                         continue;
                 }
                 d->messages++;
-                account(d, buf, n);
-                while (ring_client_send(d->ring_out, buf, n) == -ENOBUFS)
+                account(d, pkt, n);
+                while (ring_client_send(d->ring_out, pkt, n) == -ENOBUFS)
                         if (!wait_for_room(d))
                                 goto finish;
                 if (++since_publish >= 64) {

@@ -122,6 +122,23 @@ int ring_client_recv(RingClient *c, uint8_t *buf, size_t size) {
         return c->rx_cons == c->rx_prod ? 0 : -EBADMSG;  /* a chain cut by the producer */
 }
 
+int ring_client_peek(RingClient *c, const uint8_t **ret_pkt) {
+        struct tund_ring_desc d;
+
+        if (c->rx_cons == c->rx_prod)
+                c->rx_prod = __atomic_load_n(c->rx.producer, __ATOMIC_ACQUIRE);
+        if (c->rx_cons == c->rx_prod)
+                return 0;
+        d = c->rx.descs[c->rx_cons & c->mask];
+        if (d.flags & TUND_RING_DESC_NEXT)
+                return -EMSGSIZE;
+        if (d.len == 0 || d.len > c->slot_size || d.flags != 0)
+                return -EBADMSG;
+        *ret_pkt = c->rx.slots + (size_t) (c->rx_cons & c->mask) * c->slot_size;
+        c->rx_cons++;
+        return (int) d.len;
+}
+
 void ring_client_release(RingClient *c) {
         __atomic_store_n(c->rx.consumer, c->rx_cons, __ATOMIC_RELEASE);
 }

@@ -38,6 +38,10 @@ void ring_client_close(RingClient *c);
  * length, 0 when the ring is empty, -EBADMSG for descriptors the service should never
  * write. ring_client_release() then gives the entries back. */
 int ring_client_recv(RingClient *c, uint8_t *buf, size_t size);
+/* The same for a packet in one slot, read in place: *ret_pkt points into the slot until
+ * ring_client_release(). Returns -EMSGSIZE, taking nothing, for a chained packet (use
+ * ring_client_recv). */
+int ring_client_peek(RingClient *c, const uint8_t **ret_pkt);
 void ring_client_release(RingClient *c);
 
 /* Puts one packet in the ring to the service: 0, or -ENOBUFS when there is no room.
