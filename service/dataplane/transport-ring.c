@@ -29,7 +29,9 @@
 #define PASSED_FDS_MAX  253u                    /* SCM_MAX_FD */
 /* A full ring holds the reader (the device's packets wait in the kernel's queue) for at
  * most FULL_WAIT_NS, looking again every FULL_NAP_NS; then the client counts as stalled
- * and its packets are dropped without waiting until it consumes again. */
+ * and its packets are dropped without waiting until it has consumed half a ring: a client
+ * that takes a packet now and then cannot hold the device's reader, which its other
+ * clients share, for more than a moment. */
 #define FULL_WAIT_NS    2000000L
 #define FULL_NAP_NS     20000L
 
@@ -57,7 +59,8 @@ struct Transport {
         bool woke;                              /* a wake-up went out while the client ... */
         uint32_t woke_at;                       /* ... had consumed this far */
         unsigned out_strikes;
-        bool stalled;                           /* did not make room in FULL_WAIT_NS */
+        bool stalled;                           /* did not make room in FULL_WAIT_NS ... */
+        uint32_t stalled_at;                    /* ... when its consumer was here */
         TransportCounters pending;              /* since the last flush */
 
         /* Client -> kernel, on the writer thread: a cache line apart from the reader's */
@@ -262,7 +265,7 @@ static void refresh_consumer(Transport *t) {
                 out_broken(t);
                 return;
         }
-        if (c != t->out.peer)
+        if (t->stalled && c - t->stalled_at >= (t->mask + 1) / 2)
                 t->stalled = false;
         t->out.peer = c;
         t->out_strikes = 0;
@@ -290,6 +293,7 @@ static bool wait_for_room(Transport *t, uint32_t parts) {
                         return false;
         }
         t->stalled = true;
+        t->stalled_at = t->out.peer;
         return false;
 }
 
