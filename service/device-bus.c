@@ -11,6 +11,7 @@
 #include "device.h"
 #include "log.h"
 #include "manager.h"
+#include "packet-fd-options.h"
 #include "polkit.h"
 #include "tund-limits.h"
 
@@ -144,56 +145,6 @@ static int method_set_offloads(sd_bus_message *message, void *userdata, sd_bus_e
         return sd_bus_reply_method_return(message, NULL);
 }
 
-/* The options of OpenPacketFd: Mode (s) only. */
-static int read_packet_fd_options(sd_bus_message *message, ClientMode *ret, sd_bus_error *error) {
-        ClientMode mode = CLIENT_MODE_PACKET;
-        bool seen = false;
-        int r;
-
-        r = sd_bus_message_enter_container(message, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(message, 'e', "sv")) > 0) {
-                const char *key, *contents, *name;
-
-                r = sd_bus_message_read(message, "s", &key);
-                if (r < 0)
-                        return r;
-                if (strcmp(key, "Mode") != 0)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Unknown option '%s'; the known option is Mode (s).", key);
-                if (seen)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Option 'Mode' is given more than once.");
-                seen = true;
-
-                r = sd_bus_message_peek_type(message, NULL, &contents);
-                if (r < 0)
-                        return r;
-                if (strcmp(contents, "s") != 0)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Option 'Mode' must be of type 's' (%s), not '%s' (%s).",
-                                                 bus_type_name("s"), contents, bus_type_name(contents));
-                r = sd_bus_message_read(message, "v", "s", &name);
-                if (r < 0)
-                        return r;
-                mode = client_mode_from_string(name);
-                if (mode < 0)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Unknown packet fd mode '%s'; use packet, batch or vnet.", name);
-                r = sd_bus_message_exit_container(message);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(message);
-        if (r < 0)
-                return r;
-        *ret = mode;
-        return 0;
-}
-
 static int check_packet_fd_limits(Device *d, uid_t uid, sd_bus_error *error) {
         const Limits *l = &device_manager(d)->limits;
         char what[64];
@@ -212,11 +163,11 @@ static int check_packet_fd_limits(Device *d, uid_t uid, sd_bus_error *error) {
 static int method_open_packet_fd(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_close_ int fd = -EBADF;
         Device *d = userdata;
-        ClientMode mode = CLIENT_MODE_PACKET;
+        ClientOptions opts;
         uid_t uid;
         int r;
 
-        r = read_packet_fd_options(message, &mode, error);
+        r = packet_fd_options_read(message, &opts, error);
         if (r < 0)
                 return bus_read_failed(r, error);
 
@@ -231,10 +182,10 @@ static int method_open_packet_fd(sd_bus_message *message, void *userdata, sd_bus
         r = check_packet_fd_limits(d, uid, error);
         if (r < 0)
                 return r;
-        r = device_open_packet_fd(d, mode, uid, &fd);
+        r = device_open_packet_fd(d, &opts, uid, &fd);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to open a %s packet fd on %s: %m",
-                                               client_mode_to_string(mode), d->name);
+                                               client_mode_to_string(opts.mode), d->name);
         return sd_bus_reply_method_return(message, "h", fd);
 }
 

@@ -347,10 +347,10 @@ void device_apply_link_state(Device *d, const LinkState *state) {
                 d->ctx->ops->up_changed(d);
 }
 
-int device_open_packet_fd(Device *d, ClientMode mode, uid_t uid, int *ret_fd) {
+int device_open_packet_fd(Device *d, const ClientOptions *o, uid_t uid, int *ret_fd) {
         if (!d->dataplane)
                 return -ENODEV;
-        return dataplane_open_client_of(d->dataplane, mode, uid, ret_fd);
+        return dataplane_open_client_with(d->dataplane, o, uid, ret_fd);
 }
 
 unsigned device_n_clients(Device *d) {

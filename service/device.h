@@ -119,7 +119,7 @@ void device_apply_link_state(Device *d, const LinkState *state);
 
 /* Opens a packet fd on the device for uid; *ret_fd is for the caller to hand over and
  * close. */
-int device_open_packet_fd(Device *d, ClientMode mode, uid_t uid, int *ret_fd);
+int device_open_packet_fd(Device *d, const ClientOptions *o, uid_t uid, int *ret_fd);
 
 unsigned device_n_clients(Device *d);
 unsigned device_n_clients_of(Device *d, uid_t uid);

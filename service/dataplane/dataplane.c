@@ -13,11 +13,13 @@
 #include "dataplane-internal.h"
 #include "log.h"
 #include "macro.h"
+#include "ring-layout.h"
 
 static const char *const client_mode_names[_CLIENT_MODE_MAX] = {
         [CLIENT_MODE_PACKET] = "packet",
         [CLIENT_MODE_BATCH] = "batch",
         [CLIENT_MODE_VNET] = "vnet",
+        [CLIENT_MODE_RING] = "ring",
 };
 
 const char *client_mode_to_string(ClientMode m) {
@@ -35,14 +37,28 @@ ClientMode client_mode_from_string(const char *s) {
         return _CLIENT_MODE_INVALID;
 }
 
-const TransportOps *transport_ops_for_mode(ClientMode mode) {
-        switch (mode) {
+bool client_options_valid(const ClientOptions *o, const char **ret_reason) {
+        if (o->mode < 0 || o->mode >= _CLIENT_MODE_MAX)
+                return fail_because(ret_reason, "unknown mode");
+        if (o->mode != CLIENT_MODE_RING) {
+                if (o->vnet || o->ring_slots != 0 || o->slot_size != 0)
+                        return fail_because(ret_reason, "Vnet, RingSlots and SlotSize are options of mode ring only");
+                return true;
+        }
+        return ring_layout_sizes_valid(o->ring_slots ?: TUND_RING_SLOTS_DEFAULT,
+                                       o->slot_size ?: TUND_RING_SLOT_SIZE_DEFAULT, ret_reason);
+}
+
+const TransportOps *transport_ops_for(const ClientOptions *o) {
+        switch (o->mode) {
         case CLIENT_MODE_PACKET:
                 return &transport_socket_packet_ops;
         case CLIENT_MODE_BATCH:
                 return &transport_socket_batch_ops;
         case CLIENT_MODE_VNET:
                 return &transport_socket_vnet_ops;
+        case CLIENT_MODE_RING:
+                return o->vnet ? &transport_ring_vnet_ops : &transport_ring_ops;
         default:
                 return NULL;
         }
@@ -321,11 +337,18 @@ int dataplane_open_client(Dataplane *dp, ClientMode mode, int *ret_fd) {
 }
 
 int dataplane_open_client_of(Dataplane *dp, ClientMode mode, uint32_t uid, int *ret_fd) {
-        const TransportOps *ops = transport_ops_for_mode(mode);
+        return dataplane_open_client_with(dp, &(ClientOptions) { .mode = mode }, uid, ret_fd);
+}
+
+int dataplane_open_client_with(Dataplane *dp, const ClientOptions *o, uint32_t uid, int *ret_fd) {
+        const TransportOps *ops;
         _cleanup_close_ int peer_fd = -EBADF;
         Client *c;
         int r;
 
+        if (!client_options_valid(o, NULL))
+                return -EINVAL;
+        ops = transport_ops_for(o);
         if (!ops)
                 return -EINVAL;
 
@@ -337,7 +360,7 @@ int dataplane_open_client_of(Dataplane *dp, ClientMode mode, uint32_t uid, int *
         c->ops = ops;
         c->uid = uid;
 
-        r = ops->new(&c->transport, &peer_fd);
+        r = ops->new(o, &c->transport, &peer_fd);
         if (r < 0) {
                 free(c);
                 return r;

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "ring-layout.h"
+
 typedef struct Dataplane Dataplane;
 
 /* What one packet fd costs, whatever its client does.
@@ -31,6 +33,13 @@ typedef struct Dataplane Dataplane;
  * 64 MiB. A device adds its reader, shared by its fds: 32 slots of 64 KiB for the TUN's
  * messages and 2.5 MiB for their split packets (about 4.7 MiB; a super-packet of tiny
  * segments may need up to 64 MiB more for a moment, given back once it is sent).
+ * A ring fd (mode "ring") has no receive slots but costs, besides the rest:
+ *   - its memfd (transport-ring.c, ring-layout.c), shared with the client: two rings of
+ *     RingSlots x SlotSize bytes (at most TUND_RING_BYTES_MAX each; 2 MiB each by
+ *     default) with their indices and descriptors, at most RING_LAYOUT_MEMORY_MAX (8.3 MiB);
+ *   - DATAPLANE_RING_RX_BYTES of private copies of the packets it takes from the client.
+ * That is at most DATAPLANE_RING_CLIENT_MEMORY_MAX, 11 023 744 bytes (about 10.5 MiB), and
+ * 6.3 MiB with the default sizes; its pages too are touched only as packets reach them.
  * Kernel memory: the socket's buffers, min(4 MiB, net.core.wmem_max) doubled (SO_SNDBUF)
  * in each direction, are the system's limits; packets queued there beyond them are dropped
  * (drops_queue_full) or wait in the client.
@@ -47,16 +56,33 @@ typedef struct Dataplane Dataplane;
         ((size_t) DATAPLANE_RX_SLOTS * DATAPLANE_RX_SLOT_SIZE + DATAPLANE_GRO_BYTES +    \
          DATAPLANE_CLIENT_TABLES_BYTES + DATAPLANE_THREAD_STACK)
 
+#define DATAPLANE_RING_RX_BYTES         ((size_t) 512u << 10)
+#define DATAPLANE_RING_CLIENT_MEMORY_MAX                                                \
+        ((size_t) RING_LAYOUT_MEMORY_MAX + DATAPLANE_RING_RX_BYTES + DATAPLANE_GRO_BYTES + \
+         DATAPLANE_CLIENT_TABLES_BYTES + DATAPLANE_THREAD_STACK)
+
 typedef enum ClientMode {
         CLIENT_MODE_PACKET,     /* one plain packet per seqpacket message */
         CLIENT_MODE_BATCH,      /* many plain packets per message, 2-byte length records */
         CLIENT_MODE_VNET,       /* virtio_net_hdr + packet per message, no offload work */
+        CLIENT_MODE_RING,       /* shared-memory rings (transport-ring.c, tund-ring(7)) */
         _CLIENT_MODE_MAX,
         _CLIENT_MODE_INVALID = -EINVAL,
 } ClientMode;
 
 const char *client_mode_to_string(ClientMode m);
 ClientMode client_mode_from_string(const char *s);
+
+/* How a packet fd is opened (OpenPacketFd's options). */
+typedef struct ClientOptions {
+        ClientMode mode;
+        bool vnet;                      /* ring: vnet messages rather than plain packets */
+        uint32_t ring_slots;            /* ring: entries per ring, 0 for the default */
+        uint32_t slot_size;             /* ring: bytes per slot, 0 for the default */
+} ClientOptions;
+
+/* Whether o is within the documented bounds; says why not in *ret_reason. */
+bool client_options_valid(const ClientOptions *o, const char **ret_reason);
 
 typedef struct DataplaneStats {
         uint64_t rx_packets, rx_bytes;  /* delivered to clients */
@@ -94,6 +120,8 @@ Dataplane *dataplane_free(Dataplane *dp);
 int dataplane_open_client(Dataplane *dp, ClientMode mode, int *ret_fd);
 /* The same for a client opened on behalf of uid, which dataplane_n_clients_of() counts. */
 int dataplane_open_client_of(Dataplane *dp, ClientMode mode, uint32_t uid, int *ret_fd);
+/* The same with every option; -EINVAL for options client_options_valid() refuses. */
+int dataplane_open_client_with(Dataplane *dp, const ClientOptions *o, uint32_t uid, int *ret_fd);
 
 unsigned dataplane_n_clients(Dataplane *dp);
 unsigned dataplane_n_clients_of(Dataplane *dp, uint32_t uid);

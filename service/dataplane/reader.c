@@ -14,6 +14,7 @@
 #include "dataplane-internal.h"
 #include "flow.h"
 #include "log.h"
+#include "macro.h"
 #include "offload.h"
 
 #define READ_BATCH       32u
@@ -74,6 +75,7 @@ static void flush_client(Reader *r, Client *c) {
         r->delta.rx_bytes += tc.bytes;
         r->delta.drops_queue_full += tc.drops_queue_full;
         r->delta.drops_too_long += tc.drops_too_long;
+        r->delta.drops_invalid += tc.drops_invalid;
 }
 
 /* Gives back what one super-packet of tiny segments needed (grow_arena), once it is sent. */
@@ -157,10 +159,43 @@ static int split_into_arena(Reader *r, const uint8_t *msg, size_t len, SplitOutp
         }
 }
 
+/* Splits straight into the client's ring slots, copy and checksum in one pass. Returns
+ * the split's result, or -ENOBUFS when the transport has not room enough at hand (the
+ * caller splits into the arena and queues, which waits or drops as a full ring says). */
+static int split_into_transport(Reader *r, Client *c, const uint8_t *msg, size_t len) {
+        SplitOutput out = {
+                .segs = r->segs + r->segs_used,
+                .max_segs = r->max_segs - r->segs_used,
+        };
+        size_t room;
+        int k;
+
+        if (!c->ops->reserve)
+                return -ENOBUFS;
+        room = c->ops->reserve(c->transport, &out.buf, &out.stride);
+        if (room == 0 || out.stride < r->mtu)
+                return -ENOBUFS;
+        out.buf_size = room * out.stride;
+        out.max_segs = MIN(out.max_segs, room);
+        k = offload_split(msg, len, r->mtu, &out);
+        if (k > 0)
+                c->ops->commit(c->transport, out.segs, out.n_segs);
+        return k;
+}
+
 static void deliver_split(Reader *r, Client *c, const uint8_t *msg, size_t len) {
         const VnetHdr *h = (const VnetHdr *) msg;
         SplitOutput out;
         int k;
+
+        k = split_into_transport(r, c, msg, len);
+        if (k != -ENOBUFS) {
+                if (k < 0)
+                        r->delta.drops_invalid++;
+                else if ((h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_NONE)
+                        r->delta.gso_split++;
+                return;
+        }
 
         k = split_into_arena(r, msg, len, &out);
         if (k < 0) {

@@ -129,15 +129,15 @@ static int transport_socket_new(Framing framing, Transport **ret, int *ret_peer_
         return 0;
 }
 
-static int new_packet(Transport **ret, int *ret_peer_fd) {
+static int new_packet(const ClientOptions *o, Transport **ret, int *ret_peer_fd) {
         return transport_socket_new(FRAMING_PACKET, ret, ret_peer_fd);
 }
 
-static int new_batch(Transport **ret, int *ret_peer_fd) {
+static int new_batch(const ClientOptions *o, Transport **ret, int *ret_peer_fd) {
         return transport_socket_new(FRAMING_BATCH, ret, ret_peer_fd);
 }
 
-static int new_vnet(Transport **ret, int *ret_peer_fd) {
+static int new_vnet(const ClientOptions *o, Transport **ret, int *ret_peer_fd) {
         return transport_socket_new(FRAMING_VNET, ret, ret_peer_fd);
 }
 

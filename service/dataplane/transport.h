@@ -2,8 +2,8 @@
 #pragma once
 
 /* The client transport: how one client's packets travel between tund and the client's
- * fd. Each mode (packet, batch, vnet over SOCK_SEQPACKET today; a shared-memory ring
- * later) is one TransportOps table. The data plane knows nothing of framing, and the
+ * fd. Each mode (packet, batch, vnet over SOCK_SEQPACKET; ring in shared memory) is one
+ * TransportOps table. The data plane knows nothing of framing, and the
  * transports know nothing of TUN devices or the offload core: they move either plain IP
  * packets or vnet messages (virtio_net_hdr + packet), as TransportOps.vnet says. */
 
@@ -28,9 +28,9 @@ typedef struct TransportOps {
         ClientMode mode;
         bool vnet;      /* carries vnet messages as they come from / go to the TUN */
 
-        /* Creates the transport; *ret_peer_fd is the client's end, for the caller to hand
-         * over and close. */
-        int (*new)(Transport **ret, int *ret_peer_fd);
+        /* Creates the transport as o says (valid, of this table's mode); *ret_peer_fd is
+         * the client's end, for the caller to hand over and close. */
+        int (*new)(const ClientOptions *o, Transport **ret, int *ret_peer_fd);
         Transport *(*free)(Transport *t);
 
         /* Kernel -> client, on the device's reader thread. queue() borrows pkt until the
@@ -39,6 +39,14 @@ typedef struct TransportOps {
          * never blocks: what the client has no room for is dropped and counted. */
         int (*queue)(Transport *t, const uint8_t *pkt, size_t len);
         void (*flush)(Transport *t, TransportCounters *c);
+
+        /* Optional (NULL where the transport has no memory of its own to offer), on the
+         * reader thread: room for packets written straight into the transport, packet i
+         * at *ret_buf + i * *ret_stride, at most the returned number of them (0: none
+         * now). commit() then queues the first n written there, as queue() would, and
+         * nothing else may come between the two. */
+        size_t (*reserve)(Transport *t, uint8_t **ret_buf, size_t *ret_stride);
+        void (*commit)(Transport *t, const struct iovec *pkts, size_t n);
 
         /* Client -> kernel, on the client's own thread. With wait, waits until the
          * client sends; without, takes only what is already there. Returns the packets
@@ -56,8 +64,10 @@ typedef struct TransportOps {
         void (*shutdown)(Transport *t);
 } TransportOps;
 
-const TransportOps *transport_ops_for_mode(ClientMode mode);
+const TransportOps *transport_ops_for(const ClientOptions *o);
 
 extern const TransportOps transport_socket_packet_ops;
 extern const TransportOps transport_socket_batch_ops;
 extern const TransportOps transport_socket_vnet_ops;
+extern const TransportOps transport_ring_ops;
+extern const TransportOps transport_ring_vnet_ops;

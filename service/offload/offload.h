@@ -44,8 +44,9 @@ const char *offload_drop_to_string(OffloadDrop d);
 
 typedef struct SplitOutput {
         /* in: caller-owned room */
-        uint8_t *buf;                   /* segments are written here back to back */
+        uint8_t *buf;                   /* segments are written here back to back, */
         size_t buf_size;
+        size_t stride;                  /* or, when not 0, segment i at buf + i * stride */
         struct iovec *segs;             /* one entry per packet produced, into buf */
         size_t max_segs;
         /* out */
@@ -57,8 +58,10 @@ typedef struct SplitOutput {
 
 /* Turns one message read from a TUN with IFF_VNET_HDR (header + packet) into plain IP
  * packets no longer than mtu (the largest IP packet, as the device MTU), each with
- * complete, valid checksums. The packets are written to out->buf back to back, described
- * by out->segs[0..n).
+ * complete, valid checksums. The packets are written to out->buf back to back (or each at
+ * a multiple of out->stride, when it is not 0: slots of a ring), described by
+ * out->segs[0..n). With a stride, room means n * stride bytes and no packet longer than
+ * the stride.
  *
  * GSO_NONE: the packet is copied; with NEEDS_CSUM its checksum is completed (csum_start
  *   and csum_offset bounds-checked; a result of 0 is sent as 0xffff, as the kernel does).

@@ -22,8 +22,11 @@ static bool csum_offsets_ok(const VnetHdr *h, size_t len) {
         return (size_t) h->csum_start + h->csum_offset + 2 <= len;
 }
 
-static bool have_room(SplitOutput *out, size_t segs, size_t bytes) {
-        if (segs <= out->max_segs && bytes <= out->buf_size)
+/* Room for segs packets of bytes in all, the largest of them largest bytes. */
+static bool have_room(SplitOutput *out, size_t segs, size_t bytes, size_t largest) {
+        if (out->stride)
+                bytes = segs * out->stride;
+        if (segs <= out->max_segs && bytes <= out->buf_size && (!out->stride || largest <= out->stride))
                 return true;
         out->needed_segs = segs;
         out->needed_bytes = bytes;
@@ -66,7 +69,7 @@ static int split_none(const VnetHdr *h, const uint8_t *pkt, size_t len, uint32_t
                 return refuse(out, OFFLOAD_DROP_BAD_CSUM_OFFSETS);
         if (len > mtu)
                 return cut_tcp_packet(h, pkt, len, mtu, out);
-        if (!have_room(out, 1, len))
+        if (!have_room(out, 1, len, len))
                 return -ENOBUFS;
 
         uint8_t *dst = out->buf;
@@ -200,7 +203,7 @@ static inline void write_segments(const SegmentPlan *plan, SplitOutput *out, boo
                 put_l4_csum(csum_field, csum_copy(dst + hdrs, src, seg, csum_fold64(sum)), tcp ? PROTO_TCP : PROTO_UDP);
 
                 out->segs[i] = (struct iovec) { .iov_base = dst, .iov_len = hdrs + seg };
-                dst += hdrs + seg;
+                dst += out->stride ?: hdrs + seg;
                 src += seg;
         }
 }
@@ -235,7 +238,7 @@ static int split_gso(const VnetHdr *h, const uint8_t *pkt, size_t len, uint32_t 
         }
 
         size_t n = payload == 0 ? 1 : (payload + mss - 1) / mss;
-        if (!have_room(out, n, n * hdrs + payload))
+        if (!have_room(out, n, n * hdrs + payload, hdrs + min_size(mss, payload)))
                 return -ENOBUFS;
 
         /* The headers are the same in every segment but for a few fields: their sums are

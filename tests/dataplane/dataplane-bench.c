@@ -9,6 +9,8 @@
  *   packet-single  tund packet mode, client with one read/write per packet
  *   batch          tund batch mode (length-prefixed records)
  *   vnet           tund vnet mode (super-packets, no split/coalesce)
+ *   ring           tund ring mode (plain packets through shared memory)
+ *   ring-vnet      tund ring mode with option Vnet (super-packets through shared memory)
  * and, in the same run, the baselines:
  *   plain-tun      two TUNs without vnet header, a forwarder with one read/write per packet
  *   vnet-tun       two TUNs with vnet header + TSO, super-packets passed through unchanged
@@ -161,6 +163,8 @@ static void measure_iperf(Result *res) {
 }
 
 /* Passes the forwarder's report on as comment lines. */
+static Result run_tund_with(ClientOptions o, const char *name, bool single);
+
 static void finish_forwarder(pid_t pid, int out_fd) {
         char line[512];
         FILE *f = fdopen(out_fd, "re");
@@ -174,7 +178,7 @@ static void finish_forwarder(pid_t pid, int out_fd) {
         waitpid(pid, NULL, 0);
 }
 
-static Result run_tund(ClientMode mode, bool single) {
+static Result run_tund_with(ClientOptions o, const char *name, bool single) {
         Result res = { .tund_ns = -1, .client_ns = -1 };
         sd_event *loop = NULL;
         Dataplane *dp_a = NULL, *dp_b = NULL;
@@ -192,12 +196,12 @@ static Result run_tund(ClientMode mode, bool single) {
         setup_namespaces(IF_A, IF_B);
         if (dataplane_new(&dp_a, loop, tun_a, 1500, all, NULL, NULL) < 0 ||
             dataplane_new(&dp_b, loop, tun_b, 1500, all, NULL, NULL) < 0 ||
-            dataplane_open_client(dp_a, mode, &fd_a) < 0 ||
-            dataplane_open_client(dp_b, mode, &fd_b) < 0) {
+            dataplane_open_client_with(dp_a, &o, 0, &fd_a) < 0 ||
+            dataplane_open_client_with(dp_b, &o, 0, &fd_b) < 0) {
                 fprintf(stderr, "Failed to start the data planes\n");
                 exit(1);
         }
-        fwd = forwarder_start(forwarder_path, client_mode_to_string(mode), fd_a, fd_b,
+        fwd = forwarder_start(forwarder_path, name, fd_a, fd_b,
                               single ? "--single" : getenv("DATAPLANE_BENCH_CLIENT_ARG"), NULL, &out_fd);
         close(fd_a);
         close(fd_b);
@@ -222,7 +226,7 @@ static Result run_tund(ClientMode mode, bool single) {
                 dataplane_get_stats(i == 0 ? dp_a : dp_b, &st);
                 fprintf(stderr, "# %s %s: rx %llu tx %llu split %llu merged %llu refused %llu "
                         "invalid %llu queue-full %llu write-error %llu\n",
-                        client_mode_to_string(mode), i == 0 ? "A" : "B",
+                        name, i == 0 ? "A" : "B",
                         (unsigned long long) st.rx_packets, (unsigned long long) st.tx_packets,
                         (unsigned long long) st.gso_split, (unsigned long long) st.gro_merged,
                         (unsigned long long) st.gro_refused, (unsigned long long) st.drops_invalid,
@@ -237,6 +241,10 @@ static Result run_tund(ClientMode mode, bool single) {
         teardown_namespaces();
         sd_event_unref(loop);
         return res;
+}
+
+static Result run_tund(ClientMode mode, bool single) {
+        return run_tund_with((ClientOptions) { .mode = mode }, client_mode_to_string(mode), single);
 }
 
 /* Two TUNs bridged by dataplane-forward --single: plain packets, or with vnet + TSO. */
@@ -292,7 +300,8 @@ static void print_result(const char *name, Result r, const char *baseline, doubl
         if (baseline && baseline_gbps > 0) {
                 printf("%s-baseline-%s %.2f Gbit/s\n", name, baseline, baseline_gbps);
                 printf("%s-vs-%s %.2f x\n", name, baseline, r.gbps / baseline_gbps);
-                printf("%s-target-vs-%s %.2f x\n", name, baseline, target);
+                if (target > 0)
+                        printf("%s-target-vs-%s %.2f x\n", name, baseline, target);
         }
         if (r.tund_ns >= 0)
                 printf("%s-tund-cpu %.0f ns/packet\n", name, r.tund_ns);
@@ -331,7 +340,9 @@ static Result run_variant(unsigned i) {
         case 3: return run_tund(CLIENT_MODE_VNET, false);
         case 4: return run_tun_bridge(false);
         case 5: return run_tun_bridge(true);
-        default: return run_veth();
+        case 6: return run_veth();
+        case 7: return run_tund_with((ClientOptions) { .mode = CLIENT_MODE_RING }, "ring", false);
+        default: return run_tund_with((ClientOptions) { .mode = CLIENT_MODE_RING, .vnet = true }, "ring-vnet", false);
         }
 }
 
@@ -341,6 +352,7 @@ static int compare_gbps(const void *a, const void *b) {
 }
 
 #define MAX_ROUNDS 15
+#define N_VARIANTS 9
 typedef struct MessageCost {
         double small, large;            /* ns per 1500 B / 64 KiB message, sent and received */
 } MessageCost;
@@ -363,13 +375,14 @@ static MessageCost median_cost(MessageCost *costs, unsigned n) {
 }
 
 int main(int argc, char *argv[]) {
-        static const char *const names[7] = {
-                "packet-mmsg", "packet-single", "batch", "vnet", "plain-tun", "vnet-tun", "veth" };
+        static const char *const names[N_VARIANTS] = {
+                "packet-mmsg", "packet-single", "batch", "vnet", "plain-tun", "vnet-tun", "veth",
+                "ring", "ring-vnet" };
         /* Baselines first, then tund's modes, in every round. */
-        static const unsigned order[7] = { 4, 5, 6, 0, 1, 2, 3 };
+        static const unsigned order[N_VARIANTS] = { 4, 5, 6, 0, 1, 2, 3, 7, 8 };
         /* packet-mmsg, packet-single and batch against plain-tun; vnet against vnet-tun */
         static const double targets[4] = { 1.8, 1.7, 4.5, 0.9 };
-        Result runs[7][MAX_ROUNDS] = {}, r[7] = {};
+        Result runs[N_VARIANTS][MAX_ROUNDS] = {}, r[N_VARIANTS] = {};
         MessageCost costs[MAX_ROUNDS], cost;
         const char *only = NULL;
         unsigned rounds = 1;
@@ -403,7 +416,7 @@ int main(int argc, char *argv[]) {
                 costs[k].large = seqpacket_cpu_per_message(65535, 1);
                 fprintf(stderr, "# round %u seqpacket message: %.0f ns (1500 B), %.0f ns (64 KiB)\n",
                         k + 1, costs[k].small, costs[k].large);
-                for (unsigned j = 0; j < 7; j++) {
+                for (unsigned j = 0; j < N_VARIANTS; j++) {
                         unsigned i = order[j];
                         if (only && strcmp(only, names[i]) != 0)
                                 continue;
@@ -414,17 +427,20 @@ int main(int argc, char *argv[]) {
         cost = median_cost(costs, rounds);
 
         /* The median run of each variant: the machine is shared, single runs are noisy. */
-        for (unsigned j = 0; j < 7; j++) {
+        for (unsigned j = 0; j < N_VARIANTS; j++) {
                 unsigned i = order[j];
                 qsort(runs[i], rounds, sizeof(Result), compare_gbps);
                 r[i] = runs[i][rounds / 2];
         }
         /* Each of tund's modes beside the baseline its target is set against (issue 5). */
-        for (unsigned j = 0; j < 7; j++) {
+        for (unsigned j = 0; j < N_VARIANTS; j++) {
                 unsigned i = order[j], base = i == 3 ? 5 : 4;
                 if (only && strcmp(only, names[i]) != 0)
                         continue;
-                print_result(names[i], r[i], i < 4 ? names[base] : NULL, r[base].gbps, i < 4 ? targets[i] : 0);
+                if (i == 7 || i == 8)   /* no target yet: beside both baselines */
+                        base = i == 8 ? 5 : 4;
+                print_result(names[i], r[i], i < 4 || i > 6 ? names[base] : NULL, r[base].gbps,
+                             i < 4 ? targets[i] : 0);
         }
 
         printf("seqpacket-1500-cpu %.0f ns/message\n", cost.small);
@@ -439,8 +455,10 @@ int main(int argc, char *argv[]) {
         }
 
         /* And against the other baseline, for the record. */
-        for (unsigned i = 0; i < 4; i++) {
-                unsigned other = i == 3 ? 4 : 5;
+        for (unsigned i = 0; i < N_VARIANTS; i++) {
+                unsigned other = i == 3 || i == 8 ? 4 : 5;
+                if (i >= 4 && i <= 6)
+                        continue;
                 if (only && strcmp(only, names[i]) != 0)
                         continue;
                 if (r[other].gbps > 0)

@@ -5,7 +5,9 @@
  *
  *   dataplane-forward MODE FD_A FD_B [--single] [--check] [--one-thread]
  *
- * MODE is packet, batch or vnet (the framing of both fds). --single reads and writes one
+ * MODE is packet, batch or vnet (the framing of both fds), or ring or ring-vnet (fds of
+ * mode "ring", plain or with option Vnet: moved through their shared memory, one thread
+ * each direction, sleeping only when a receive ring is empty). --single reads and writes one
  * message per system call (read/write, so the fds may also be TUN fds: plain ones in
  * packet mode, IFF_VNET_HDR ones in vnet mode) instead of recvmmsg/sendmmsg batches. --check verifies every
  * plain packet (whole, checksums) with the tests' own referee. --one-thread serves both
@@ -27,15 +29,17 @@
 #include <unistd.h>
 
 #include "packet-check.h"
+#include "ring-client.h"
 
 #define BATCH 64
 #define SLOT (10 + 65535 + 1)
 
-enum { MODE_PACKET, MODE_BATCH, MODE_VNET };
+enum { MODE_PACKET, MODE_BATCH, MODE_VNET, MODE_RING, MODE_RING_VNET };
 
 typedef struct Direction {
         const char *name;
         int in, out;
+        RingClient *ring_in, *ring_out;
         int mode;
         bool single, check;
         uint64_t packets, bytes, bad, maxlen, reads, messages;
@@ -49,7 +53,7 @@ static void account(Direction *d, const uint8_t *pkt, size_t len) {
         d->bytes += len;
         if (len > d->maxlen)
                 d->maxlen = len;
-        if (!d->check || d->mode == MODE_VNET)
+        if (!d->check || d->mode == MODE_VNET || d->mode == MODE_RING_VNET)
                 return;
         why = packet_check(pkt, len);
         if (why) {
@@ -181,10 +185,73 @@ static void forward_one_thread(Direction d[2]) {
         free(b.buf);
 }
 
+static bool stopping;     /* __atomic: the other direction ended */
+
+/* Waits for room in the ring to the service, which only its consumer makes. */
+static bool wait_for_room(Direction *d) {
+        struct pollfd p = { .fd = d->ring_out->fd, .events = POLLRDHUP };
+
+        ring_client_publish(d->ring_out);
+        if (__atomic_load_n(&stopping, __ATOMIC_RELAXED))
+                return false;
+        return !(poll(&p, 1, 0) > 0 && p.revents) && usleep(20) == 0;
+}
+
+/* The next packet from the ring: in place when it fits one slot, else copied to buf. */
+static int next_from_ring(Direction *d, uint8_t *buf, const uint8_t **ret_pkt) {
+        int n = ring_client_peek(d->ring_in, ret_pkt);
+
+        if (n != -EMSGSIZE)
+                return n;
+        *ret_pkt = buf;
+        return ring_client_recv(d->ring_in, buf, SLOT);
+}
+
+static void forward_ring(Direction *d) {
+        uint8_t *buf = malloc(SLOT);
+        unsigned since_publish = 0;
+
+        for (;;) {
+                const uint8_t *pkt;
+                int n = next_from_ring(d, buf, &pkt);
+
+                if (n < 0) {
+                        if (d->bad++ == 0)
+                                snprintf(d->first_bad, sizeof(d->first_bad), "bad descriptor from tund");
+                        break;
+                }
+                if (n == 0) {
+                        ring_client_release(d->ring_in);
+                        ring_client_publish(d->ring_out);
+                        since_publish = 0;
+                        d->reads++;
+                        int w = ring_client_wait(d->ring_in, 100);
+                        if (w < 0 || __atomic_load_n(&stopping, __ATOMIC_RELAXED))
+                                break;
+                        continue;
+                }
+                d->messages++;
+                account(d, pkt, n);
+                while (ring_client_send(d->ring_out, pkt, n) == -ENOBUFS)
+                        if (!wait_for_room(d))
+                                goto finish;
+                if (++since_publish >= 64) {
+                        ring_client_release(d->ring_in);
+                        ring_client_publish(d->ring_out);
+                        since_publish = 0;
+                }
+        }
+finish:
+        __atomic_store_n(&stopping, true, __ATOMIC_RELAXED);
+        free(buf);
+}
+
 static void *forward(void *userdata) {
         Direction *d = userdata;
 
-        if (d->single)
+        if (d->ring_in)
+                forward_ring(d);
+        else if (d->single)
                 forward_single(d);
         else
                 forward_batched(d);
@@ -202,7 +269,7 @@ int main(int argc, char *argv[]) {
         int mode;
 
         if (argc < 4) {
-                fprintf(stderr, "Usage: %s packet|batch|vnet FD_A FD_B [--single] [--check] [--one-thread]\n", argv[0]);
+                fprintf(stderr, "Usage: %s packet|batch|vnet|ring|ring-vnet FD_A FD_B [--single] [--check] [--one-thread]\n", argv[0]);
                 return 2;
         }
         if (strcmp(argv[1], "packet") == 0)
@@ -211,6 +278,10 @@ int main(int argc, char *argv[]) {
                 mode = MODE_BATCH;
         else if (strcmp(argv[1], "vnet") == 0)
                 mode = MODE_VNET;
+        else if (strcmp(argv[1], "ring") == 0)
+                mode = MODE_RING;
+        else if (strcmp(argv[1], "ring-vnet") == 0)
+                mode = MODE_RING_VNET;
         else {
                 fprintf(stderr, "Unknown mode %s\n", argv[1]);
                 return 2;
@@ -229,6 +300,20 @@ int main(int argc, char *argv[]) {
         int a = atoi(argv[2]), b = atoi(argv[3]);
         d[0] = (Direction) { .name = "a2b", .in = a, .out = b, .mode = mode, .single = single, .check = check };
         d[1] = (Direction) { .name = "b2a", .in = b, .out = a, .mode = mode, .single = single, .check = check };
+
+        RingClient ring[2];
+        if (mode == MODE_RING || mode == MODE_RING_VNET) {
+                for (int i = 0; i < 2; i++) {
+                        int r = ring_client_open(&ring[i], i == 0 ? a : b);
+                        if (r < 0) {
+                                fprintf(stderr, "Failed to map the ring of fd %d: %s\n", i == 0 ? a : b, strerror(-r));
+                                return 1;
+                        }
+                }
+                d[0].ring_in = d[1].ring_out = &ring[0];
+                d[1].ring_in = d[0].ring_out = &ring[1];
+                one_thread = false;
+        }
 
         if (one_thread)
                 forward_one_thread(d);

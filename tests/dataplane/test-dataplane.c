@@ -314,37 +314,43 @@ static void test_reopen(void) {
         g_free(fx.report);
 }
 
-static bool clients_reported_3(Fixture *fx, void *data) {
-        return fx->side[0].clients_reported == 3;
-}
-
 static bool clients_reported_2(Fixture *fx, void *data) {
         return fx->side[0].clients_reported == 2;
+}
+
+static bool clients_reported_all(Fixture *fx, void *data) {
+        return fx->side[0].clients_reported == _CLIENT_MODE_MAX;
+}
+
+static bool clients_reported_all_but_one(Fixture *fx, void *data) {
+        return fx->side[0].clients_reported == _CLIENT_MODE_MAX - 1;
 }
 
 /* Every client fd reads end-of-file when the data plane goes; the Clients count follows
  * opens and closes, reported on the control loop. */
 static void test_free_eof(void) {
         Fixture fx;
-        int fd[4];
+        int fd[_CLIENT_MODE_MAX + 1];
 
         if (!need_root())
                 return;
         fixture_setup(&fx, 1);
         for (ClientMode m = 0; m < _CLIENT_MODE_MAX; m++)
                 g_assert_cmpint(dataplane_open_client(fx.side[0].dp, m, &fd[m]), ==, 0);
-        g_assert_cmpint(dataplane_open_client(fx.side[0].dp, _CLIENT_MODE_MAX, &fd[3]), ==, -EINVAL);
-        g_assert_true(pump_until(&fx, clients_reported_3, NULL));
-        g_assert_cmpuint(dataplane_n_clients(fx.side[0].dp), ==, 3);
+        g_assert_cmpint(dataplane_open_client(fx.side[0].dp, _CLIENT_MODE_MAX, &fd[_CLIENT_MODE_MAX]), ==, -EINVAL);
+        g_assert_true(pump_until(&fx, clients_reported_all, NULL));
+        g_assert_cmpuint(dataplane_n_clients(fx.side[0].dp), ==, _CLIENT_MODE_MAX);
 
         close(fd[2]);
-        g_assert_true(pump_until(&fx, clients_reported_2, NULL));
+        g_assert_true(pump_until(&fx, clients_reported_all_but_one, NULL));
 
         fx.side[0].dp = dataplane_free(fx.side[0].dp);
         g_assert_true(drains_to_eof(fd[0], 10));
         g_assert_true(drains_to_eof(fd[1], 10));
+        g_assert_true(drains_to_eof(fd[CLIENT_MODE_RING], 10));     /* the first message, then EOF */
         close(fd[0]);
         close(fd[1]);
+        close(fd[CLIENT_MODE_RING]);
         fixture_teardown(&fx);
 }
 
@@ -599,7 +605,7 @@ static void test_change_while_flowing(void) {
 static void test_mode_names(void) {
         for (ClientMode m = 0; m < _CLIENT_MODE_MAX; m++)
                 g_assert_cmpint(client_mode_from_string(client_mode_to_string(m)), ==, m);
-        g_assert_cmpint(client_mode_from_string("ring"), ==, _CLIENT_MODE_INVALID);
+        g_assert_cmpint(client_mode_from_string("tun"), ==, _CLIENT_MODE_INVALID);
         g_assert_cmpint(client_mode_from_string(""), ==, _CLIENT_MODE_INVALID);
         g_assert_null(client_mode_to_string(_CLIENT_MODE_MAX));
 }

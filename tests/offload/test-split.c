@@ -298,6 +298,30 @@ static void test_room_too_small(void) {
                 g_assert_true(packet_checksums_ok(segs[i].iov_base, segs[i].iov_len));
 }
 
+/* With a stride, each segment starts at a multiple of it (a ring's slots), with the same
+ * bytes as back to back; room is counted in strides. */
+static void test_stride(void) {
+        static uint8_t msg[VNET_MSG_MAX], payload[10000], flat[20000], slots[10 * 2048];
+        struct iovec flat_segs[20], slot_segs[20];
+        size_t len = build_super(msg, &tcp4, payload, sizeof(payload), 1000, false);
+        SplitOutput a = { .buf = flat, .buf_size = sizeof(flat), .segs = flat_segs, .max_segs = 20 };
+        SplitOutput b = { .buf = slots, .buf_size = 9 * 2048, .stride = 2048, .segs = slot_segs, .max_segs = 20 };
+
+        g_assert_cmpint(offload_split(msg, len, 1500, &a), ==, 10);
+        g_assert_cmpint(offload_split(msg, len, 1500, &b), ==, -ENOBUFS);
+        g_assert_cmpuint(b.needed_bytes, ==, 10 * 2048);
+        b.buf_size = sizeof(slots);
+        g_assert_cmpint(offload_split(msg, len, 1500, &b), ==, 10);
+        for (size_t i = 0; i < 10; i++) {
+                g_assert_true(slot_segs[i].iov_base == slots + i * 2048);
+                g_assert_cmpmem(slot_segs[i].iov_base, slot_segs[i].iov_len, flat_segs[i].iov_base, flat_segs[i].iov_len);
+        }
+
+        /* A stride shorter than a segment is no room. */
+        b.stride = 1024;
+        g_assert_cmpint(offload_split(msg, len, 1500, &b), ==, -ENOBUFS);
+}
+
 /* ---- the table of malformed input ---- */
 
 typedef void (*Mutate)(uint8_t *msg, size_t *len);
@@ -433,6 +457,7 @@ int main(int argc, char *argv[]) {
         add_test_both_paths("/split/hdr-len-is-only-a-hint", test_hdr_len_is_only_a_hint);
         add_test_both_paths("/split/gso-none", test_gso_none);
         add_test_both_paths("/split/room-too-small", test_room_too_small);
+        add_test_both_paths("/split/stride", test_stride);
         add_test_both_paths("/split/malformed-table", test_malformed_table);
 
         int r = g_test_run();

@@ -1,0 +1,544 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The ring transport (mode "ring", tund-ring(7)): packets travel through two
+ * single-producer single-consumer rings in a sealed memfd shared with the client; the
+ * socket carries the memfd once, then one-byte wake-ups and the client's end.
+ *
+ * Nothing in the shared memory is trusted. Each index and descriptor the client writes is
+ * loaded once into a local and checked there; tund's own indices live in Transport and
+ * are only ever stored to the shared memory, never loaded back from it. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "macro.h"
+#include "ring-layout.h"
+#include "transport.h"
+#include "vnet.h"
+
+#define RX_PKTS         256u                    /* packets returned per receive() */
+#define RX_BUF_SIZE     DATAPLANE_RING_RX_BYTES /* their private copies */
+#define STRIKES_MAX     64u                     /* protocol breaks in a row that end the ring */
+#define DRAIN_MAX       64u                     /* wake-up messages read per sleep */
+#define PASSED_FDS_MAX  253u                    /* SCM_MAX_FD */
+/* A full ring holds the reader (the device's packets wait in the kernel's queue) for at
+ * most FULL_WAIT_NS, looking again every FULL_NAP_NS; then the client counts as stalled
+ * and its packets are dropped without waiting until it has consumed half a ring: a client
+ * that takes a packet now and then cannot hold the device's reader, which its other
+ * clients share, for more than a moment. */
+#define FULL_WAIT_NS    2000000L
+#define FULL_NAP_NS     20000L
+
+_Static_assert(RX_BUF_SIZE >= 2 * TUND_RING_VNET_MESSAGE_MAX, "room for the largest message");
+_Static_assert(DATAPLANE_RING_CLIENT_MEMORY_MAX == 11023744, "as dataplane.h and tund(8) say");
+
+/* tund's view of one ring: pointers into the shared memory and its own index. */
+typedef struct Ring {
+        uint32_t *producer, *consumer, *need_wakeup;
+        uint64_t *descs;                        /* struct tund_ring_desc, loaded whole */
+        uint8_t *slots;
+        uint32_t own;                           /* out: produced; in: consumed */
+        uint32_t peer;                          /* out: the client's consumer, last valid */
+} Ring;
+
+struct Transport {
+        int fd;
+        uint8_t *mem;
+        size_t mem_size;
+        uint32_t mask, slot_size, max_len, min_len;
+
+        /* Kernel -> client, on the reader thread */
+        Ring out;
+        uint32_t published;                     /* out.own as last stored to its producer */
+        bool woke;                              /* a wake-up went out while the client ... */
+        uint32_t woke_at;                       /* ... had consumed this far */
+        unsigned out_strikes;
+        bool stalled;                           /* did not make room in FULL_WAIT_NS ... */
+        uint32_t stalled_at;                    /* ... when its consumer was here */
+        TransportCounters pending;              /* since the last flush */
+
+        /* Client -> kernel, on the writer thread: a cache line apart from the reader's */
+        _Alignas(64) Ring in;
+        unsigned in_strikes;
+        uint8_t *rx_buf;
+        struct iovec rx_pkts[RX_PKTS];
+};
+
+static Transport *transport_ring_free(Transport *t) {
+        if (!t)
+                return NULL;
+        safe_close(t->fd);
+        if (t->mem)
+                (void) munmap(t->mem, t->mem_size);
+        if (t->rx_buf)
+                (void) munmap(t->rx_buf, RX_BUF_SIZE);
+        free(t);
+        return NULL;
+}
+
+static void transport_ring_freep(Transport **t) {
+        transport_ring_free(*t);
+}
+
+static uint32_t parts_for(const Transport *t, size_t len) {
+        return (uint32_t) ((len + t->slot_size - 1) / t->slot_size);
+}
+
+/* ---- Set-up -------------------------------------------------------------------------- */
+
+static void ring_init(Ring *r, uint8_t *mem, const struct tund_ring_offsets *o) {
+        *r = (Ring) {
+                .producer = (uint32_t *) (mem + o->producer),
+                .consumer = (uint32_t *) (mem + o->consumer),
+                .need_wakeup = (uint32_t *) (mem + o->need_wakeup),
+                .descs = (uint64_t *) (mem + o->descs),
+                .slots = mem + o->slots,
+        };
+}
+
+/* A memfd of the layout's size, mapped, sealed against resizing, the header written. */
+static int map_memory(Transport *t, const struct tund_ring_header *h, int *ret_memfd) {
+        _cleanup_close_ int fd = -EBADF;
+        void *p;
+
+        fd = memfd_create("tund-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (fd < 0)
+                return -errno;
+        if (ftruncate(fd, (off_t) h->memory_size) < 0)
+                return -errno;
+        p = mmap(NULL, h->memory_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED)
+                return -errno;
+        t->mem = p;
+        t->mem_size = h->memory_size;
+        if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+                return -errno;
+
+        memcpy(t->mem, h, sizeof(*h));
+        ring_init(&t->out, t->mem, &h->ring[TUND_RING_TO_CLIENT]);
+        ring_init(&t->in, t->mem, &h->ring[TUND_RING_TO_SERVICE]);
+        *ret_memfd = TAKE_FD(fd);
+        return 0;
+}
+
+/* The first message: the header's bytes, with the memfd. */
+static int send_memory(int fd, int memfd, const struct tund_ring_header *h) {
+        union {
+                struct cmsghdr h;
+                uint8_t buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        struct iovec iov = { .iov_base = (void *) h, .iov_len = sizeof(*h) };
+        struct msghdr m = {
+                .msg_iov = &iov,
+                .msg_iovlen = 1,
+                .msg_control = &control,
+                .msg_controllen = sizeof(control),
+        };
+        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &memfd, sizeof(int));
+        ssize_t n = sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n < 0)
+                return -errno;
+        return n == (ssize_t) sizeof(*h) ? 0 : -EIO;
+}
+
+static int transport_ring_new(const ClientOptions *o, Transport **ret, int *ret_peer_fd) {
+        _cleanup_(transport_ring_freep) Transport *t = NULL;
+        _cleanup_close_ int memfd = -EBADF;
+        struct tund_ring_header h;
+        int pair[2], r;
+
+        ring_layout_compute(o->ring_slots ?: TUND_RING_SLOTS_DEFAULT,
+                            o->slot_size ?: TUND_RING_SLOT_SIZE_DEFAULT, o->vnet, &h);
+
+        t = calloc(1, sizeof(Transport));
+        if (!t)
+                return -ENOMEM;
+        t->fd = -EBADF;
+        t->mask = h.ring_slots - 1;
+        t->slot_size = h.slot_size;
+        t->max_len = o->vnet ? TUND_RING_VNET_MESSAGE_MAX : TUND_RING_PACKET_MAX;
+        t->min_len = o->vnet ? VNET_HDR_LEN + 1 : 1;
+
+        r = map_memory(t, &h, &memfd);
+        if (r < 0)
+                return r;
+        /* Address space only: pages are touched as far as packets reach. */
+        void *rx = mmap(NULL, RX_BUF_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (rx == MAP_FAILED)
+                return -ENOMEM;
+        t->rx_buf = rx;
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+                return -errno;
+        t->fd = pair[0];
+        r = send_memory(t->fd, memfd, &h);
+        if (r < 0) {
+                safe_close(pair[1]);
+                return r;
+        }
+
+        *ret_peer_fd = pair[1];
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+/* ---- Wake-ups and the socket ---------------------------------------------------------- */
+
+static void wake_peer(int fd) {
+        /* Full: a wake-up is waiting there already. */
+        (void) send(fd, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+static void close_passed_fds(struct msghdr *m) {
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+                if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+                        continue;
+                size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                for (size_t i = 0; i < n; i++) {
+                        int fd;
+                        memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+                        safe_close(fd);
+                }
+        }
+}
+
+static bool peer_gone(int fd) {
+        struct pollfd p = { .fd = fd, .events = POLLIN | POLLRDHUP };
+
+        return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+/* Reads the wake-ups waiting, closing any fds they carry. Returns 0 at end-of-file, 1
+ * otherwise, or negative errno. */
+static int drain_socket(int fd) {
+        for (unsigned i = 0; i < DRAIN_MAX; i++) {
+                union {
+                        struct cmsghdr h;
+                        uint8_t buf[CMSG_SPACE(sizeof(int) * PASSED_FDS_MAX)];
+                } control;
+                uint8_t byte;
+                struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+                struct msghdr m = {
+                        .msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = &control,
+                        .msg_controllen = sizeof(control),
+                };
+                ssize_t n = recvmsg(fd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return errno == EAGAIN ? 1 : -errno;
+                close_passed_fds(&m);
+                if (n == 0 && peer_gone(fd))
+                        return 0;
+        }
+        return 1;
+}
+
+/* ---- Kernel -> client ------------------------------------------------------------------ */
+
+static void out_broken(Transport *t) {
+        t->pending.drops_invalid++;
+        if (++t->out_strikes >= STRIKES_MAX)
+                (void) shutdown(t->fd, SHUT_RDWR);
+}
+
+/* Loads the client's consumer index; valid only between the last valid one and what tund
+ * published. */
+static void refresh_consumer(Transport *t) {
+        uint32_t c = __atomic_load_n(t->out.consumer, __ATOMIC_ACQUIRE);
+
+        if ((uint32_t) (c - t->out.peer) > (uint32_t) (t->published - t->out.peer)) {
+                out_broken(t);
+                return;
+        }
+        if (t->stalled && c - t->stalled_at >= (t->mask + 1) / 2)
+                t->stalled = false;
+        t->out.peer = c;
+        t->out_strikes = 0;
+}
+
+static bool room_for(const Transport *t, uint32_t parts) {
+        return t->out.own - t->out.peer + parts <= t->mask + 1;
+}
+
+static void publish(Transport *t);
+
+/* Hands the client what is queued and waits a moment for it to make room. */
+static bool wait_for_room(Transport *t, uint32_t parts) {
+        struct timespec nap = { .tv_nsec = FULL_NAP_NS };
+
+        if (t->stalled)
+                return false;
+        publish(t);
+        for (long waited = 0; waited < FULL_WAIT_NS; waited += FULL_NAP_NS) {
+                (void) nanosleep(&nap, NULL);
+                refresh_consumer(t);
+                if (room_for(t, parts))
+                        return true;
+                if (t->out_strikes > 0)
+                        return false;
+        }
+        t->stalled = true;
+        t->stalled_at = t->out.peer;
+        return false;
+}
+
+static bool have_room(Transport *t, uint32_t parts) {
+        if (room_for(t, parts))
+                return true;
+        refresh_consumer(t);
+        return room_for(t, parts) || wait_for_room(t, parts);
+}
+
+static int transport_ring_queue(Transport *t, const uint8_t *pkt, size_t len) {
+        uint32_t parts;
+
+        if (len > t->max_len)
+                return -EMSGSIZE;
+        parts = parts_for(t, len);
+        if (!have_room(t, parts)) {
+                t->pending.drops_queue_full++;
+                return 0;
+        }
+
+        for (uint32_t i = 0, off = 0; i < parts; i++) {
+                uint32_t idx = (t->out.own + i) & t->mask;
+                uint32_t n = MIN((uint32_t) len - off, t->slot_size);
+                struct tund_ring_desc d = {
+                        .len = n,
+                        .flags = i + 1 < parts ? TUND_RING_DESC_NEXT : 0,
+                };
+
+                memcpy(t->out.slots + (size_t) idx * t->slot_size, pkt + off, n);
+                memcpy(&t->out.descs[idx], &d, sizeof(d));
+                off += n;
+        }
+        t->out.own += parts;
+        t->pending.packets++;
+        t->pending.bytes += len;
+        return 0;
+}
+
+/* The free slots from out.own up to where the ring wraps. */
+static size_t transport_ring_reserve(Transport *t, uint8_t **ret_buf, size_t *ret_stride) {
+        uint32_t idx = t->out.own & t->mask, to_wrap = t->mask + 1 - idx;
+
+        if (!room_for(t, to_wrap))
+                refresh_consumer(t);
+        *ret_buf = t->out.slots + (size_t) idx * t->slot_size;
+        *ret_stride = t->slot_size;
+        return MIN(to_wrap, t->mask + 1 - (t->out.own - t->out.peer));
+}
+
+static void transport_ring_commit(Transport *t, const struct iovec *pkts, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                struct tund_ring_desc d = { .len = (uint32_t) pkts[i].iov_len };
+
+                memcpy(&t->out.descs[(t->out.own + i) & t->mask], &d, sizeof(d));
+                t->pending.bytes += pkts[i].iov_len;
+        }
+        t->out.own += n;
+        t->pending.packets += n;
+}
+
+/* One wake-up per position of the client's consumer: a client that leaves its flag set
+ * while it is busy costs a system call per flush at most, and only until it moves on. */
+static void wake_client(Transport *t) {
+        uint32_t c = __atomic_load_n(t->out.consumer, __ATOMIC_RELAXED);
+
+        if (t->woke && c == t->woke_at)
+                return;
+        wake_peer(t->fd);
+        t->woke = true;
+        t->woke_at = c;
+}
+
+static void transport_ring_flush(Transport *t, TransportCounters *c) {
+        c->packets += t->pending.packets;
+        c->bytes += t->pending.bytes;
+        c->drops_queue_full += t->pending.drops_queue_full;
+        c->drops_invalid += t->pending.drops_invalid;
+        t->pending = (TransportCounters) {};
+        publish(t);
+}
+
+static void publish(Transport *t) {
+        if (t->out.own == t->published)
+                return;
+        __atomic_store_n(t->out.producer, t->out.own, __ATOMIC_RELEASE);
+        t->published = t->out.own;
+
+        /* Against the client's "set the flag, fence, look again": one of us sees the other. */
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (__atomic_load_n(t->out.need_wakeup, __ATOMIC_RELAXED) != 0)
+                wake_client(t);
+}
+
+/* ---- Client -> kernel ------------------------------------------------------------------ */
+
+/* Whether the descriptor loaded may be part n of a packet of len bytes so far. */
+static bool desc_valid(const Transport *t, const struct tund_ring_desc *d, size_t len) {
+        if ((d->flags & ~TUND_RING_DESC_FLAGS_KNOWN) || d->reserved != 0)
+                return false;
+        if (d->len == 0 || d->len > t->slot_size || len + d->len > t->max_len)
+                return false;
+        /* Every part but the last fills its slot. */
+        return !(d->flags & TUND_RING_DESC_NEXT) || d->len == t->slot_size;
+}
+
+/* Copies the packet at in.own (avail entries there) to dst. Returns its length, or 0 for
+ * an invalid one; *ret_parts says how many entries it took either way. */
+static size_t copy_packet(Transport *t, uint32_t avail, uint8_t *dst, uint32_t *ret_parts) {
+        uint32_t max_parts = MIN(avail, parts_for(t, t->max_len));
+        size_t len = 0;
+
+        for (uint32_t i = 0; i < max_parts; i++) {
+                uint32_t idx = (t->in.own + i) & t->mask;
+                uint64_t raw = __atomic_load_n(&t->in.descs[idx], __ATOMIC_RELAXED);
+                struct tund_ring_desc d;
+
+                memcpy(&d, &raw, sizeof(d));
+                *ret_parts = i + 1;
+                if (!desc_valid(t, &d, len))
+                        return 0;
+                memcpy(dst + len, t->in.slots + (size_t) idx * t->slot_size, d.len);
+                len += d.len;
+                if (!(d.flags & TUND_RING_DESC_NEXT))
+                        return len >= t->min_len ? len : 0;
+        }
+        /* A chain that does not end: longer than the largest packet, or cut by the
+         * producer index (a producer publishes a chain whole). */
+        *ret_parts = max_parts;
+        return 0;
+}
+
+/* Counts a protocol break; false once there were too many in a row. */
+static bool in_broken(Transport *t, TransportCounters *c) {
+        c->drops_invalid++;
+        return ++t->in_strikes < STRIKES_MAX;
+}
+
+/* Takes what the client published. Returns the packets taken, -EAGAIN when entries were
+ * taken but all refused, 0 when there were none, -EPROTO when the ring is to end. */
+static int take_packets(Transport *t, TransportCounters *c) {
+        uint32_t prod = __atomic_load_n(t->in.producer, __ATOMIC_ACQUIRE);
+        uint32_t avail = prod - t->in.own, start = t->in.own;
+        size_t used = 0;
+        unsigned n = 0;
+
+        if (avail > t->mask + 1)        /* more than a ring ahead */
+                return in_broken(t, c) ? -EAGAIN : -EPROTO;
+
+        while (avail > 0 && n < RX_PKTS && used + t->max_len <= RX_BUF_SIZE) {
+                uint32_t parts = 0;
+                size_t len = copy_packet(t, avail, t->rx_buf + used, &parts);
+
+                t->in.own += parts;
+                avail -= parts;
+                if (len == 0) {
+                        if (!in_broken(t, c))
+                                return -EPROTO;
+                        continue;
+                }
+                t->in_strikes = 0;
+                t->rx_pkts[n++] = (struct iovec) { .iov_base = t->rx_buf + used, .iov_len = len };
+                used += len;
+                c->packets++;
+                c->bytes += len;
+        }
+
+        if (t->in.own != start)
+                __atomic_store_n(t->in.consumer, t->in.own, __ATOMIC_RELEASE);
+        if (n > 0)
+                return (int) n;
+        return t->in.own != start ? -EAGAIN : 0;
+}
+
+/* Sleeps until the client published more or its socket has news. Returns 0 at
+ * end-of-file, 1 otherwise, or negative errno. */
+static int sleep_for_client(Transport *t) {
+        struct pollfd p = { .fd = t->fd, .events = POLLIN };
+        int r;
+
+        __atomic_store_n(t->in.need_wakeup, 1, __ATOMIC_RELAXED);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (__atomic_load_n(t->in.producer, __ATOMIC_RELAXED) != t->in.own) {
+                __atomic_store_n(t->in.need_wakeup, 0, __ATOMIC_RELAXED);
+                return 1;
+        }
+
+        while (poll(&p, 1, -1) < 0 && errno == EINTR)
+                ;
+        r = drain_socket(t->fd);
+        __atomic_store_n(t->in.need_wakeup, 0, __ATOMIC_RELAXED);
+        return r;
+}
+
+static int transport_ring_receive(Transport *t, bool wait, const struct iovec **ret_pkts,
+                                  TransportCounters *c) {
+        for (;;) {
+                int n = take_packets(t, c);
+
+                if (n > 0) {
+                        *ret_pkts = t->rx_pkts;
+                        return n;
+                }
+                if (n != 0 || !wait)
+                        return n ?: -EAGAIN;
+                n = sleep_for_client(t);
+                if (n <= 0)
+                        return n;
+        }
+}
+
+static void transport_ring_wait_closed(Transport *t) {
+        struct pollfd p = { .fd = t->fd };
+
+        (void) madvise(t->rx_buf, RX_BUF_SIZE, MADV_DONTNEED);
+        while (poll(&p, 1, -1) < 0 && errno == EINTR)
+                ;
+}
+
+static void transport_ring_shutdown(Transport *t) {
+        (void) shutdown(t->fd, SHUT_RDWR);
+}
+
+const TransportOps transport_ring_ops = {
+        .mode = CLIENT_MODE_RING,
+        .vnet = false,
+        .new = transport_ring_new,
+        .free = transport_ring_free,
+        .queue = transport_ring_queue,
+        .flush = transport_ring_flush,
+        .reserve = transport_ring_reserve,
+        .commit = transport_ring_commit,
+        .receive = transport_ring_receive,
+        .wait_closed = transport_ring_wait_closed,
+        .shutdown = transport_ring_shutdown,
+};
+
+const TransportOps transport_ring_vnet_ops = {
+        .mode = CLIENT_MODE_RING,
+        .vnet = true,
+        .new = transport_ring_new,
+        .free = transport_ring_free,
+        .queue = transport_ring_queue,
+        .flush = transport_ring_flush,
+        .receive = transport_ring_receive,
+        .wait_closed = transport_ring_wait_closed,
+        .shutdown = transport_ring_shutdown,
+};

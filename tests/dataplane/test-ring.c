@@ -1,0 +1,605 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* Mode "ring" end to end, as root, through the bus test harness (a private system bus,
+ * polkitd, tund itself): its options, real TCP and UDP traffic between two namespaces
+ * through two devices and a ring client (dataplane-forward ring, written from tund-ring.h
+ * alone), and a client that breaks the protocol in every way tund-ring(7) names. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "netns-util.h"
+#include "packet-check.h"
+#include "ring-client.h"
+#include "traffic.h"
+
+#define MTU 1500u
+#define INVALID_ARGS "org.freedesktop.DBus.Error.InvalidArgs"
+
+static char *ns_a, *ns_b, *ns_c, *if_a, *if_b, *if_c;
+
+static GVariant *ring_options(bool vnet) {
+        return tb_options("Mode", g_variant_new_string("ring"), "Vnet", g_variant_new_boolean(vnet), NULL);
+}
+
+static int open_ring(GDBusConnection *bus, const char *path, bool vnet) {
+        g_autoptr(GError) error = NULL;
+        int fd = tb_open_packet_fd(bus, path, ring_options(vnet), &error);
+
+        g_assert_no_error(error);
+        g_assert_cmpint(fd, >=, 0);
+        return fd;
+}
+
+static unsigned get_clients(GDBusConnection *bus, const char *path) {
+        g_autoptr(GVariant) v = tb_get_property(bus, path, TB_DEVICE_IFACE, "Clients");
+        return g_variant_get_uint32(v);
+}
+
+static void wait_clients(GDBusConnection *bus, const char *path, unsigned n) {
+        for (unsigned i = 0; i < TB_HANG_SECONDS * 50 && get_clients(bus, path) != n; i++)
+                g_usleep(20 * 1000);
+        g_assert_cmpuint(get_clients(bus, path), ==, n);
+}
+
+static uint64_t get_statistic(GDBusConnection *bus, const char *path, const char *key) {
+        g_autoptr(GVariant) v = tb_get_property(bus, path, TB_DEVICE_IFACE, "Statistics");
+        guint64 value = 0;
+
+        g_assert_true(g_variant_lookup(v, key, "t", &value));
+        return value;
+}
+
+static void wait_statistic(GDBusConnection *bus, const char *path, const char *key, uint64_t value) {
+        for (unsigned i = 0; i < TB_HANG_SECONDS * 50 && get_statistic(bus, path, key) < value; i++)
+                g_usleep(20 * 1000);
+        g_assert_cmpuint(get_statistic(bus, path, key), ==, value);
+}
+
+static unsigned count_fds_of(pid_t pid) {
+        g_autofree char *path = g_strdup_printf("/proc/%d/fd", (int) pid);
+        g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+        unsigned n = 0;
+
+        g_assert_nonnull(dir);
+        while (g_dir_read_name(dir))
+                n++;
+        return n;
+}
+
+/* Mappings of ring memory in tund. */
+static unsigned count_rings_of(pid_t pid) {
+        g_autofree char *path = g_strdup_printf("/proc/%d/maps", (int) pid);
+        g_autofree char *maps = NULL;
+        unsigned n = 0;
+
+        g_assert_true(g_file_get_contents(path, &maps, NULL, NULL));
+        for (const char *p = maps; (p = strstr(p, "memfd:tund-ring")); p++)
+                n++;
+        return n;
+}
+
+/* tund holds no more fds and ring mappings than before, once it noticed. */
+static void wait_freed(TbEnv *env, unsigned fds_before) {
+        pid_t pid = tb_tund_pid(env);
+
+        for (unsigned i = 0; i < TB_HANG_SECONDS * 50 && (count_fds_of(pid) > fds_before || count_rings_of(pid) > 0); i++)
+                g_usleep(20 * 1000);
+        g_assert_cmpuint(count_fds_of(pid), <=, fds_before);
+        g_assert_cmpuint(count_rings_of(pid), ==, 0);
+}
+
+static bool reads_eof(int fd, unsigned timeout_s) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        uint8_t b[256];
+
+        for (unsigned i = 0; i < timeout_s * 10; i++) {
+                if (poll(&p, 1, 100) <= 0)
+                        continue;
+                ssize_t n = recv(fd, b, sizeof(b), MSG_DONTWAIT);
+                if (n == 0)
+                        return true;
+                if (n < 0 && errno != EAGAIN && errno != EINTR)
+                        return false;
+        }
+        return false;
+}
+
+/* ---- Options ------------------------------------------------------------------------- */
+
+static void assert_open_fails(GDBusConnection *bus, const char *path, GVariant *options) {
+        g_autoptr(GError) error = NULL;
+
+        g_assert_cmpint(tb_open_packet_fd(bus, path, options, &error), ==, -1);
+        tb_assert_error(error, INVALID_ARGS);
+}
+
+static GVariant *sized(guint32 slots, guint32 slot_size) {
+        return tb_options("Mode", g_variant_new_string("ring"), "RingSlots", g_variant_new_uint32(slots),
+                          "SlotSize", g_variant_new_uint32(slot_size), NULL);
+}
+
+/* Bounds and types; the sizes asked for are the sizes in the header. */
+static void test_options(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *path = tb_create_ok(bus, if_a, NULL);
+        g_autoptr(GError) error = NULL;
+        RingClient c;
+
+        assert_open_fails(bus, path, sized(1000, 2048));        /* not a power of two */
+        assert_open_fails(bus, path, sized(32, 16384));         /* too few */
+        assert_open_fails(bus, path, sized(32768, 256));        /* too many */
+        assert_open_fails(bus, path, sized(1024, 2000));        /* not a multiple of 64 */
+        assert_open_fails(bus, path, sized(1024, 128));         /* too small */
+        assert_open_fails(bus, path, sized(4096, 4096));        /* 16 MiB a ring */
+        assert_open_fails(bus, path, sized(64, 256));           /* 16 KiB a ring */
+        assert_open_fails(bus, path, sized(0, 2048));
+        assert_open_fails(bus, path, tb_options("Mode", g_variant_new_string("ring"), "Vnet", g_variant_new_string("yes"), NULL));
+        assert_open_fails(bus, path, tb_options("Mode", g_variant_new_string("ring"), "RingSlots", g_variant_new_int32(1024), NULL));
+        assert_open_fails(bus, path, tb_options("Mode", g_variant_new_string("packet"), "Vnet", g_variant_new_boolean(true), NULL));
+        assert_open_fails(bus, path, tb_options("RingSlots", g_variant_new_uint32(1024), NULL));
+        assert_open_fails(bus, path, tb_options("Mode", g_variant_new_string("ring"), "Bogus", g_variant_new_uint32(1), NULL));
+        g_assert_cmpuint(get_clients(bus, path), ==, 0);
+
+        int fd = tb_open_packet_fd(bus, path, sized(4096, 1024), &error);
+        g_assert_no_error(error);
+        g_assert_cmpint(ring_client_open(&c, fd), ==, 0);
+        g_assert_cmpuint(c.h.ring_slots, ==, 4096);
+        g_assert_cmpuint(c.h.slot_size, ==, 1024);
+        g_assert_cmpuint(c.h.flags, ==, 0);
+        ring_client_close(&c);
+        close(fd);
+
+        fd = open_ring(bus, path, true);
+        g_assert_cmpint(ring_client_open(&c, fd), ==, 0);
+        g_assert_cmpuint(c.h.ring_slots, ==, TUND_RING_SLOTS_DEFAULT);
+        g_assert_cmpuint(c.h.slot_size, ==, TUND_RING_SLOT_SIZE_DEFAULT);
+        g_assert_cmpuint(c.h.flags, ==, TUND_RING_F_VNET);
+        ring_client_close(&c);
+        close(fd);
+
+        wait_clients(bus, path, 0);
+        tb_delete_ok(bus, path);
+}
+
+/* The memfd comes sealed: the client can neither shrink nor grow it, nor unseal it. */
+static void test_sealed(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *path = tb_create_ok(bus, if_a, NULL);
+        int fd = open_ring(bus, path, false), memfd = -1;
+        union {
+                struct cmsghdr c;
+                uint8_t buf[CMSG_SPACE(sizeof(int))];
+        } control;
+        struct tund_ring_header h;
+        struct iovec iov = { .iov_base = &h, .iov_len = sizeof(h) };
+        struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control) };
+
+        g_assert_cmpint(recvmsg(fd, &m, MSG_CMSG_CLOEXEC), ==, sizeof(h));
+        g_assert_nonnull(CMSG_FIRSTHDR(&m));
+        memcpy(&memfd, CMSG_DATA(CMSG_FIRSTHDR(&m)), sizeof(int));
+        g_assert_cmpuint(h.magic, ==, TUND_RING_MAGIC);
+        g_assert_cmpuint(h.version, ==, TUND_RING_VERSION);
+        g_assert_cmpint(fcntl(memfd, F_GET_SEALS), ==, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+        g_assert_cmpint(ftruncate(memfd, 4096), <, 0);
+        g_assert_cmpint(ftruncate(memfd, (off_t) h.memory_size * 2), <, 0);
+        g_assert_cmpint(fcntl(memfd, F_ADD_SEALS, F_SEAL_WRITE), <, 0);
+        close(memfd);
+        close(fd);
+        wait_clients(bus, path, 0);
+        tb_delete_ok(bus, path);
+}
+
+/* ---- Traffic through two devices ----------------------------------------------------- */
+
+typedef struct Pair {
+        GDBusConnection *bus;
+        char *path_a, *path_b;
+        pid_t forwarder;
+        int forwarder_out;
+} Pair;
+
+static void pair_setup(TbEnv *env, Pair *p, bool vnet) {
+        *p = (Pair) { .bus = tb_env_bus(env), .forwarder = -1, .forwarder_out = -1 };
+        p->path_a = tb_create_ok(p->bus, if_a, NULL);
+        p->path_b = tb_create_ok(p->bus, if_b, NULL);
+        g_assert_cmpint(netns_setup(ns_a, if_a, "10.93.0.1/24", "fd93::1/64", MTU), ==, 0);
+        g_assert_cmpint(netns_setup(ns_b, if_b, "10.93.0.2/24", "fd93::2/64", MTU), ==, 0);
+
+        int a = open_ring(p->bus, p->path_a, vnet), b = open_ring(p->bus, p->path_b, vnet);
+        p->forwarder = forwarder_start(g_getenv("DATAPLANE_FORWARD"), vnet ? "ring-vnet" : "ring", a, b,
+                                       "--check", NULL, &p->forwarder_out);
+        g_assert_cmpint(p->forwarder, >, 0);
+        close(a);
+        close(b);
+        wait_clients(p->bus, p->path_a, 1);
+        wait_clients(p->bus, p->path_b, 1);
+}
+
+static void log_statistics(void *userdata) {
+        Pair *p = userdata;
+        const char *paths[] = { p->path_a, p->path_b };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(paths); i++) {
+                g_autoptr(GVariant) v = tb_get_property(p->bus, paths[i], TB_DEVICE_IFACE, "Statistics");
+                g_autofree char *text = g_variant_print(v, FALSE);
+                g_test_message("%s: %s", paths[i], text);
+        }
+}
+
+static void transfer(Pair *p, int family) {
+        Transfer t;
+        pthread_t th[2];
+
+        transfer_start(&t, th, family, ns_a, ns_b, family == AF_INET ? "10.93.0.2" : "fd93::2", 5001);
+        transfer_join(&t, th);
+        transfer_check(&t, log_statistics, p);
+}
+
+/* Deletes A: the client's ring on A reads end-of-file, the client reports and ends. */
+static void pair_finish(Pair *p, bool plain) {
+        g_autofree char *report = NULL;
+        int status;
+
+        tb_delete_ok(p->bus, p->path_a);
+        report = read_all(p->forwarder_out);
+        close(p->forwarder_out);
+        g_assert_cmpint(waitpid(p->forwarder, &status, 0), ==, p->forwarder);
+        g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        g_test_message("forwarder: %s", report);
+        wait_clients(p->bus, p->path_b, 0);
+        tb_delete_ok(p->bus, p->path_b);
+        check_forwarder_report(report, plain, MTU);
+        netns_remove(ns_a);
+        netns_remove(ns_b);
+        g_free(p->path_a);
+        g_free(p->path_b);
+}
+
+static bool need_forwarder(void) {
+        if (!g_getenv("DATAPLANE_FORWARD")) {
+                g_test_skip("needs DATAPLANE_FORWARD (set by meson test)");
+                return false;
+        }
+        return true;
+}
+
+/* Plain packets: tund splits the kernel's super-packets into the ring and coalesces what
+ * the client puts in its own. */
+static void test_plain_traffic(void) {
+        TbEnv *env = tb_test_env();
+        if (!env || !need_forwarder())
+                return;
+        unsigned fds_before = count_fds_of(tb_tund_pid(env));
+        Pair p;
+
+        pair_setup(env, &p, false);
+        ping_both(ns_a, "10.93.0.2", "fd93::2");
+        transfer(&p, AF_INET);
+        transfer(&p, AF_INET6);
+        udp_sizes(AF_INET, ns_a, ns_b, "10.93.0.2", 6001);
+        udp_sizes(AF_INET6, ns_a, ns_b, "fd93::2", 6001);
+        log_statistics(&p);
+        g_assert_cmpuint(get_statistic(p.bus, p.path_a, "gso_split"), >, 0);
+        g_assert_cmpuint(get_statistic(p.bus, p.path_b, "gro_merged"), >, 0);
+        g_assert_cmpuint(get_statistic(p.bus, p.path_a, "drops_invalid"), ==, 0);
+        g_assert_cmpuint(get_statistic(p.bus, p.path_b, "drops_invalid"), ==, 0);
+        pair_finish(&p, true);
+        wait_freed(env, fds_before);
+}
+
+/* Option Vnet: super-packets through the rings, chained over several slots. */
+static void test_vnet_traffic(void) {
+        TbEnv *env = tb_test_env();
+        if (!env || !need_forwarder())
+                return;
+        unsigned fds_before = count_fds_of(tb_tund_pid(env));
+        Pair p;
+
+        pair_setup(env, &p, true);
+        ping_both(ns_a, "10.93.0.2", "fd93::2");
+        transfer(&p, AF_INET);
+        transfer(&p, AF_INET6);
+        log_statistics(&p);
+        g_assert_cmpuint(get_statistic(p.bus, p.path_a, "gso_split"), ==, 0);
+        g_assert_cmpuint(get_statistic(p.bus, p.path_b, "gro_merged"), ==, 0);
+        g_assert_cmpuint(get_statistic(p.bus, p.path_a, "drops_invalid"), ==, 0);
+        pair_finish(&p, false);
+        wait_freed(env, fds_before);
+}
+
+/* ---- A client that breaks the protocol ------------------------------------------------- */
+
+static void put_desc(RingClient *c, uint32_t len, uint16_t flags) {
+        c->tx.descs[c->tx_prod & c->mask] = (struct tund_ring_desc) { .len = len, .flags = flags };
+        c->tx_prod++;
+}
+
+static void put_valid_packet(RingClient *c) {
+        static const uint8_t src[4] = { 10, 93, 0, 2 }, dst[4] = { 10, 93, 0, 1 };
+        uint8_t pkt[128];
+        size_t len = packet_build_udp4(pkt, src, dst, 6000, 7000, "hello", 5);
+
+        g_assert_cmpint(ring_client_send(c, pkt, len), ==, 0);
+}
+
+/* Each bad descriptor costs its packet and nothing else: the valid packet after them
+ * reaches the device. */
+static void test_bad_descriptors(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *path = tb_create_ok(bus, if_a, NULL);
+        int fd = open_ring(bus, path, false);
+        RingClient c;
+
+        g_assert_cmpint(netns_setup(ns_a, if_a, "10.93.0.1/24", NULL, MTU), ==, 0);
+        g_assert_cmpint(ring_client_open(&c, fd), ==, 0);
+        uint64_t invalid = get_statistic(bus, path, "drops_invalid"), tx = get_statistic(bus, path, "tx_packets");
+
+        put_desc(&c, c.slot_size + 1, 0);                       /* past its slot */
+        put_desc(&c, 0, 0);                                     /* empty */
+        put_desc(&c, 100, 0x8);                                 /* unknown flag */
+        c.tx.descs[c.tx_prod & c.mask] = (struct tund_ring_desc) { .len = 100, .reserved = 1 };
+        c.tx_prod++;
+        put_desc(&c, 100, TUND_RING_DESC_NEXT);                 /* a short part before the last */
+        put_desc(&c, 100, 0);                                   /* zeros: refused by coalescing */
+        put_valid_packet(&c);
+        ring_client_publish(&c);
+        wait_statistic(bus, path, "drops_invalid", invalid + 6);
+        wait_statistic(bus, path, "tx_packets", tx + 2);   /* the zeros were taken, then refused */
+
+        /* A chain that does not end: full parts, the last cut by the producer index. */
+        for (unsigned i = 0; i < 20; i++)
+                put_desc(&c, c.slot_size, TUND_RING_DESC_NEXT);
+        ring_client_publish(&c);
+        wait_statistic(bus, path, "drops_invalid", invalid + 7);
+        /* ... and one longer than the largest packet: its first 32 parts are refused, the
+         * rest is taken as a packet of its own (of zeros, which coalescing refuses). */
+        for (unsigned i = 0; i < TUND_RING_PACKET_MAX / c.slot_size + 1; i++)
+                put_desc(&c, c.slot_size, TUND_RING_DESC_NEXT);
+        put_desc(&c, 100, 0);
+        ring_client_publish(&c);
+        wait_statistic(bus, path, "drops_invalid", invalid + 9);
+        put_valid_packet(&c);
+        ring_client_publish(&c);
+        wait_statistic(bus, path, "tx_packets", tx + 4);
+        g_assert_cmpuint(get_clients(bus, path), ==, 1);
+
+        ring_client_close(&c);
+        close(fd);
+        wait_clients(bus, path, 0);
+        tb_delete_ok(bus, path);
+        netns_remove(ns_a);
+}
+
+/* A producer index more than a ring ahead, kept there, and a stream of bad descriptors,
+ * each end the ring: the socket reads end-of-file. */
+static void test_keeps_breaking(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *path = tb_create_ok(bus, if_a, NULL);
+        uint64_t invalid = get_statistic(bus, path, "drops_invalid");
+        RingClient c;
+        int fd;
+
+        fd = open_ring(bus, path, false);
+        g_assert_cmpint(ring_client_open(&c, fd), ==, 0);
+        c.tx_prod = c.mask + 10;
+        ring_client_publish(&c);
+        g_assert_true(reads_eof(fd, TB_HANG_SECONDS));
+        ring_client_close(&c);
+        close(fd);
+        wait_clients(bus, path, 0);
+        g_assert_cmpuint(get_statistic(bus, path, "drops_invalid"), >, invalid);
+
+        fd = open_ring(bus, path, false);
+        g_assert_cmpint(ring_client_open(&c, fd), ==, 0);
+        for (unsigned round = 0; round < 20; round++) {
+                for (unsigned i = 0; i < 32; i++)
+                        put_desc(&c, 100, 0x40);
+                ring_client_publish(&c);
+                g_usleep(10 * 1000);
+        }
+        g_assert_true(reads_eof(fd, TB_HANG_SECONDS));
+        ring_client_close(&c);
+        close(fd);
+        wait_clients(bus, path, 0);
+        tb_delete_ok(bus, path);
+}
+
+/* fds a client sends on its socket are closed by tund, never kept: the pipe's reading
+ * end sees end-of-file once tund closed its copy of the writing end. */
+static void test_passed_fds_closed(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *path = tb_create_ok(bus, if_a, NULL);
+        unsigned fds_before = count_fds_of(tb_tund_pid(env));
+        int fd = open_ring(bus, path, false), pipefd[2];
+        union {
+                struct cmsghdr c;
+                uint8_t buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        struct iovec iov = { .iov_base = (void *) "x", .iov_len = 1 };
+        struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control) };
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+        RingClient c;
+
+        g_assert_cmpint(ring_client_open(&c, fd), ==, 0);
+        g_assert_cmpint(pipe(pipefd), ==, 0);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &pipefd[1], sizeof(int));
+        for (unsigned i = 0; i < 10; i++)
+                g_assert_cmpint(sendmsg(fd, &m, 0), ==, 1);
+        close(pipefd[1]);
+
+        struct pollfd p = { .fd = pipefd[0], .events = POLLIN };
+        g_assert_cmpint(poll(&p, 1, TB_HANG_SECONDS * 1000), ==, 1);
+        g_assert_true(p.revents & POLLHUP);
+        g_assert_cmpuint(get_clients(bus, path), ==, 1);
+
+        close(pipefd[0]);
+        ring_client_close(&c);
+        close(fd);
+        wait_clients(bus, path, 0);
+        wait_freed(env, fds_before);
+        tb_delete_ok(bus, path);
+}
+
+typedef struct Scribbler {
+        GDBusConnection *bus;
+        const char *path;
+        unsigned rings;         /* opened, each ended by tund or at the stop */
+        int stop;               /* __atomic */
+        pthread_t thread;
+} Scribbler;
+
+static bool ended(int fd) {
+        struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+
+        return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP));
+}
+
+/* Random words all over one ring's memory, and now and then everything at once, until
+ * tund ends the ring; then the next ring. */
+static void *scribble(void *userdata) {
+        Scribbler *s = userdata;
+        uint64_t state = 0x9e3779b97f4a7c15ull;
+
+        while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED)) {
+                int fd = open_ring(s->bus, s->path, s->rings % 2);
+                RingClient c;
+
+                g_assert_cmpint(ring_client_open(&c, fd), ==, 0);
+                s->rings++;
+                while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED) && !ended(fd)) {
+                        for (unsigned i = 0; i < 4096; i++) {
+                                state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+                                size_t off = (state >> 16) % (c.size / 4) * 4;
+                                memcpy(c.mem + off, &state, 4);
+                        }
+                        if ((state & 0xff) == 0)
+                                fill_random(c.mem, c.size, &state);
+                }
+                ring_client_close(&c);
+                close(fd);
+        }
+        return NULL;
+}
+
+/* Clients that scribble over all their shared memory while packets flow to them: tund
+ * does not crash or stall, a transfer through a ring pair on other devices goes on, and
+ * the scribblers' rings hold nothing afterwards. */
+static void test_scribbler(void) {
+        TbEnv *env = tb_test_env();
+        if (!env || !need_forwarder())
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        unsigned fds_before = count_fds_of(tb_tund_pid(env));
+        g_autofree char *path_c = tb_create_ok(bus, if_c, NULL);
+        Scribbler s = { .bus = bus, .path = path_c };
+        Blast blast;
+        Pair p;
+
+        g_assert_cmpint(netns_setup(ns_c, if_c, "10.92.0.1/24", NULL, MTU), ==, 0);
+        blast_start(&blast, ns_c, "10.92.0.2");
+        g_assert_cmpint(pthread_create(&s.thread, NULL, scribble, &s), ==, 0);
+
+        pair_setup(env, &p, false);
+        transfer(&p, AF_INET);
+        transfer(&p, AF_INET6);
+        g_assert_cmpuint(get_statistic(p.bus, p.path_a, "drops_invalid"), ==, 0);
+
+        __atomic_store_n(&s.stop, 1, __ATOMIC_RELAXED);
+        pthread_join(s.thread, NULL);
+        blast_stop(&blast);
+        g_test_message("scribbled rings: %u, drops_invalid %" G_GUINT64_FORMAT ", rx %" G_GUINT64_FORMAT, s.rings,
+                       get_statistic(bus, path_c, "drops_invalid"), get_statistic(bus, path_c, "rx_packets"));
+        g_assert_cmpuint(s.rings, >, 1);
+        pair_finish(&p, true);
+
+        wait_clients(bus, path_c, 0);
+        tb_delete_ok(bus, path_c);
+        netns_remove(ns_c);
+        wait_freed(env, fds_before);
+}
+
+/* ---- The end of a ring ----------------------------------------------------------------- */
+
+/* Closing frees the ring at once; Delete and the service's stop end every ring. */
+static void test_end(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *path_a = tb_create_ok(bus, if_a, NULL);
+        g_autofree char *path_b = tb_create_ok(bus, if_b, NULL);
+        int fds[4];
+
+        for (unsigned i = 0; i < 4; i++)
+                fds[i] = open_ring(bus, i < 2 ? path_a : path_b, i % 2);
+        g_assert_cmpuint(count_rings_of(tb_tund_pid(env)), ==, 4);
+        close(fds[0]);
+        wait_clients(bus, path_a, 1);
+
+        tb_delete_ok(bus, path_a);
+        g_assert_true(reads_eof(fds[1], TB_HANG_SECONDS));
+        close(fds[1]);
+        for (unsigned i = 0; i < TB_HANG_SECONDS * 50 && count_rings_of(tb_tund_pid(env)) > 2; i++)
+                g_usleep(20 * 1000);
+        g_assert_cmpuint(count_rings_of(tb_tund_pid(env)), ==, 2);
+
+        g_assert_cmpint(tb_tund_stop(env), ==, 0);
+        for (unsigned i = 2; i < 4; i++) {
+                g_assert_true(reads_eof(fds[i], TB_HANG_SECONDS));
+                close(fds[i]);
+        }
+        g_assert_true(tb_wait_link_gone(if_b));
+}
+
+int main(int argc, char *argv[]) {
+        g_test_init(&argc, &argv, NULL);
+        ns_a = name_with_pid("tga");
+        ns_b = name_with_pid("tgb");
+        ns_c = name_with_pid("tgc");
+        if_a = name_with_pid("tgd");
+        if_b = name_with_pid("tge");
+        if_c = name_with_pid("tgf");
+        netns_remove_stale("tga");
+        netns_remove_stale("tgb");
+        netns_remove_stale("tgc");
+        signal(SIGPIPE, SIG_IGN);
+        g_test_add_func("/ring/options", test_options);
+        g_test_add_func("/ring/sealed", test_sealed);
+        g_test_add_func("/ring/plain-traffic", test_plain_traffic);
+        g_test_add_func("/ring/vnet-traffic", test_vnet_traffic);
+        g_test_add_func("/ring/bad-descriptors", test_bad_descriptors);
+        g_test_add_func("/ring/keeps-breaking", test_keeps_breaking);
+        g_test_add_func("/ring/passed-fds-closed", test_passed_fds_closed);
+        g_test_add_func("/ring/scribbler", test_scribbler);
+        g_test_add_func("/ring/end", test_end);
+        return tb_test_run();
+}
