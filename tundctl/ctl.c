@@ -116,7 +116,23 @@ int block_exit_signals(void) {
         return sigprocmask(SIG_BLOCK, &s, NULL) < 0 ? negative_errno() : 0;
 }
 
-static int exit_on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+static sd_event_signal_handler_t verb_on_signal;
+
+/* The first SIGINT or SIGTERM ends the verb; the rest are dropped: ignored, which discards
+ * one already pending, and unblocked, as Linux keeps even an ignored signal pending while it
+ * is blocked (a terminal's Ctrl-C and timeout(1) signal the whole process group too, so a
+ * second one often follows). None is then left pending while tundctl cleans up and exits. */
+static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        sigset_t exit_signals;
+
+        (void) signal(SIGINT, SIG_IGN);
+        (void) signal(SIGTERM, SIG_IGN);
+        sigemptyset(&exit_signals);
+        sigaddset(&exit_signals, SIGINT);
+        sigaddset(&exit_signals, SIGTERM);
+        (void) sigprocmask(SIG_UNBLOCK, &exit_signals, NULL);
+        if (verb_on_signal)
+                return verb_on_signal(s, si, userdata);
         return sd_event_exit(sd_event_source_get_event(s), EXIT_OK);
 }
 
@@ -124,15 +140,14 @@ int ctl_event_new(sd_event **ret, sd_event_signal_handler_t on_signal, void *use
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
         int r;
 
-        if (!on_signal)
-                on_signal = exit_on_signal;
+        verb_on_signal = on_signal;
         r = block_exit_signals();
         if (r >= 0)
                 r = sd_event_default(&event);
         if (r >= 0)
-                r = sd_event_add_signal(event, NULL, SIGINT, on_signal, userdata);
+                r = sd_event_add_signal(event, NULL, SIGINT, on_exit_signal, userdata);
         if (r >= 0)
-                r = sd_event_add_signal(event, NULL, SIGTERM, on_signal, userdata);
+                r = sd_event_add_signal(event, NULL, SIGTERM, on_exit_signal, userdata);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(event);

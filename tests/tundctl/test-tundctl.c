@@ -42,8 +42,11 @@ static GPtrArray *tundctl_argv(TbEnv *env, const TbUser *user, const char *const
         for (const char *a = first; a; a = va_arg(ap, const char *))
                 g_ptr_array_add(inner, g_strdup(a));
 
-        /* Every run is bounded, whatever the test does with it. */
+        /* Every run is bounded, whatever the test does with it. --foreground: timeout passes
+         * the test's SIGTERM to tundctl alone, not to its process group, which under
+         * LeakSanitizer holds the leak checker's tracer at exit (a signal there stalls it). */
         g_ptr_array_add(argv, g_strdup("timeout"));
+        g_ptr_array_add(argv, g_strdup("--foreground"));
         g_ptr_array_add(argv, g_strdup("-k"));
         g_ptr_array_add(argv, g_strdup("5"));
         g_ptr_array_add(argv, g_strdup_printf("%d", TB_HANG_SECONDS));
@@ -123,6 +126,8 @@ static void on_process_exit(GObject *source, GAsyncResult *res, gpointer data) {
         Running *r = data;
         g_subprocess_wait_finish(G_SUBPROCESS(source), res, NULL);
         r->status = g_subprocess_get_if_exited(r->proc) ? g_subprocess_get_exit_status(r->proc) : -1;
+        if (!g_subprocess_get_if_exited(r->proc))
+                g_test_message("tundctl ended by signal %d", g_subprocess_get_if_signaled(r->proc) ? g_subprocess_get_term_sig(r->proc) : 0);
         r->exited = true;
 }
 
@@ -238,6 +243,9 @@ static bool running_ended(void *data) {
 static int ctl_stop(Running *r) {
         g_subprocess_send_signal(r->proc, SIGTERM);
         g_assert_true(tb_wait_until(running_ended, r));
+        if (r->status != 0)
+                for (guint i = 0; i < r->lines[1]->len; i++)
+                        g_test_message("tundctl's stderr: %s", (const char *) r->lines[1]->pdata[i]);
         return r->status;
 }
 
