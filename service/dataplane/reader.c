@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "dataplane-internal.h"
@@ -235,6 +236,64 @@ static void deliver(Reader *r, const uint8_t *msg, size_t len) {
                 deliver_split(r, c, msg, len);
 }
 
+/* The client that takes every message, where it lets them be read straight into its own
+ * memory: with a single client, the flow needs no choosing. */
+static Client *direct_client(Reader *r) {
+        if (r->n_clients != 1 || !r->clients[0]->ops->reserve_message)
+                return NULL;
+        return r->clients[0];
+}
+
+/* Reads one message straight into c's transport. Returns its length, -ENOBUFS when the
+ * transport has no room at hand (the caller reads it the usual way), or negative errno
+ * as read() says. */
+static ssize_t read_direct(Reader *r, Client *c) {
+        struct iovec iov[2];
+        size_t n = c->ops->reserve_message(c->transport, READ_SLOT_SIZE, iov);
+        ssize_t len;
+
+        if (n == 0)
+                return -ENOBUFS;
+        len = readv(r->dp->tun_fd, iov, (int) n);
+        if (len < 0)
+                return -errno;
+        if (len <= VNET_HDR_LEN)
+                r->delta.drops_invalid++;
+        else if ((size_t) len >= READ_SLOT_SIZE)
+                r->delta.drops_too_long++;      /* cut, as in read_one() */
+        else
+                c->ops->commit_message(c->transport, len);
+        return len;
+}
+
+/* Reads one message from the TUN and delivers it. Returns its length, or negative errno
+ * as read() says. */
+static ssize_t read_one(Reader *r) {
+        Client *direct = direct_client(r);
+        uint8_t *slot;
+        ssize_t len;
+
+        if (direct) {
+                len = read_direct(r, direct);
+                if (len != -ENOBUFS)
+                        return len;
+        }
+
+        slot = r->slots + (size_t) r->next_slot * READ_SLOT_SIZE;
+        len = read(r->dp->tun_fd, slot, READ_SLOT_SIZE);
+        if (len < 0)
+                return -errno;
+        if ((size_t) len >= READ_SLOT_SIZE) {
+                /* A full slot: the packet was longer than an IP packet's 65535 bytes (a
+                 * device with a gso_max_size above 64 KiB) and is cut. */
+                r->delta.drops_too_long++;
+                return len;
+        }
+        r->next_slot++;         /* before deliver(), which may flush */
+        deliver(r, slot, len);
+        return len;
+}
+
 /* Reads and delivers up to a batch of messages. Returns the number read, -EAGAIN when the
  * TUN had none, or another negative errno when it is unusable. */
 static int read_batch(Reader *r) {
@@ -244,31 +303,21 @@ static int read_batch(Reader *r) {
         r->mtu = dataplane_mtu(r->dp);
 
         while (n < READ_BATCH) {
-                uint8_t *slot = r->slots + (size_t) r->next_slot * READ_SLOT_SIZE;
-                ssize_t len = read(r->dp->tun_fd, slot, READ_SLOT_SIZE);
+                ssize_t len = read_one(r);
 
+                if (len == -EINTR)
+                        continue;
+                if (len == -EAGAIN && n > 0)
+                        break;
+                if (len == -EAGAIN || len == -EBADFD)
+                        return (int) len;       /* nothing to read; the device is gone */
+                n++;
                 if (len < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        if (errno == EAGAIN && n > 0)
-                                break;
-                        if (errno == EAGAIN || errno == EBADFD)
-                                return -errno;  /* nothing to read; the device is gone */
                         /* The kernel dropped that one packet (e.g. EINVAL: a GSO type it
                          * cannot describe in a virtio_net_hdr); the next may be fine. */
                         r->delta.drops_invalid++;
-                        n++;
                         continue;
                 }
-                n++;
-                if ((size_t) len >= READ_SLOT_SIZE) {
-                        /* A full slot: the packet was longer than an IP packet's 65535
-                         * bytes (a device with a gso_max_size above 64 KiB) and is cut. */
-                        r->delta.drops_too_long++;
-                        continue;
-                }
-                r->next_slot++;         /* before deliver(), which may flush */
-                deliver(r, slot, len);
                 unflushed += len;
                 if (unflushed >= FLUSH_BYTES) {
                         flush_all(r);

@@ -27,6 +27,9 @@
 #define STRIKES_MAX     64u                     /* protocol breaks in a row that end the ring */
 #define DRAIN_MAX       64u                     /* wake-up messages read per sleep */
 #define PASSED_FDS_MAX  253u                    /* SCM_MAX_FD */
+/* Entries one receive() holds at most: a quarter of the ring where packets are handed over
+ * in place (the client refills the rest meanwhile), else all it may see. */
+#define IN_PLACE_MAX(t) ((t)->in_place ? ((t)->mask + 1) / 4 : (t)->mask + 2)
 /* A full ring holds the reader (the device's packets wait in the kernel's queue) for at
  * most FULL_WAIT_NS, looking again every FULL_NAP_NS; then the client counts as stalled
  * and its packets are dropped without waiting until it has consumed half a ring: a client
@@ -65,6 +68,8 @@ struct Transport {
 
         /* Client -> kernel, on the writer thread: a cache line apart from the reader's */
         _Alignas(64) Ring in;
+        uint32_t in_released;                   /* in.own as last stored to its consumer */
+        bool in_place;                          /* vnet: messages returned in their slots */
         unsigned in_strikes;
         uint8_t *rx_buf;
         struct iovec rx_pkts[RX_PKTS];
@@ -169,6 +174,7 @@ static int transport_ring_new(const ClientOptions *o, Transport **ret, int *ret_
         t->slot_size = h.slot_size;
         t->max_len = o->vnet ? TUND_RING_VNET_MESSAGE_MAX : TUND_RING_PACKET_MAX;
         t->min_len = o->vnet ? VNET_HDR_LEN + 1 : 1;
+        t->in_place = o->vnet;
 
         r = map_memory(t, &h, &memfd);
         if (r < 0)
@@ -304,33 +310,72 @@ static bool have_room(Transport *t, uint32_t parts) {
         return room_for(t, parts) || wait_for_room(t, parts);
 }
 
-static int transport_ring_queue(Transport *t, const uint8_t *pkt, size_t len) {
-        uint32_t parts;
-
-        if (len > t->max_len)
-                return -EMSGSIZE;
-        parts = parts_for(t, len);
-        if (!have_room(t, parts)) {
-                t->pending.drops_queue_full++;
-                return 0;
-        }
+/* Describes the len bytes in the slots from out.own on as one packet, and queues it. */
+static void put_packet(Transport *t, size_t len) {
+        uint32_t parts = parts_for(t, len);
 
         for (uint32_t i = 0, off = 0; i < parts; i++) {
-                uint32_t idx = (t->out.own + i) & t->mask;
-                uint32_t n = MIN((uint32_t) len - off, t->slot_size);
                 struct tund_ring_desc d = {
-                        .len = n,
+                        .len = MIN((uint32_t) len - off, t->slot_size),
                         .flags = i + 1 < parts ? TUND_RING_DESC_NEXT : 0,
                 };
 
-                memcpy(t->out.slots + (size_t) idx * t->slot_size, pkt + off, n);
-                memcpy(&t->out.descs[idx], &d, sizeof(d));
-                off += n;
+                memcpy(&t->out.descs[(t->out.own + i) & t->mask], &d, sizeof(d));
+                off += d.len;
         }
         t->out.own += parts;
         t->pending.packets++;
         t->pending.bytes += len;
+}
+
+/* The room for len bytes from out.own on: one piece, or two where the ring wraps. */
+static size_t room_pieces(Transport *t, size_t len, struct iovec iov[static 2]) {
+        uint32_t parts = parts_for(t, len), idx = t->out.own & t->mask, to_wrap = t->mask + 1 - idx;
+
+        iov[0] = (struct iovec) {
+                .iov_base = t->out.slots + (size_t) idx * t->slot_size,
+                .iov_len = (size_t) MIN(parts, to_wrap) * t->slot_size,
+        };
+        if (parts <= to_wrap)
+                return 1;
+        iov[1] = (struct iovec) {
+                .iov_base = t->out.slots,
+                .iov_len = (size_t) (parts - to_wrap) * t->slot_size,
+        };
+        return 2;
+}
+
+static int transport_ring_queue(Transport *t, const uint8_t *pkt, size_t len) {
+        struct iovec iov[2];
+        size_t n;
+
+        if (len > t->max_len)
+                return -EMSGSIZE;
+        if (!have_room(t, parts_for(t, len))) {
+                t->pending.drops_queue_full++;
+                return 0;
+        }
+
+        n = room_pieces(t, len, iov);
+        memcpy(iov[0].iov_base, pkt, MIN(len, iov[0].iov_len));
+        if (n > 1)
+                memcpy(iov[1].iov_base, pkt + iov[0].iov_len, len - iov[0].iov_len);
+        put_packet(t, len);
         return 0;
+}
+
+static size_t transport_ring_reserve_message(Transport *t, size_t max_len, struct iovec iov[static 2]) {
+        uint32_t parts = parts_for(t, max_len);
+
+        if (!room_for(t, parts))
+                refresh_consumer(t);
+        if (!room_for(t, parts))
+                return 0;
+        return room_pieces(t, max_len, iov);
+}
+
+static void transport_ring_commit_message(Transport *t, size_t len) {
+        put_packet(t, len);
 }
 
 /* The free slots from out.own up to where the ring wraps. */
@@ -400,22 +445,22 @@ static bool desc_valid(const Transport *t, const struct tund_ring_desc *d, size_
         return !(d->flags & TUND_RING_DESC_NEXT) || d->len == t->slot_size;
 }
 
-/* Copies the packet at in.own (avail entries there) to dst. Returns its length, or 0 for
- * an invalid one; *ret_parts says how many entries it took either way. */
-static size_t copy_packet(Transport *t, uint32_t avail, uint8_t *dst, uint32_t *ret_parts) {
+/* Checks the descriptors of the packet at in.own (avail entries there), loading each
+ * once. Returns its length, or 0 for an invalid one; *ret_parts says how many entries it
+ * takes either way. Every part but the last fills its slot, so the length alone then
+ * says where its bytes are. */
+static size_t check_packet(Transport *t, uint32_t avail, uint32_t *ret_parts) {
         uint32_t max_parts = MIN(avail, parts_for(t, t->max_len));
         size_t len = 0;
 
         for (uint32_t i = 0; i < max_parts; i++) {
-                uint32_t idx = (t->in.own + i) & t->mask;
-                uint64_t raw = __atomic_load_n(&t->in.descs[idx], __ATOMIC_RELAXED);
+                uint64_t raw = __atomic_load_n(&t->in.descs[(t->in.own + i) & t->mask], __ATOMIC_RELAXED);
                 struct tund_ring_desc d;
 
                 memcpy(&d, &raw, sizeof(d));
                 *ret_parts = i + 1;
                 if (!desc_valid(t, &d, len))
                         return 0;
-                memcpy(dst + len, t->in.slots + (size_t) idx * t->slot_size, d.len);
                 len += d.len;
                 if (!(d.flags & TUND_RING_DESC_NEXT))
                         return len >= t->min_len ? len : 0;
@@ -426,46 +471,81 @@ static size_t copy_packet(Transport *t, uint32_t avail, uint8_t *dst, uint32_t *
         return 0;
 }
 
+/* Where the checked packet at in.own is: in its slots, where the transport hands vnet
+ * messages over in place and the packet does not wrap; else copied to dst. */
+static const uint8_t *place_packet(Transport *t, size_t len, uint32_t parts, uint8_t *dst, bool *ret_copied) {
+        uint32_t idx = t->in.own & t->mask, to_wrap = t->mask + 1 - idx;
+        const uint8_t *src = t->in.slots + (size_t) idx * t->slot_size;
+        size_t first = MIN(len, (size_t) to_wrap * t->slot_size);
+
+        *ret_copied = !(t->in_place && parts <= to_wrap);
+        if (!*ret_copied)
+                return src;
+        memcpy(dst, src, first);
+        if (first < len)
+                memcpy(dst + first, t->in.slots, len - first);
+        return dst;
+}
+
 /* Counts a protocol break; false once there were too many in a row. */
 static bool in_broken(Transport *t, TransportCounters *c) {
         c->drops_invalid++;
         return ++t->in_strikes < STRIKES_MAX;
 }
 
+/* Gives the client back the entries taken so far: those of packets returned in place
+ * once they were written, that is at the next receive(). */
+static void release_taken(Transport *t) {
+        if (t->in.own == t->in_released)
+                return;
+        __atomic_store_n(t->in.consumer, t->in.own, __ATOMIC_RELEASE);
+        t->in_released = t->in.own;
+}
+
 /* Takes what the client published. Returns the packets taken, -EAGAIN when entries were
  * taken but all refused, 0 when there were none, -EPROTO when the ring is to end. */
 static int take_packets(Transport *t, TransportCounters *c) {
-        uint32_t prod = __atomic_load_n(t->in.producer, __ATOMIC_ACQUIRE);
-        uint32_t avail = prod - t->in.own, start = t->in.own;
+        uint32_t prod, avail;
         size_t used = 0;
         unsigned n = 0;
+        bool taken = false;
 
+        release_taken(t);
+        prod = __atomic_load_n(t->in.producer, __ATOMIC_ACQUIRE);
+        avail = prod - t->in.own;
         if (avail > t->mask + 1)        /* more than a ring ahead */
                 return in_broken(t, c) ? -EAGAIN : -EPROTO;
 
-        while (avail > 0 && n < RX_PKTS && used + t->max_len <= RX_BUF_SIZE) {
+        while (avail > 0 && n < RX_PKTS && used + t->max_len <= RX_BUF_SIZE &&
+               t->in.own - t->in_released < IN_PLACE_MAX(t)) {
                 uint32_t parts = 0;
-                size_t len = copy_packet(t, avail, t->rx_buf + used, &parts);
+                size_t len = check_packet(t, avail, &parts);
+                const uint8_t *pkt = NULL;
+                bool copied = false;
 
+                if (len > 0)
+                        pkt = place_packet(t, len, parts, t->rx_buf + used, &copied);
                 t->in.own += parts;
                 avail -= parts;
+                taken = true;
                 if (len == 0) {
                         if (!in_broken(t, c))
                                 return -EPROTO;
                         continue;
                 }
                 t->in_strikes = 0;
-                t->rx_pkts[n++] = (struct iovec) { .iov_base = t->rx_buf + used, .iov_len = len };
-                used += len;
+                t->rx_pkts[n++] = (struct iovec) { .iov_base = (void *) pkt, .iov_len = len };
+                if (copied)
+                        used += len;
                 c->packets++;
                 c->bytes += len;
         }
 
-        if (t->in.own != start)
-                __atomic_store_n(t->in.consumer, t->in.own, __ATOMIC_RELEASE);
+        if (!t->in_place)
+                release_taken(t);
         if (n > 0)
                 return (int) n;
-        return t->in.own != start ? -EAGAIN : 0;
+        return taken ? -EAGAIN : 0;
 }
 
 /* Sleeps until the client published more or its socket has news. Returns 0 at
@@ -538,6 +618,8 @@ const TransportOps transport_ring_vnet_ops = {
         .free = transport_ring_free,
         .queue = transport_ring_queue,
         .flush = transport_ring_flush,
+        .reserve_message = transport_ring_reserve_message,
+        .commit_message = transport_ring_commit_message,
         .receive = transport_ring_receive,
         .wait_closed = transport_ring_wait_closed,
         .shutdown = transport_ring_shutdown,

@@ -48,12 +48,23 @@ typedef struct TransportOps {
         size_t (*reserve)(Transport *t, uint8_t **ret_buf, size_t *ret_stride);
         void (*commit)(Transport *t, const struct iovec *pkts, size_t n);
 
+        /* Optional, on the reader thread, for transports of vnet messages: room for one
+         * message of up to max_len bytes read straight into the transport, in one piece
+         * or two (iov[1] where the room wraps). Returns the pieces, or 0 when there is
+         * not room enough now (queue() then waits or drops as ever). commit_message()
+         * then queues the first len bytes written there (len <= max_len), and nothing
+         * else may come between the two. */
+        size_t (*reserve_message)(Transport *t, size_t max_len, struct iovec iov[static 2]);
+        void (*commit_message)(Transport *t, size_t len);
+
         /* Client -> kernel, on the client's own thread. With wait, waits until the
          * client sends; without, takes only what is already there. Returns the packets
          * taken (pointing into the transport, valid until the next call), 0 when the
          * client is gone or shutdown() was called, -EAGAIN when there was nothing (only
          * without wait) or all it took was refused, or another negative errno.
-         * Malformed input is counted in c, never returned. */
+         * Malformed input is counted in c, never returned. The vnet messages of a
+         * transport may point into memory the client shares and may change at any time:
+         * they are for writing to the TUN as they are, never to be parsed. */
         int (*receive)(Transport *t, bool wait, const struct iovec **ret_pkts, TransportCounters *c);
         /* After receive() returned 0, on the client's thread: waits until the client has
          * closed its fd entirely or shutdown() was called. A client that shut down only its

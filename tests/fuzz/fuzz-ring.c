@@ -11,7 +11,7 @@
  *   4 consumer    the client consumes what the service sent (checking it) or writes any value
  *   5 queue       the service sends a packet
  *   6 scribble    any 32 bits anywhere the client may write (header, its indices, its ring)
- *   7 reserve     the service writes packets straight into its ring's slots
+ *   7 reserve     the service writes packets (vnet: a message) straight into its ring
  *
  * Each side is checked against a model written from tund-ring(7) alone. What the transport
  * takes from the client must be exactly the valid packets of the entries it consumed, in
@@ -68,6 +68,7 @@ typedef struct Client {
         struct tund_ring_header h;
         uint32_t mask;
         uint32_t min_len, max_len;
+        bool in_place;                  /* vnet: the transport hands messages over in place */
         volatile uint32_t *idx[TUND_RING_COUNT][3];     /* producer, consumer, need_wakeup */
         struct tund_ring_desc *descs[TUND_RING_COUNT];
         uint8_t *slots[TUND_RING_COUNT];
@@ -216,10 +217,13 @@ static bool model_matches(const Client *c, uint32_t pos, uint32_t len, const str
         return true;
 }
 
+/* The packets receive() returned must be the valid ones of the entries from pos on, in
+ * order and byte for byte, with as many invalid ones between as it counted: walking the
+ * entries until both are accounted for says how far it consumed. */
 static void op_receive(Client *c) {
         TransportCounters counters = {};
         const struct iovec *pkts = NULL;
-        uint32_t prod, avail, pos = c->in_pos, consumed;
+        uint32_t prod, avail, pos = c->in_pos, walked = 0, invalid = 0, stored;
         int n, k = 0;
 
         if (c->in_ended)
@@ -227,8 +231,6 @@ static void op_receive(Client *c) {
         prod = __atomic_load_n(c->idx[TUND_RING_TO_SERVICE][PROD], __ATOMIC_ACQUIRE);
         avail = prod - pos;
         n = c->ops->receive(c->t, false, &pkts, &counters);
-        consumed = __atomic_load_n(c->idx[TUND_RING_TO_SERVICE][CONS], __ATOMIC_ACQUIRE) - pos;
-
         if (n == -EPROTO) {
                 c->in_ended = true;
                 return;
@@ -239,30 +241,29 @@ static void op_receive(Client *c) {
                 assert(n == -EAGAIN && counters.drops_invalid == 1);
                 return;
         }
-        /* Whatever is there, something is taken. */
-        assert(avail == 0 || consumed > 0);
-        assert(consumed <= avail);
 
-        /* The consumed entries are whole packets, and the valid ones among them are what
-         * receive() returned. */
-        uint32_t walked = 0, invalid = 0;
-        while (walked < consumed) {
-                uint32_t parts = 0, len = model_packet(c, pos + walked, avail - walked, &parts);
+        while (k < MAX(n, 0) || invalid < counters.drops_invalid) {
+                uint32_t parts = 0, len;
 
-                assert(walked + parts <= consumed);
+                assert(walked < avail);
+                len = model_packet(c, pos + walked, avail - walked, &parts);
                 if (len == 0)
                         invalid++;
                 else {
-                        assert(k < n);
-                        assert(model_matches(c, pos + walked, len, &pkts[k]));
+                        assert(k < n && model_matches(c, pos + walked, len, &pkts[k]));
                         k++;
                 }
                 walked += parts;
         }
-        assert(k == MAX(n, 0));
-        assert(counters.packets == (uint64_t) k && counters.drops_invalid == invalid);
+        assert(counters.packets == (uint64_t) k && invalid == counters.drops_invalid);
+        /* Whatever is there, something is taken. */
+        assert(avail == 0 || walked > 0);
         assert(n != -EAGAIN || invalid > 0 || avail == 0);
-        c->in_pos = pos + consumed;
+
+        /* Messages handed over in place are released at the next call. */
+        stored = __atomic_load_n(c->idx[TUND_RING_TO_SERVICE][CONS], __ATOMIC_ACQUIRE);
+        assert(stored == (c->in_place ? pos : pos + walked));
+        c->in_pos = pos + walked;
 }
 
 /* ---- Service -> client ----------------------------------------------------------------- */
@@ -363,14 +364,44 @@ static void op_queue(Client *c, Input *in) {
         }
 }
 
+/* A vnet message read straight into the ring, as the reader does with one client. */
+static void op_reserve_message(Client *c, Input *in) {
+        uint32_t len = MAX(take(in, 2) % c->max_len + 1, c->min_len), room = 0;
+        uint8_t seed = ++c->seed;
+        struct iovec iov[2];
+        size_t n;
+
+        follow_consumer(c);
+        n = c->ops->reserve_message(c->t, c->max_len, iov);
+        if (n == 0)
+                return;         /* no room for the largest message */
+        for (size_t i = 0; i < n; i++) {
+                assert(iov[i].iov_len % c->h.slot_size == 0);
+                room += iov[i].iov_len;
+        }
+        /* The pieces are the transport's own mapping of the memory: where they lie, the
+         * check of what was sent tells. */
+        assert(room >= c->max_len);
+        for (uint32_t j = 0; j < len; j++) {
+                size_t piece = j < iov[0].iov_len ? 0 : 1;
+                size_t at = piece == 0 ? j : j - iov[0].iov_len;
+
+                ((uint8_t *) iov[piece].iov_base)[at] = pattern(seed, j);
+        }
+        c->ops->commit_message(c->t, len);
+        flush_and_account(c, 1, &len, &seed);
+}
+
 static void op_reserve(Client *c, Input *in) {
         uint32_t want = take(in, 1) % 16 + 1, lens[16];
         uint8_t seeds[16], *buf;
         struct iovec pkts[16];
         size_t stride, room;
 
-        if (!c->ops->reserve)
+        if (!c->ops->reserve) {
+                op_reserve_message(c, in);
                 return;
+        }
         follow_consumer(c);
         room = c->ops->reserve(c->t, &buf, &stride);
         assert(stride == c->h.slot_size);
@@ -434,6 +465,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         c.ops = o.vnet ? &transport_ring_vnet_ops : &transport_ring_ops;
         c.min_len = o.vnet ? TUND_RING_VNET_HDR_LEN + 1 : 1;
         c.max_len = o.vnet ? TUND_RING_VNET_MESSAGE_MAX : TUND_RING_PACKET_MAX;
+        c.in_place = o.vnet;
         assert(c.ops->new(&o, &c.t, &c.fd) == 0);
         assert(recv_memory(&c) == 0);
         assert(c.h.ring_slots == o.ring_slots && c.h.slot_size == o.slot_size);
