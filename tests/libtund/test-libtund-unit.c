@@ -260,7 +260,18 @@ static void assert_open_fails(Fake *f, bool vnet, int error) {
         close(f->lib_fd);
 }
 
+static unsigned count_fds(void) {
+        g_autoptr(GDir) dir = g_dir_open("/proc/self/fd", 0, NULL);
+        unsigned n = 0;
+
+        g_assert_nonnull(dir);
+        while (g_dir_read_name(dir))
+                n++;
+        return n;
+}
+
 static void test_handshake(void) {
+        unsigned fds_before = count_fds();
         Fake f;
         tund_fd *t;
 
@@ -343,6 +354,9 @@ static void test_handshake(void) {
         f.svc_fd = -1;
         f.memfd = -1;
         assert_open_fails(&f, false, -EPIPE);
+
+        /* Every fd a refused handshake brought was closed. */
+        g_assert_cmpuint(count_fds(), ==, fds_before);
 }
 
 /* ---- Receiving from the ring ------------------------------------------------------------ */
