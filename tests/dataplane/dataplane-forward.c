@@ -322,5 +322,7 @@ int main(int argc, char *argv[]) {
                 if (d[i].bad)
                         printf("%s first-bad: %s\n", d[i].name, d[i].first_bad);
         }
+        for (int i = 0; i < 2; i++)
+                tund_fd_free(ring[i]);
         return 0;
 }
