@@ -49,6 +49,7 @@ struct RingMap {
         uint32_t rx_released;                   /* as last stored to its consumer */
         uint8_t *bounce;                        /* chained packets that were peeked */
         size_t bounce_used;
+        bool armed;                             /* need_wakeup left set by tund_wait(t, 0) */
 
         /* Sending side: the ring to the service, a cache line away */
         _Alignas(64) RingSide tx;
@@ -268,6 +269,14 @@ static struct tund_ring_desc desc_load(const RingSide *s, const RingMap *m, uint
         return d;
 }
 
+/* Receiving again after tund_wait(t, 0) armed the fd: the service need not wake it. */
+static void rx_disarm(RingMap *m) {
+        if (!m->armed)
+                return;
+        __atomic_store_n(m->rx.need_wakeup, 0, __ATOMIC_RELAXED);
+        m->armed = false;
+}
+
 /* The producer of the ring to the client, checked: no more than a ring ahead of us. */
 static int rx_producer(tund_fd *t, uint32_t *ret) {
         RingMap *m = t->ring;
@@ -348,6 +357,7 @@ int tund_ring_recv(tund_fd *t, struct tund_packet *pkts, unsigned n) {
 
         if (m->rx_cons != m->rx_released)
                 return -EBUSY;
+        rx_disarm(m);
         r = rx_producer(t, &p);
         if (r < 0)
                 return r;
@@ -390,6 +400,7 @@ int tund_ring_peek(tund_fd *t, struct tund_packet *pkts, unsigned n) {
         if (n > 0 && !pkts)
                 return -EINVAL;
         m = t->ring;
+        rx_disarm(m);
         r = rx_producer(t, &p);
         if (r < 0)
                 return r;
@@ -478,14 +489,17 @@ int tund_ring_wait(tund_fd *t, int timeout_ms) {
         r = rx_producer(t, &p);
         if (r < 0)
                 return r;
-        if (p != m->rx_cons)
+        if (p != m->rx_cons) {
+                rx_disarm(m);
                 return 1;
+        }
 
         /* Going to sleep: say so, then look once more (tund-ring(7), WAKE-UPS). */
         __atomic_store_n(m->rx.need_wakeup, 1, __ATOMIC_RELAXED);
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
         if (__atomic_load_n(m->rx.producer, __ATOMIC_RELAXED) != m->rx_cons) {
                 __atomic_store_n(m->rx.need_wakeup, 0, __ATOMIC_RELAXED);
+                m->armed = false;
                 return 1;
         }
         t->rx_syscalls++;
@@ -494,7 +508,16 @@ int tund_ring_wait(tund_fd *t, int timeout_ms) {
                 r = -EBADF;
         else if (r > 0 && (r & (POLLIN | POLLRDHUP | POLLHUP | POLLERR)))
                 r = drain_socket(t);
+        if (r >= 0 && timeout_ms == 0 &&
+            __atomic_load_n(m->rx.producer, __ATOMIC_RELAXED) == m->rx_cons) {
+                /* Only a look, and nothing there: the flag stays set, so that the service
+                 * wakes the fd for a caller that polls it itself (tund_get_fd). Receiving
+                 * clears it. */
+                m->armed = true;
+                return 0;
+        }
         __atomic_store_n(m->rx.need_wakeup, 0, __ATOMIC_RELAXED);
+        m->armed = false;
         if (r == -EPIPE) {
                 /* The end: what was published before it is still handed out. */
                 if (rx_producer(t, &p) < 0)

@@ -86,9 +86,10 @@ int tund_fd_from_fd(int fd, const struct tund_options *options, tund_fd **ret);
  * Returns NULL. */
 tund_fd *tund_fd_free(tund_fd *t);
 
-/* The fd to poll for POLLIN (packets or wake-ups may be waiting) and POLLRDHUP (the peer
- * ended). Owned by the tund_fd. In ring mode, poll it only after tund_wait(t, 0) returned
- * 0: that is what tells the service to wake the fd. */
+/* The fd to poll for POLLIN (packets or wake-ups may be waiting; the peer's end reads so
+ * too), for a program with an event loop of its own. Owned by the tund_fd. Poll it only
+ * after tund_wait(t, 0) returned 0: in ring mode, that call is what tells the service to
+ * wake the fd (need_wakeup), and the next receive or wait clears it again. */
 int tund_get_fd(const tund_fd *t);
 enum tund_mode tund_get_mode(const tund_fd *t);
 /* 1 when packets are vnet messages (mode vnet, ring with vnet), else 0. */
@@ -122,10 +123,10 @@ int tund_recv_burst(tund_fd *t, struct tund_packet *pkts, unsigned n);
 int tund_send_burst(tund_fd *t, const struct tund_packet *pkts, unsigned n);
 
 /* Sleeps until packets may be waiting to be received, at most TIMEOUT_MS (-1: no limit,
- * 0: only look). Returns 1 (look with tund_recv_burst or tund_ring_peek), 0 (timeout) or
- * negative errno; -EPIPE once the peer ended and nothing is left. It sleeps only when
- * nothing is left: in ring mode it tells the service so (need_wakeup), looks once more and
- * only then polls the fd. */
+ * 0: only look, and arm tund_get_fd()). Returns 1 (look with tund_recv_burst or
+ * tund_ring_peek), 0 (timeout) or negative errno; -EPIPE once the peer ended and nothing
+ * is left. It sleeps only when nothing is left: in ring mode it tells the service so
+ * (need_wakeup), looks once more and only then polls the fd. */
 int tund_wait(tund_fd *t, int timeout_ms);
 /* Sleeps until tund_send_burst() may take a packet again, at most TIMEOUT_MS. Returns 1, 0
  * (timeout) or negative errno. In ring mode, where the service sends no wake-up for room,

@@ -716,8 +716,27 @@ static void test_ring_wait(void) {
 
         fake_new(&f, 64, 4096, false);
         w.t = fake_open(&f, false);
-        g_assert_cmpint(tund_wait(w.t, 0), ==, 0);
         g_assert_cmpint(tund_wait(w.t, 20), ==, 0);
+        g_assert_cmpuint(*f.wake[TUND_RING_TO_CLIENT], ==, 0);
+
+        /* For an event loop: tund_wait(t, 0) leaves need_wakeup set, a wake-up makes the fd
+         * readable, receiving clears the flag. */
+        g_assert_cmpint(tund_wait(w.t, 0), ==, 0);
+        g_assert_cmpuint(*f.wake[TUND_RING_TO_CLIENT], ==, 1);
+        fake_put_packet(&f, 50, 7);
+        fake_publish(&f);
+        g_assert_cmpint(send(f.svc_fd, "", 1, 0), ==, 1);
+        struct pollfd ep = { .fd = tund_get_fd(w.t), .events = POLLIN };
+        g_assert_cmpint(poll(&ep, 1, 1000), ==, 1);
+        g_assert_cmpint(tund_recv_burst(w.t, &p, 1), ==, 1);
+        g_assert_true(packet_is(&p, 50, 7));
+        g_assert_cmpuint(*f.wake[TUND_RING_TO_CLIENT], ==, 0);
+        /* The wake-up byte is read by the next look, which arms the fd again. */
+        g_assert_cmpint(tund_wait(w.t, 0), ==, 0);
+        g_assert_cmpuint(*f.wake[TUND_RING_TO_CLIENT], ==, 1);
+        ep.revents = 0;
+        g_assert_cmpint(poll(&ep, 1, 0), ==, 0);
+        g_assert_cmpint(tund_wait(w.t, 1), ==, 0);
         g_assert_cmpuint(*f.wake[TUND_RING_TO_CLIENT], ==, 0);
 
         /* Asleep: it says so; a packet and one wake-up byte wake it. */
