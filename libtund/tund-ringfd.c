@@ -26,6 +26,7 @@
 #define PASSED_FDS_MAX  8u              /* fds a message may carry that are closed here */
 #define ROOM_NAP_NS     20000L          /* tund_wait_send's look-again interval */
 #define BOUNCE_SIZE     (2u * TUND_RING_VNET_MESSAGE_MAX)
+#define END_LOOK_EVERY  64u             /* empty receives between looks at the socket */
 /* The largest memory a valid header names: both rings at their largest, three pages. */
 #define MEMORY_MAX                                                                      \
         ((uint64_t) TUND_RING_COUNT * (TUND_RING_BYTES_MAX + 3u * TUND_RING_CACHE_LINE + \
@@ -50,6 +51,7 @@ struct RingMap {
         uint8_t *bounce;                        /* chained packets that were peeked */
         size_t bounce_used;
         bool armed;                             /* need_wakeup left set by tund_wait(t, 0) */
+        unsigned empty_looks;                   /* receives in a row that found nothing */
 
         /* Sending side: the ring to the service, a cache line away */
         _Alignas(64) RingSide tx;
@@ -322,10 +324,15 @@ static void copy_packet(const RingMap *m, uint32_t i, unsigned parts, size_t len
         }
 }
 
-/* The ring is empty: has the service ended it? One look at the socket, no sleep. */
+/* The ring is empty: has the service ended it? One look at the socket, no sleep, every
+ * END_LOOK_EVERY empty receives in a row: a caller that spins on an empty ring learns of
+ * the end without a system call each time, and one that sleeps when it finds nothing (the
+ * usual loop) makes none here at all: tund_wait tells it of the end. */
 static int rx_check_end(tund_fd *t) {
         int r;
 
+        if (++t->ring->empty_looks % END_LOOK_EVERY != 0)
+                return 0;
         t->rx_syscalls++;
         r = tund_poll_one(t->fd, POLLRDHUP, 0);
         if (r < 0)
@@ -363,6 +370,7 @@ int tund_ring_recv(tund_fd *t, struct tund_packet *pkts, unsigned n) {
                 return r;
         if (p == m->rx_cons)
                 return rx_check_end(t);
+        m->empty_looks = 0;
         while (out < n && m->rx_cons != p) {
                 size_t len;
                 int parts = parse_packet(t, m->rx_cons, p - m->rx_cons, &len);
@@ -406,6 +414,7 @@ int tund_ring_peek(tund_fd *t, struct tund_packet *pkts, unsigned n) {
                 return r;
         if (p == m->rx_cons)
                 return m->rx_cons == m->rx_released ? rx_check_end(t) : 0;
+        m->empty_looks = 0;
         while (out < n && m->rx_cons != p) {
                 size_t len;
                 uint8_t *data;
