@@ -254,7 +254,8 @@ typedef struct Pair {
         int forwarder_out;
 } Pair;
 
-static pid_t forwarder_spawn(char *const argv[], int *ret_out) {
+/* Starts ARGV with its stdout in *RET_OUT (a pipe) and KEEP[0..N_KEEP) inherited. */
+static pid_t forwarder_spawn(char *const argv[], const int *keep, size_t n_keep, int *ret_out) {
         posix_spawn_file_actions_t fa;
         int pipefd[2];
         pid_t pid;
@@ -264,6 +265,9 @@ static pid_t forwarder_spawn(char *const argv[], int *ret_out) {
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
         posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
+        /* dup2 onto itself clears FD_CLOEXEC. */
+        for (size_t i = 0; i < n_keep; i++)
+                posix_spawn_file_actions_adddup2(&fa, keep[i], keep[i]);
         r = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
         posix_spawn_file_actions_destroy(&fa);
         close(pipefd[1]);
@@ -272,10 +276,26 @@ static pid_t forwarder_spawn(char *const argv[], int *ret_out) {
         return pid;
 }
 
-/* Two devices in two namespaces, and tund-forward between them: A opened by name, B by
- * path (SWAP: the other way round). */
-static void pair_setup(TbEnv *env, Pair *p, const char *mode, bool swap, bool in_place) {
+typedef enum Open {
+        OPEN_A_BY_NAME,                 /* A by name, B by path */
+        OPEN_A_BY_PATH,                 /* A by path, B by name */
+        OPEN_FDS,                       /* both opened by the test, adopted as fd:N */
+} Open;
+
+/* OpenPacketFd's options for MODE (a tund_options_parse_mode name). */
+static GVariant *bus_options(const char *mode) {
+        struct tund_options o = options_of(mode);
+
+        if (o.mode != TUND_MODE_RING)
+                return tb_options("Mode", g_variant_new_string(mode), NULL);
+        return tb_options("Mode", g_variant_new_string("ring"), "Vnet", g_variant_new_boolean(o.vnet), NULL);
+}
+
+/* Two devices in two namespaces, and tund-forward between them, opening them as HOW says. */
+static void pair_setup(TbEnv *env, Pair *p, const char *mode, Open how, bool in_place) {
         g_autofree char *mode_arg = g_strdup_printf("--mode=%s", mode);
+        g_autofree char *spec_a = NULL, *spec_b = NULL;
+        int fds[2] = { -1, -1 };
 
         *p = (Pair) { .bus = tb_env_bus(env), .forwarder = -1, .forwarder_out = -1 };
         p->path_a = tb_create_ok(p->bus, if_a, NULL);
@@ -283,12 +303,33 @@ static void pair_setup(TbEnv *env, Pair *p, const char *mode, bool swap, bool in
         g_assert_cmpint(netns_setup(ns_a, if_a, "10.94.0.1/24", "fd94::1/64", MTU), ==, 0);
         g_assert_cmpint(netns_setup(ns_b, if_b, "10.94.0.2/24", "fd94::2/64", MTU), ==, 0);
 
+        switch (how) {
+        case OPEN_A_BY_NAME:
+                spec_a = g_strdup(if_a);
+                spec_b = g_strdup(p->path_b);
+                break;
+        case OPEN_A_BY_PATH:
+                spec_a = g_strdup(p->path_a);
+                spec_b = g_strdup(if_b);
+                break;
+        case OPEN_FDS:
+                for (unsigned i = 0; i < 2; i++) {
+                        g_autoptr(GError) error = NULL;
+                        fds[i] = tb_open_packet_fd(p->bus, i == 0 ? p->path_a : p->path_b, bus_options(mode), &error);
+                        g_assert_no_error(error);
+                }
+                spec_a = g_strdup_printf("fd:%d", fds[0]);
+                spec_b = g_strdup_printf("fd:%d", fds[1]);
+                break;
+        }
         char *argv[] = {
-                (char *) g_getenv("TUND_FORWARD"), mode_arg, (char *) "--check",
-                swap ? p->path_a : if_a, swap ? if_b : p->path_b,
+                (char *) g_getenv("TUND_FORWARD"), mode_arg, (char *) "--check", spec_a, spec_b,
                 in_place ? (char *) "--in-place" : NULL, NULL,
         };
-        p->forwarder = forwarder_spawn(argv, &p->forwarder_out);
+        p->forwarder = forwarder_spawn(argv, fds, how == OPEN_FDS ? 2 : 0, &p->forwarder_out);
+        for (unsigned i = 0; i < 2; i++)
+                if (fds[i] >= 0)
+                        close(fds[i]);
         wait_clients(p->bus, p->path_a, 1);
         wait_clients(p->bus, p->path_b, 1);
 }
@@ -344,7 +385,8 @@ static void pair_finish(Pair *p, bool plain) {
 
 typedef struct TrafficCase {
         const Mode *mode;
-        bool swap, in_place;
+        Open how;
+        bool in_place;
 } TrafficCase;
 
 static void test_traffic(const void *data) {
@@ -358,10 +400,12 @@ static void test_traffic(const void *data) {
         }
         Pair p;
 
-        pair_setup(env, &p, c->mode->name, c->swap, c->in_place);
+        pair_setup(env, &p, c->mode->name, c->how, c->in_place);
         ping_both(ns_a, "10.94.0.2", "fd94::2");
         transfer(&p, AF_INET);
         transfer(&p, AF_INET6);
+        udp_sizes(AF_INET, ns_a, ns_b, "10.94.0.2", 6001);
+        udp_sizes(AF_INET6, ns_a, ns_b, "fd94::2", 6001);
         log_statistics(&p);
         /* Plain packets: tund split the kernel's super-packets for the forwarder and merged
          * what it wrote; vnet messages pass through whole. */
@@ -378,7 +422,10 @@ static void test_traffic(const void *data) {
 }
 
 int main(int argc, char *argv[]) {
-        static TrafficCase cases[G_N_ELEMENTS(modes) * 2 + 2];
+        static const char *const open_names[] = {
+                [OPEN_A_BY_NAME] = "a-by-name", [OPEN_A_BY_PATH] = "a-by-path", [OPEN_FDS] = "fds",
+        };
+        static TrafficCase cases[G_N_ELEMENTS(modes) * 4];
         size_t n = 0;
 
         g_test_init(&argc, &argv, NULL);
@@ -393,19 +440,20 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/libtund/open", test_open);
         g_test_add_func("/libtund/from-fd", test_from_fd);
         g_test_add_func("/libtund/deleted", test_deleted);
-        for (size_t i = 0; i < G_N_ELEMENTS(modes); i++)
-                for (int swap = 0; swap < 2; swap++) {
-                        cases[n] = (TrafficCase) { .mode = &modes[i], .swap = swap };
-                        g_autofree char *name = g_strdup_printf("/libtund/traffic/%s/%s", modes[i].name,
-                                                                swap ? "a-by-path" : "a-by-name");
-                        g_test_add_data_func(name, &cases[n++], test_traffic);
-                }
-        for (size_t i = 3; i < 5; i++) {
-                cases[n] = (TrafficCase) { .mode = &modes[i], .in_place = true };
-                g_autofree char *name = g_strdup_printf("/libtund/traffic/%s/in-place", modes[i].name);
-                g_test_add_data_func(name, &cases[n++], test_traffic);
-        }
         /* It stops tund; the next test starts it again (tb_test_env). */
         g_test_add_func("/libtund/open-errors", test_open_errors);
+        for (size_t i = 0; i < G_N_ELEMENTS(modes); i++) {
+                bool ring = g_str_has_prefix(modes[i].name, "ring");
+                for (Open how = OPEN_A_BY_NAME; how <= OPEN_FDS; how++) {
+                        cases[n] = (TrafficCase) { .mode = &modes[i], .how = how };
+                        g_autofree char *name = g_strdup_printf("/libtund/traffic/%s/%s", modes[i].name, open_names[how]);
+                        g_test_add_data_func(name, &cases[n++], test_traffic);
+                }
+                if (ring) {
+                        cases[n] = (TrafficCase) { .mode = &modes[i], .in_place = true };
+                        g_autofree char *name = g_strdup_printf("/libtund/traffic/%s/in-place", modes[i].name);
+                        g_test_add_data_func(name, &cases[n++], test_traffic);
+                }
+        }
         return tb_test_run();
 }
