@@ -1042,6 +1042,163 @@ static void test_batch_mode(void) {
         close(peer);
 }
 
+/* ---- One receiving and one sending thread on one tund_fd ---------------------------------- */
+
+#define ECHO_PACKETS 20000u
+
+static size_t echo_len(uint32_t seq) {
+        static const size_t lens[] = { 60, 1500, 2048, 3000, 9000, 20 };
+        return lens[seq % G_N_ELEMENTS(lens)];
+}
+
+static void echo_fill(uint8_t *pkt, uint32_t seq) {
+        size_t len = echo_len(seq);
+
+        memcpy(pkt, &seq, sizeof(seq));
+        for (size_t k = sizeof(seq); k < len; k++)
+                pkt[k] = (uint8_t) (seq + k);
+}
+
+typedef struct Echo {
+        Fake *f;
+        enum tund_mode mode;
+        tund_fd *t;
+        int stop;                       /* __atomic */
+        uint32_t received;
+} Echo;
+
+/* The service's side: what the library sends comes back to it, through the ring or the
+ * socket. */
+static void *echo_service(void *userdata) {
+        Echo *e = userdata;
+        Fake *f = e->f;
+        static uint8_t pkt[65536];
+
+        while (!__atomic_load_n(&e->stop, __ATOMIC_RELAXED)) {
+                if (e->mode != TUND_MODE_RING) {
+                        struct pollfd p = { .fd = f->svc_fd, .events = POLLIN };
+                        if (poll(&p, 1, 10) <= 0)
+                                continue;
+                        ssize_t n = recv(f->svc_fd, pkt, sizeof(pkt), MSG_DONTWAIT);
+                        if (n > 0)
+                                g_assert_cmpint(send(f->svc_fd, pkt, n, 0), ==, n);
+                        continue;
+                }
+                uint32_t p = __atomic_load_n(f->prod[TUND_RING_TO_SERVICE], __ATOMIC_ACQUIRE);
+                if (p == f->in_cons) {
+                        g_usleep(50);
+                        continue;
+                }
+                while (f->in_cons != p) {
+                        size_t len = fake_take(f, pkt);
+                        uint32_t parts = (uint32_t) ((len + f->slot_size - 1) / f->slot_size);
+                        while (f->out_prod + parts - __atomic_load_n(f->cons[TUND_RING_TO_CLIENT], __ATOMIC_ACQUIRE) > f->mask + 1) {
+                                if (__atomic_load_n(&e->stop, __ATOMIC_RELAXED))
+                                        return NULL;
+                                g_usleep(50);
+                        }
+                        for (size_t off = 0; off < len;) {
+                                uint32_t n = len - off < f->slot_size ? (uint32_t) (len - off) : f->slot_size;
+                                memcpy(fake_slot(f, TUND_RING_TO_CLIENT, f->out_prod), pkt + off, n);
+                                off += n;
+                                fake_put_desc(f, n, off < len ? TUND_RING_DESC_NEXT : 0, 0);
+                        }
+                        fake_publish(f);
+                        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+                        if (__atomic_load_n(f->wake[TUND_RING_TO_CLIENT], __ATOMIC_RELAXED))
+                                (void) send(f->svc_fd, "", 1, MSG_DONTWAIT);
+                }
+                __atomic_store_n(f->cons[TUND_RING_TO_SERVICE], f->in_cons, __ATOMIC_RELEASE);
+        }
+        return NULL;
+}
+
+static void *echo_sender(void *userdata) {
+        Echo *e = userdata;
+        static uint8_t pkts[8][9000];
+
+        for (uint32_t seq = 0; seq < ECHO_PACKETS;) {
+                struct tund_packet p[8];
+                unsigned n = 0;
+
+                for (; n < 8 && seq + n < ECHO_PACKETS; n++) {
+                        echo_fill(pkts[n], seq + n);
+                        p[n] = (struct tund_packet) { .data = pkts[n], .len = echo_len(seq + n) };
+                }
+                for (unsigned sent = 0; sent < n;) {
+                        int r = tund_send_burst(e->t, p + sent, n - sent);
+                        g_assert_cmpint(r, >=, 0);
+                        if (r == 0)
+                                g_assert_cmpint(tund_wait_send(e->t, 1000), >=, 0);
+                        sent += (unsigned) r;
+                }
+                seq += n;
+        }
+        return NULL;
+}
+
+static void *echo_receiver(void *userdata) {
+        Echo *e = userdata;
+        static uint8_t bufs[16][TUND_RING_VNET_MESSAGE_MAX];
+        static uint8_t want[9000];
+
+        while (e->received < ECHO_PACKETS) {
+                struct tund_packet p[16];
+                for (unsigned i = 0; i < 16; i++)
+                        p[i] = (struct tund_packet) { .data = bufs[i], .size = sizeof(bufs[i]) };
+                int n = tund_recv_burst(e->t, p, 16);
+                g_assert_cmpint(n, >=, 0);
+                if (n == 0) {
+                        g_assert_cmpint(tund_wait(e->t, 5000), ==, 1);
+                        continue;
+                }
+                for (int i = 0; i < n; i++) {
+                        echo_fill(want, e->received);
+                        g_assert_cmpmem(p[i].data, p[i].len, want, echo_len(e->received));
+                        e->received++;
+                }
+        }
+        return NULL;
+}
+
+/* Packets sent by one thread come back in order and whole to another thread receiving on
+ * the same tund_fd at the same time, in mode ring and in the socket modes. */
+static void test_two_threads(void) {
+        static const enum tund_mode modes[] = { TUND_MODE_RING, TUND_MODE_PACKET, TUND_MODE_BATCH };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(modes); i++) {
+                Fake f = { .memfd = -1 };
+                Echo e = { .f = &f, .mode = modes[i] };
+                pthread_t th[3];
+
+                if (modes[i] == TUND_MODE_RING) {
+                        fake_new(&f, 256, 2048, false);
+                        e.t = fake_open(&f, false);
+                } else {
+                        int peer;
+                        e.t = socket_open(modes[i], &peer);
+                        f.svc_fd = peer;
+                }
+                g_assert_cmpint(pthread_create(&th[0], NULL, echo_service, &e), ==, 0);
+                g_assert_cmpint(pthread_create(&th[1], NULL, echo_receiver, &e), ==, 0);
+                g_assert_cmpint(pthread_create(&th[2], NULL, echo_sender, &e), ==, 0);
+                pthread_join(th[2], NULL);
+                pthread_join(th[1], NULL);
+                __atomic_store_n(&e.stop, 1, __ATOMIC_RELAXED);
+                pthread_join(th[0], NULL);
+                g_assert_cmpuint(e.received, ==, ECHO_PACKETS);
+
+                struct tund_counters c;
+                tund_get_counters(e.t, &c, sizeof(c));
+                g_test_message("mode %d: %" G_GUINT64_FORMAT " packets, system calls: receiving %" G_GUINT64_FORMAT
+                               ", sending %" G_GUINT64_FORMAT, modes[i], c.rx_packets, c.rx_syscalls, c.tx_syscalls);
+                g_assert_cmpuint(c.rx_packets, ==, ECHO_PACKETS);
+                g_assert_cmpuint(c.tx_packets, ==, ECHO_PACKETS);
+                tund_fd_free(e.t);
+                fake_free(&f);
+        }
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
         signal(SIGPIPE, SIG_IGN);
@@ -1054,5 +1211,6 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/libtund-unit/ring-scribble", test_ring_scribble);
         g_test_add_func("/libtund-unit/packet-mode", test_packet_mode);
         g_test_add_func("/libtund-unit/batch-mode", test_batch_mode);
+        g_test_add_func("/libtund-unit/two-threads", test_two_threads);
         return g_test_run();
 }
