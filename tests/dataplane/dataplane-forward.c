@@ -6,8 +6,8 @@
  *   dataplane-forward MODE FD_A FD_B [--single] [--check] [--one-thread]
  *
  * MODE is packet, batch or vnet (the framing of both fds), or ring or ring-vnet (fds of
- * mode "ring", plain or with option Vnet: moved through their shared memory, one thread
- * each direction, sleeping only when a receive ring is empty). --single reads and writes one
+ * mode "ring", plain or with option Vnet: moved through their shared memory with libtund,
+ * in bursts, one thread each direction, sleeping only when a receive ring is empty). --single reads and writes one
  * message per system call (read/write, so the fds may also be TUN fds: plain ones in
  * packet mode, IFF_VNET_HDR ones in vnet mode) instead of recvmmsg/sendmmsg batches. --check verifies every
  * plain packet (whole, checksums) with the tests' own referee. --one-thread serves both
@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #include "packet-check.h"
-#include "ring-client.h"
+#include "tund.h"
 
 #define BATCH 64
 #define SLOT (10 + 65535 + 1)
@@ -39,7 +39,7 @@ enum { MODE_PACKET, MODE_BATCH, MODE_VNET, MODE_RING, MODE_RING_VNET };
 typedef struct Direction {
         const char *name;
         int in, out;
-        RingClient *ring_in, *ring_out;
+        tund_fd *ring_in, *ring_out;    /* mode ring: libtund's */
         int mode;
         bool single, check;
         uint64_t packets, bytes, bad, maxlen, reads, messages;
@@ -187,63 +187,48 @@ static void forward_one_thread(Direction d[2]) {
 
 static bool stopping;     /* __atomic: the other direction ended */
 
-/* Waits for room in the ring to the service, which only its consumer makes. */
-static bool wait_for_room(Direction *d) {
-        struct pollfd p = { .fd = d->ring_out->fd, .events = POLLRDHUP };
-
-        ring_client_publish(d->ring_out);
-        if (__atomic_load_n(&stopping, __ATOMIC_RELAXED))
-                return false;
-        return !(poll(&p, 1, 0) > 0 && p.revents) && usleep(20) == 0;
+/* Sends all N packets into the ring to the service, waiting for room, which only its
+ * consumer makes. False when the other side or the other direction ended. */
+static bool ring_send_all(Direction *d, const struct tund_packet *pkts, unsigned n) {
+        for (unsigned sent = 0; sent < n;) {
+                int r = tund_send_burst(d->ring_out, pkts + sent, n - sent);
+                if (r < 0)
+                        return false;
+                sent += (unsigned) r;
+                if (r == 0 && (__atomic_load_n(&stopping, __ATOMIC_RELAXED) || tund_wait_send(d->ring_out, 100) < 0))
+                        return false;
+        }
+        return true;
 }
 
-/* The next packet from the ring: in place when it fits one slot, else copied to buf. */
-static int next_from_ring(Direction *d, uint8_t *buf, const uint8_t **ret_pkt) {
-        int n = ring_client_peek(d->ring_in, ret_pkt);
-
-        if (n != -EMSGSIZE)
-                return n;
-        *ret_pkt = buf;
-        return ring_client_recv(d->ring_in, buf, SLOT);
-}
-
+/* Bursts from one ring into the other with libtund: received packets in place
+ * (tund_ring_peek), copied into the other ring's slots, given back in one release. */
 static void forward_ring(Direction *d) {
-        uint8_t *buf = malloc(SLOT);
-        unsigned since_publish = 0;
+        struct tund_packet pkts[BATCH];
 
         for (;;) {
-                const uint8_t *pkt;
-                int n = next_from_ring(d, buf, &pkt);
+                int n = tund_ring_peek(d->ring_in, pkts, BATCH);
 
                 if (n < 0) {
-                        if (d->bad++ == 0)
-                                snprintf(d->first_bad, sizeof(d->first_bad), "bad descriptor from tund");
+                        if (n != -EPIPE && d->bad++ == 0)
+                                snprintf(d->first_bad, sizeof(d->first_bad), "bad descriptor from tund (%s)", strerror(-n));
                         break;
                 }
                 if (n == 0) {
-                        ring_client_release(d->ring_in);
-                        ring_client_publish(d->ring_out);
-                        since_publish = 0;
                         d->reads++;
-                        int w = ring_client_wait(d->ring_in, 100);
+                        int w = tund_wait(d->ring_in, 100);
                         if (w < 0 || __atomic_load_n(&stopping, __ATOMIC_RELAXED))
                                 break;
                         continue;
                 }
-                d->messages++;
-                account(d, pkt, n);
-                while (ring_client_send(d->ring_out, pkt, n) == -ENOBUFS)
-                        if (!wait_for_room(d))
-                                goto finish;
-                if (++since_publish >= 64) {
-                        ring_client_release(d->ring_in);
-                        ring_client_publish(d->ring_out);
-                        since_publish = 0;
+                for (int i = 0; i < n; i++) {
+                        d->messages++;
+                        account(d, pkts[i].data, pkts[i].len);
                 }
+                if (!ring_send_all(d, pkts, (unsigned) n) || tund_ring_release(d->ring_in) < 0)
+                        break;
         }
-finish:
         __atomic_store_n(&stopping, true, __ATOMIC_RELAXED);
-        free(buf);
 }
 
 static void *forward(void *userdata) {
@@ -301,17 +286,19 @@ int main(int argc, char *argv[]) {
         d[0] = (Direction) { .name = "a2b", .in = a, .out = b, .mode = mode, .single = single, .check = check };
         d[1] = (Direction) { .name = "b2a", .in = b, .out = a, .mode = mode, .single = single, .check = check };
 
-        RingClient ring[2];
+        tund_fd *ring[2] = {};
         if (mode == MODE_RING || mode == MODE_RING_VNET) {
+                struct tund_options o = tund_options_init(TUND_MODE_RING);
+                o.vnet = mode == MODE_RING_VNET;
                 for (int i = 0; i < 2; i++) {
-                        int r = ring_client_open(&ring[i], i == 0 ? a : b);
+                        int r = tund_fd_from_fd(i == 0 ? a : b, &o, &ring[i]);
                         if (r < 0) {
                                 fprintf(stderr, "Failed to map the ring of fd %d: %s\n", i == 0 ? a : b, strerror(-r));
                                 return 1;
                         }
                 }
-                d[0].ring_in = d[1].ring_out = &ring[0];
-                d[1].ring_in = d[0].ring_out = &ring[1];
+                d[0].ring_in = d[1].ring_out = ring[0];
+                d[1].ring_in = d[0].ring_out = ring[1];
                 one_thread = false;
         }
 
@@ -335,5 +322,7 @@ int main(int argc, char *argv[]) {
                 if (d[i].bad)
                         printf("%s first-bad: %s\n", d[i].name, d[i].first_bad);
         }
+        for (int i = 0; i < 2; i++)
+                tund_fd_free(ring[i]);
         return 0;
 }
