@@ -20,6 +20,8 @@ typedef enum CreateOption {
         CREATE_OPTION_OFFLOADS,
         CREATE_OPTION_PERSISTENT,
         CREATE_OPTION_OWNER,
+        CREATE_OPTION_RAW,
+        CREATE_OPTION_VNET_HEADER,
         _CREATE_OPTION_MAX,
 } CreateOption;
 
@@ -31,6 +33,8 @@ static const struct {
         [CREATE_OPTION_OFFLOADS]   = { "Offloads",   "as" },
         [CREATE_OPTION_PERSISTENT] = { "Persistent", "b"  },
         [CREATE_OPTION_OWNER]      = { "Owner",      "u"  },
+        [CREATE_OPTION_RAW]        = { "Raw",        "b"  },
+        [CREATE_OPTION_VNET_HEADER] = { "VnetHeader", "b" },
 };
 
 static int create_option_from_key(const char *key) {
@@ -73,9 +77,32 @@ static int read_create_option(sd_bus_message *message, Manager *m, CreateOption 
                                                  "Option Owner %" PRIu32 " is not a valid uid.", u);
                 config->owner = (uid_t) u;
                 return 0;
+        case CREATE_OPTION_RAW:
+        case CREATE_OPTION_VNET_HEADER:
+                r = sd_bus_message_read(message, "b", &b);
+                if (r < 0)
+                        return r;
+                if (o == CREATE_OPTION_RAW)
+                        config->raw = b;
+                else
+                        config->vnet_header = b;
+                return 0;
         default:
                 return -EINVAL;
         }
+}
+
+/* Raw devices have offloads only with VnetHeader, and by default none: their clients set
+ * their own with TUNSETOFFLOAD. */
+static int check_raw_options(Manager *m, DeviceConfig *config, bool offloads_given, sd_bus_error *error) {
+        if (config->vnet_header && !config->raw)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "Option VnetHeader belongs to raw devices only: give Raw true too.");
+        if (!config->raw)
+                return 0;
+        if (!offloads_given)
+                config->offloads = 0;
+        return bus_check_raw_offloads(config->raw, config->vnet_header, config->offloads, error);
 }
 
 /* Reads the a{sv} of CreateDevice into config; every key and type is checked. */
@@ -97,7 +124,7 @@ static int read_create_options(sd_bus_message *message, Manager *m, DeviceConfig
                 o = create_option_from_key(key);
                 if (o < 0)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Unknown option '%s'; known options are MTU (u), Offloads (as), Persistent (b) and Owner (u).",
+                                                 "Unknown option '%s'; known options are MTU (u), Offloads (as), Persistent (b), Owner (u), Raw (b) and VnetHeader (b).",
                                                  key);
                 if (seen[o])
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
@@ -129,7 +156,10 @@ static int read_create_options(sd_bus_message *message, Manager *m, DeviceConfig
         }
         if (r < 0)
                 return r;
-        return sd_bus_message_exit_container(message);
+        r = sd_bus_message_exit_container(message);
+        if (r < 0)
+                return r;
+        return check_raw_options(m, config, seen[CREATE_OPTION_OFFLOADS], error);
 }
 
 static int check_devices_limit(Manager *m, uid_t owner, sd_bus_error *error) {

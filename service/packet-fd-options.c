@@ -41,10 +41,14 @@ static int read_value(sd_bus_message *message, Option o, ClientOptions *opts, sd
                 r = sd_bus_message_read(message, "v", "s", &name);
                 if (r < 0)
                         return r;
+                opts->mode_given = true;
+                opts->tun = strcmp(name, "tun") == 0;
+                if (opts->tun)
+                        return 0;       /* raw devices' (device-bus.c) */
                 opts->mode = client_mode_from_string(name);
                 if (opts->mode < 0)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Unknown packet fd mode '%s'; use packet, batch, vnet or ring.", name);
+                                                 "Unknown packet fd mode '%s'; use packet, batch, vnet or ring (tun on raw devices).", name);
                 return 0;
         case OPTION_VNET:
                 r = sd_bus_message_read(message, "v", "b", &b);
