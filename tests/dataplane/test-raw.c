@@ -213,6 +213,77 @@ static void test_creator_and_stop_remove(void) {
         tb_tund_start(env);
 }
 
+typedef struct Change {
+        const char *property;
+        GVariant *value;
+} Change;
+
+static bool changes_property(GVariant *parameters, const void *data) {
+        const Change *c = data;
+        const char *iface;
+        g_autoptr(GVariant) changed = NULL;
+
+        g_variant_get(parameters, "(&s@a{sv}as)", &iface, &changed, NULL);
+        if (strcmp(iface, TB_DEVICE_IFACE) != 0)
+                return false;
+        g_autoptr(GVariant) value = g_variant_lookup_value(changed, c->property, NULL);
+        return value && g_variant_equal(value, c->value);
+}
+
+static void wait_changed(TbSignals *signals, const char *path, const char *property, GVariant *value) {
+        Change c = { property, g_variant_ref_sink(value) };
+        g_autoptr(GVariant) params = tb_signals_wait(signals, "PropertiesChanged", path, changes_property, &c);
+
+        if (!params)
+                g_error("no PropertiesChanged for %s on %s", property, path);
+        g_variant_unref(c.value);
+}
+
+/* Up follows the link, client queues or not (the detached anchor keeps the carrier);
+ * Clients follows the kernel's count, also when a client closes its queue, which tund only
+ * learns by asking; the per-device limit counts queues. */
+static void test_up_clients_limits(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *path = tb_create_ok(bus, if_a, raw_options(false));
+        g_autoptr(TbSignals) changes = tb_signals_new(bus, "org.freedesktop.DBus.Properties",
+                                                      "PropertiesChanged", path);
+        g_autoptr(TbSignals) up = tb_signals_new(bus, TB_DEVICE_IFACE, "LinkUp", path);
+        g_autoptr(GVariant) before = tb_get_property(bus, path, TB_DEVICE_IFACE, "Up");
+        int q[17];
+
+        g_assert_false(g_variant_get_boolean(before));
+        g_assert_cmpint(run_command("ip", "link", "set", if_a, "up", NULL), ==, 0);
+        g_autoptr(GVariant) linkup = tb_signals_wait(up, "LinkUp", path, NULL, NULL);
+        g_assert_nonnull(linkup);
+        g_autoptr(GVariant) now = tb_get_property(bus, path, TB_DEVICE_IFACE, "Up");
+        g_assert_true(g_variant_get_boolean(now));
+        g_assert_cmpuint(get_clients(bus, path), ==, 0);
+
+        q[0] = open_queue(bus, path);
+        wait_changed(changes, path, "Clients", g_variant_new_uint32(1));
+        close(q[0]);
+        wait_changed(changes, path, "Clients", g_variant_new_uint32(0));
+
+        /* The default max-packet-fds-per-device is 16. */
+        for (unsigned i = 0; i < 16; i++)
+                q[i] = open_queue(bus, path);
+        g_assert_cmpuint(get_clients(bus, path), ==, 16);
+        assert_open_fails(bus, path, NULL, "org.example.Tun1.Error.LimitsExceeded");
+        close(q[15]);
+        q[15] = open_queue(bus, path);
+        for (unsigned i = 0; i < 16; i++)
+                close(q[i]);
+        wait_changed(changes, path, "Clients", g_variant_new_uint32(0));
+        g_autoptr(GVariant) still = tb_get_property(bus, path, TB_DEVICE_IFACE, "Up");
+        g_assert_true(g_variant_get_boolean(still));
+
+        tb_delete_ok(bus, path);
+        g_assert_true(tb_wait_link_gone(if_a));
+}
+
 /* ---- Traffic through two raw devices ------------------------------------------------------- */
 
 typedef struct Forwarder {
@@ -484,6 +555,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/raw/bad-options", test_bad_options);
         g_test_add_func("/raw/delete-fails-queues", test_delete_fails_queues);
         g_test_add_func("/raw/creator-and-stop-remove", test_creator_and_stop_remove);
+        g_test_add_func("/raw/up-clients-limits", test_up_clients_limits);
         g_test_add_func("/raw/traffic", test_traffic);
         g_test_add_func("/raw/two-queues", test_two_queues);
         g_test_add_func("/raw/vnet-header", test_vnet_header);
