@@ -284,6 +284,39 @@ static void test_up_clients_limits(void) {
         g_assert_true(tb_wait_link_gone(if_a));
 }
 
+/* OpenPacketFd on a raw device is authorized as on any: its owner and root, others with
+ * manage-device. A queue handed to a user counts for it until closed. */
+static void test_authorization(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        const TbUser *owner = tb_env_user(env, TB_ROLE_NOBODY);
+        g_autofree char *path = tb_create_ok(bus, if_a, tb_options(
+                "Raw", g_variant_new_boolean(TRUE), "Owner", g_variant_new_uint32(owner->uid), NULL));
+        g_autoptr(TbCaller) as_owner = tb_caller_new(env, owner);
+        g_autoptr(TbCaller) denied = tb_caller_new(env, tb_env_user(env, TB_ROLE_DENIED));
+        g_autoptr(GError) error = NULL;
+
+        g_autoptr(GVariant) reply = tb_caller_call(as_owner, false, path, TB_DEVICE_IFACE, "OpenPacketFd",
+                                                   g_variant_new("(a{sv})", NULL), &error);
+        g_assert_no_error(error);
+        g_assert_nonnull(reply);
+        g_assert_cmpuint(get_clients(bus, path), ==, 1);
+        tb_caller_expect(denied, false, path, TB_DEVICE_IFACE, "OpenPacketFd",
+                         g_variant_new("(a{sv})", NULL), "org.freedesktop.DBus.Error.AccessDenied");
+        g_assert_cmpuint(get_clients(bus, path), ==, 1);
+
+        /* The helper ends, and with it the queue it held. */
+        g_clear_pointer(&as_owner, tb_caller_free);
+        for (unsigned i = 0; i < TB_HANG_SECONDS * 50 && get_clients(bus, path) != 0; i++)
+                g_usleep(20 * 1000);
+        g_assert_cmpuint(get_clients(bus, path), ==, 0);
+
+        tb_delete_ok(bus, path);
+        g_assert_true(tb_wait_link_gone(if_a));
+}
+
 /* ---- Traffic through two raw devices ------------------------------------------------------- */
 
 typedef struct Forwarder {
@@ -556,6 +589,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/raw/delete-fails-queues", test_delete_fails_queues);
         g_test_add_func("/raw/creator-and-stop-remove", test_creator_and_stop_remove);
         g_test_add_func("/raw/up-clients-limits", test_up_clients_limits);
+        g_test_add_func("/raw/authorization", test_authorization);
         g_test_add_func("/raw/traffic", test_traffic);
         g_test_add_func("/raw/two-queues", test_two_queues);
         g_test_add_func("/raw/vnet-header", test_vnet_header);
