@@ -280,6 +280,15 @@ static void test_up_clients_limits(void) {
         g_autoptr(GVariant) still = tb_get_property(bus, path, TB_DEVICE_IFACE, "Up");
         g_assert_true(g_variant_get_boolean(still));
 
+        /* MTU and addresses as on any device. */
+        tb_call_expect(bus, path, TB_DEVICE_IFACE, "SetMTU", g_variant_new("(u)", 1400), NULL);
+        g_assert_cmpuint(tb_link_mtu(if_a), ==, 1400);
+        tb_call_expect(bus, path, TB_DEVICE_IFACE, "AddAddress",
+                       g_variant_new("(sa{sv})", "10.96.0.1/24", NULL), NULL);
+        g_autoptr(GVariant) addresses = tb_get_property(bus, path, TB_DEVICE_IFACE, "Addresses");
+        g_autofree char *text = g_variant_print(addresses, FALSE);
+        g_assert_nonnull(strstr(text, "10.96.0.1/24"));
+
         tb_delete_ok(bus, path);
         g_assert_true(tb_wait_link_gone(if_a));
 }
