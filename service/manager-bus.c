@@ -94,7 +94,7 @@ static int read_create_option(sd_bus_message *message, Manager *m, CreateOption 
 
 /* Raw devices have offloads only with VnetHeader, and by default none: their clients set
  * their own with TUNSETOFFLOAD. */
-static int check_raw_options(Manager *m, DeviceConfig *config, bool offloads_given, sd_bus_error *error) {
+static int check_raw_options(DeviceConfig *config, bool offloads_given, sd_bus_error *error) {
         if (config->vnet_header && !config->raw)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
                                         "Option VnetHeader belongs to raw devices only: give Raw true too.");
@@ -159,7 +159,7 @@ static int read_create_options(sd_bus_message *message, Manager *m, DeviceConfig
         r = sd_bus_message_exit_container(message);
         if (r < 0)
                 return r;
-        return check_raw_options(m, config, seen[CREATE_OPTION_OFFLOADS], error);
+        return check_raw_options(config, seen[CREATE_OPTION_OFFLOADS], error);
 }
 
 static int check_devices_limit(Manager *m, uid_t owner, sd_bus_error *error) {
