@@ -540,10 +540,10 @@ static void restart(TbEnv *env) {
 
 /* A persistent raw device and a client's queue outlive tund; the new tund manages the
  * device as raw again (queues, no data plane) and Delete removes it. */
-static void check_persistent_restart(TbEnv *env, bool fd_store) {
+static void check_persistent_restart(TbEnv *env, bool fd_store, bool vnet_header) {
         GDBusConnection *bus = tb_env_bus(env);
         g_autofree char *path = tb_create_ok(bus, if_a, tb_options(
-                "Raw", g_variant_new_boolean(TRUE), "VnetHeader", g_variant_new_boolean(TRUE),
+                "Raw", g_variant_new_boolean(TRUE), "VnetHeader", g_variant_new_boolean(vnet_header),
                 "Persistent", g_variant_new_boolean(TRUE), NULL));
         int ifindex = tb_link_ifindex(if_a);
         int q = open_queue(bus, path);
@@ -554,13 +554,13 @@ static void check_persistent_restart(TbEnv *env, bool fd_store) {
         }
         restart(env);
         g_assert_cmpint(tb_link_ifindex(if_a), ==, ifindex);
-        assert_queue_of(q, if_a, true);
+        assert_queue_of(q, if_a, vnet_header);
 
         g_autofree char *again = tb_get_device_ok(bus, if_a);
         g_assert_cmpuint(get_clients(bus, again), ==, 1);
         assert_open_fails(bus, again, tb_options("Mode", g_variant_new_string("vnet"), NULL), INVALID_ARGS);
         int q2 = open_queue(bus, again);
-        assert_queue_of(q2, if_a, true);
+        assert_queue_of(q2, if_a, vnet_header);
         g_assert_cmpuint(get_clients(bus, again), ==, 2);
         close(q2);
 
@@ -574,7 +574,7 @@ static void test_persistent_restart(void) {
         TbEnv *env = tb_test_env();
         if (!env)
                 return;
-        check_persistent_restart(env, false);
+        check_persistent_restart(env, false, false);
 }
 
 static void test_persistent_restart_fd_store(void) {
@@ -582,7 +582,7 @@ static void test_persistent_restart_fd_store(void) {
         if (!env)
                 return;
         tb_tund_keep_fd_store(env);
-        check_persistent_restart(env, true);
+        check_persistent_restart(env, true, true);
 }
 
 int main(int argc, char *argv[]) {
