@@ -24,7 +24,8 @@ static const BusOption *option_find(const BusOption *options, size_t n, const ch
         return NULL;
 }
 
-/* One dict entry: the key, then the variant, checked against the table. */
+/* One dict entry, entered already: the key, then the variant, checked against the table;
+ * leaves the entry. */
 static int read_entry(sd_bus_message *m, const BusOption *options, size_t n, const char *known,
                       void *target, void *userdata, uint32_t *seen, sd_bus_error *error) {
         const char *key, *contents;
@@ -60,9 +61,11 @@ static int read_entry(sd_bus_message *m, const BusOption *options, size_t n, con
                 return r;
         field = (char *) target + o->offset;
         r = o->read ? o->read(m, field, userdata, error) : sd_bus_message_read(m, o->type, field);
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);           /* the variant */
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);           /* the entry */
+        return r;
 }
 
 int bus_read_options(sd_bus_message *m, const BusOption *options, size_t n, const char *known,
@@ -80,13 +83,9 @@ int bus_read_options(sd_bus_message *m, const BusOption *options, size_t n, cons
                 r = read_entry(m, options, n, known, target, userdata, &seen, error);
                 if (r < 0)
                         return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
         }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(m);
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
         if (r < 0)
                 return r;
         if (ret_seen)

@@ -97,6 +97,14 @@ static int property_get_statistics(sd_bus *bus, const char *path, const char *in
         return sd_bus_message_close_container(reply);
 }
 
+int device_bus_check_mtu(uint32_t mtu, const char *what, sd_bus_error *error) {
+        if (mtu < DEVICE_MTU_MIN || mtu > DEVICE_MTU_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "%s %" PRIu32 " is out of range: it must be %u to %u.",
+                                         what, mtu, DEVICE_MTU_MIN, DEVICE_MTU_MAX);
+        return 0;
+}
+
 static int method_set_mtu(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Device *d = userdata;
         uid_t uid;
@@ -106,10 +114,9 @@ static int method_set_mtu(sd_bus_message *message, void *userdata, sd_bus_error 
         r = sd_bus_message_read(message, "u", &mtu);
         if (r < 0)
                 return r;
-        if (mtu < DEVICE_MTU_MIN || mtu > DEVICE_MTU_MAX)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "MTU %" PRIu32 " is out of range: it must be %u to %u.",
-                                         mtu, DEVICE_MTU_MIN, DEVICE_MTU_MAX);
+        r = device_bus_check_mtu(mtu, "MTU", error);
+        if (r < 0)
+                return r;
 
         r = device_verify_caller(d, message, &uid, error);
         if (r <= 0)

@@ -284,56 +284,60 @@ typedef struct Append {
         int error;
 } Append;
 
-static int append_address(sd_bus_message *m, const NetAddress *a) {
+/* An (sa{sv}) of Addresses or Routes: entry_open() appends the string and opens the
+ * dict, the caller appends the options, entry_close() closes both. */
+static int entry_open(sd_bus_message *m, const char *s) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'r', "sa{sv}");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", s);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        return r;
+}
+
+static int entry_close(sd_bus_message *m) {
+        int r;
+
+        r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+/* device_foreach_address's callback: one entry of Addresses; the first error stays. */
+static void append_address(const NetAddress *a, void *userdata) {
         char buf[INET_PREFIX_STRLEN], peer[INET6_ADDRSTRLEN];
+        Append *ap = userdata;
         int r;
 
-        r = sd_bus_message_open_container(m, 'r', "sa{sv}");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", inet_prefix_format(a->family, &a->local, a->prefixlen, buf));
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (ap->error < 0)
+                return;
+        r = entry_open(ap->reply, inet_prefix_format(a->family, &a->local, a->prefixlen, buf));
         if (r >= 0 && a->has_peer)
-                r = sd_bus_message_append(m, "{sv}", "Peer", "s", inet_addr_format(a->family, &a->peer, peer));
+                r = sd_bus_message_append(ap->reply, "{sv}", "Peer", "s", inet_addr_format(a->family, &a->peer, peer));
         if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        return r;
+                r = entry_close(ap->reply);
+        ap->error = r;
 }
 
-static void append_address_cb(const NetAddress *a, void *userdata) {
-        Append *ap = userdata;
-
-        if (ap->error >= 0)
-                ap->error = append_address(ap->reply, a);
-}
-
-static int append_route(sd_bus_message *m, const NetRoute *route) {
+/* The same for Routes. */
+static void append_route(const NetRoute *route, void *userdata) {
         char buf[INET_PREFIX_STRLEN], gw[INET6_ADDRSTRLEN];
+        Append *ap = userdata;
         int r;
 
-        r = sd_bus_message_open_container(m, 'r', "sa{sv}");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", inet_prefix_format(route->family, &route->dst, route->dst_len, buf));
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (ap->error < 0)
+                return;
+        r = entry_open(ap->reply, inet_prefix_format(route->family, &route->dst, route->dst_len, buf));
         if (r >= 0 && route->has_gateway)
-                r = sd_bus_message_append(m, "{sv}", "Gateway", "s", inet_addr_format(route->family, &route->gateway, gw));
+                r = sd_bus_message_append(ap->reply, "{sv}", "Gateway", "s", inet_addr_format(route->family, &route->gateway, gw));
         if (r >= 0)
-                r = sd_bus_message_append(m, "{sv}{sv}", "Metric", "u", route->metric, "Table", "u", route->table);
+                r = sd_bus_message_append(ap->reply, "{sv}{sv}", "Metric", "u", route->metric, "Table", "u", route->table);
         if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        return r;
-}
-
-static void append_route_cb(const NetRoute *route, void *userdata) {
-        Append *ap = userdata;
-
-        if (ap->error >= 0)
-                ap->error = append_route(ap->reply, route);
+                r = entry_close(ap->reply);
+        ap->error = r;
 }
 
 static int property_get_addresses(sd_bus *bus, const char *path, const char *interface,
@@ -345,7 +349,7 @@ static int property_get_addresses(sd_bus *bus, const char *path, const char *int
         r = sd_bus_message_open_container(reply, 'a', "(sa{sv})");
         if (r < 0)
                 return r;
-        r = device_foreach_address(userdata, append_address_cb, &ap);
+        r = device_foreach_address(userdata, append_address, &ap);
         if (r < 0 || ap.error < 0)
                 return r < 0 ? r : ap.error;
         return sd_bus_message_close_container(reply);
@@ -361,7 +365,7 @@ static int property_get_routes(sd_bus *bus, const char *path, const char *interf
         if (r < 0)
                 return r;
         /* In another namespace the kernel cannot be asked for the routes: none shown. */
-        r = device_foreach_route(userdata, append_route_cb, &ap);
+        r = device_foreach_route(userdata, append_route, &ap);
         if ((r < 0 && r != -EREMOTE) || ap.error < 0)
                 return r < 0 && r != -EREMOTE ? r : ap.error;
         return sd_bus_message_close_container(reply);

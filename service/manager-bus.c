@@ -23,10 +23,9 @@ static int read_option_mtu(sd_bus_message *message, void *field, void *userdata,
         r = sd_bus_message_read(message, "u", &u);
         if (r < 0)
                 return r;
-        if (u < DEVICE_MTU_MIN || u > DEVICE_MTU_MAX)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Option MTU %" PRIu32 " is out of range: it must be %u to %u.",
-                                         u, DEVICE_MTU_MIN, DEVICE_MTU_MAX);
+        r = device_bus_check_mtu(u, "Option MTU", error);
+        if (r < 0)
+                return r;
         *(uint32_t *) field = u;
         return 0;
 }
