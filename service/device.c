@@ -291,13 +291,14 @@ int device_adopt(const DeviceContext *ctx, int tun_fd, const DeviceRecord *rec, 
         if (d->ifindex != rec->ifindex)
                 device_save_record(d);
 
-        /* A raw device keeps in the kernel what its clients set meanwhile. */
         if (d->raw)
+                /* It keeps in the kernel what its clients set meanwhile. */
                 d->offloads = rec->offloads & device_offloads_possible(d, ctx->supported_offloads);
-        else
+        else {
                 r = device_apply_offloads(d, rec->offloads & ctx->supported_offloads);
-        if (!d->raw && r < 0)
-                log_warning_errno(r, "Failed to set offloads of %s again: %m", d->name);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to set offloads of %s again: %m", d->name);
+        }
 
         r = device_start_dataplane(d);
         if (r < 0) {
