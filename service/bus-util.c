@@ -96,3 +96,15 @@ const char *bus_type_name(const char *signature) {
                         return names[i].name;
         return signature;
 }
+
+int bus_check_raw_offloads(bool raw, bool vnet_header, unsigned offloads, sd_bus_error *error) {
+        if (!raw)
+                return 0;
+        if (!vnet_header && offloads != 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "A raw device without VnetHeader has no offloads: the kernel can hand its queues only plain packets. Give the empty set, or create the device with VnetHeader.");
+        if (offloads & OFFLOADS_TUND)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "gro-tcp and gro-udp are done by tund's data plane, which packets of a raw device do not pass: give only the kernel's offloads.");
+        return 0;
+}

@@ -3,6 +3,7 @@
 
 /* Helpers shared by the D-Bus faces of the manager and the devices. */
 
+#include <stdbool.h>
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
 
@@ -16,6 +17,8 @@ int bus_read_failed(int r, sd_bus_error *error);
  * InvalidArgs, names the kernel lacks (not in supported) NotSupported. */
 int bus_read_offloads(sd_bus_message *m, unsigned supported, unsigned *ret, sd_bus_error *error);
 int bus_append_offloads(sd_bus_message *m, unsigned offloads);
+/* Raw devices: offloads only with a vnet header, and only the kernel's (InvalidArgs). */
+int bus_check_raw_offloads(bool raw, bool vnet_header, unsigned offloads, sd_bus_error *error);
 
 /* A string for the type of a variant the caller sent, for error messages. */
 const char *bus_type_name(const char *signature);

@@ -97,6 +97,14 @@ static int property_get_statistics(sd_bus *bus, const char *path, const char *in
         return sd_bus_message_close_container(reply);
 }
 
+int device_bus_check_mtu(uint32_t mtu, const char *what, sd_bus_error *error) {
+        if (mtu < DEVICE_MTU_MIN || mtu > DEVICE_MTU_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "%s %" PRIu32 " is out of range: it must be %u to %u.",
+                                         what, mtu, DEVICE_MTU_MIN, DEVICE_MTU_MAX);
+        return 0;
+}
+
 static int method_set_mtu(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Device *d = userdata;
         uid_t uid;
@@ -106,10 +114,9 @@ static int method_set_mtu(sd_bus_message *message, void *userdata, sd_bus_error 
         r = sd_bus_message_read(message, "u", &mtu);
         if (r < 0)
                 return r;
-        if (mtu < DEVICE_MTU_MIN || mtu > DEVICE_MTU_MAX)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "MTU %" PRIu32 " is out of range: it must be %u to %u.",
-                                         mtu, DEVICE_MTU_MIN, DEVICE_MTU_MAX);
+        r = device_bus_check_mtu(mtu, "MTU", error);
+        if (r < 0)
+                return r;
 
         r = device_verify_caller(d, message, &uid, error);
         if (r <= 0)
@@ -134,6 +141,9 @@ static int method_set_offloads(sd_bus_message *message, void *userdata, sd_bus_e
         r = bus_read_offloads(message, device_manager(d)->supported_offloads, &offloads, error);
         if (r < 0)
                 return bus_read_failed(r, error);
+        r = bus_check_raw_offloads(d->raw, d->vnet_header, offloads, error);
+        if (r < 0)
+                return r;
 
         r = device_verify_caller(d, message, &uid, error);
         if (r <= 0)
@@ -160,6 +170,34 @@ static int check_packet_fd_limits(Device *d, uid_t uid, sd_bus_error *error) {
         return 0;
 }
 
+/* Raw devices hand over queues of the TUN itself, mode "tun", which no other device has. */
+static int check_packet_fd_mode(Device *d, ClientOptions *opts, sd_bus_error *error) {
+        if (d->raw) {
+                if (opts->mode_given && !opts->tun)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Device %s is a raw device: its packet fds are queues of the TUN itself, Mode \"tun\" (the default there), not \"%s\".",
+                                                 d->name, client_mode_to_string(opts->mode));
+                opts->tun = true;
+        } else if (opts->tun)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Mode \"tun\" is for raw devices only (CreateDevice option Raw); %s is not one: use packet, batch, vnet or ring.",
+                                         d->name);
+        return 0;
+}
+
+static int open_queue(Device *d, uid_t uid, int *ret_fd, sd_bus_error *error) {
+        int r;
+
+        r = device_open_queue(d, uid, ret_fd);
+        if (r == -EREMOTE)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                         "Raw device %s is in another network namespace now, where tund cannot attach a queue to it (the kernel finds a TUN by name in the opener's namespace only); open it there with TUNSETIFF %s, IFF_TUN|IFF_NO_PI|IFF_MULTI_QUEUE%s.",
+                                         d->name, d->name, d->vnet_header ? "|IFF_VNET_HDR" : "");
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to open a queue of raw device %s: %m", d->name);
+        return 0;
+}
+
 static int method_open_packet_fd(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_close_ int fd = -EBADF;
         Device *d = userdata;
@@ -170,6 +208,9 @@ static int method_open_packet_fd(sd_bus_message *message, void *userdata, sd_bus
         r = packet_fd_options_read(message, &opts, error);
         if (r < 0)
                 return bus_read_failed(r, error);
+        r = check_packet_fd_mode(d, &opts, error);
+        if (r < 0)
+                return r;
 
         r = device_verify_caller(d, message, &uid, error);
         if (r <= 0)
@@ -182,6 +223,12 @@ static int method_open_packet_fd(sd_bus_message *message, void *userdata, sd_bus
         r = check_packet_fd_limits(d, uid, error);
         if (r < 0)
                 return r;
+        if (opts.tun) {
+                r = open_queue(d, uid, &fd, error);
+                if (r < 0)
+                        return r;
+                return sd_bus_reply_method_return(message, "h", fd);
+        }
         r = device_open_packet_fd(d, &opts, uid, &fd);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to open a %s packet fd on %s: %m",

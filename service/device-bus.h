@@ -16,6 +16,9 @@ typedef struct Manager Manager;
 int device_bus_register(Manager *m);
 /* The address and route members (device-netcfg-bus.c), registered with the others. */
 extern const sd_bus_vtable device_netcfg_vtable[];
+/* InvalidArgs unless mtu is within DEVICE_MTU_MIN..MAX; what names it in the message
+ * ("MTU", "Option MTU"). */
+int device_bus_check_mtu(uint32_t mtu, const char *what, sd_bus_error *error);
 /* DEVICE_OBJECT_PREFIX/id */
 int device_bus_path(uint64_t id, char **ret);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bus-errors.h"
+#include "bus-options.h"
 #include "bus-util.h"
 #include "device-bus.h"
 #include "device.h"
@@ -31,64 +32,6 @@ static int netcfg_verify_caller(Device *d, sd_bus_message *message, sd_bus_error
         if (r <= 0)
                 return r;
         return polkit_verify(m->polkit, message, uid, configure_network_actions, error);
-}
-
-typedef struct Option {
-        const char *name;
-        const char *type;               /* "s" or "u" */
-        void *value;                    /* const char ** or uint32_t * */
-        bool seen;
-} Option;
-
-static int read_option_value(sd_bus_message *message, Option *o, sd_bus_error *error) {
-        const char *contents;
-        int r;
-
-        if (o->seen)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Option '%s' is given more than once.", o->name);
-        o->seen = true;
-        r = sd_bus_message_peek_type(message, NULL, &contents);
-        if (r < 0)
-                return r;
-        if (strcmp(contents, o->type) != 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Option '%s' must be of type '%s' (%s), not '%s' (%s).",
-                                         o->name, o->type, bus_type_name(o->type),
-                                         contents, bus_type_name(contents));
-        return sd_bus_message_read(message, "v", o->type, o->value);
-}
-
-static int read_options(sd_bus_message *message, Option *options, size_t n, const char *known,
-                        sd_bus_error *error) {
-        int r;
-
-        r = sd_bus_message_enter_container(message, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(message, 'e', "sv")) > 0) {
-                Option *o = NULL;
-                const char *key;
-
-                r = sd_bus_message_read(message, "s", &key);
-                if (r < 0)
-                        return r;
-                for (size_t i = 0; i < n && !o; i++)
-                        if (strcmp(options[i].name, key) == 0)
-                                o = &options[i];
-                if (!o)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Unknown option '%s'; the known options are %s.", key, known);
-                r = read_option_value(message, o, error);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(message);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(message);
 }
 
 /* A unicast address of family (0: either) named by what. */
@@ -158,19 +101,30 @@ static int address_error(Device *d, const char *address, int family, int r, sd_b
         return sd_bus_error_set_errnof(error, r, "Failed to change the address %s of %s: %m", address, d->name);
 }
 
-static int method_add_address(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        const char *address, *peer = NULL;
-        Option options[] = { { "Peer", "s", &peer } };
-        Device *d = userdata;
+typedef struct AddressOptions {
+        const char *peer;
+} AddressOptions;
+
+static const BusOption address_options[] = {
+        { "Peer", "s", offsetof(AddressOptions, peer), NULL },
+};
+
+/* AddAddress and RemoveAddress share their checks and errors; RemoveAddress has no
+ * options. */
+static int address_method(sd_bus_message *message, Device *d, bool with_options, sd_bus_error *error,
+                          int (*change)(Device *d, const NetAddress *a)) {
+        AddressOptions o = {};
+        const char *address;
         NetAddress a;
         int r;
 
         r = sd_bus_message_read(message, "s", &address);
-        if (r >= 0)
-                r = read_options(message, options, ELEMENTSOF(options), "Peer (s)", error);
+        if (r >= 0 && with_options)
+                r = bus_read_options(message, address_options, ELEMENTSOF(address_options),
+                                     "the known options are Peer (s)", &o, NULL, NULL, error);
         if (r < 0)
                 return bus_read_failed(r, error);
-        r = parse_address(address, peer, &a, error);
+        r = parse_address(address, o.peer, &a, error);
         if (r < 0)
                 return r;
 
@@ -178,33 +132,18 @@ static int method_add_address(sd_bus_message *message, void *userdata, sd_bus_er
         if (r <= 0)
                 return r < 0 ? r : 1;
 
-        r = device_add_address(d, &a);
+        r = change(d, &a);
         if (r < 0)
                 return address_error(d, address, a.family, r, error);
         return sd_bus_reply_method_return(message, NULL);
 }
 
+static int method_add_address(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return address_method(message, userdata, true, error, device_add_address);
+}
+
 static int method_remove_address(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        const char *address;
-        Device *d = userdata;
-        NetAddress a;
-        int r;
-
-        r = sd_bus_message_read(message, "s", &address);
-        if (r < 0)
-                return bus_read_failed(r, error);
-        r = parse_address(address, NULL, &a, error);
-        if (r < 0)
-                return r;
-
-        r = netcfg_verify_caller(d, message, error);
-        if (r <= 0)
-                return r < 0 ? r : 1;
-
-        r = device_remove_address(d, &a);
-        if (r < 0)
-                return address_error(d, address, a.family, r, error);
-        return sd_bus_reply_method_return(message, NULL);
+        return address_method(message, userdata, false, error, device_remove_address);
 }
 
 static int check_destination(const char *s, const NetRoute *r, sd_bus_error *error) {
@@ -233,24 +172,41 @@ static int check_table_metric(const NetRoute *r, sd_bus_error *error) {
         return 0;
 }
 
+typedef struct RouteOptions {
+        const char *gateway;
+        uint32_t metric;
+        uint32_t table;
+} RouteOptions;
+
+enum { ROUTE_OPTION_GATEWAY, ROUTE_OPTION_METRIC, ROUTE_OPTION_TABLE };
+
+static const BusOption route_options[] = {
+        [ROUTE_OPTION_GATEWAY] = { "Gateway", "s", offsetof(RouteOptions, gateway), NULL },
+        [ROUTE_OPTION_METRIC]  = { "Metric",  "u", offsetof(RouteOptions, metric),  NULL },
+        [ROUTE_OPTION_TABLE]   = { "Table",   "u", offsetof(RouteOptions, table),   NULL },
+};
+
 /* The destination and the options Gateway, Metric and Table. */
 static int read_route(sd_bus_message *message, const char **ret_dst, NetRoute *ret, sd_bus_error *error) {
-        const char *dst, *gateway = NULL, *reason = NULL;
-        uint32_t metric = 0, table = TABLE_MAIN;
-        Option options[] = { { "Gateway", "s", &gateway }, { "Metric", "u", &metric }, { "Table", "u", &table } };
+        RouteOptions o = { .table = TABLE_MAIN };
+        const char *dst, *gateway, *reason = NULL;
         NetRoute r = {};
+        uint32_t seen = 0;
         int k;
 
         k = sd_bus_message_read(message, "s", &dst);
         if (k >= 0)
-                k = read_options(message, options, ELEMENTSOF(options), "Gateway (s), Metric (u) and Table (u)", error);
+                k = bus_read_options(message, route_options, ELEMENTSOF(route_options),
+                                     "the known options are Gateway (s), Metric (u) and Table (u)",
+                                     &o, NULL, &seen, error);
         if (k < 0)
                 return bus_read_failed(k, error);
         if (inet_prefix_parse(dst, &r.family, &r.dst, &r.dst_len, &reason) < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Destination '%s' is not a prefix: %s.", dst, reason);
-        r.metric = options[1].seen ? metric : NET_ROUTE_METRIC_DEFAULT(r.family);
-        r.table = table;
+        r.metric = BUS_OPTION_SEEN(seen, ROUTE_OPTION_METRIC) ? o.metric : NET_ROUTE_METRIC_DEFAULT(r.family);
+        r.table = o.table;
+        gateway = o.gateway;
         k = check_destination(dst, &r, error);
         if (k >= 0)
                 k = check_table_metric(&r, error);
@@ -328,56 +284,60 @@ typedef struct Append {
         int error;
 } Append;
 
-static int append_address(sd_bus_message *m, const NetAddress *a) {
+/* An (sa{sv}) of Addresses or Routes: entry_open() appends the string and opens the
+ * dict, the caller appends the options, entry_close() closes both. */
+static int entry_open(sd_bus_message *m, const char *s) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'r', "sa{sv}");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", s);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        return r;
+}
+
+static int entry_close(sd_bus_message *m) {
+        int r;
+
+        r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+/* device_foreach_address's callback: one entry of Addresses; the first error stays. */
+static void append_address(const NetAddress *a, void *userdata) {
         char buf[INET_PREFIX_STRLEN], peer[INET6_ADDRSTRLEN];
+        Append *ap = userdata;
         int r;
 
-        r = sd_bus_message_open_container(m, 'r', "sa{sv}");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", inet_prefix_format(a->family, &a->local, a->prefixlen, buf));
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (ap->error < 0)
+                return;
+        r = entry_open(ap->reply, inet_prefix_format(a->family, &a->local, a->prefixlen, buf));
         if (r >= 0 && a->has_peer)
-                r = sd_bus_message_append(m, "{sv}", "Peer", "s", inet_addr_format(a->family, &a->peer, peer));
+                r = sd_bus_message_append(ap->reply, "{sv}", "Peer", "s", inet_addr_format(a->family, &a->peer, peer));
         if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        return r;
+                r = entry_close(ap->reply);
+        ap->error = r;
 }
 
-static void append_address_cb(const NetAddress *a, void *userdata) {
-        Append *ap = userdata;
-
-        if (ap->error >= 0)
-                ap->error = append_address(ap->reply, a);
-}
-
-static int append_route(sd_bus_message *m, const NetRoute *route) {
+/* The same for Routes. */
+static void append_route(const NetRoute *route, void *userdata) {
         char buf[INET_PREFIX_STRLEN], gw[INET6_ADDRSTRLEN];
+        Append *ap = userdata;
         int r;
 
-        r = sd_bus_message_open_container(m, 'r', "sa{sv}");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", inet_prefix_format(route->family, &route->dst, route->dst_len, buf));
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (ap->error < 0)
+                return;
+        r = entry_open(ap->reply, inet_prefix_format(route->family, &route->dst, route->dst_len, buf));
         if (r >= 0 && route->has_gateway)
-                r = sd_bus_message_append(m, "{sv}", "Gateway", "s", inet_addr_format(route->family, &route->gateway, gw));
+                r = sd_bus_message_append(ap->reply, "{sv}", "Gateway", "s", inet_addr_format(route->family, &route->gateway, gw));
         if (r >= 0)
-                r = sd_bus_message_append(m, "{sv}{sv}", "Metric", "u", route->metric, "Table", "u", route->table);
+                r = sd_bus_message_append(ap->reply, "{sv}{sv}", "Metric", "u", route->metric, "Table", "u", route->table);
         if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        return r;
-}
-
-static void append_route_cb(const NetRoute *route, void *userdata) {
-        Append *ap = userdata;
-
-        if (ap->error >= 0)
-                ap->error = append_route(ap->reply, route);
+                r = entry_close(ap->reply);
+        ap->error = r;
 }
 
 static int property_get_addresses(sd_bus *bus, const char *path, const char *interface,
@@ -389,7 +349,7 @@ static int property_get_addresses(sd_bus *bus, const char *path, const char *int
         r = sd_bus_message_open_container(reply, 'a', "(sa{sv})");
         if (r < 0)
                 return r;
-        r = device_foreach_address(userdata, append_address_cb, &ap);
+        r = device_foreach_address(userdata, append_address, &ap);
         if (r < 0 || ap.error < 0)
                 return r < 0 ? r : ap.error;
         return sd_bus_message_close_container(reply);
@@ -405,7 +365,7 @@ static int property_get_routes(sd_bus *bus, const char *path, const char *interf
         if (r < 0)
                 return r;
         /* In another namespace the kernel cannot be asked for the routes: none shown. */
-        r = device_foreach_route(userdata, append_route_cb, &ap);
+        r = device_foreach_route(userdata, append_route, &ap);
         if ((r < 0 && r != -EREMOTE) || ap.error < 0)
                 return r < 0 && r != -EREMOTE ? r : ap.error;
         return sd_bus_message_close_container(reply);

@@ -40,6 +40,8 @@ Device *device_free(Device *d) {
                 return NULL;
         link_watch_free(d->link_watch);         /* it borrows the fd */
         d->dataplane = dataplane_free(d->dataplane);    /* its clients read end-of-file */
+        if (d->raw)
+                device_raw_done(d);
         device_clear_netcfg(d);
         free(d->creator);
         safe_close(d->tun_fd);
@@ -109,6 +111,13 @@ static int device_watch_link(Device *d) {
         return 0;
 }
 
+unsigned device_offloads_possible(const Device *d, unsigned supported) {
+        if (!d->raw)
+                return supported;
+        /* Raw: only the kernel's, and only with a vnet header to carry them. */
+        return d->vnet_header ? supported & ~OFFLOADS_TUND : 0;
+}
+
 static int device_apply_offloads(Device *d, unsigned offloads) {
         int r;
 
@@ -126,13 +135,16 @@ static void device_on_clients_changed(Dataplane *dp, unsigned n_clients, void *u
 }
 
 static int device_start_dataplane(Device *d) {
+        if (d->raw)
+                return 0;       /* its clients' queues are the kernel's */
         return dataplane_new(&d->dataplane, d->ctx->event, d->tun_fd,
                              d->mtu > 0 ? d->mtu : DEVICE_MTU_DEFAULT, d->offloads,
                              device_on_clients_changed, d);
 }
 
 static int device_write_record(Device *d) {
-        DeviceRecord rec = { .owner = d->owner, .offloads = d->offloads, .ifindex = d->ifindex };
+        DeviceRecord rec = { .owner = d->owner, .offloads = d->offloads, .ifindex = d->ifindex,
+                             .raw = d->raw, .vnet_header = d->vnet_header };
 
         strcpy(rec.id, d->record_id);
         strcpy(rec.name, d->name);
@@ -197,13 +209,18 @@ int device_create(const DeviceContext *ctx, const DeviceConfig *config, Device *
         Device *d;
         int r;
 
-        r = tun_create(config->name, &fd, name);
+        if (config->raw)
+                r = tun_create_raw(config->name, config->vnet_header, &fd, name);
+        else
+                r = tun_create(config->name, &fd, name);
         if (r < 0)
                 return r;
         r = device_new(ctx, TAKE_FD(fd), &d);
         if (r < 0)
                 return r;
         d->owner = config->owner;
+        d->raw = config->raw;
+        d->vnet_header = config->raw && config->vnet_header;
 
         r = device_read_link(d);
         if (r < 0) {
@@ -250,7 +267,19 @@ int device_adopt(const DeviceContext *ctx, int tun_fd, const DeviceRecord *rec, 
                 return r;
         d->owner = rec->owner;
         d->persistent = true;
+        d->raw = rec->raw;
+        d->vnet_header = rec->raw && rec->vnet_header;
         strcpy(d->record_id, rec->id);
+
+        /* A raw device's fd from the fd store is its detached anchor already. */
+        if (d->raw) {
+                r = tun_detach_queue(d->tun_fd);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to detach tund's queue of raw device %s: %m", rec->name);
+                        device_free(d);
+                        return r;
+                }
+        }
 
         /* Wherever the device is now, also in another namespace. */
         r = device_watch_link(d);
@@ -262,9 +291,14 @@ int device_adopt(const DeviceContext *ctx, int tun_fd, const DeviceRecord *rec, 
         if (d->ifindex != rec->ifindex)
                 device_save_record(d);
 
-        r = device_apply_offloads(d, rec->offloads & ctx->supported_offloads);
-        if (r < 0)
-                log_warning_errno(r, "Failed to set offloads of %s again: %m", d->name);
+        if (d->raw)
+                /* It keeps in the kernel what its clients set meanwhile. */
+                d->offloads = rec->offloads & device_offloads_possible(d, ctx->supported_offloads);
+        else {
+                r = device_apply_offloads(d, rec->offloads & ctx->supported_offloads);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to set offloads of %s again: %m", d->name);
+        }
 
         r = device_start_dataplane(d);
         if (r < 0) {
@@ -348,21 +382,33 @@ void device_apply_link_state(Device *d, const LinkState *state) {
 }
 
 int device_open_packet_fd(Device *d, const ClientOptions *o, uid_t uid, int *ret_fd) {
+        if (d->raw)
+                return -EINVAL;         /* device_open_queue() */
         if (!d->dataplane)
                 return -ENODEV;
         return dataplane_open_client_with(d->dataplane, o, uid, ret_fd);
 }
 
 unsigned device_n_clients(Device *d) {
+        if (d->raw)
+                return device_raw_n_clients(d);
         return d->dataplane ? dataplane_n_clients(d->dataplane) : 0;
 }
 
 unsigned device_n_clients_of(Device *d, uid_t uid) {
+        if (d->raw)
+                return device_raw_n_clients_of(d, uid);
         return d->dataplane ? dataplane_n_clients_of(d->dataplane, uid) : 0;
 }
 
 void device_get_statistics(Device *d, DataplaneStats *ret) {
-        if (d->dataplane)
+        int r;
+
+        if (d->raw) {
+                r = device_raw_get_statistics(d, ret);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to read the link counters of %s: %m", d->name);
+        } else if (d->dataplane)
                 dataplane_get_stats(d->dataplane, ret);
         else
                 *ret = (DataplaneStats) {};

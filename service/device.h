@@ -65,7 +65,15 @@ typedef struct DeviceConfig {
         unsigned offloads;              /* Offload bits */
         bool persistent;                /* for the owner: device_make_persistent() */
         uid_t owner;
+        bool raw;                       /* clients get queues of the TUN itself */
+        bool vnet_header;               /* raw only: the queues carry a virtio_net_hdr */
 } DeviceConfig;
+
+/* The queues a raw device handed to one uid (device_n_clients_of). */
+typedef struct RawQueueOwner {
+        uid_t uid;
+        unsigned n;
+} RawQueueOwner;
 
 struct Device {
         const DeviceContext *ctx;       /* borrowed */
@@ -85,7 +93,15 @@ struct Device {
         char *creator;                  /* the bus peer a non-persistent device goes with */
         bool creator_gone;              /* it left: the device is to be removed */
         LinkWatch *link_watch;
-        Dataplane *dataplane;           /* moves the packets of its packet fds */
+        Dataplane *dataplane;           /* moves the packets of its packet fds; none if raw */
+
+        /* Raw devices (device-raw.c): tun_fd is a detached queue, the device's anchor. The
+         * kernel counts the queues; tund cannot see a client close one. */
+        bool raw, vnet_header;
+        RawQueueOwner *queue_owners;
+        size_t n_queue_owners;
+        unsigned raw_clients;           /* the count Clients last announced */
+        sd_event_source *raw_clients_timer;
 
         NetcfgLists netcfg;             /* in tund's own namespace (device-netcfg.c) */
 
@@ -109,6 +125,10 @@ int device_make_persistent(Device *d);
 /* Undoes that, so that freeing the device removes it from the kernel. */
 void device_drop_persistence(Device *d);
 
+/* Of the supported Offload bits, those this device can have (raw devices: the kernel's with
+ * a vnet header, else none). */
+unsigned device_offloads_possible(const Device *d, unsigned supported);
+
 int device_set_mtu(Device *d, uint32_t mtu);
 int device_set_offloads(Device *d, unsigned offloads);
 void device_set_name(Device *d, const char *name);
@@ -121,9 +141,19 @@ void device_apply_link_state(Device *d, const LinkState *state);
  * close. */
 int device_open_packet_fd(Device *d, const ClientOptions *o, uid_t uid, int *ret_fd);
 
+/* A new queue of a raw device for uid; -EREMOTE while the device is in another network
+ * namespace (TUNSETIFF finds names in tund's own only), -EBADFD when it is gone. */
+int device_open_queue(Device *d, uid_t uid, int *ret_fd);
+
 unsigned device_n_clients(Device *d);
 unsigned device_n_clients_of(Device *d, uid_t uid);
 void device_get_statistics(Device *d, DataplaneStats *ret);
+
+/* device-raw.c, for device.c. */
+int device_raw_get_statistics(Device *d, DataplaneStats *ret);
+unsigned device_raw_n_clients(Device *d);
+unsigned device_raw_n_clients_of(Device *d, uid_t uid);
+void device_raw_done(Device *d);
 
 /* Addresses and routes (device-netcfg.c). Changes are the kernel's answer as -errno, and
  * -EREMOTE while the device is in another network namespace, where tund cannot act yet.

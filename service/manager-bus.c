@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bus-errors.h"
+#include "bus-options.h"
 #include "bus-util.h"
 #include "config.h"
 #include "device-bus.h"
@@ -15,121 +16,81 @@
 #include "manager.h"
 #include "tund-limits.h"
 
-typedef enum CreateOption {
-        CREATE_OPTION_MTU,
-        CREATE_OPTION_OFFLOADS,
-        CREATE_OPTION_PERSISTENT,
-        CREATE_OPTION_OWNER,
-        _CREATE_OPTION_MAX,
-} CreateOption;
+static int read_option_mtu(sd_bus_message *message, void *field, void *userdata, sd_bus_error *error) {
+        uint32_t u;
+        int r;
 
-static const struct {
-        const char *key;
-        const char *signature;
-} create_options[_CREATE_OPTION_MAX] = {
-        [CREATE_OPTION_MTU]        = { "MTU",        "u"  },
-        [CREATE_OPTION_OFFLOADS]   = { "Offloads",   "as" },
-        [CREATE_OPTION_PERSISTENT] = { "Persistent", "b"  },
-        [CREATE_OPTION_OWNER]      = { "Owner",      "u"  },
-};
-
-static int create_option_from_key(const char *key) {
-        for (int i = 0; i < _CREATE_OPTION_MAX; i++)
-                if (strcmp(create_options[i].key, key) == 0)
-                        return i;
-        return -EINVAL;
+        r = sd_bus_message_read(message, "u", &u);
+        if (r < 0)
+                return r;
+        r = device_bus_check_mtu(u, "Option MTU", error);
+        if (r < 0)
+                return r;
+        *(uint32_t *) field = u;
+        return 0;
 }
 
-static int read_create_option(sd_bus_message *message, Manager *m, CreateOption o,
-                              DeviceConfig *config, sd_bus_error *error) {
-        uint32_t u;
-        int b, r;
+static int read_option_offloads(sd_bus_message *message, void *field, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
 
-        switch (o) {
-        case CREATE_OPTION_MTU:
-                r = sd_bus_message_read(message, "u", &u);
-                if (r < 0)
-                        return r;
-                if (u < DEVICE_MTU_MIN || u > DEVICE_MTU_MAX)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Option MTU %" PRIu32 " is out of range: it must be %u to %u.",
-                                                 u, DEVICE_MTU_MIN, DEVICE_MTU_MAX);
-                config->mtu = u;
+        return bus_read_offloads(message, m->supported_offloads, field, error);
+}
+
+static int read_option_owner(sd_bus_message *message, void *field, void *userdata, sd_bus_error *error) {
+        uint32_t u;
+        int r;
+
+        r = sd_bus_message_read(message, "u", &u);
+        if (r < 0)
+                return r;
+        if (u == UINT32_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Option Owner %" PRIu32 " is not a valid uid.", u);
+        *(uid_t *) field = (uid_t) u;
+        return 0;
+}
+
+static const BusOption create_options[] = {
+        { "MTU",        "u",  offsetof(DeviceConfig, mtu),        read_option_mtu      },
+        { "Offloads",   "as", offsetof(DeviceConfig, offloads),   read_option_offloads },
+        { "Persistent", "b",  offsetof(DeviceConfig, persistent), bus_option_read_bool },
+        { "Owner",      "u",  offsetof(DeviceConfig, owner),      read_option_owner    },
+        { "Raw",        "b",  offsetof(DeviceConfig, raw),        bus_option_read_bool },
+        { "VnetHeader", "b",  offsetof(DeviceConfig, vnet_header), bus_option_read_bool },
+};
+
+static bool create_option_seen(uint32_t seen, const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(create_options); i++)
+                if (strcmp(create_options[i].name, name) == 0)
+                        return BUS_OPTION_SEEN(seen, i);
+        return false;
+}
+
+/* Raw devices have offloads only with VnetHeader, and by default none: their clients set
+ * their own with TUNSETOFFLOAD. */
+static int check_raw_options(DeviceConfig *config, bool offloads_given, sd_bus_error *error) {
+        if (config->vnet_header && !config->raw)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "Option VnetHeader belongs to raw devices only: give Raw true too.");
+        if (!config->raw)
                 return 0;
-        case CREATE_OPTION_OFFLOADS:
-                return bus_read_offloads(message, m->supported_offloads, &config->offloads, error);
-        case CREATE_OPTION_PERSISTENT:
-                r = sd_bus_message_read(message, "b", &b);
-                if (r < 0)
-                        return r;
-                config->persistent = b;
-                return 0;
-        case CREATE_OPTION_OWNER:
-                r = sd_bus_message_read(message, "u", &u);
-                if (r < 0)
-                        return r;
-                if (u == UINT32_MAX)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Option Owner %" PRIu32 " is not a valid uid.", u);
-                config->owner = (uid_t) u;
-                return 0;
-        default:
-                return -EINVAL;
-        }
+        if (!offloads_given)
+                config->offloads = 0;
+        return bus_check_raw_offloads(config->raw, config->vnet_header, config->offloads, error);
 }
 
 /* Reads the a{sv} of CreateDevice into config; every key and type is checked. */
 static int read_create_options(sd_bus_message *message, Manager *m, DeviceConfig *config,
                                sd_bus_error *error) {
-        bool seen[_CREATE_OPTION_MAX] = {};
+        uint32_t seen;
         int r;
 
-        r = sd_bus_message_enter_container(message, 'a', "{sv}");
+        r = bus_read_options(message, create_options, ELEMENTSOF(create_options),
+                             "known options are MTU (u), Offloads (as), Persistent (b), Owner (u), Raw (b) and VnetHeader (b)",
+                             config, m, &seen, error);
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_enter_container(message, 'e', "sv")) > 0) {
-                const char *key, *contents;
-                int o;
-
-                r = sd_bus_message_read(message, "s", &key);
-                if (r < 0)
-                        return r;
-                o = create_option_from_key(key);
-                if (o < 0)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Unknown option '%s'; known options are MTU (u), Offloads (as), Persistent (b) and Owner (u).",
-                                                 key);
-                if (seen[o])
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Option '%s' is given more than once.", key);
-                seen[o] = true;
-
-                r = sd_bus_message_peek_type(message, NULL, &contents);
-                if (r < 0)
-                        return r;
-                if (strcmp(contents, create_options[o].signature) != 0)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Option '%s' must be of type '%s' (%s), not '%s' (%s).",
-                                                 key, create_options[o].signature,
-                                                 bus_type_name(create_options[o].signature),
-                                                 contents, bus_type_name(contents));
-
-                r = sd_bus_message_enter_container(message, 'v', contents);
-                if (r < 0)
-                        return r;
-                r = read_create_option(message, m, o, config, error);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(message);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(message);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(message);
+        return check_raw_options(config, create_option_seen(seen, "Offloads"), error);
 }
 
 static int check_devices_limit(Manager *m, uid_t owner, sd_bus_error *error) {

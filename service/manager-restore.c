@@ -185,7 +185,10 @@ static int manager_attach_recorded(Manager *m, const DeviceRecord *rec, int *ret
                 return r;
         if (ifindex != rec->ifindex)
                 return -ENODEV;
-        r = tun_attach(rec->name, &fd);
+        if (rec->raw)
+                r = tun_attach_raw(rec->name, rec->vnet_header, &fd);
+        else
+                r = tun_attach(rec->name, &fd);
         if (r < 0)
                 return r;
         /* And look again: another TUN may have taken the name in between. */

@@ -56,25 +56,18 @@ static void monitor_overrun(NetcfgMonitor *m) {
 
 /* Reads one datagram: 1 when one was told, 0 when none is queued, or -errno. */
 static int monitor_receive_one(NetcfgMonitor *m) {
-        struct sockaddr_nl sender;
-        socklen_t len = sizeof(sender);
-        ssize_t n;
+        int n;
 
-        n = recvfrom(nl_socket_get_fd(m->listener), m->buffer, DATAGRAM_MAX, MSG_DONTWAIT,
-                     (struct sockaddr *) &sender, &len);
-        if (n < 0) {
-                if (errno == EINTR)
-                        return 1;
-                if (errno == EAGAIN)
-                        return 0;
-                if (errno == ENOBUFS) {
-                        monitor_overrun(m);
-                        return 1;
-                }
-                return negative_errno();
+        n = nl_receive_datagram(m->listener, m->buffer, DATAGRAM_MAX, NULL);
+        if (n == -EAGAIN)
+                return 0;
+        if (n == -ENOBUFS || n == -EMSGSIZE) {     /* messages lost either way */
+                monitor_overrun(m);
+                return 1;
         }
-        if (sender.nl_pid == 0)         /* only the kernel is believed */
-                monitor_dispatch_datagram(m, (size_t) n);
+        if (n < 0)
+                return n;
+        monitor_dispatch_datagram(m, (size_t) n);
         return 1;
 }
 

@@ -87,6 +87,9 @@ int record_save(const char *dir, const DeviceRecord *rec) {
                 if (rec->offloads & o)
                         fprintf(f, "%s ", offload_to_string(o));
         fputc('\n', f);
+        /* Written only for raw devices, so that records of earlier versions read the same. */
+        if (rec->raw)
+                fprintf(f, "RAW=1\nVNET_HEADER=%i\n", rec->vnet_header);
         if (fflush(f) != 0 || ferror(f)) {
                 r = negative_errno();
                 unlink(tmp);
@@ -162,7 +165,13 @@ static int record_load(int dir_fd, const char *id, DeviceRecord *ret) {
                                 rec.ifindex = (int) ifindex;
                 } else if (strcmp(line, "OFFLOADS") == 0)
                         rec.offloads = parse_offloads(value);
+                else if (strcmp(line, "RAW") == 0)
+                        rec.raw = strcmp(value, "1") == 0;
+                else if (strcmp(line, "VNET_HEADER") == 0)
+                        rec.vnet_header = strcmp(value, "1") == 0;
         }
+        if (rec.vnet_header && !rec.raw)
+                return -EBADMSG;
         if (!have_name || !have_owner)
                 return -EBADMSG;
 

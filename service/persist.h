@@ -17,6 +17,8 @@ typedef struct DeviceRecord {
         int ifindex;                    /* tells our device from another of the same name */
         uid_t owner;
         unsigned offloads;
+        bool raw;                       /* a raw device (IFF_MULTI_QUEUE), attached as one */
+        bool vnet_header;               /* raw only: with IFF_VNET_HDR */
 } DeviceRecord;
 
 /* Takes the lock of the state directory (DIR/lock), which the tund that manages the

@@ -549,6 +549,10 @@ static int append_create_options(sd_bus_message *m, const TundCreateOptions *o) 
                 r = sd_bus_message_append(m, "{sv}", "Owner", "u", o->owner);
         if (r >= 0 && o->persistent)
                 r = sd_bus_message_append(m, "{sv}", "Persistent", "b", 1);
+        if (r >= 0 && o->raw)
+                r = sd_bus_message_append(m, "{sv}", "Raw", "b", 1);
+        if (r >= 0 && o->vnet_header)
+                r = sd_bus_message_append(m, "{sv}", "VnetHeader", "b", 1);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         return r;

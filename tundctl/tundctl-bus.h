@@ -48,6 +48,8 @@ typedef struct TundCreateOptions {
         bool set_owner;
         uint32_t owner;
         bool persistent;
+        bool raw;               /* a raw device: clients get queues of the TUN itself */
+        bool vnet_header;       /* raw only: the queues carry a virtio_net_hdr */
 } TundCreateOptions;
 
 typedef struct TundBus TundBus;

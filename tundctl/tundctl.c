@@ -20,7 +20,7 @@
 enum {
         OPT_JSON = 1 << 0,
         OPT_LEGEND = 1 << 1,
-        OPT_CREATE = 1 << 2,    /* --mtu, --offloads, --owner, --persistent */
+        OPT_CREATE = 1 << 2,    /* --mtu, --offloads, --owner, --persistent, --raw, --vnet-header */
         OPT_WATCH = 1 << 3,     /* --watch, --interval */
         OPT_NETCFG = 1 << 4,    /* --peer, --gateway, --metric, --table */
         OPT_ATTACH = 1 << 5,    /* --mode */
@@ -56,11 +56,13 @@ static const Verb verbs[] = {
         {
                 .name = "create", .min_args = 1, .max_args = 1, .run = verb_create,
                 .options = OPT_CREATE,
-                .usage = "create NAME [--mtu=MTU] [--offloads=LIST] [--owner=USER] [--persistent]",
+                .usage = "create NAME [--mtu=MTU] [--offloads=LIST] [--owner=USER] [--persistent] [--raw [--vnet-header]]",
                 .summary = "Create a device",
                 .help = "Create a device. NAME is an interface name or a pattern with one %d.\n"
                         "Without --persistent the device lives while tundctl runs: it waits, and\n"
-                        "removes the device on Ctrl-C or SIGTERM. With --persistent it returns at once.",
+                        "removes the device on Ctrl-C or SIGTERM. With --persistent it returns at once.\n"
+                        "With --raw its packet fds are queues of the TUN itself (--vnet-header: with\n"
+                        "a virtio_net_hdr before each packet).",
         },
         {
                 .name = "delete", .min_args = 1, .max_args = -1, .run = verb_delete,
@@ -153,6 +155,8 @@ static void print_help(void) {
                "     --offloads=LIST     create: offloads, comma-separated, or \"none\"\n"
                "     --owner=USER        create: the user owning the device (name or uid)\n"
                "     --persistent        create: the device outlives tundctl and tund restarts\n"
+               "     --raw               create: a raw device (clients get queues of the TUN)\n"
+               "     --vnet-header       create --raw: its queues carry a virtio_net_hdr\n"
                "  -w --watch             stats: refresh until interrupted\n"
                "     --interval=SEC      stats --watch: seconds between refreshes (default 1)\n"
                "     --peer=ADDRESS      address add: the remote end of a point-to-point link\n"
@@ -259,7 +263,7 @@ static int parse_json(const char *s, JsonMode *ret) {
 
 enum {
         ARG_VERSION = 0x100, ARG_JSON, ARG_NO_LEGEND, ARG_NO_PAGER, ARG_NO_ASK_PASSWORD,
-        ARG_MTU, ARG_OFFLOADS, ARG_OWNER, ARG_PERSISTENT, ARG_INTERVAL,
+        ARG_MTU, ARG_OFFLOADS, ARG_OWNER, ARG_PERSISTENT, ARG_RAW, ARG_VNET_HEADER, ARG_INTERVAL,
         ARG_PEER, ARG_GATEWAY, ARG_METRIC, ARG_TABLE, ARG_MODE,
 };
 
@@ -314,6 +318,14 @@ static int parse_option(Ctl *ctl, Args *a, int c, const char *arg) {
                 a->given |= OPT_CREATE;
                 ctl->create.persistent = true;
                 return 0;
+        case ARG_RAW:
+                a->given |= OPT_CREATE;
+                ctl->create.raw = true;
+                return 0;
+        case ARG_VNET_HEADER:
+                a->given |= OPT_CREATE;
+                ctl->create.vnet_header = true;
+                return 0;
         case 'w':
                 a->given |= OPT_WATCH;
                 ctl->watch = true;
@@ -361,6 +373,8 @@ static int parse_argv(Ctl *ctl, Args *a, int argc, char **argv) {
                 { "offloads",        required_argument, NULL, ARG_OFFLOADS },
                 { "owner",           required_argument, NULL, ARG_OWNER },
                 { "persistent",      no_argument,       NULL, ARG_PERSISTENT },
+                { "raw",             no_argument,       NULL, ARG_RAW },
+                { "vnet-header",     no_argument,       NULL, ARG_VNET_HEADER },
                 { "watch",           no_argument,       NULL, 'w' },
                 { "interval",        required_argument, NULL, ARG_INTERVAL },
                 { "peer",            required_argument, NULL, ARG_PEER },
@@ -384,7 +398,7 @@ static const char *option_names(unsigned opt) {
         switch (opt) {
         case OPT_JSON:   return "--json";
         case OPT_LEGEND: return "--no-legend";
-        case OPT_CREATE: return "--mtu, --offloads, --owner and --persistent";
+        case OPT_CREATE: return "--mtu, --offloads, --owner, --persistent, --raw and --vnet-header";
         case OPT_WATCH:  return "--watch and --interval";
         case OPT_NETCFG: return "--peer, --gateway, --metric and --table";
         default:         return "--mode";

@@ -346,7 +346,7 @@ int dataplane_open_client_with(Dataplane *dp, const ClientOptions *o, uint32_t u
         Client *c;
         int r;
 
-        if (!client_options_valid(o, NULL))
+        if (o->tun || !client_options_valid(o, NULL))
                 return -EINVAL;
         ops = transport_ops_for(o);
         if (!ops)

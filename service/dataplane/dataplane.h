@@ -79,6 +79,8 @@ typedef struct ClientOptions {
         bool vnet;                      /* ring: vnet messages rather than plain packets */
         uint32_t ring_slots;            /* ring: entries per ring, 0 for the default */
         uint32_t slot_size;             /* ring: bytes per slot, 0 for the default */
+        bool tun;                       /* Mode "tun": a raw device's queue, none of the data plane's */
+        bool mode_given;                /* Mode was among the options (raw devices default to tun) */
 } ClientOptions;
 
 /* Whether o is within the documented bounds; says why not in *ret_reason. */

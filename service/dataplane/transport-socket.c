@@ -378,38 +378,20 @@ static void transport_socket_shutdown(Transport *t) {
         (void) shutdown(t->fd, SHUT_RDWR);
 }
 
-const TransportOps transport_socket_packet_ops = {
-        .mode = CLIENT_MODE_PACKET,
-        .vnet = false,
-        .new = new_packet,
-        .free = transport_socket_free,
-        .queue = transport_socket_queue,
-        .flush = transport_socket_flush,
-        .receive = transport_socket_receive,
-        .wait_closed = transport_socket_wait_closed,
-        .shutdown = transport_socket_shutdown,
-};
+/* The three framings differ only in how a transport is made. */
+#define SOCKET_OPS(m, v, n)                                     \
+        {                                                       \
+                .mode = (m),                                    \
+                .vnet = (v),                                    \
+                .new = (n),                                     \
+                .free = transport_socket_free,                  \
+                .queue = transport_socket_queue,                \
+                .flush = transport_socket_flush,                \
+                .receive = transport_socket_receive,            \
+                .wait_closed = transport_socket_wait_closed,    \
+                .shutdown = transport_socket_shutdown,          \
+        }
 
-const TransportOps transport_socket_batch_ops = {
-        .mode = CLIENT_MODE_BATCH,
-        .vnet = false,
-        .new = new_batch,
-        .free = transport_socket_free,
-        .queue = transport_socket_queue,
-        .flush = transport_socket_flush,
-        .receive = transport_socket_receive,
-        .wait_closed = transport_socket_wait_closed,
-        .shutdown = transport_socket_shutdown,
-};
-
-const TransportOps transport_socket_vnet_ops = {
-        .mode = CLIENT_MODE_VNET,
-        .vnet = true,
-        .new = new_vnet,
-        .free = transport_socket_free,
-        .queue = transport_socket_queue,
-        .flush = transport_socket_flush,
-        .receive = transport_socket_receive,
-        .wait_closed = transport_socket_wait_closed,
-        .shutdown = transport_socket_shutdown,
-};
+const TransportOps transport_socket_packet_ops = SOCKET_OPS(CLIENT_MODE_PACKET, false, new_packet);
+const TransportOps transport_socket_batch_ops = SOCKET_OPS(CLIENT_MODE_BATCH, false, new_batch);
+const TransportOps transport_socket_vnet_ops = SOCKET_OPS(CLIENT_MODE_VNET, true, new_vnet);

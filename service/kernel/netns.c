@@ -207,6 +207,56 @@ static int parse_link_reply(struct nl_msg *msg, void *arg) {
         return NL_OK;
 }
 
+static int parse_tun_counters(struct nl_msg *msg, void *arg) {
+        struct nlattr *tb[IFLA_MAX + 1], *info[IFLA_INFO_MAX + 1], *data[IFLA_TUN_MAX + 1];
+        struct nlmsghdr *h = nlmsg_hdr(msg);
+        TunCounters *c = arg;
+
+        if (h->nlmsg_type != RTM_NEWLINK ||
+            nlmsg_parse(h, sizeof(struct ifinfomsg), tb, IFLA_MAX, NULL) < 0)
+                return NL_SKIP;
+        c->found = true;
+        if (tb[IFLA_STATS64] && nla_len(tb[IFLA_STATS64]) >= (int) sizeof(c->stats)) {
+                memcpy(&c->stats, nla_data(tb[IFLA_STATS64]), sizeof(c->stats));
+                c->have_stats = true;
+        }
+        if (tb[IFLA_LINKINFO] && nla_parse_nested(info, IFLA_INFO_MAX, tb[IFLA_LINKINFO], NULL) >= 0 &&
+            info[IFLA_INFO_DATA] && nla_parse_nested(data, IFLA_TUN_MAX, info[IFLA_INFO_DATA], NULL) >= 0 &&
+            data[IFLA_TUN_NUM_QUEUES] && data[IFLA_TUN_NUM_DISABLED_QUEUES]) {
+                c->queues = nla_get_u32(data[IFLA_TUN_NUM_QUEUES]);
+                c->disabled = nla_get_u32(data[IFLA_TUN_NUM_DISABLED_QUEUES]);
+                c->have_queues = true;
+        }
+        return NL_OK;
+}
+
+int netns_tun_get_counters(struct nl_sock *rtnl, int tun_fd, TunCounters *ret) {
+        _cleanup_(nlmsg_freep) struct nl_msg *msg = NULL;
+        TunCounters c = {};
+        char name[IFNAMSIZ];
+        int nsid, r;
+
+        r = netns_nsid_of_tun(rtnl, tun_fd, &nsid);
+        if (r < 0)
+                return r;
+        r = tun_get_info(tun_fd, name, NULL);
+        if (r < 0)
+                return r;
+        r = rtnl_link_build_get_request(0, name, &msg);
+        if (r < 0)
+                return nl_error_to_errno(r);
+        r = link_target(msg, nsid);
+        if (r < 0)
+                return r;
+        r = rtnl_call(rtnl, msg, parse_tun_counters, &c);
+        if (r < 0)
+                return r;
+        if (!c.found)
+                return -ENODEV;
+        *ret = c;
+        return 0;
+}
+
 int netns_link_get(struct nl_sock *rtnl, int nsid, int ifindex, const char *name, LinkState *ret) {
         unsigned flags;
 

@@ -10,6 +10,8 @@
  * (checked here, kernel 6.18), so changing the MTU there means entering the namespace with
  * setns() on a short-lived thread: CAP_SYS_ADMIN, and RestrictNamespaces= must allow net. */
 
+#include <linux/if_link.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -60,5 +62,14 @@ int netns_link_delete(struct nl_sock *rtnl, int nsid, int ifindex);
  * working after the device moved. -EBADFD: the device is gone. */
 int netns_tun_get_link(struct nl_sock *rtnl, int tun_fd, LinkState *ret);
 int netns_tun_delete(struct nl_sock *rtnl, int tun_fd);
+/* What the kernel counts on a TUN link: its queues (multi-queue devices only: attached and
+ * detached ones, each an open file of the device) and its traffic (IFLA_STATS64, as the
+ * link sees it: tx is what went to the TUN's readers). */
+typedef struct TunCounters {
+        bool found, have_queues, have_stats;
+        uint32_t queues, disabled;
+        struct rtnl_link_stats64 stats;
+} TunCounters;
+int netns_tun_get_counters(struct nl_sock *rtnl, int tun_fd, TunCounters *ret);
 /* In another namespace: -EPERM unless tund may enter it (see above). */
 int netns_tun_set_mtu(struct nl_sock *rtnl, int tun_fd, uint32_t mtu);

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Cleanup helpers for libnl-3 objects, and libnl error codes as errno. */
+/* Cleanup helpers for libnl-3 objects, libnl error codes as errno, and the listening
+ * sockets of the link and address monitors (nl-util.c). */
 
 #include <errno.h>
+#include <stddef.h>
 #include <netlink/errno.h>
 #include <netlink/handlers.h>
 #include <netlink/msg.h>
@@ -41,3 +43,15 @@ static inline int nl_error_to_errno(int nlerr) {
         default:                return -EIO;
         }
 }
+
+/* A non-blocking NETLINK_ROUTE socket subscribed to groups (RTNLGRP_*, ended by 0), with
+ * a receive buffer deep enough for a burst of changes (as root SO_RCVBUFFORCE passes
+ * net.core.rmem_max). */
+int nl_listener_open(const int *groups, struct nl_sock **ret);
+
+/* Receives one datagram into buf, without blocking. Returns its length; 0 for one that is
+ * not from the kernel (ignore it); -EAGAIN when none is queued; -ENOBUFS when the kernel
+ * dropped messages (the socket overran); -EMSGSIZE for one larger than size; or another
+ * -errno. When the datagram carries a namespace id (NETLINK_LISTEN_ALL_NSID) it is stored
+ * in *ret_nsid, which is left as it is otherwise. */
+int nl_receive_datagram(struct nl_sock *sk, void *buf, size_t size, int *ret_nsid);

@@ -13,10 +13,6 @@
 #include "nl-util.h"
 #include "rtnl-addr.h"
 
-/* Deep enough for the burst a flush of many routes makes; an overrun is survived anyway
- * (the owner reloads everything). */
-#define LISTENER_RCVBUF (4 * 1024 * 1024)
-
 static size_t family_size(int family) {
         return family == AF_INET ? sizeof(struct in_addr) : sizeof(struct in6_addr);
 }
@@ -320,26 +316,8 @@ int rtnl_route_dump(int ifindex,
 }
 
 int rtnl_netcfg_open_listener(struct nl_sock **ret) {
-        _cleanup_(nl_socket_freep) struct nl_sock *sk = NULL;
-        int size = LISTENER_RCVBUF, fd, r;
+        static const int groups[] = {
+                RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, 0 };
 
-        sk = nl_socket_alloc();
-        if (!sk)
-                return -ENOMEM;
-        nl_socket_disable_seq_check(sk);
-        r = nl_connect(sk, NETLINK_ROUTE);
-        if (r < 0)
-                return nl_error_to_errno(r);
-        r = nl_socket_add_memberships(sk, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR,
-                                      RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, 0);
-        if (r < 0)
-                return nl_error_to_errno(r);
-        r = nl_socket_set_nonblocking(sk);
-        if (r < 0)
-                return nl_error_to_errno(r);
-        fd = nl_socket_get_fd(sk);
-        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
-                (void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-        *ret = TAKE_PTR(sk);
-        return 0;
+        return nl_listener_open(groups, ret);
 }

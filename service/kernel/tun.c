@@ -14,22 +14,28 @@
 
 #define TUN_FLAGS (IFF_TUN|IFF_NO_PI|IFF_VNET_HDR)
 
-static int tun_open(const char *name, short extra_flags, int *ret_fd, char *ret_name) {
+static int tun_raw_flags(bool vnet_header) {
+        return IFF_TUN|IFF_NO_PI|IFF_MULTI_QUEUE|(vnet_header ? IFF_VNET_HDR : 0);
+}
+
+/* flags: the IFF_* of TUNSETIFF. nonblock: for tund's own fds; a queue handed to a client
+ * is opened as a plain open() would give it. */
+static int tun_open(const char *name, int flags, bool nonblock, int *ret_fd, char *ret_name) {
         _cleanup_close_ int fd = -EBADF;
-        struct ifreq ifr = { .ifr_flags = TUN_FLAGS | extra_flags };
+        struct ifreq ifr = { .ifr_flags = (short) flags };
         int hdr_size = sizeof(struct virtio_net_hdr);
 
         if (strlen(name) >= IFNAMSIZ)
                 return -EINVAL;
         strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
 
-        fd = open("/dev/net/tun", O_RDWR|O_CLOEXEC|O_NONBLOCK);
+        fd = open("/dev/net/tun", O_RDWR|O_CLOEXEC|(nonblock ? O_NONBLOCK : 0));
         if (fd < 0)
                 return negative_errno();
         if (ioctl(fd, TUNSETIFF, &ifr) < 0)
                 return negative_errno();
         /* A persistent device keeps the header size an earlier user set. */
-        if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_size) < 0)
+        if ((flags & IFF_VNET_HDR) && ioctl(fd, TUNSETVNETHDRSZ, &hdr_size) < 0)
                 return negative_errno();
 
         if (ret_name) {
@@ -41,26 +47,79 @@ static int tun_open(const char *name, short extra_flags, int *ret_fd, char *ret_
 }
 
 int tun_create(const char *name, int *ret_fd, char ret_name[static IFNAMSIZ]) {
-        return tun_open(name, IFF_TUN_EXCL, ret_fd, ret_name);
+        return tun_open(name, TUN_FLAGS|IFF_TUN_EXCL, true, ret_fd, ret_name);
 }
 
-int tun_attach(const char *name, int *ret_fd) {
-        _cleanup_close_ int fd = -EBADF;
-        char actual[IFNAMSIZ];
+int tun_detach_queue(int fd) {
+        struct ifreq ifr = { .ifr_flags = IFF_DETACH_QUEUE };
+        char name[IFNAMSIZ];
         unsigned flags;
         int r;
 
-        r = tun_open(name, 0, &fd, actual);
+        /* An fd of the fd store was detached by the run that stored it. */
+        r = tun_get_info(fd, name, &flags);
         if (r < 0)
                 return r;
-        r = tun_get_info(fd, actual, &flags);
+        if (flags & IFF_DETACH_QUEUE)
+                return 0;
+        if (ioctl(fd, TUNSETQUEUE, &ifr) < 0)
+                return negative_errno();
+        return 0;
+}
+
+int tun_create_raw(const char *name, bool vnet_header, int *ret_fd, char ret_name[static IFNAMSIZ]) {
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        r = tun_open(name, tun_raw_flags(vnet_header)|IFF_TUN_EXCL, true, &fd, ret_name);
         if (r < 0)
                 return r;
-        /* TUNSETIFF creates a device when none has the name: such a one is not ours and goes
-         * away again when fd is closed. */
-        if (!(flags & IFF_PERSIST))
+        r = tun_detach_queue(fd);
+        if (r < 0)
+                return r;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int tun_open_queue(const char *name, bool vnet_header, int *ret_fd) {
+        return tun_open(name, tun_raw_flags(vnet_header), false, ret_fd, NULL);
+}
+
+/* TUNSETIFF creates a device when none has the name: such a one is not ours and goes away
+ * again when fd is closed. */
+static int tun_attach_flags(const char *name, int flags, int *ret_fd) {
+        _cleanup_close_ int fd = -EBADF;
+        char actual[IFNAMSIZ];
+        unsigned got;
+        int r;
+
+        r = tun_open(name, flags, true, &fd, actual);
+        if (r < 0)
+                return r;
+        r = tun_get_info(fd, actual, &got);
+        if (r < 0)
+                return r;
+        if (!(got & IFF_PERSIST))
                 return -ENODEV;
 
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int tun_attach(const char *name, int *ret_fd) {
+        return tun_attach_flags(name, TUN_FLAGS, ret_fd);
+}
+
+int tun_attach_raw(const char *name, bool vnet_header, int *ret_fd) {
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        r = tun_attach_flags(name, tun_raw_flags(vnet_header), &fd);
+        if (r < 0)
+                return r;
+        r = tun_detach_queue(fd);
+        if (r < 0)
+                return r;
         *ret_fd = TAKE_FD(fd);
         return 0;
 }
@@ -139,7 +198,7 @@ int tun_probe_offloads(unsigned *ret) {
         unsigned supported = 0;
         int r;
 
-        r = tun_open("", 0, &fd, NULL);
+        r = tun_open("", TUN_FLAGS, true, &fd, NULL);
         if (r < 0)
                 return r;
 

@@ -129,7 +129,7 @@ static void test_bad_option_keys(void) {
                 return;
         GDBusConnection *bus = tb_env_bus(env);
         g_autofree char *name = tb_ifname("k");
-        const char *keys[] = { "Bogus", "mtu", "", "MTU " };
+        const char *keys[] = { "Bogus", "mtu", "", "MTU ", "raw", "Vnet" };
         for (size_t i = 0; i < G_N_ELEMENTS(keys); i++)
                 expect_create_error(bus, name, tb_options(keys[i], g_variant_new_uint32(1500), NULL), INVALID_ARGS);
 }
@@ -151,6 +151,11 @@ static void test_bad_option_types(void) {
                 tb_options("Persistent", g_variant_new_string("true"), NULL),
                 tb_options("Owner", g_variant_new_int32(0), NULL),
                 tb_options("Owner", g_variant_new_string("root"), NULL),
+                tb_options("Raw", g_variant_new_uint32(1), NULL),
+                tb_options("Raw", g_variant_new_string("true"), NULL),
+                tb_options("VnetHeader", g_variant_new_int32(1), NULL),
+                /* Types right, but VnetHeader belongs to raw devices only. */
+                tb_options("VnetHeader", g_variant_new_boolean(TRUE), NULL),
         };
         for (size_t i = 0; i < G_N_ELEMENTS(options); i++)
                 expect_create_error(bus, name, options[i], INVALID_ARGS);

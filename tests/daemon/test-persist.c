@@ -48,6 +48,42 @@ static void test_roundtrip(void) {
         g_rmdir(dir);
 }
 
+static void test_raw_roundtrip(void) {
+        g_autofree char *dir = g_dir_make_tmp("test-persist-XXXXXX", NULL);
+        DeviceRecord raw = { .owner = 7, .ifindex = 9, .raw = true, .vnet_header = true,
+                             .offloads = OFFLOAD_CSUM|OFFLOAD_TSO4 };
+        DeviceRecord *loaded = NULL;
+        size_t n = 0;
+
+        g_assert_cmpint(record_new_id(raw.id), ==, 0);
+        strcpy(raw.name, "raw0");
+        g_assert_cmpint(record_save(dir, &raw), ==, 0);
+        g_assert_cmpint(records_load(dir, &loaded, &n), ==, 0);
+        g_assert_cmpuint(n, ==, 1);
+        g_assert_true(loaded[0].raw);
+        g_assert_true(loaded[0].vnet_header);
+        g_assert_cmpuint(loaded[0].offloads, ==, raw.offloads);
+        free(loaded);
+
+        raw.vnet_header = false;
+        g_assert_cmpint(record_save(dir, &raw), ==, 0);
+        g_assert_cmpint(records_load(dir, &loaded, &n), ==, 0);
+        g_assert_cmpuint(n, ==, 1);
+        g_assert_true(loaded[0].raw);
+        g_assert_false(loaded[0].vnet_header);
+        free(loaded);
+        g_assert_cmpint(record_remove(dir, raw.id), ==, 0);
+
+        /* A vnet header belongs to raw devices only. */
+        g_autofree char *bad = write_file(dir, "0123456789abcdef0123456789abcdef",
+                                          "NAME=raw1\nOWNER=1\nVNET_HEADER=1\n");
+        g_assert_cmpint(records_load(dir, &loaded, &n), ==, 0);
+        g_assert_cmpuint(n, ==, 0);
+        free(loaded);
+        g_unlink(bad);
+        g_rmdir(dir);
+}
+
 static void test_broken_and_foreign_files(void) {
         g_autofree char *dir = g_dir_make_tmp("test-persist-XXXXXX", NULL);
         g_autofree char *a = write_file(dir, "0123456789abcdef0123456789abcdef", "OWNER=5\n");
@@ -85,6 +121,7 @@ int main(int argc, char *argv[]) {
         /* The fd store must stay out of these tests. */
         g_unsetenv("NOTIFY_SOCKET");
         g_test_add_func("/persist/roundtrip", test_roundtrip);
+        g_test_add_func("/persist/raw-roundtrip", test_raw_roundtrip);
         g_test_add_func("/persist/broken-and-foreign-files", test_broken_and_foreign_files);
         g_test_add_func("/persist/missing-directory", test_missing_directory);
         return g_test_run();

@@ -13,7 +13,8 @@
  * plain packet (whole, checksums) with the tests' own referee. --one-thread serves both
  * directions from one thread (poll, then recvmmsg/sendmmsg) instead of one thread each. When either fd reads
  * end-of-file it stops, and prints one line per direction:
- *   DIR packets=N bytes=N bad=N maxlen=N reads=N messages=N
+ *   DIR packets=N bytes=N bad=N maxlen=N reads=N messages=N gso=N
+ * (gso: vnet messages whose header has a gso_type, super-packets)
  * and the first problem seen, if any. */
 
 #include <errno.h>
@@ -43,6 +44,7 @@ typedef struct Direction {
         int mode;
         bool single, check;
         uint64_t packets, bytes, bad, maxlen, reads, messages;
+        uint64_t gso;                   /* vnet messages with a gso_type */
         char first_bad[128];
 } Direction;
 
@@ -64,6 +66,9 @@ static void account(Direction *d, const uint8_t *pkt, size_t len) {
 
 static void account_message(Direction *d, const uint8_t *msg, size_t len) {
         d->messages++;
+        /* struct virtio_net_hdr: flags, then gso_type. */
+        if (d->mode == MODE_VNET && len >= 2 && msg[1] != 0)
+                d->gso++;
         if (d->mode != MODE_BATCH) {
                 account(d, msg, len);
                 return;
@@ -315,10 +320,11 @@ int main(int argc, char *argv[]) {
         }
 
         for (int i = 0; i < 2; i++) {
-                printf("%s packets=%llu bytes=%llu bad=%llu maxlen=%llu reads=%llu messages=%llu\n", d[i].name,
+                printf("%s packets=%llu bytes=%llu bad=%llu maxlen=%llu reads=%llu messages=%llu gso=%llu\n", d[i].name,
                        (unsigned long long) d[i].packets, (unsigned long long) d[i].bytes,
                        (unsigned long long) d[i].bad, (unsigned long long) d[i].maxlen,
-                       (unsigned long long) d[i].reads, (unsigned long long) d[i].messages);
+                       (unsigned long long) d[i].reads, (unsigned long long) d[i].messages,
+                       (unsigned long long) d[i].gso);
                 if (d[i].bad)
                         printf("%s first-bad: %s\n", d[i].name, d[i].first_bad);
         }

@@ -4,9 +4,12 @@
  * unprivileged users), monitor and stats --watch read line by line. */
 
 #include <errno.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -508,6 +511,39 @@ static void test_create_delete(void) {
         g_assert_true(tb_wait_link_gone(name));
 }
 
+/* --raw: a raw device, whose packet fd is a queue of the TUN; --vnet-header only with it. */
+static void test_create_raw(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *name = tb_ifname("cr"), *other = tb_ifname("cv");
+        g_autofree char *out = NULL;
+
+        g_assert_cmpint(ctl_run(env, &out, "create", name, "--persistent", "--raw", "--vnet-header",
+                                "--offloads=csum,tso4"), ==, 0);
+        g_assert_true(tb_link_exists(name));
+        g_autofree char *path = tb_get_device_ok(bus, name);
+        g_autoptr(GError) error = NULL;
+        int q = tb_open_packet_fd(bus, path, NULL, &error);
+        g_assert_no_error(error);
+        struct ifreq ifr = {};
+        g_assert_cmpint(ioctl(q, TUNGETIFF, &ifr), ==, 0);
+        g_assert_true(ifr.ifr_flags & IFF_MULTI_QUEUE);
+        g_assert_true(ifr.ifr_flags & IFF_VNET_HDR);
+        close(q);
+        const char *kernel_want[] = { "csum", "tso4", NULL };
+        g_autoptr(GHashTable) want = tb_strv_set(kernel_want);
+        g_autoptr(GHashTable) kernel = tb_link_kernel_offloads(name);
+        tb_assert_sets_equal(kernel, want);
+        g_assert_cmpint(ctl_run(env, NULL, "delete", name), ==, 0);
+        g_assert_true(tb_wait_link_gone(name));
+
+        /* The service refuses a vnet header without --raw. */
+        g_assert_cmpint(ctl_run(env, NULL, "create", other, "--persistent", "--vnet-header"), !=, 0);
+        g_assert_false(tb_link_exists(other));
+}
+
 static void test_create_owner(void) {
         TbEnv *env = tb_test_env();
         if (!env)
@@ -781,6 +817,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/tundctl/stats-watch", test_stats_watch);
         g_test_add_func("/tundctl/create-delete", test_create_delete);
         g_test_add_func("/tundctl/create-owner", test_create_owner);
+        g_test_add_func("/tundctl/create-raw", test_create_raw);
         g_test_add_func("/tundctl/create-held", test_create_held);
         g_test_add_func("/tundctl/exit-codes", test_exit_codes);
         g_test_add_func("/tundctl/monitor", test_monitor);
