@@ -43,6 +43,9 @@ int exit_code_from_errno(int r) {
                 return EXIT_EXISTS;
         case EOPNOTSUPP:
                 return EXIT_NOT_SUPPORTED;
+        case EADDRNOTAVAIL:
+        case ESRCH:
+                return EXIT_NOT_FOUND;
         case EHOSTDOWN:
         case ECONNREFUSED:
         case ENOENT:
@@ -61,6 +64,10 @@ static const char *describe(int r) {
                 return "Access denied";
         case EHOSTDOWN:
                 return "The tund service is not running";
+        case EADDRNOTAVAIL:
+                return "The device has no such address";
+        case ESRCH:
+                return "The device has no such route";
         default:
                 return strerror(-r);
         }

@@ -34,6 +34,8 @@ static int map_error(int r, const sd_bus_error *e) {
                 { SD_BUS_ERROR_UNKNOWN_OBJECT, ENODEV },
                 { SD_BUS_ERROR_UNKNOWN_INTERFACE, ENODEV },
                 { "org.example.Tun1.Error.Exists", EEXIST },
+                { "org.example.Tun1.Error.NoSuchAddress", EADDRNOTAVAIL },
+                { "org.example.Tun1.Error.NoSuchRoute", ESRCH },
                 { "org.example.Tun1.Error.NotSupported", EOPNOTSUPP },
                 { "org.example.Tun1.Error.LimitsExceeded", ENOSPC },
                 { SD_BUS_ERROR_ACCESS_DENIED, EACCES },
@@ -210,73 +212,121 @@ static int read_stats(sd_bus_message *m, TundStat **ret, size_t *ret_n) {
         return 0;
 }
 
-/* One a{sv} option of an address or route, appended to TEXT as " KEYWORD VALUE". */
-static int append_option(sd_bus_message *m, const char *key, char **text) {
-        const char *keyword = strcmp(key, "Peer") == 0 ? "peer" :
-                              strcmp(key, "Gateway") == 0 ? "via" :
-                              strcmp(key, "Metric") == 0 ? "metric" :
-                              strcmp(key, "Table") == 0 ? "table" : key;
-        char type, *joined = NULL, value[32];
-        const char *contents, *s;
-        uint32_t u;
+void tund_net_entries_free(TundNetEntry *entries, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free(entries[i].first);
+                free(entries[i].peer);
+        }
+        free(entries);
+}
+
+/* One option of an address or a route: Peer or Gateway (s), Metric or Table (u); others
+ * are skipped. */
+static int read_net_option(sd_bus_message *m, const char *key, TundNetEntry *e) {
+        const char *s;
+
+        if (strcmp(key, "Peer") == 0 || strcmp(key, "Gateway") == 0) {
+                int r = sd_bus_message_read(m, "v", "s", &s);
+                if (r < 0)
+                        return r;
+                free(e->peer);
+                e->peer = strdup(s);
+                return e->peer ? 0 : -ENOMEM;
+        }
+        if (strcmp(key, "Metric") == 0) {
+                e->has_metric = true;
+                return sd_bus_message_read(m, "v", "u", &e->metric);
+        }
+        if (strcmp(key, "Table") == 0) {
+                e->has_table = true;
+                return sd_bus_message_read(m, "v", "u", &e->table);
+        }
+        return sd_bus_message_skip(m, "v");
+}
+
+/* One (sa{sv}): the address or destination, then its options. */
+static int read_net_entry(sd_bus_message *m, TundNetEntry *e) {
+        const char *first, *key;
         int r;
 
-        r = sd_bus_message_peek_type(m, &type, &contents);
+        r = sd_bus_message_read(m, "s", &first);
         if (r < 0)
                 return r;
-        if (strcmp(contents, "s") == 0) {
-                r = sd_bus_message_read(m, "v", "s", &s);
-        } else if (strcmp(contents, "u") == 0) {
-                r = sd_bus_message_read(m, "v", "u", &u);
-                snprintf(value, sizeof(value), "%" PRIu32, u);
-                s = value;
-        } else
-                return sd_bus_message_skip(m, "v");
-        if (r < 0)
-                return r;
-        if (asprintf(&joined, "%s %s %s", *text, keyword, s) < 0)
+        e->first = strdup(first);
+        if (!e->first)
                 return -ENOMEM;
-        free(*text);
-        *text = joined;
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(m, "s", &key);
+                if (r >= 0)
+                        r = read_net_option(m, key, e);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        return r;
+}
+
+/* a(sa{sv}), as Addresses and Routes carry them. */
+static int read_net_entries(sd_bus_message *m, TundNetEntry **ret, size_t *ret_n) {
+        TundNetEntry *entries = NULL;
+        size_t n = 0;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "(sa{sv})");
+        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'r', "sa{sv}")) > 0) {
+                TundNetEntry *more = reallocarray(entries, n + 1, sizeof(*entries));
+                if (!more) {
+                        r = -ENOMEM;
+                        break;
+                }
+                entries = more;
+                entries[n++] = (TundNetEntry) {};
+                r = read_net_entry(m, &entries[n - 1]);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        if (r < 0) {
+                tund_net_entries_free(entries, n);
+                return r;
+        }
+        *ret = entries;
+        *ret_n = n;
         return 0;
 }
 
-/* a(sa{sv}) as texts: the address or destination, then its options. */
-static int read_entries(sd_bus_message *m, char ***ret) {
+/* "10.8.0.2/24 peer 10.8.0.1", "10.0.0.0/8 via 10.8.0.1 metric 5 table 100". */
+static char *format_net_entry(const TundNetEntry *e, bool route) {
+        char metric[32] = "", table[32] = "", *text;
+
+        if (e->has_metric)
+                snprintf(metric, sizeof(metric), " metric %" PRIu32, e->metric);
+        if (e->has_table)
+                snprintf(table, sizeof(table), " table %" PRIu32, e->table);
+        if (asprintf(&text, "%s%s%s%s%s", e->first, e->peer ? (route ? " via " : " peer ") : "",
+                     e->peer ?: "", metric, table) < 0)
+                return NULL;
+        return text;
+}
+
+/* Addresses or Routes as texts. */
+static int read_entries(sd_bus_message *m, bool route, char ***ret) {
+        TundNetEntry *entries = NULL;
         char **l = strv_new0();
-        const char *first, *key;
+        size_t n = 0;
         int r;
 
         if (!l)
                 return -ENOMEM;
-        r = sd_bus_message_enter_container(m, 'a', "(sa{sv})");
-        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'r', "sa{sv}")) > 0) {
-                _cleanup_free_ char *text = NULL;
-                r = sd_bus_message_read(m, "s", &first);
-                if (r < 0)
-                        break;
-                text = strdup(first);
-                if (!text) {
-                        r = -ENOMEM;
-                        break;
-                }
-                r = sd_bus_message_enter_container(m, 'a', "{sv}");
-                while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                        r = sd_bus_message_read(m, "s", &key);
-                        if (r >= 0)
-                                r = append_option(m, key, &text);
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(m);
-                }
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(m);
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(m);
-                if (r >= 0)
-                        r = strv_push(&l, TAKE_PTR(text));
+        r = read_net_entries(m, &entries, &n);
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                char *text = format_net_entry(&entries[i], route);
+                r = text ? strv_push(&l, text) : -ENOMEM;
         }
-        if (r >= 0)
-                r = sd_bus_message_exit_container(m);
+        tund_net_entries_free(entries, n);
         if (r < 0) {
                 strv_free(l);
                 return r;
@@ -327,10 +377,10 @@ static int read_property(sd_bus_message *m, const char *name, TundDevice *d) {
                         r = read_stats(m, &d->stats, &d->n_stats);
                 } else if (name[0] == 'A') {
                         d->has_addresses = true;
-                        r = read_entries(m, &d->addresses);
+                        r = read_entries(m, false, &d->addresses);
                 } else {
                         d->has_routes = true;
-                        r = read_entries(m, &d->routes);
+                        r = read_entries(m, true, &d->routes);
                 }
                 if (r < 0)
                         return r;
@@ -555,6 +605,75 @@ int tund_bus_set_offloads(TundBus *b, const char *path, char **offloads, sd_bus_
                 return r;
         r = sd_bus_call(b->bus, m, b->interactive ? UINT64_MAX : 0, error, NULL);
         return r < 0 ? map_error(r, error) : 0;
+}
+
+int tund_bus_get_netcfg(TundBus *b, const char *path, bool routes, TundNetEntry **ret, size_t *ret_n,
+                        sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = call(b, path, "org.freedesktop.DBus.Properties", "Get", false, &reply, error,
+                 "ss", DEVICE_IFACE, routes ? "Routes" : "Addresses");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(reply, 'v', "a(sa{sv})");
+        if (r < 0)
+                return r;
+        return read_net_entries(reply, ret, ret_n);
+}
+
+/* A call that may need polkit, built by the caller after its method's name. */
+static int call_message(TundBus *b, sd_bus_message *m, sd_bus_error *error) {
+        int r;
+
+        if (b->interactive) {
+                r = sd_bus_message_set_allow_interactive_authorization(m, true);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_call(b->bus, m, b->interactive ? UINT64_MAX : 0, error, NULL);
+        return r < 0 ? map_error(r, error) : 0;
+}
+
+int tund_bus_change_address(TundBus *b, const char *path, bool add, const TundNetEntry *address,
+                            sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(b->bus, &m, SERVICE, path, DEVICE_IFACE,
+                                           add ? "AddAddress" : "RemoveAddress");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", address->first);
+        if (r >= 0 && add)
+                r = address->peer ? sd_bus_message_append(m, "a{sv}", 1, "Peer", "s", address->peer) :
+                                    sd_bus_message_append(m, "a{sv}", 0);
+        if (r < 0)
+                return r;
+        return call_message(b, m, error);
+}
+
+int tund_bus_change_route(TundBus *b, const char *path, bool add, const TundNetEntry *route,
+                          sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(b->bus, &m, SERVICE, path, DEVICE_IFACE,
+                                           add ? "AddRoute" : "RemoveRoute");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", route->first);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0 && route->peer)
+                r = sd_bus_message_append(m, "{sv}", "Gateway", "s", route->peer);
+        if (r >= 0 && route->has_metric)
+                r = sd_bus_message_append(m, "{sv}", "Metric", "u", route->metric);
+        if (r >= 0 && route->has_table)
+                r = sd_bus_message_append(m, "{sv}", "Table", "u", route->table);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return r;
+        return call_message(b, m, error);
 }
 
 /* The watch: signals as callbacks. */

@@ -34,6 +34,14 @@ typedef struct TundDevice {
         bool has_addresses, has_routes;
 } TundDevice;
 
+/* An address (Addresses) or a route (Routes) of a device, or one to add or remove. */
+typedef struct TundNetEntry {
+        char *first;            /* the address with its prefix, or the destination */
+        char *peer;             /* address: its Peer; route: its Gateway; NULL: none */
+        uint32_t metric, table; /* routes */
+        bool has_metric, has_table;
+} TundNetEntry;
+
 typedef struct TundCreateOptions {
         uint32_t mtu;           /* 0: the service's default */
         char **offloads;        /* NULL: the service's default; an empty list: none */
@@ -77,6 +85,16 @@ int tund_bus_create(TundBus *b, const char *name, const TundCreateOptions *optio
 int tund_bus_delete(TundBus *b, const char *path, sd_bus_error *error);
 int tund_bus_set_mtu(TundBus *b, const char *path, uint32_t mtu, sd_bus_error *error);
 int tund_bus_set_offloads(TundBus *b, const char *path, char **offloads, sd_bus_error *error);
+
+void tund_net_entries_free(TundNetEntry *entries, size_t n);
+/* ROUTES: the device's Routes, else its Addresses. */
+int tund_bus_get_netcfg(TundBus *b, const char *path, bool routes, TundNetEntry **ret, size_t *ret_n,
+                        sd_bus_error *error);
+/* AddAddress or RemoveAddress (which takes no peer); AddRoute or RemoveRoute. */
+int tund_bus_change_address(TundBus *b, const char *path, bool add, const TundNetEntry *address,
+                            sd_bus_error *error);
+int tund_bus_change_route(TundBus *b, const char *path, bool add, const TundNetEntry *route,
+                          sd_bus_error *error);
 
 /* What the service says while a watch runs. Any callback may be NULL. PATH is the device's
  * object path. A property change comes as NAME=VALUE texts ("MTU=1400", "Up=no"). */

@@ -22,6 +22,8 @@ enum {
         OPT_LEGEND = 1 << 1,
         OPT_CREATE = 1 << 2,    /* --mtu, --offloads, --owner, --persistent, --raw, --vnet-header */
         OPT_WATCH = 1 << 3,     /* --watch, --interval */
+        OPT_NETCFG = 1 << 4,    /* --peer, --gateway, --metric, --table */
+        OPT_ATTACH = 1 << 5,    /* --mode */
 };
 
 typedef struct Verb {
@@ -96,6 +98,32 @@ static const Verb verbs[] = {
                 .summary = "Show a device's counters (and rates)",
                 .help = "Show a device's counters; with --watch refresh them with per-second rates.",
         },
+        {
+                .name = "address", .min_args = 1, .max_args = 3, .run = verb_address,
+                .options = OPT_JSON | OPT_LEGEND | OPT_NETCFG,
+                .usage = "address [list] DEVICE | address add DEVICE ADDRESS [--peer=PEER] | address del DEVICE ADDRESS",
+                .summary = "List, add or remove a device's addresses",
+                .help = "List a device's addresses, add one (\"10.8.0.2/24\", \"fd00:8::2/64\"; with --peer\n"
+                        "the remote end of a point-to-point link), or remove one.",
+        },
+        {
+                .name = "route", .min_args = 1, .max_args = 3, .run = verb_route,
+                .options = OPT_JSON | OPT_LEGEND | OPT_NETCFG,
+                .usage = "route [list] DEVICE | route add|del DEVICE DESTINATION [--gateway=ADDR] [--metric=N] [--table=N]",
+                .summary = "List, add or remove routes through a device",
+                .help = "List the routes through a device, add one (\"0.0.0.0/0\", \"10.0.0.0/8\", \"fd00::/8\"),\n"
+                        "or remove the one with this destination, metric and table (and gateway).",
+        },
+        {
+                .name = "attach", .min_args = 2, .max_args = -1, .run = verb_attach,
+                .options = OPT_ATTACH,
+                .usage = "attach DEVICE [--mode=MODE] -- COMMAND [ARGUMENT...]",
+                .summary = "Run a program on a packet fd of a device",
+                .help = "Open a packet fd of DEVICE (mode packet, batch or vnet) and run COMMAND with it\n"
+                        "as fd 3, $TUND_FD, $TUND_MODE and $TUND_DEVICE saying so. A program written\n"
+                        "for an inherited TUN fd (IFF_NO_PI, no vnet header) works on it unchanged in\n"
+                        "mode packet. No password is asked: the device's owner or root.",
+        },
 };
 
 static const Verb *find_verb(const char *name) {
@@ -118,7 +146,8 @@ static void print_help(void) {
         printf("\nOptions:\n"
                "  -h --help              Show this help, or a command's\n"
                "     --version           Show the version\n"
-               "     --json=MODE         Output JSON: short, pretty or off (list, status, stats)\n"
+               "     --json=MODE         Output JSON: short, pretty or off (list, status, stats,\n"
+               "                         address, route)\n"
                "     --no-legend         Leave out column headers and the summary\n"
                "     --no-pager          Do not pipe output into a pager\n"
                "     --no-ask-password   Do not ask for a password (no polkit agent)\n"
@@ -130,6 +159,11 @@ static void print_help(void) {
                "     --vnet-header       create --raw: its queues carry a virtio_net_hdr\n"
                "  -w --watch             stats: refresh until interrupted\n"
                "     --interval=SEC      stats --watch: seconds between refreshes (default 1)\n"
+               "     --peer=ADDRESS      address add: the remote end of a point-to-point link\n"
+               "     --gateway=ADDRESS   route: the gateway\n"
+               "     --metric=N          route: the metric (0-4294967295)\n"
+               "     --table=N           route: the routing table (1-4294967295; default main)\n"
+               "     --mode=MODE         attach: packet (default), batch or vnet\n"
                "\nSee the tundctl(1) man page for details.\n");
 }
 
@@ -193,6 +227,28 @@ static int parse_interval(const char *s, uint64_t *ret) {
         return 0;
 }
 
+static int parse_u32(const char *s, uint32_t *ret) {
+        char *end;
+        unsigned long long u;
+
+        errno = 0;
+        u = strtoull(s, &end, 10);
+        if (errno || end == s || *end || s[0] == '-' || u > UINT32_MAX)
+                return -EINVAL;
+        *ret = (uint32_t) u;
+        return 0;
+}
+
+static int set_text(char **field, const char *arg) {
+        char *copy = strdup(arg);
+
+        if (!copy)
+                return -ENOMEM;
+        free(*field);
+        *field = copy;
+        return 0;
+}
+
 static int parse_json(const char *s, JsonMode *ret) {
         if (strcmp(s, "short") == 0)
                 *ret = JSON_SHORT;
@@ -208,6 +264,7 @@ static int parse_json(const char *s, JsonMode *ret) {
 enum {
         ARG_VERSION = 0x100, ARG_JSON, ARG_NO_LEGEND, ARG_NO_PAGER, ARG_NO_ASK_PASSWORD,
         ARG_MTU, ARG_OFFLOADS, ARG_OWNER, ARG_PERSISTENT, ARG_RAW, ARG_VNET_HEADER, ARG_INTERVAL,
+        ARG_PEER, ARG_GATEWAY, ARG_METRIC, ARG_TABLE, ARG_MODE,
 };
 
 typedef struct Args {
@@ -277,6 +334,28 @@ static int parse_option(Ctl *ctl, Args *a, int c, const char *arg) {
                 a->given |= OPT_WATCH;
                 return parse_interval(arg, &ctl->interval_usec) < 0 ?
                         usage_error("Invalid interval \"%s\": seconds, 0.01 or more.", arg) : 0;
+        case ARG_PEER:
+        case ARG_GATEWAY:
+                a->given |= OPT_NETCFG;
+                *(c == ARG_PEER ? &ctl->peer_given : &ctl->gateway_given) = true;
+                if (ctl->peer_given && ctl->gateway_given)
+                        return usage_error("--%s: --peer is for addresses and --gateway for routes, not both.",
+                                           c == ARG_PEER ? "peer" : "gateway");
+                return set_text(&ctl->netcfg.peer, arg) < 0 ? EXIT_GENERIC : 0;
+        case ARG_METRIC:
+                a->given |= OPT_NETCFG;
+                ctl->netcfg.has_metric = true;
+                return parse_u32(arg, &ctl->netcfg.metric) < 0 ?
+                        usage_error("Invalid metric \"%s\": a number from 0 to 4294967295.", arg) : 0;
+        case ARG_TABLE:
+                a->given |= OPT_NETCFG;
+                ctl->netcfg.has_table = true;
+                return parse_u32(arg, &ctl->netcfg.table) < 0 ?
+                        usage_error("Invalid table \"%s\": a number from 1 to 4294967295.", arg) : 0;
+        case ARG_MODE:
+                a->given |= OPT_ATTACH;
+                ctl->attach_mode = arg;
+                return 0;
         default:
                 return EXIT_INVALID;    /* getopt said why */
         }
@@ -298,6 +377,11 @@ static int parse_argv(Ctl *ctl, Args *a, int argc, char **argv) {
                 { "vnet-header",     no_argument,       NULL, ARG_VNET_HEADER },
                 { "watch",           no_argument,       NULL, 'w' },
                 { "interval",        required_argument, NULL, ARG_INTERVAL },
+                { "peer",            required_argument, NULL, ARG_PEER },
+                { "gateway",         required_argument, NULL, ARG_GATEWAY },
+                { "metric",          required_argument, NULL, ARG_METRIC },
+                { "table",           required_argument, NULL, ARG_TABLE },
+                { "mode",            required_argument, NULL, ARG_MODE },
                 {}
         };
         int c, r;
@@ -315,7 +399,9 @@ static const char *option_names(unsigned opt) {
         case OPT_JSON:   return "--json";
         case OPT_LEGEND: return "--no-legend";
         case OPT_CREATE: return "--mtu, --offloads, --owner, --persistent, --raw and --vnet-header";
-        default:         return "--watch and --interval";
+        case OPT_WATCH:  return "--watch and --interval";
+        case OPT_NETCFG: return "--peer, --gateway, --metric and --table";
+        default:         return "--mode";
         }
 }
 
@@ -342,7 +428,7 @@ static int run_verb(Ctl *ctl, const Args *a, int argc, char **argv) {
                 print_verb_help(v);
                 return EXIT_OK;
         }
-        for (unsigned opt = 1; opt <= OPT_WATCH; opt <<= 1)
+        for (unsigned opt = 1; opt <= OPT_ATTACH; opt <<= 1)
                 if ((a->given & opt) && !(v->options & opt)) {
                         fprintf(stderr, "tundctl: %s: %s do not apply.\n", v->name, option_names(opt));
                         return EXIT_INVALID;
@@ -377,5 +463,6 @@ int main(int argc, char **argv) {
         pager_close();
         tund_bus_free(ctl.bus);
         strv_free(ctl.create.offloads);
+        free(ctl.netcfg.peer);
         return r;
 }

@@ -19,6 +19,7 @@ enum {
         EXIT_EXISTS = 5,        /* the name is taken */
         EXIT_NOT_SUPPORTED = 6, /* an offload this kernel lacks */
         EXIT_NO_SERVICE = 7,    /* tund is not running and could not be started */
+        EXIT_NOT_FOUND = 8,     /* no such address or route on the device */
 };
 
 typedef enum JsonMode {
@@ -36,6 +37,9 @@ typedef struct Ctl {
         bool watch;
         uint64_t interval_usec;
         TundCreateOptions create;       /* --mtu, --offloads, --owner, --persistent */
+        TundNetEntry netcfg;            /* --peer or --gateway, --metric, --table */
+        bool peer_given, gateway_given;
+        const char *attach_mode;        /* --mode */
         TundBus *bus;
 } Ctl;
 
@@ -60,6 +64,9 @@ int verb_set_mtu(Ctl *ctl, int argc, char **argv);
 int verb_set_offloads(Ctl *ctl, int argc, char **argv);
 int verb_monitor(Ctl *ctl, int argc, char **argv);
 int verb_stats(Ctl *ctl, int argc, char **argv);
+int verb_address(Ctl *ctl, int argc, char **argv);
+int verb_route(Ctl *ctl, int argc, char **argv);
+int verb_attach(Ctl *ctl, int argc, char **argv);
 
 /* Event-loop verbs end on SIGINT and SIGTERM: blocks them for sd-event. */
 int block_exit_signals(void);

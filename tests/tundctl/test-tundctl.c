@@ -544,6 +544,143 @@ static void test_create_raw(void) {
         g_assert_false(tb_link_exists(other));
 }
 
+/* Up, without the IPv6 link-local address that would add traffic and addresses of its own. */
+static void link_up(const char *name) {
+        const char *mode[] = { "ip", "link", "set", name, "addrgenmode", "none", NULL };
+        const char *up[] = { "ip", "link", "set", name, "up", NULL };
+
+        g_assert_cmpint(tb_run(mode, NULL, NULL), ==, 0);
+        g_assert_cmpint(tb_run(up, NULL, NULL), ==, 0);
+}
+
+/* address and route: add, list (plain, JSON), del, and their errors as exit codes. */
+static void test_address_route(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *name = tb_ifname("ar");
+        g_autofree char *path = tb_create_ok(bus, name, NULL);
+        g_autofree char *plain = NULL, *json = NULL, *routes = NULL, *route_json = NULL;
+
+        link_up(name);
+        g_assert_cmpint(ctl_run(env, NULL, "address", "add", name, "10.61.0.2/24"), ==, 0);
+        g_assert_cmpint(ctl_run(env, NULL, "address", "add", path, "10.61.1.2/32", "--peer=10.61.1.1"), ==, 0);
+        g_assert_cmpint(ctl_run(env, NULL, "address", "add", name, "fd61::2/64"), ==, 0);
+        g_assert_cmpint(ctl_run(env, &plain, "address", name), ==, 0);
+        g_assert_true(g_str_has_prefix(plain, "ADDRESS "));
+        g_assert_true(has_line_starting(plain, "10.61.1.2/32 10.61.1.1"));
+        g_assert_true(g_str_has_suffix(plain, "\n3 addresses listed.\n"));
+        g_assert_cmpint(ctl_run(env, &json, "address", "list", name, "--json=short"), ==, 0);
+        g_autofree char *got = json_query(json, "print(sorted((e['address'], e['peer']) for e in d))");
+        g_assert_cmpstr(got, ==, "[('10.61.0.2/24', None), ('10.61.1.2/32', '10.61.1.1'), ('fd61::2/64', None)]");
+
+        g_assert_cmpint(ctl_run(env, NULL, "route", "add", name, "10.62.0.0/16", "--metric=7", "--table=100"), ==, 0);
+        g_assert_cmpint(ctl_run(env, NULL, "route", "add", name, "10.63.0.0/16", "--gateway=10.61.0.1"), ==, 0);
+        g_assert_cmpint(ctl_run(env, &routes, "route", name, "--no-legend"), ==, 0);
+        g_assert_true(has_line_starting(routes, "10.63.0.0/16 10.61.0.1"));
+        g_assert_null(strstr(routes, "DESTINATION"));
+        g_assert_cmpint(ctl_run(env, &route_json, "route", "show", name, "--json=pretty"), ==, 0);
+        g_autofree char *table = json_query(route_json,
+                "print([(e['gateway'], e['metric'], e['table']) for e in d if e['destination'] == '10.62.0.0/16'])");
+        g_assert_cmpstr(table, ==, "[(None, 7, 100)]");
+
+        /* Errors: there already (5), not there (8), unparsable (2), options out of place (2). */
+        g_assert_cmpint(ctl_run(env, NULL, "address", "add", name, "10.61.0.2/24"), ==, 5);
+        g_assert_cmpint(ctl_run(env, NULL, "route", "add", name, "10.62.0.0/16", "--metric=7", "--table=100"), ==, 5);
+        g_assert_cmpint(ctl_run(env, NULL, "address", "del", name, "10.61.9.9/24"), ==, 8);
+        g_assert_cmpint(ctl_run(env, NULL, "route", "del", name, "10.62.0.0/16"), ==, 8);
+        g_assert_cmpint(ctl_run(env, NULL, "address", "add", name, "10.61.0.300/24"), ==, 2);
+        g_assert_cmpint(ctl_run(env, NULL, "address", "del", name, "10.61.0.2/24", "--peer=10.61.0.1"), ==, 2);
+        g_assert_cmpint(ctl_run(env, NULL, "address", "add", name, "10.61.5.2/24", "--metric=1"), ==, 2);
+        g_assert_cmpint(ctl_run(env, NULL, "route", "list", name, "--table=100"), ==, 2);
+        g_assert_cmpint(ctl_run(env, NULL, "route", "add", name, "10.64.0.0/16", "--peer=10.61.0.1"), ==, 2);
+        g_assert_cmpint(ctl_run(env, NULL, "route", "add", name, "10.64.0.0/16", "--table=x"), ==, 2);
+        g_assert_cmpint(ctl_run(env, NULL, "address", "frob", name), ==, 2);
+        g_assert_cmpint(ctl_run(env, NULL, "address", "add", name), ==, 2);
+        g_assert_cmpint(ctl_run(env, NULL, "address", "no-such-device-here"), ==, 3);
+        g_assert_cmpint(ctl_run(env, NULL, "stats", name, "--metric=1"), ==, 2);
+
+        g_assert_cmpint(ctl_run(env, NULL, "route", "del", name, "10.62.0.0/16", "--metric=7", "--table=100"), ==, 0);
+        g_assert_cmpint(ctl_run(env, NULL, "address", "remove", name, "10.61.1.2/32"), ==, 0);
+        g_free(g_steal_pointer(&json));
+        g_assert_cmpint(ctl_run(env, &json, "address", name, "--json=short"), ==, 0);
+        g_free(g_steal_pointer(&got));
+        got = json_query(json, "print(sorted(e['address'] for e in d))");
+        g_assert_cmpstr(got, ==, "['10.61.0.2/24', 'fd61::2/64']");
+        tb_delete_ok(bus, path);
+}
+
+/* configure-network: an owner without it is refused, one the rule allows is not. */
+static void test_address_authorization(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        const TbUser *owner = tb_env_user(env, TB_ROLE_CREATE), *network = tb_env_user(env, TB_ROLE_NETWORK);
+        g_autofree char *a = tb_ifname("aa"), *b = tb_ifname("ab");
+        g_autofree char *pa = tb_create_ok(bus, a, tb_options("Owner", g_variant_new_uint32(owner->uid), NULL));
+        g_autofree char *pb = tb_create_ok(bus, b, tb_options("Owner", g_variant_new_uint32(network->uid), NULL));
+
+        link_up(a);
+        link_up(b);
+        g_assert_cmpint(ctl_run_as(env, owner, NULL, "address", "add", a, "10.65.0.2/24", "--no-ask-password", NULL), ==, 4);
+        g_assert_cmpint(ctl_run_as(env, network, NULL, "address", "add", b, "10.65.1.2/24", "--no-ask-password", NULL), ==, 0);
+        g_assert_cmpint(ctl_run_as(env, network, NULL, "route", "add", b, "10.66.0.0/16", "--no-ask-password", NULL), ==, 0);
+        /* Reading is open to everyone. */
+        g_autofree char *listed = NULL;
+        g_assert_cmpint(ctl_run_as(env, owner, &listed, "route", b, "--no-legend", NULL), ==, 0);
+        g_assert_true(has_line_starting(listed, "10.66.0.0/16"));
+        tb_delete_ok(bus, pa);
+        tb_delete_ok(bus, pb);
+}
+
+/* attach: the program gets a packet fd as fd 3 and the kernel's packets on it. */
+static void test_attach(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        const TbUser *owner = tb_env_user(env, TB_ROLE_NOBODY), *other = tb_env_user(env, TB_ROLE_DENIED);
+        g_autofree char *name = tb_ifname("at");
+        g_autofree char *path = tb_create_ok(bus, name, tb_options("Owner", g_variant_new_uint32(owner->uid), NULL));
+        /* Reads packets from fd 3 until a UDP datagram, and tells what it saw. */
+        const char *reader =
+                "import os, sys\n"
+                "print(os.environ['TUND_FD'], os.environ['TUND_MODE'], os.environ['TUND_DEVICE'], flush=True)\n"
+                "while True:\n"
+                "    p = os.read(int(os.environ['TUND_FD']), 65535)\n"
+                "    if p[0] >> 4 == 4 and p[9] == 17:\n"
+                "        print('udp', len(p), flush=True)\n"
+                "        break\n";
+
+        link_up(name);
+        g_assert_cmpint(ctl_run(env, NULL, "address", "add", name, "10.67.0.1/24"), ==, 0);
+        g_autoptr(Running) r = running_new_as(env, owner, "attach", name, "--", "python3", "-c", reader, NULL);
+        g_autofree char *first = g_strdup_printf("3 packet %s", name);
+        g_assert_nonnull(wait_line(r, 0, 0, first));
+        const char *send[] = { "python3", "-c",
+                "import socket\n"
+                "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                "for _ in range(3): s.sendto(b'x' * 20, ('10.67.0.2', 9))\n", NULL };
+        g_assert_cmpint(tb_run(send, NULL, NULL), ==, 0);
+        g_assert_nonnull(wait_line(r, 0, 0, "udp 48"));
+        g_assert_true(tb_wait_until(running_ended, r));
+        g_assert_cmpint(r->status, ==, 0);
+
+        /* Modes, refusals and failures. */
+        g_autofree char *out = NULL;
+        g_assert_cmpint(ctl_run(env, &out, "attach", name, "--mode=batch", "--", "sh", "-c", "echo $TUND_MODE"), ==, 0);
+        g_assert_cmpstr(out, ==, "batch\n");
+        g_assert_cmpint(ctl_run(env, NULL, "attach", name, "--mode=ring", "--", "true"), ==, 2);
+        g_assert_cmpint(ctl_run(env, NULL, "attach", name, "--mode=frob", "--", "true"), ==, 2);
+        g_assert_cmpint(ctl_run(env, NULL, "attach", name), ==, 2);
+        g_assert_cmpint(ctl_run(env, NULL, "attach", "no-such-device-here", "--", "true"), ==, 3);
+        g_assert_cmpint(ctl_run(env, NULL, "attach", name, "--", "/no/such/program"), ==, 127);
+        g_assert_cmpint(ctl_run_as(env, other, NULL, "attach", name, "--", "true", NULL), ==, 4);
+        tb_delete_ok(bus, path);
+}
+
 static void test_create_owner(void) {
         TbEnv *env = tb_test_env();
         if (!env)
@@ -818,6 +955,9 @@ int main(int argc, char **argv) {
         g_test_add_func("/tundctl/create-delete", test_create_delete);
         g_test_add_func("/tundctl/create-owner", test_create_owner);
         g_test_add_func("/tundctl/create-raw", test_create_raw);
+        g_test_add_func("/tundctl/address-route", test_address_route);
+        g_test_add_func("/tundctl/address-authorization", test_address_authorization);
+        g_test_add_func("/tundctl/attach", test_attach);
         g_test_add_func("/tundctl/create-held", test_create_held);
         g_test_add_func("/tundctl/exit-codes", test_exit_codes);
         g_test_add_func("/tundctl/monitor", test_monitor);
