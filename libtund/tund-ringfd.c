@@ -338,7 +338,7 @@ static int rx_check_end(tund_fd *t) {
         if (r < 0)
                 return tund_fd_fail(t, r);
         if (r & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) {
-                uint32_t p;
+                uint32_t p = 0;
                 /* Packets published before the end are still handed out. */
                 if (rx_producer(t, &p) < 0)
                         return tund_fd_error(t);
@@ -359,7 +359,7 @@ static void rx_release(RingMap *m) {
 int tund_ring_recv(tund_fd *t, struct tund_packet *pkts, unsigned n) {
         RingMap *m = t->ring;
         unsigned out = 0;
-        uint32_t p;
+        uint32_t p = 0;
         int r;
 
         if (m->rx_cons != m->rx_released)
@@ -397,7 +397,7 @@ int tund_ring_recv(tund_fd *t, struct tund_packet *pkts, unsigned n) {
 int tund_ring_peek(tund_fd *t, struct tund_packet *pkts, unsigned n) {
         RingMap *m;
         unsigned out = 0;
-        uint32_t p;
+        uint32_t p = 0;
         int r;
 
         if (t->mode != TUND_MODE_RING)
@@ -492,7 +492,7 @@ static int drain_socket(tund_fd *t) {
 
 int tund_ring_wait(tund_fd *t, int timeout_ms) {
         RingMap *m = t->ring;
-        uint32_t p;
+        uint32_t p = 0;
         int r;
 
         r = rx_producer(t, &p);

@@ -10,7 +10,7 @@
 
 static int interface_ioctl(int ioctl_fd, unsigned long request, const char *name, struct ifreq *ifr) {
         *ifr = (struct ifreq) {};
-        strncpy(ifr->ifr_name, name, IFNAMSIZ - 1);
+        memcpy(ifr->ifr_name, name, strnlen(name, IFNAMSIZ - 1));
         if (ioctl(ioctl_fd, request, ifr) < 0)
                 /* ENODEV: the name we asked by is no longer this device's. */
                 return errno == ENODEV ? -EAGAIN : negative_errno();

@@ -47,7 +47,7 @@ static int open_tun(const char *name) {
 
         if (fd < 0)
                 return -errno;
-        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+        memcpy(ifr.ifr_name, name, strnlen(name, sizeof(ifr.ifr_name) - 1));
         if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
                 int r = -errno;
                 close(fd);
