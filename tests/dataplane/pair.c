@@ -5,8 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "netns-util.h"
 #include "pair.h"
+#include "tb-netns.h"
 #include "traffic.h"
 
 unsigned get_clients(GDBusConnection *bus, const char *path) {

@@ -17,9 +17,9 @@
 
 #include "dataplane.h"
 #include "harness.h"
-#include "netns-util.h"
 #include "packet-check.h"
 #include "pair.h"
+#include "tb-netns.h"
 #include "traffic.h"
 
 #define MTU 1500u
@@ -772,15 +772,12 @@ static void test_eof_on_stop(void) {
 
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
-        ns_a = name_with_pid("tra");
-        ns_b = name_with_pid("trb");
-        ns_c = name_with_pid("trc");
-        if_a = name_with_pid("trd");
-        if_b = name_with_pid("tre");
-        if_c = name_with_pid("trf");
-        netns_remove_stale("tra");
-        netns_remove_stale("trb");
-        netns_remove_stale("trc");
+        ns_a = tb_ifname("tra");
+        ns_b = tb_ifname("trb");
+        ns_c = tb_ifname("trc");
+        if_a = tb_ifname("trd");
+        if_b = tb_ifname("tre");
+        if_c = tb_ifname("trf");
         signal(SIGPIPE, SIG_IGN);
         g_test_add_func("/packet-fd/authorization", test_authorization);
         g_test_add_func("/packet-fd/bad-options", test_bad_options);
@@ -797,11 +794,11 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/packet-fd/half-close", test_half_close);
         g_test_add_func("/packet-fd/eof-on-stop", test_eof_on_stop);
         int r = tb_test_run();
-        free(ns_a);
-        free(ns_b);
-        free(ns_c);
-        free(if_a);
-        free(if_b);
-        free(if_c);
+        g_free(ns_a);
+        g_free(ns_b);
+        g_free(ns_c);
+        g_free(if_a);
+        g_free(if_b);
+        g_free(if_c);
         return r;
 }

@@ -18,10 +18,10 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "netns-util.h"
 #include "packet-check.h"
 #include "pair.h"
 #include "ring-client.h"
+#include "tb-netns.h"
 #include "traffic.h"
 
 #define MTU 1500u
@@ -511,15 +511,12 @@ static void test_end(void) {
 
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
-        ns_a = name_with_pid("tga");
-        ns_b = name_with_pid("tgb");
-        ns_c = name_with_pid("tgc");
-        if_a = name_with_pid("tgd");
-        if_b = name_with_pid("tge");
-        if_c = name_with_pid("tgf");
-        netns_remove_stale("tga");
-        netns_remove_stale("tgb");
-        netns_remove_stale("tgc");
+        ns_a = tb_ifname("tga");
+        ns_b = tb_ifname("tgb");
+        ns_c = tb_ifname("tgc");
+        if_a = tb_ifname("tgd");
+        if_b = tb_ifname("tge");
+        if_c = tb_ifname("tgf");
         signal(SIGPIPE, SIG_IGN);
         g_test_add_func("/ring/options", test_options);
         g_test_add_func("/ring/sealed", test_sealed);

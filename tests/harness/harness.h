@@ -81,7 +81,8 @@ void tb_env_stop_bus(TbEnv *env);
  * runs for it: tb_env_new() starts one, tb_reap_at_exit() one alone. SUFFIX must not start
  * with a digit. */
 char *tb_ifname(const char *suffix);
-/* For tests that make links or namespaces without the bus environment. */
+/* For tests and benchmarks that make links or namespaces without the bus environment; it
+ * also removes what test processes that are gone left behind, as tb_env_new() does. */
 void tb_reap_at_exit(void);
 
 /* polkit */
