@@ -48,15 +48,13 @@
 #include <unistd.h>
 
 #include "dataplane.h"
-#include "macro.h"
-#include "netns-util.h"
+#include "harness.h"
 #include "offload-names.h"
 #include "seqpacket-cost.h"
+#include "tb-netns.h"
 
-#define NS_A "tpba"
-#define NS_B "tpbb"
-#define IF_A "tpb0"
-#define IF_B "tpb1"
+/* Names unique to this process (tb_ifname()), which the harness's reaper removes. */
+static char *ns_a_name, *ns_b_name, *tun_a_name, *tun_b_name, *veth_a_name, *veth_b_name;
 #define ADDR_B "10.79.0.2"
 #define MSS_BYTES 1448.0
 
@@ -117,16 +115,16 @@ static double packets_moved(double gbps) {
 }
 
 static void setup_namespaces(const char *if_a, const char *if_b) {
-        if (netns_setup(NS_A, if_a, "10.79.0.1/24", NULL, 1500) < 0 ||
-            netns_setup(NS_B, if_b, ADDR_B "/24", NULL, 1500) < 0) {
+        if (netns_setup(ns_a_name, if_a, "10.79.0.1/24", NULL, 1500) < 0 ||
+            netns_setup(ns_b_name, if_b, ADDR_B "/24", NULL, 1500) < 0) {
                 fprintf(stderr, "Failed to set up the namespaces\n");
                 exit(1);
         }
 }
 
 static void teardown_namespaces(void) {
-        netns_remove(NS_A);
-        netns_remove(NS_B);
+        netns_remove(ns_a_name);
+        netns_remove(ns_b_name);
 }
 
 /* Counts the system calls of a process (all its threads) with perf, from now until
@@ -234,14 +232,14 @@ static double run_iperf(void) {
         double bps = -1;
         pid_t server;
 
-        server = spawn_command("ip", "netns", "exec", NS_B, "iperf3", "-s", "-1", "-B", ADDR_B, NULL);
+        server = spawn_command("ip", "netns", "exec", ns_b_name, "iperf3", "-s", "-1", "-B", ADDR_B, NULL);
         if (server < 0)
                 return -1;
         for (unsigned attempt = 0; attempt < 50; attempt++) {
                 usleep(100 * 1000);
                 free(out);
                 out = NULL;
-                if (run_command_capture(&out, "ip", "netns", "exec", NS_A, "iperf3", "-c", ADDR_B,
+                if (run_command_capture(&out, "ip", "netns", "exec", ns_a_name, "iperf3", "-c", ADDR_B,
                                         "-t", seconds, "-J", NULL) == 0)
                         break;
                 if (out && !strstr(out, "unable to connect"))
@@ -362,13 +360,13 @@ static Result run_tund_with(ClientOptions o, const char *name, Client client) {
         double self0, client0, self1, client1;
         pid_t fwd;
 
-        tun_a = tun_open(IF_A);
-        tun_b = tun_open(IF_B);
+        tun_a = tun_open(tun_a_name);
+        tun_b = tun_open(tun_b_name);
         if (tun_a < 0 || tun_b < 0 || sd_event_new(&loop) < 0) {
                 fprintf(stderr, "Failed to open the TUN devices\n");
                 exit(1);
         }
-        setup_namespaces(IF_A, IF_B);
+        setup_namespaces(tun_a_name, tun_b_name);
         if (dataplane_new(&dp_a, loop, tun_a, 1500, all, NULL, NULL) < 0 ||
             dataplane_new(&dp_b, loop, tun_b, 1500, all, NULL, NULL) < 0 ||
             dataplane_open_client_with(dp_a, &o, 0, &fd_a) < 0 ||
@@ -440,13 +438,13 @@ static Result run_tun_bridge(bool vnet) {
         double client0, client1;
         pid_t fwd;
 
-        tun_a = vnet ? tun_open(IF_A) : tun_open_flags(IF_A, flags);
-        tun_b = vnet ? tun_open(IF_B) : tun_open_flags(IF_B, flags);
+        tun_a = vnet ? tun_open(tun_a_name) : tun_open_flags(tun_a_name, flags);
+        tun_b = vnet ? tun_open(tun_b_name) : tun_open_flags(tun_b_name, flags);
         if (tun_a < 0 || tun_b < 0) {
                 fprintf(stderr, "Failed to open the TUN devices\n");
                 exit(1);
         }
-        setup_namespaces(IF_A, IF_B);
+        setup_namespaces(tun_a_name, tun_b_name);
         fwd = forwarder_start(forwarder_path, vnet ? "vnet" : "packet", tun_a, tun_b, "--single", NULL, &out_fd);
         if (fwd < 0)
                 exit(1);
@@ -469,11 +467,11 @@ static Result run_tun_bridge(bool vnet) {
 static Result run_veth(void) {
         Result res = RESULT_NONE;
 
-        if (run_command("ip", "link", "add", "tpbv0", "type", "veth", "peer", "name", "tpbv1", NULL) != 0) {
+        if (run_command("ip", "link", "add", veth_a_name, "type", "veth", "peer", "name", veth_b_name, NULL) != 0) {
                 fprintf(stderr, "Failed to create the veth pair\n");
                 exit(1);
         }
-        setup_namespaces("tpbv0", "tpbv1");
+        setup_namespaces(veth_a_name, veth_b_name);
         measure_iperf(&res);
         teardown_namespaces();  /* removes the pair with them */
         return res;
@@ -596,6 +594,13 @@ int main(int argc, char *argv[]) {
                 rounds = MAX(1, MIN(MAX_ROUNDS, atoi(argv[2])));
         if (argc > 3)
                 only = argv[3];
+        tb_reap_at_exit();
+        ns_a_name = tb_ifname("pba");
+        ns_b_name = tb_ifname("pbb");
+        tun_a_name = tb_ifname("pb0");
+        tun_b_name = tb_ifname("pb1");
+        veth_a_name = tb_ifname("pbv0");
+        veth_b_name = tb_ifname("pbv1");
         if (getenv("DATAPLANE_FORWARD"))
                 forwarder_path = getenv("DATAPLANE_FORWARD");
         signal(SIGPIPE, SIG_IGN);

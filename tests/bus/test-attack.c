@@ -35,15 +35,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define ACCESS_DENIED "org.freedesktop.DBus.Error.AccessDenied"
-#define INTERACTIVE "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"
 #define LIMITS_EXCEEDED "org.example.Tun1.Error.LimitsExceeded"
 #define PEER_IFACE "org.freedesktop.DBus.Peer"
-
-#define POLKIT_NAME "org.freedesktop.PolicyKit1"
-#define POLKIT_PATH "/org/freedesktop/PolicyKit1/Authority"
-#define POLKIT_IFACE "org.freedesktop.PolicyKit1.Authority"
-#define POLKIT_ALLOW_USER_INTERACTION 1u
 
 /* tund's polkit timeout in the tests where polkitd is stopped, and how long another user's
  * call may take there before the test calls it a hang. */
@@ -88,7 +81,7 @@ static void assert_limit_error(const GError *error, const char *limit, unsigned 
 
 /* ERROR is AccessDenied because polkit did not answer in time. */
 static void assert_polkit_timeout_error(const GError *error) {
-        tb_assert_error(error, ACCESS_DENIED);
+        tb_assert_error(error, TB_ACCESS_DENIED);
         g_autofree char *message = error_message(error);
         if (!strstr(message, "polkit") || !strstr(message, "not answer"))
                 g_error("AccessDenied does not say that polkit did not answer: %s", message);
@@ -206,29 +199,6 @@ static void caller_leave(TbEnv *env, TbCaller *c) {
         tb_caller_free(c);
         void *args[] = { env, name };
         g_assert_true(tb_wait_until(name_gone, args));
-}
-
-typedef enum Answer {
-        ANSWER_YES,
-        ANSWER_CHALLENGE,
-        ANSWER_NO,
-} Answer;
-
-/* What polkitd itself answers about the caller behind a bus name. */
-static Answer polkit_answer(TbEnv *env, const char *bus_name, const char *action, bool interactive) {
-        g_autoptr(GError) error = NULL;
-        GVariantBuilder details;
-        g_variant_builder_init(&details, G_VARIANT_TYPE("a{sv}"));
-        g_variant_builder_add(&details, "{sv}", "name", g_variant_new_string(bus_name));
-        g_autoptr(GVariant) r = g_dbus_connection_call_sync(
-                tb_env_bus(env), POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "CheckAuthorization",
-                g_variant_new("((sa{sv})sa{ss}us)", "system-bus-name", &details, action, NULL,
-                              interactive ? POLKIT_ALLOW_USER_INTERACTION : 0u, ""),
-                G_VARIANT_TYPE("((bba{ss}))"), G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &error);
-        g_assert_no_error(error);
-        gboolean authorized, challenge;
-        g_variant_get(r, "((bb@a{ss}))", &authorized, &challenge, NULL);
-        return authorized ? ANSWER_YES : challenge ? ANSWER_CHALLENGE : ANSWER_NO;
 }
 
 /* Names of the records in tund's state directory. */
@@ -439,7 +409,7 @@ static void test_forged_polkit_reply(void) {
         g_assert_no_errno(kill(polkitd, SIGCONT));
         for (size_t i = 0; i < G_N_ELEMENTS(ids); i++) {
                 g_autoptr(GVariant) r = tb_caller_wait(attacker, ids[i], &error);
-                tb_assert_reply(r, error, INTERACTIVE);
+                tb_assert_reply(r, error, TB_INTERACTIVE);
                 g_clear_error(&error);
         }
         g_assert_false(tb_link_exists(name));
@@ -833,7 +803,7 @@ static void polkit_barrier(TbEnv *env) {
         g_variant_builder_add(&details, "{sv}", "name",
                               g_variant_new_string(g_dbus_connection_get_unique_name(tb_env_bus(env))));
         g_autoptr(GVariant) r = g_dbus_connection_call_sync(
-                tb_env_bus(env), POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "CheckAuthorization",
+                tb_env_bus(env), TB_POLKIT_NAME, TB_POLKIT_PATH, TB_POLKIT_IFACE, "CheckAuthorization",
                 g_variant_new("((sa{sv})sa{ss}us)", "system-bus-name", &details, TB_ACTION_CREATE, NULL, 0u, ""),
                 G_VARIANT_TYPE("((bba{ss}))"), G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &error);
         if (r)
@@ -844,7 +814,7 @@ static void polkit_barrier(TbEnv *env) {
         g_file_get_contents(path, &stat, NULL, NULL);
         g_error("polkitd (PID %d, %s) did not answer after SIGCONT: %s; it owns its name: %s", (int) pid,
                 stat ? stat : "gone", error->message,
-                tb_name_has_owner(env, POLKIT_NAME) ? "yes" : "no");
+                tb_name_has_owner(env, TB_POLKIT_NAME) ? "yes" : "no");
 }
 
 /* CreateDevice as C once polkitd runs again: it first answers what it was asked before, and
@@ -941,7 +911,7 @@ static void test_polkit_stalled_other_user_answered(void) {
         g_autofree char *path = caller_create_when_polkit_back(env, other, other_name);
         g_assert_true(tb_link_exists(other_name));
         g_autoptr(TbCaller) nobody = tb_caller_new(env, tb_env_user(env, TB_ROLE_NOBODY));
-        tb_caller_expect(nobody, false, root_path, TB_DEVICE_IFACE, "SetMTU", g_variant_new("(u)", 1280), INTERACTIVE);
+        tb_caller_expect(nobody, false, root_path, TB_DEVICE_IFACE, "SetMTU", g_variant_new("(u)", 1280), TB_INTERACTIVE);
         tb_delete_ok(bus, path);
         tb_delete_ok(bus, root_path);
         restart_tund(env, NULL);
@@ -1073,7 +1043,7 @@ static void test_polkit_stalled_leaving_frees_checks(void) {
         g_assert_no_errno(kill(polkitd, SIGCONT));
         for (unsigned i = 0; i < PER_USER; i++) {
                 g_autoptr(GVariant) r = tb_caller_wait(n, ids[i], &error);
-                tb_assert_reply(r, error, INTERACTIVE);
+                tb_assert_reply(r, error, TB_INTERACTIVE);
                 g_clear_error(&error);
         }
         g_autoptr(GVariant) created = tb_caller_wait(other, other_id, &error);
@@ -1084,7 +1054,7 @@ static void test_polkit_stalled_leaving_frees_checks(void) {
          * above; then nothing was done for the callers that left. */
         g_autofree char *later = tb_ifname("lh");
         g_autofree char *later_path = caller_create_ok(other, later, NULL);
-        tb_caller_expect(n, false, root_path, TB_DEVICE_IFACE, "SetMTU", g_variant_new("(u)", 1280), INTERACTIVE);
+        tb_caller_expect(n, false, root_path, TB_DEVICE_IFACE, "SetMTU", g_variant_new("(u)", 1280), TB_INTERACTIVE);
         root_round_trips(env);
         g_autoptr(GHashTable) devices = tb_list_devices(bus);
         g_assert_false(g_hash_table_contains(devices, left_name));
@@ -1211,7 +1181,7 @@ static void stall_agent_start(StallAgent *a, TbEnv *env, TbCaller *c, const TbUs
         a->subject = g_variant_ref_sink(g_variant_new("(sa{sv})", "unix-process", &b));
         /* uid 0 registers it here on the user's behalf; polkitd lets a user do the same. */
         g_autoptr(GVariant) r G_GNUC_UNUSED = g_dbus_connection_call_sync(
-                a->bus, POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "RegisterAuthenticationAgent",
+                a->bus, TB_POLKIT_NAME, TB_POLKIT_PATH, TB_POLKIT_IFACE, "RegisterAuthenticationAgent",
                 g_variant_new("(@(sa{sv})ss)", a->subject, "C", STALL_AGENT_PATH),
                 NULL, G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &error);
         g_assert_no_error(error);
@@ -1225,7 +1195,7 @@ static void stall_agent_stop(StallAgent *a) {
                                                            "Dismissed by the test");
         g_ptr_array_unref(a->held);
         g_autoptr(GVariant) r G_GNUC_UNUSED = g_dbus_connection_call_sync(
-                a->bus, POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "UnregisterAuthenticationAgent",
+                a->bus, TB_POLKIT_NAME, TB_POLKIT_PATH, TB_POLKIT_IFACE, "UnregisterAuthenticationAgent",
                 g_variant_new("(@(sa{sv})s)", a->subject, STALL_AGENT_PATH),
                 NULL, G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &error);
         g_assert_no_error(error);
@@ -1309,19 +1279,19 @@ static void test_interactive_flag(void) {
         g_autofree char *name = tb_ifname("in");
         const struct {
                 TbRole role;
-                Answer answer;
+                TbAnswer answer;
                 const char *without_flag, *with_flag;
         } cases[] = {
-                { TB_ROLE_NOBODY, ANSWER_CHALLENGE, INTERACTIVE, ACCESS_DENIED },
-                { TB_ROLE_DENIED, ANSWER_NO, ACCESS_DENIED, ACCESS_DENIED },
+                { TB_ROLE_NOBODY, TB_ANSWER_CHALLENGE, TB_INTERACTIVE, TB_ACCESS_DENIED },
+                { TB_ROLE_DENIED, TB_ANSWER_NO, TB_ACCESS_DENIED, TB_ACCESS_DENIED },
         };
 
         for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
                 g_autoptr(TbCaller) c = tb_caller_new(env, tb_env_user(env, cases[i].role));
                 for (int interactive = 0; interactive <= 1; interactive++) {
                         const char *expected = interactive ? cases[i].with_flag : cases[i].without_flag;
-                        g_assert_cmpint(polkit_answer(env, tb_caller_unique_name(c), TB_ACTION_CREATE, interactive), ==, cases[i].answer);
-                        g_assert_cmpint(polkit_answer(env, tb_caller_unique_name(c), TB_ACTION_MANAGE, interactive), ==, cases[i].answer);
+                        g_assert_cmpint(tb_polkit_answer(env, tb_caller_unique_name(c), TB_ACTION_CREATE, interactive), ==, cases[i].answer);
+                        g_assert_cmpint(tb_polkit_answer(env, tb_caller_unique_name(c), TB_ACTION_MANAGE, interactive), ==, cases[i].answer);
                         g_test_message("%s, %s the flag: %s", tb_env_user(env, cases[i].role)->name,
                                        interactive ? "with" : "without", expected);
                         tb_caller_expect(c, interactive, TB_MANAGER_PATH, TB_MANAGER_IFACE, "CreateDevice",

@@ -10,49 +10,18 @@
 
 #include <signal.h>
 
-#define ACCESS_DENIED "org.freedesktop.DBus.Error.AccessDenied"
-#define INTERACTIVE "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"
-
-#define POLKIT_NAME "org.freedesktop.PolicyKit1"
-#define POLKIT_PATH "/org/freedesktop/PolicyKit1/Authority"
-#define POLKIT_IFACE "org.freedesktop.PolicyKit1.Authority"
-#define POLKIT_ALLOW_USER_INTERACTION 1u
-
-typedef enum Answer {
-        ANSWER_YES,
-        ANSWER_CHALLENGE,
-        ANSWER_NO,
-} Answer;
-
-/* What polkitd itself answers about the caller behind a bus name. */
-static Answer polkit_answer(TbEnv *env, const char *bus_name, const char *action, bool interactive) {
-        g_autoptr(GError) error = NULL;
-        GVariantBuilder subject_details;
-        g_variant_builder_init(&subject_details, G_VARIANT_TYPE("a{sv}"));
-        g_variant_builder_add(&subject_details, "{sv}", "name", g_variant_new_string(bus_name));
-        g_autoptr(GVariant) r = g_dbus_connection_call_sync(
-                tb_env_bus(env), POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "CheckAuthorization",
-                g_variant_new("((sa{sv})sa{ss}us)", "system-bus-name", &subject_details, action, NULL,
-                              interactive ? POLKIT_ALLOW_USER_INTERACTION : 0u, ""),
-                G_VARIANT_TYPE("((bba{ss}))"), G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &error);
-        g_assert_no_error(error);
-        gboolean authorized, challenge;
-        g_variant_get(r, "((bb@a{ss}))", &authorized, &challenge, NULL);
-        return authorized ? ANSWER_YES : challenge ? ANSWER_CHALLENGE : ANSWER_NO;
-}
-
 /* The error tund must answer with when polkit gives ANSWER to a call that did (INTERACTIVE)
  * or did not allow interactive authorization; NULL: success. The D-Bus specification:
  * InteractiveAuthorizationRequired tells a caller that it might succeed with the flag, so a
  * caller that set it gets AccessDenied. */
-static const char *answer_error(Answer answer, bool interactive) {
+static const char *answer_error(TbAnswer answer, bool interactive) {
         switch (answer) {
-        case ANSWER_YES:
+        case TB_ANSWER_YES:
                 return NULL;
-        case ANSWER_CHALLENGE:
-                return interactive ? ACCESS_DENIED : INTERACTIVE;
-        case ANSWER_NO:
-                return ACCESS_DENIED;
+        case TB_ANSWER_CHALLENGE:
+                return interactive ? TB_ACCESS_DENIED : TB_INTERACTIVE;
+        case TB_ANSWER_NO:
+                return TB_ACCESS_DENIED;
         }
         g_assert_not_reached();
 }
@@ -121,8 +90,8 @@ static void test_create_denied(void) {
         g_autoptr(TbCaller) c = tb_caller_new(env, tb_env_user(env, TB_ROLE_DENIED));
         g_autofree char *name = tb_ifname("d");
         for (int interactive = 0; interactive <= 1; interactive++) {
-                g_assert_cmpint(polkit_answer(env, tb_caller_unique_name(c), TB_ACTION_CREATE, interactive), ==, ANSWER_NO);
-                caller_create_expect(c, interactive, name, NULL, ACCESS_DENIED);
+                g_assert_cmpint(tb_polkit_answer(env, tb_caller_unique_name(c), TB_ACTION_CREATE, interactive), ==, TB_ANSWER_NO);
+                caller_create_expect(c, interactive, name, NULL, TB_ACCESS_DENIED);
                 g_assert_false(tb_link_exists(name));
         }
         g_autoptr(GHashTable) devices = tb_list_devices(tb_env_bus(env));
@@ -138,8 +107,8 @@ static void test_create_challenge(void) {
         g_autoptr(TbCaller) c = tb_caller_new(env, tb_env_user(env, TB_ROLE_NOBODY));
         g_autofree char *name = tb_ifname("n");
         for (int interactive = 0; interactive <= 1; interactive++) {
-                Answer answer = polkit_answer(env, tb_caller_unique_name(c), TB_ACTION_CREATE, interactive);
-                g_assert_cmpint(answer, !=, ANSWER_YES);
+                TbAnswer answer = tb_polkit_answer(env, tb_caller_unique_name(c), TB_ACTION_CREATE, interactive);
+                g_assert_cmpint(answer, !=, TB_ANSWER_YES);
                 caller_create_expect(c, interactive, name, NULL, answer_error(answer, interactive));
                 g_assert_false(tb_link_exists(name));
         }
@@ -156,7 +125,7 @@ static void test_owner_needs_no_polkit(void) {
         for (size_t i = 0; i < G_N_ELEMENTS(roles); i++) {
                 const TbUser *user = tb_env_user(env, roles[i]);
                 g_autoptr(TbCaller) c = tb_caller_new(env, user);
-                g_assert_cmpint(polkit_answer(env, tb_caller_unique_name(c), TB_ACTION_MANAGE, false), !=, ANSWER_YES);
+                g_assert_cmpint(tb_polkit_answer(env, tb_caller_unique_name(c), TB_ACTION_MANAGE, false), !=, TB_ANSWER_YES);
 
                 g_autofree char *name = tb_ifname("o");
                 /* Created by the owner itself, or given to it by root. */
@@ -184,8 +153,8 @@ static void test_others_devices(void) {
                         if (user->uid == owners[o])
                                 continue;
                         g_autoptr(TbCaller) c = tb_caller_new(env, user);
-                        Answer answer = polkit_answer(env, tb_caller_unique_name(c), TB_ACTION_MANAGE, false);
-                        g_assert_cmpint(answer, !=, ANSWER_YES);
+                        TbAnswer answer = tb_polkit_answer(env, tb_caller_unique_name(c), TB_ACTION_MANAGE, false);
+                        g_assert_cmpint(answer, !=, TB_ANSWER_YES);
                         struct {
                                 const char *method;
                                 GVariant *args;
@@ -220,8 +189,8 @@ static void test_owner_option(void) {
 
         /* create-device alone does not let a caller give a device away... */
         g_autoptr(TbCaller) c = tb_caller_new(env, tb_env_user(env, TB_ROLE_CREATE));
-        Answer answer = polkit_answer(env, tb_caller_unique_name(c), TB_ACTION_MANAGE, false);
-        g_assert_cmpint(answer, !=, ANSWER_YES);
+        TbAnswer answer = tb_polkit_answer(env, tb_caller_unique_name(c), TB_ACTION_MANAGE, false);
+        g_assert_cmpint(answer, !=, TB_ANSWER_YES);
         caller_create_expect(c, false, name, tb_options("Owner", g_variant_new_uint32(other->uid), NULL), answer_error(answer, false));
         g_assert_false(tb_link_exists(name));
 
@@ -326,7 +295,7 @@ static void agent_start(Agent *a, TbEnv *env, TbCaller *c, const TbUser *user) {
         g_assert_no_error(error);
         a->subject = process_subject(tb_caller_pid(c), user->uid);
         g_autoptr(GVariant) r G_GNUC_UNUSED = g_dbus_connection_call_sync(
-                a->bus, POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "RegisterAuthenticationAgent",
+                a->bus, TB_POLKIT_NAME, TB_POLKIT_PATH, TB_POLKIT_IFACE, "RegisterAuthenticationAgent",
                 g_variant_new("(@(sa{sv})ss)", a->subject, "C", AGENT_PATH),
                 NULL, G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &error);
         g_assert_no_error(error);
@@ -335,7 +304,7 @@ static void agent_start(Agent *a, TbEnv *env, TbCaller *c, const TbUser *user) {
 static void agent_stop(Agent *a) {
         g_autoptr(GError) error = NULL;
         g_autoptr(GVariant) r G_GNUC_UNUSED = g_dbus_connection_call_sync(
-                a->bus, POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "UnregisterAuthenticationAgent",
+                a->bus, TB_POLKIT_NAME, TB_POLKIT_PATH, TB_POLKIT_IFACE, "UnregisterAuthenticationAgent",
                 g_variant_new("(@(sa{sv})s)", a->subject, AGENT_PATH),
                 NULL, G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &error);
         g_assert_no_error(error);
@@ -372,7 +341,7 @@ static void agent_authenticate(Agent *a) {
         g_autoptr(GError) error = NULL;
         g_autoptr(GVariant) identity = g_variant_get_child_value(a->identities, 0);
         g_autoptr(GVariant) r G_GNUC_UNUSED = g_dbus_connection_call_sync(
-                a->bus, POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "AuthenticationAgentResponse2",
+                a->bus, TB_POLKIT_NAME, TB_POLKIT_PATH, TB_POLKIT_IFACE, "AuthenticationAgentResponse2",
                 g_variant_new("(us@(sa{sv}))", 0u, a->cookie, identity),
                 NULL, G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &error);
         g_assert_no_error(error);
@@ -412,13 +381,13 @@ static void test_loop_serves_while_polkit_decides(void) {
         g_autofree char *path = tb_create_ok(bus, other, NULL);
         tb_delete_ok(bus, path);
         g_autoptr(TbCaller) d = tb_caller_new(env, tb_env_user(env, TB_ROLE_DENIED));
-        caller_create_expect(d, false, other, NULL, ACCESS_DENIED);
+        caller_create_expect(d, false, other, NULL, TB_ACCESS_DENIED);
         g_assert_false(tb_caller_has_reply(c, create));
 
         /* Dismissed: polkit says no, and so does tund. */
         agent_dismiss(&agent);
         g_autoptr(GVariant) created = tb_caller_wait(c, create, &error);
-        tb_assert_reply(created, error, ACCESS_DENIED);
+        tb_assert_reply(created, error, TB_ACCESS_DENIED);
         g_assert_false(tb_link_exists(name));
         agent_stop(&agent);
 }
@@ -461,7 +430,7 @@ static void test_no_agent_without_flag(void) {
         agent_start(&agent, env, c, user);
 
         g_autofree char *name = tb_ifname("q");
-        caller_create_expect(c, false, name, NULL, INTERACTIVE);
+        caller_create_expect(c, false, name, NULL, TB_INTERACTIVE);
         g_assert_null(agent.pending);
         agent_stop(&agent);
 }
@@ -564,7 +533,7 @@ static void test_policy_only_root_owns_the_name(void) {
                                                 "org.freedesktop.DBus", "RequestName",
                                                 g_variant_new("(su)", TB_BUS_NAME, 0u));
                 g_autoptr(GVariant) r = tb_caller_wait(c, id, &error);
-                tb_assert_reply(r, error, ACCESS_DENIED);
+                tb_assert_reply(r, error, TB_ACCESS_DENIED);
         }
         g_assert_true(tb_name_has_owner(env, TB_BUS_NAME));
 }
@@ -607,7 +576,7 @@ static void test_actions_defaults(void) {
         };
         g_autoptr(GError) error = NULL;
         g_autoptr(GVariant) r = g_dbus_connection_call_sync(
-                tb_env_bus(env), POLKIT_NAME, POLKIT_PATH, POLKIT_IFACE, "EnumerateActions",
+                tb_env_bus(env), TB_POLKIT_NAME, TB_POLKIT_PATH, TB_POLKIT_IFACE, "EnumerateActions",
                 g_variant_new("(s)", "C"), G_VARIANT_TYPE("(a(ssssssuuua{ss}))"),
                 G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &error);
         g_assert_no_error(error);

@@ -26,8 +26,8 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "netns-util.h"
 #include "packet-check.h"
+#include "tb-netns.h"
 #include "traffic.h"
 
 #define N_SLOTS 4
@@ -643,8 +643,7 @@ static void test_storm_then_stop(void) {
 
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
-        chaos_ns = name_with_pid("tcx");
-        netns_remove_stale("tcx");
+        chaos_ns = tb_ifname("tcx");
         signal(SIGPIPE, SIG_IGN);
         g_test_add_func("/chaos/storm-then-clean-up", test_storm_then_clean_up);
         g_test_add_func("/chaos/storm-then-stop", test_storm_then_stop);

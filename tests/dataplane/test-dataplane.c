@@ -19,9 +19,10 @@
 #include <unistd.h>
 
 #include "dataplane.h"
-#include "netns-util.h"
+#include "harness.h"
 #include "offload-names.h"
 #include "packet-check.h"
+#include "tb-netns.h"
 #include "traffic.h"
 
 #define MTU 1500u
@@ -612,16 +613,14 @@ static void test_mode_names(void) {
 
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
+        tb_reap_at_exit();
 
-        ns_a = name_with_pid("tpta");
-        ns_b = name_with_pid("tptb");
-        ns_c = name_with_pid("tptc");
-        if_a = name_with_pid("tpt0");
-        if_b = name_with_pid("tpt1");
-        if_c = name_with_pid("tpt2");
-        netns_remove_stale("tpta");
-        netns_remove_stale("tptb");
-        netns_remove_stale("tptc");
+        ns_a = tb_ifname("tpta");
+        ns_b = tb_ifname("tptb");
+        ns_c = tb_ifname("tptc");
+        if_a = tb_ifname("tpt0");
+        if_b = tb_ifname("tpt1");
+        if_c = tb_ifname("tpt2");
 
         forwarder_path = g_getenv("DATAPLANE_FORWARD");
         if (!forwarder_path)

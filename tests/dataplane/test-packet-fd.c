@@ -17,8 +17,9 @@
 
 #include "dataplane.h"
 #include "harness.h"
-#include "netns-util.h"
 #include "packet-check.h"
+#include "pair.h"
+#include "tb-netns.h"
 #include "traffic.h"
 
 #define MTU 1500u
@@ -46,26 +47,6 @@ static int open_mode_fd(GDBusConnection *bus, const char *path, const char *mode
         g_assert_no_error(error);
         g_assert_cmpint(fd, >=, 0);
         return fd;
-}
-
-static unsigned get_clients(GDBusConnection *bus, const char *path) {
-        g_autoptr(GVariant) v = tb_get_property(bus, path, TB_DEVICE_IFACE, "Clients");
-        return g_variant_get_uint32(v);
-}
-
-/* Waits until the Clients property reads N (tund learns of a closed fd a moment later). */
-static void wait_clients(GDBusConnection *bus, const char *path, unsigned n) {
-        for (unsigned i = 0; i < TB_HANG_SECONDS * 50 && get_clients(bus, path) != n; i++)
-                g_usleep(20 * 1000);
-        g_assert_cmpuint(get_clients(bus, path), ==, n);
-}
-
-static uint64_t get_statistic(GDBusConnection *bus, const char *path, const char *key) {
-        g_autoptr(GVariant) v = tb_get_property(bus, path, TB_DEVICE_IFACE, "Statistics");
-        guint64 value = 0;
-
-        g_assert_true(g_variant_lookup(v, key, "t", &value));
-        return value;
 }
 
 static int socket_bound(const char *ns, const char *addr, uint16_t port) {
@@ -233,71 +214,13 @@ static void test_bad_options(void) {
 
 /* ---- Traffic through two devices ----------------------------------------------------------- */
 
-typedef struct Pair {
-        GDBusConnection *bus;
-        char *path_a, *path_b;
-        pid_t forwarder;
-        int forwarder_out;
-        char *report;
-} Pair;
-
-static void pair_setup(TbEnv *env, Pair *p, const char *mode) {
-        *p = (Pair) { .bus = tb_env_bus(env), .forwarder = -1, .forwarder_out = -1 };
-        p->path_a = tb_create_ok(p->bus, if_a, NULL);
-        p->path_b = tb_create_ok(p->bus, if_b, NULL);
-        g_assert_cmpint(netns_setup(ns_a, if_a, "10.94.0.1/24", "fd94::1/64", MTU), ==, 0);
-        g_assert_cmpint(netns_setup(ns_b, if_b, "10.94.0.2/24", "fd94::2/64", MTU), ==, 0);
-
-        int a = open_mode_fd(p->bus, p->path_a, mode), b = open_mode_fd(p->bus, p->path_b, mode);
-        p->forwarder = forwarder_start(g_getenv("DATAPLANE_FORWARD"), mode, a, b, "--check", NULL,
-                                       &p->forwarder_out);
-        g_assert_cmpint(p->forwarder, >, 0);
-        close(a);
-        close(b);
-        wait_clients(p->bus, p->path_a, 1);
-        wait_clients(p->bus, p->path_b, 1);
-}
-
-static void log_statistics(void *userdata) {
-        Pair *p = userdata;
-        const char *paths[] = { p->path_a, p->path_b };
-
-        for (size_t i = 0; i < G_N_ELEMENTS(paths); i++) {
-                g_autoptr(GVariant) v = tb_get_property(p->bus, paths[i], TB_DEVICE_IFACE, "Statistics");
-                g_autofree char *text = g_variant_print(v, FALSE);
-                g_test_message("%s: %s", paths[i], text);
-        }
-}
-
-static void transfer(Pair *p, int family) {
-        Transfer t;
-        pthread_t th[2];
-
-        transfer_start(&t, th, family, ns_a, ns_b, family == AF_INET ? "10.94.0.2" : "fd94::2", 5001);
-        transfer_join(&t, th);
-        transfer_check(&t, log_statistics, p);
+/* A and B in ns_a and ns_b (10.94.0.0/24, fd94::/64), packet fds of MODE bridged. */
+static void pair_start(TbEnv *env, Pair *p, const char *mode) {
+        pair_setup(p, env, ns_a, if_a, ns_b, if_b, 94, MTU, tb_options("Mode", g_variant_new_string(mode), NULL), mode);
 }
 
 static void ping(void) {
         ping_both(ns_a, "10.94.0.2", "fd94::2");
-}
-
-/* Deletes A: the client's fd on A reads end-of-file, the client prints its report and ends,
- * closing its fd on B, whose Clients goes back to 0. Every packet the client read was
- * whole, no longer than the MTU, with valid checksums. */
-static void pair_finish_by_delete(Pair *p) {
-        int status;
-
-        tb_delete_ok(p->bus, p->path_a);
-        p->report = read_all(p->forwarder_out);
-        close(p->forwarder_out);
-        g_assert_cmpint(waitpid(p->forwarder, &status, 0), ==, p->forwarder);
-        p->forwarder = -1;
-        g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-        g_test_message("forwarder: %s", p->report);
-        wait_clients(p->bus, p->path_b, 0);
-        tb_delete_ok(p->bus, p->path_b);
-        check_forwarder_report(p->report, true, MTU);
 }
 
 /* The client dies: tund sees both fds closed. */
@@ -312,17 +235,9 @@ static void pair_finish_by_kill(Pair *p) {
         tb_delete_ok(p->bus, p->path_b);
 }
 
-static void pair_free(Pair *p) {
-        netns_remove(ns_a);
-        netns_remove(ns_b);
-        g_free(p->path_a);
-        g_free(p->path_b);
-        g_free(p->report);
-}
-
 /* A's sender hands tund TCP super-packets to split; B's client packets are coalesced. */
 static void check_offload_statistics(Pair *p) {
-        log_statistics(p);
+        pair_log_statistics(p);
         g_assert_cmpuint(get_statistic(p->bus, p->path_a, "rx_packets"), >, 0);
         g_assert_cmpuint(get_statistic(p->bus, p->path_b, "tx_packets"), >, 0);
         g_assert_cmpuint(get_statistic(p->bus, p->path_a, "gso_split"), >, 0);
@@ -337,14 +252,14 @@ static void test_packet_mode(void) {
                 return;
         Pair p;
 
-        pair_setup(env, &p, "packet");
+        pair_start(env, &p, "packet");
         ping();
-        transfer(&p, AF_INET);
-        transfer(&p, AF_INET6);
+        pair_transfer(&p, AF_INET);
+        pair_transfer(&p, AF_INET6);
         udp_sizes(AF_INET, ns_a, ns_b, "10.94.0.2", 6001);
         udp_sizes(AF_INET6, ns_a, ns_b, "fd94::2", 6001);
         check_offload_statistics(&p);
-        pair_finish_by_delete(&p);
+        pair_finish_by_delete(&p, true);
         pair_free(&p);
 }
 
@@ -354,11 +269,11 @@ static void test_batch_mode(void) {
                 return;
         Pair p;
 
-        pair_setup(env, &p, "batch");
-        transfer(&p, AF_INET);
-        transfer(&p, AF_INET6);
+        pair_start(env, &p, "batch");
+        pair_transfer(&p, AF_INET);
+        pair_transfer(&p, AF_INET6);
         check_offload_statistics(&p);
-        pair_finish_by_delete(&p);
+        pair_finish_by_delete(&p, true);
         pair_free(&p);
 }
 
@@ -369,11 +284,11 @@ static void test_vnet_mode(void) {
                 return;
         Pair p;
 
-        pair_setup(env, &p, "vnet");
+        pair_start(env, &p, "vnet");
         ping();
-        transfer(&p, AF_INET);
-        transfer(&p, AF_INET6);
-        log_statistics(&p);
+        pair_transfer(&p, AF_INET);
+        pair_transfer(&p, AF_INET6);
+        pair_log_statistics(&p);
         g_assert_cmpuint(get_statistic(p.bus, p.path_a, "rx_packets"), >, 0);
         g_assert_cmpuint(get_statistic(p.bus, p.path_a, "gso_split"), ==, 0);
         g_assert_cmpuint(get_statistic(p.bus, p.path_b, "gro_merged"), ==, 0);
@@ -695,7 +610,7 @@ static void test_offloads_while_flowing(void) {
         pthread_t th[2];
         Pair p;
 
-        pair_setup(env, &p, "packet");
+        pair_start(env, &p, "packet");
         transfer_start(&t, th, AF_INET, ns_a, ns_b, "10.94.0.2", 5002);
         unsigned while_flowing = 0;
         for (unsigned i = 0; i < 20; i++) {
@@ -706,11 +621,11 @@ static void test_offloads_while_flowing(void) {
         set_offloads(p.bus, p.path_a, (const char *const *) all);
         set_offloads(p.bus, p.path_b, (const char *const *) all);
         transfer_join(&t, th);
-        transfer_check(&t, log_statistics, &p);
+        transfer_check(&t, pair_log_statistics, &p);
         g_assert_cmpuint(get_clients(p.bus, p.path_a), ==, 1);
         g_assert_cmpuint(get_clients(p.bus, p.path_b), ==, 1);
-        transfer(&p, AF_INET6);
-        pair_finish_by_delete(&p);
+        pair_transfer(&p, AF_INET6);
+        pair_finish_by_delete(&p, true);
         pair_free(&p);
 }
 
@@ -729,16 +644,16 @@ static void test_stalled_client(void) {
         int stalled = open_mode_fd(bus, path_c, "packet");
         blast_start(&blast, ns_c, "10.96.0.2");
 
-        pair_setup(env, &p, "packet");
+        pair_start(env, &p, "packet");
         for (unsigned i = 0; i < TB_HANG_SECONDS * 50 && get_statistic(bus, path_c, "drops_queue_full") == 0; i++)
                 g_usleep(20 * 1000);
         g_assert_cmpuint(get_statistic(bus, path_c, "drops_queue_full"), >, 0);
-        transfer(&p, AF_INET);
+        pair_transfer(&p, AF_INET);
         g_assert_cmpuint(get_statistic(bus, p.path_a, "drops_queue_full"), ==, 0);
         g_assert_cmpuint(get_statistic(bus, p.path_b, "drops_queue_full"), ==, 0);
 
         blast_stop(&blast);
-        pair_finish_by_delete(&p);
+        pair_finish_by_delete(&p, true);
         pair_free(&p);
         close(stalled);
         tb_delete_ok(bus, path_c);
@@ -857,15 +772,12 @@ static void test_eof_on_stop(void) {
 
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
-        ns_a = name_with_pid("tra");
-        ns_b = name_with_pid("trb");
-        ns_c = name_with_pid("trc");
-        if_a = name_with_pid("trd");
-        if_b = name_with_pid("tre");
-        if_c = name_with_pid("trf");
-        netns_remove_stale("tra");
-        netns_remove_stale("trb");
-        netns_remove_stale("trc");
+        ns_a = tb_ifname("tra");
+        ns_b = tb_ifname("trb");
+        ns_c = tb_ifname("trc");
+        if_a = tb_ifname("trd");
+        if_b = tb_ifname("tre");
+        if_c = tb_ifname("trf");
         signal(SIGPIPE, SIG_IGN);
         g_test_add_func("/packet-fd/authorization", test_authorization);
         g_test_add_func("/packet-fd/bad-options", test_bad_options);
@@ -882,11 +794,11 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/packet-fd/half-close", test_half_close);
         g_test_add_func("/packet-fd/eof-on-stop", test_eof_on_stop);
         int r = tb_test_run();
-        free(ns_a);
-        free(ns_b);
-        free(ns_c);
-        free(if_a);
-        free(if_b);
-        free(if_c);
+        g_free(ns_a);
+        g_free(ns_b);
+        g_free(ns_c);
+        g_free(if_a);
+        g_free(if_b);
+        g_free(if_c);
         return r;
 }

@@ -18,9 +18,10 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "netns-util.h"
 #include "packet-check.h"
+#include "pair.h"
 #include "ring-client.h"
+#include "tb-netns.h"
 #include "traffic.h"
 
 #define MTU 1500u
@@ -39,25 +40,6 @@ static int open_ring(GDBusConnection *bus, const char *path, bool vnet) {
         g_assert_no_error(error);
         g_assert_cmpint(fd, >=, 0);
         return fd;
-}
-
-static unsigned get_clients(GDBusConnection *bus, const char *path) {
-        g_autoptr(GVariant) v = tb_get_property(bus, path, TB_DEVICE_IFACE, "Clients");
-        return g_variant_get_uint32(v);
-}
-
-static void wait_clients(GDBusConnection *bus, const char *path, unsigned n) {
-        for (unsigned i = 0; i < TB_HANG_SECONDS * 50 && get_clients(bus, path) != n; i++)
-                g_usleep(20 * 1000);
-        g_assert_cmpuint(get_clients(bus, path), ==, n);
-}
-
-static uint64_t get_statistic(GDBusConnection *bus, const char *path, const char *key) {
-        g_autoptr(GVariant) v = tb_get_property(bus, path, TB_DEVICE_IFACE, "Statistics");
-        guint64 value = 0;
-
-        g_assert_true(g_variant_lookup(v, key, "t", &value));
-        return value;
 }
 
 static void wait_statistic(GDBusConnection *bus, const char *path, const char *key, uint64_t value) {
@@ -208,68 +190,15 @@ static void test_sealed(void) {
 
 /* ---- Traffic through two devices ----------------------------------------------------- */
 
-typedef struct Pair {
-        GDBusConnection *bus;
-        char *path_a, *path_b;
-        pid_t forwarder;
-        int forwarder_out;
-} Pair;
-
-static void pair_setup(TbEnv *env, Pair *p, bool vnet) {
-        *p = (Pair) { .bus = tb_env_bus(env), .forwarder = -1, .forwarder_out = -1 };
-        p->path_a = tb_create_ok(p->bus, if_a, NULL);
-        p->path_b = tb_create_ok(p->bus, if_b, NULL);
-        g_assert_cmpint(netns_setup(ns_a, if_a, "10.93.0.1/24", "fd93::1/64", MTU), ==, 0);
-        g_assert_cmpint(netns_setup(ns_b, if_b, "10.93.0.2/24", "fd93::2/64", MTU), ==, 0);
-
-        int a = open_ring(p->bus, p->path_a, vnet), b = open_ring(p->bus, p->path_b, vnet);
-        p->forwarder = forwarder_start(g_getenv("DATAPLANE_FORWARD"), vnet ? "ring-vnet" : "ring", a, b,
-                                       "--check", NULL, &p->forwarder_out);
-        g_assert_cmpint(p->forwarder, >, 0);
-        close(a);
-        close(b);
-        wait_clients(p->bus, p->path_a, 1);
-        wait_clients(p->bus, p->path_b, 1);
-}
-
-static void log_statistics(void *userdata) {
-        Pair *p = userdata;
-        const char *paths[] = { p->path_a, p->path_b };
-
-        for (size_t i = 0; i < G_N_ELEMENTS(paths); i++) {
-                g_autoptr(GVariant) v = tb_get_property(p->bus, paths[i], TB_DEVICE_IFACE, "Statistics");
-                g_autofree char *text = g_variant_print(v, FALSE);
-                g_test_message("%s: %s", paths[i], text);
-        }
-}
-
-static void transfer(Pair *p, int family) {
-        Transfer t;
-        pthread_t th[2];
-
-        transfer_start(&t, th, family, ns_a, ns_b, family == AF_INET ? "10.93.0.2" : "fd93::2", 5001);
-        transfer_join(&t, th);
-        transfer_check(&t, log_statistics, p);
+/* A and B in ns_a and ns_b (10.93.0.0/24, fd93::/64), ring fds (VNET: option Vnet) bridged. */
+static void pair_start(TbEnv *env, Pair *p, bool vnet) {
+        pair_setup(p, env, ns_a, if_a, ns_b, if_b, 93, MTU, ring_options(vnet), vnet ? "ring-vnet" : "ring");
 }
 
 /* Deletes A: the client's ring on A reads end-of-file, the client reports and ends. */
 static void pair_finish(Pair *p, bool plain) {
-        g_autofree char *report = NULL;
-        int status;
-
-        tb_delete_ok(p->bus, p->path_a);
-        report = read_all(p->forwarder_out);
-        close(p->forwarder_out);
-        g_assert_cmpint(waitpid(p->forwarder, &status, 0), ==, p->forwarder);
-        g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-        g_test_message("forwarder: %s", report);
-        wait_clients(p->bus, p->path_b, 0);
-        tb_delete_ok(p->bus, p->path_b);
-        check_forwarder_report(report, plain, MTU);
-        netns_remove(ns_a);
-        netns_remove(ns_b);
-        g_free(p->path_a);
-        g_free(p->path_b);
+        pair_finish_by_delete(p, plain);
+        pair_free(p);
 }
 
 static bool need_forwarder(void) {
@@ -289,13 +218,13 @@ static void test_plain_traffic(void) {
         unsigned fds_before = count_fds_of(tb_tund_pid(env));
         Pair p;
 
-        pair_setup(env, &p, false);
+        pair_start(env, &p, false);
         ping_both(ns_a, "10.93.0.2", "fd93::2");
-        transfer(&p, AF_INET);
-        transfer(&p, AF_INET6);
+        pair_transfer(&p, AF_INET);
+        pair_transfer(&p, AF_INET6);
         udp_sizes(AF_INET, ns_a, ns_b, "10.93.0.2", 6001);
         udp_sizes(AF_INET6, ns_a, ns_b, "fd93::2", 6001);
-        log_statistics(&p);
+        pair_log_statistics(&p);
         g_assert_cmpuint(get_statistic(p.bus, p.path_a, "gso_split"), >, 0);
         g_assert_cmpuint(get_statistic(p.bus, p.path_b, "gro_merged"), >, 0);
         g_assert_cmpuint(get_statistic(p.bus, p.path_a, "drops_invalid"), ==, 0);
@@ -312,11 +241,11 @@ static void test_vnet_traffic(void) {
         unsigned fds_before = count_fds_of(tb_tund_pid(env));
         Pair p;
 
-        pair_setup(env, &p, true);
+        pair_start(env, &p, true);
         ping_both(ns_a, "10.93.0.2", "fd93::2");
-        transfer(&p, AF_INET);
-        transfer(&p, AF_INET6);
-        log_statistics(&p);
+        pair_transfer(&p, AF_INET);
+        pair_transfer(&p, AF_INET6);
+        pair_log_statistics(&p);
         g_assert_cmpuint(get_statistic(p.bus, p.path_a, "gso_split"), ==, 0);
         g_assert_cmpuint(get_statistic(p.bus, p.path_b, "gro_merged"), ==, 0);
         g_assert_cmpuint(get_statistic(p.bus, p.path_a, "drops_invalid"), ==, 0);
@@ -528,9 +457,9 @@ static void test_scribbler(void) {
         blast_start(&blast, ns_c, "10.92.0.2");
         g_assert_cmpint(pthread_create(&s.thread, NULL, scribble, &s), ==, 0);
 
-        pair_setup(env, &p, false);
-        transfer(&p, AF_INET);
-        transfer(&p, AF_INET6);
+        pair_start(env, &p, false);
+        pair_transfer(&p, AF_INET);
+        pair_transfer(&p, AF_INET6);
         g_assert_cmpuint(get_statistic(p.bus, p.path_a, "drops_invalid"), ==, 0);
 
         __atomic_store_n(&s.stop, 1, __ATOMIC_RELAXED);
@@ -582,15 +511,12 @@ static void test_end(void) {
 
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
-        ns_a = name_with_pid("tga");
-        ns_b = name_with_pid("tgb");
-        ns_c = name_with_pid("tgc");
-        if_a = name_with_pid("tgd");
-        if_b = name_with_pid("tge");
-        if_c = name_with_pid("tgf");
-        netns_remove_stale("tga");
-        netns_remove_stale("tgb");
-        netns_remove_stale("tgc");
+        ns_a = tb_ifname("tga");
+        ns_b = tb_ifname("tgb");
+        ns_c = tb_ifname("tgc");
+        if_a = tb_ifname("tgd");
+        if_b = tb_ifname("tge");
+        if_c = tb_ifname("tgf");
         signal(SIGPIPE, SIG_IGN);
         g_test_add_func("/ring/options", test_options);
         g_test_add_func("/ring/sealed", test_sealed);

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "netns-util.h"
+#include "tb-netns.h"
 #include "packet-check.h"
 
 #ifndef UDP_SEGMENT

@@ -253,3 +253,19 @@ unsigned tb_signals_count(TbSignals *s, const char *member, const char *path) {
         }
         return n;
 }
+
+TbAnswer tb_polkit_answer(TbEnv *env, const char *bus_name, const char *action, bool interactive) {
+        g_autoptr(GError) error = NULL;
+        GVariantBuilder details;
+        g_variant_builder_init(&details, G_VARIANT_TYPE("a{sv}"));
+        g_variant_builder_add(&details, "{sv}", "name", g_variant_new_string(bus_name));
+        g_autoptr(GVariant) r = g_dbus_connection_call_sync(
+                tb_env_bus(env), TB_POLKIT_NAME, TB_POLKIT_PATH, TB_POLKIT_IFACE, "CheckAuthorization",
+                g_variant_new("((sa{sv})sa{ss}us)", "system-bus-name", &details, action, NULL,
+                              interactive ? TB_POLKIT_ALLOW_USER_INTERACTION : 0u, ""),
+                G_VARIANT_TYPE("((bba{ss}))"), G_DBUS_CALL_FLAGS_NONE, TB_HANG_SECONDS * 1000, NULL, &error);
+        g_assert_no_error(error);
+        gboolean authorized, challenge;
+        g_variant_get(r, "((bb@a{ss}))", &authorized, &challenge, NULL);
+        return authorized ? TB_ANSWER_YES : challenge ? TB_ANSWER_CHALLENGE : TB_ANSWER_NO;
+}

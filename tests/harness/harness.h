@@ -18,6 +18,14 @@
 #define TB_ACTION_MANAGE   "org.example.tun1.manage-device"
 #define TB_ACTION_NETWORK  "org.example.tun1.configure-network"
 
+#define TB_ACCESS_DENIED   "org.freedesktop.DBus.Error.AccessDenied"
+#define TB_INTERACTIVE     "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"
+
+#define TB_POLKIT_NAME     "org.freedesktop.PolicyKit1"
+#define TB_POLKIT_PATH     "/org/freedesktop/PolicyKit1/Authority"
+#define TB_POLKIT_IFACE    "org.freedesktop.PolicyKit1.Authority"
+#define TB_POLKIT_ALLOW_USER_INTERACTION 1u
+
 /* How long any wait may last before the test calls it a hang. Not a timing assertion. */
 #define TB_HANG_SECONDS 60
 
@@ -73,8 +81,18 @@ void tb_env_stop_bus(TbEnv *env);
  * runs for it: tb_env_new() starts one, tb_reap_at_exit() one alone. SUFFIX must not start
  * with a digit. */
 char *tb_ifname(const char *suffix);
-/* For tests that make links or namespaces without the bus environment. */
+/* For tests and benchmarks that make links or namespaces without the bus environment; it
+ * also removes what test processes that are gone left behind, as tb_env_new() does. */
 void tb_reap_at_exit(void);
+
+/* polkit */
+typedef enum TbAnswer {
+        TB_ANSWER_YES,
+        TB_ANSWER_CHALLENGE,
+        TB_ANSWER_NO,
+} TbAnswer;
+/* What polkitd itself answers about the caller behind a bus name. */
+TbAnswer tb_polkit_answer(TbEnv *env, const char *bus_name, const char *action, bool interactive);
 
 /* tund */
 const char *tb_tund_path(void);

@@ -151,8 +151,8 @@ static int remove_one(const char *path, const struct stat *st, int flag, struct 
         return 0;
 }
 
-/* Removes every trace of test process OWNER: its processes, links, polkit files, users,
- * temporary folder. Safe to run for an owner that left nothing behind. */
+/* Removes every trace of test process OWNER: its processes, links, namespaces, polkit
+ * files, users, temporary folder. Safe to run for an owner that left nothing behind. */
 static void reaper_clean(pid_t owner, const char *dir) {
         if (dir)
                 reaper_stop_pids(dir);
@@ -207,6 +207,16 @@ void tb_clean_stale(void) {
                         g_hash_table_add(owners, GUINT_TO_POINTER(pid));
         }
         endpwent();
+        /* Namespaces and links named by tb_ifname(). */
+        const char *name_dirs[] = { "/run/netns", "/sys/class/net" };
+        for (size_t i = 0; i < G_N_ELEMENTS(name_dirs); i++) {
+                g_autoptr(GDir) d = g_dir_open(name_dirs[i], 0, NULL);
+                const char *name;
+                unsigned pid;
+                while (d && (name = g_dir_read_name(d)))
+                        if (sscanf(name, "tb%u", &pid) == 1 && pid > 1)
+                                g_hash_table_add(owners, GUINT_TO_POINTER(pid));
+        }
 
         GHashTableIter iter;
         gpointer key;
@@ -263,6 +273,7 @@ static void reap_now(void) {
 void tb_reap_at_exit(void) {
         if (exit_reaper_fd >= 0)
                 return;
+        tb_clean_stale();
         exit_reaper = tb_reaper_start(NULL, &exit_reaper_fd);
         g_assert_no_errno(atexit(reap_now));
 }

@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "netns-util.h"
+#include "tb-netns.h"
 #include "tun-compat.h"
 
 extern char **environ;
@@ -274,34 +274,4 @@ int write_all(int fd, const void *buf, size_t len) {
                 len -= n;
         }
         return 0;
-}
-
-char *name_with_pid(const char *prefix) {
-        char *s;
-
-        if (asprintf(&s, "%s%d", prefix, (int) getpid()) < 0)
-                return NULL;
-        return s;
-}
-
-void netns_remove_stale(const char *prefix) {
-        size_t len = strlen(prefix);
-        DIR *d = opendir("/run/netns");
-        struct dirent *de;
-
-        if (!d)
-                return;
-        while ((de = readdir(d))) {
-                char *end;
-                long pid;
-
-                if (strncmp(de->d_name, prefix, len) != 0 || de->d_name[len] == '\0')
-                        continue;
-                pid = strtol(de->d_name + len, &end, 10);
-                if (*end != '\0' || pid <= 0 || pid == getpid())
-                        continue;
-                if (kill((pid_t) pid, 0) < 0 && errno == ESRCH)
-                        netns_remove(de->d_name);
-        }
-        closedir(d);
 }

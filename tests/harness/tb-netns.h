@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* What the data plane's test and benchmark need around it: network namespaces, TUN
- * devices opened as tund opens them, sockets in a namespace, and a forwarding client. */
+/* What the data plane's tests and benchmark need around tund: network namespaces, TUN
+ * devices opened as tund opens them, sockets in a namespace, and a forwarding client. Plain
+ * C, no GLib. Name namespaces and devices with tb_ifname(): the harness's reaper removes
+ * them when the process ends (tb_env_new() or tb_reap_at_exit() starts it), and those of a
+ * process killed before its reaper ran when the next test starts. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -47,11 +50,3 @@ unsigned count_open_fds(void);
  * also finishes a partial write; it returns 0 or -errno. */
 ssize_t recv_retry(int fd, void *buf, size_t len, int flags);
 int write_all(int fd, const void *buf, size_t len);
-
-/* prefix followed by this process's PID (malloc'ed; at most 15 characters for prefixes of
- * up to 8): names of this test's devices and namespaces that no other test process on the
- * machine uses. */
-char *name_with_pid(const char *prefix);
-/* Removes namespaces named by name_with_pid(prefix) for processes that are gone (a test
- * that failed leaves its namespaces behind). */
-void netns_remove_stale(const char *prefix);
