@@ -193,8 +193,8 @@ static double measure_rtt(void) {
         pthread_t echo;
 
         inet_pton(AF_INET, ADDR_B, &b.sin_addr);
-        fd_b = socket_in_netns(NS_B, AF_INET, SOCK_DGRAM, 0);
-        fd_a = socket_in_netns(NS_A, AF_INET, SOCK_DGRAM, 0);
+        fd_b = socket_in_netns(ns_b_name, AF_INET, SOCK_DGRAM, 0);
+        fd_a = socket_in_netns(ns_a_name, AF_INET, SOCK_DGRAM, 0);
         if (fd_a < 0 || fd_b < 0 || bind(fd_b, (struct sockaddr *) &b, sizeof(b)) < 0 ||
             setsockopt(fd_a, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)) < 0 ||
             setsockopt(fd_b, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)) < 0 ||

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "netns-util.h"
+#include "tb-netns.h"
 #include "traffic.h"
 
 #define MTU 1500u

@@ -24,7 +24,7 @@
 #include <tund.h>
 
 #include "harness.h"
-#include "netns-util.h"
+#include "tb-netns.h"
 #include "packet-check.h"
 #include "traffic.h"
 
@@ -429,12 +429,10 @@ int main(int argc, char *argv[]) {
         size_t n = 0;
 
         g_test_init(&argc, &argv, NULL);
-        ns_a = name_with_pid("tla");
-        ns_b = name_with_pid("tlb");
-        if_a = name_with_pid("tlc");
-        if_b = name_with_pid("tld");
-        netns_remove_stale("tla");
-        netns_remove_stale("tlb");
+        ns_a = tb_ifname("tla");
+        ns_b = tb_ifname("tlb");
+        if_a = tb_ifname("tlc");
+        if_b = tb_ifname("tld");
         signal(SIGPIPE, SIG_IGN);
 
         g_test_add_func("/libtund/open", test_open);
