@@ -15,8 +15,8 @@
 #define MANAGER_IFACE   "org.example.Tun1.Manager"
 #define DEVICE_IFACE    "org.example.Tun1.Device"
 
-/* The service's errors as errno (tund(3) lists them). */
-static int map_error(int r, const sd_bus_error *e) {
+/* The service's errors as errno (tund_open(3) lists them). */
+int tund_errno_from_error_name(const char *name, int r) {
         static const struct {
                 const char *name;
                 int errnum;
@@ -25,6 +25,9 @@ static int map_error(int r, const sd_bus_error *e) {
                 { SD_BUS_ERROR_UNKNOWN_OBJECT, ENODEV },
                 { SD_BUS_ERROR_UNKNOWN_INTERFACE, ENODEV },
                 { SD_BUS_ERROR_UNKNOWN_METHOD, ENODEV },
+                { "org.example.Tun1.Error.Exists", EEXIST },
+                { "org.example.Tun1.Error.NoSuchAddress", EADDRNOTAVAIL },
+                { "org.example.Tun1.Error.NoSuchRoute", ESRCH },
                 { "org.example.Tun1.Error.LimitsExceeded", ENOSPC },
                 { "org.example.Tun1.Error.NotSupported", EOPNOTSUPP },
                 { SD_BUS_ERROR_ACCESS_DENIED, EACCES },
@@ -36,9 +39,9 @@ static int map_error(int r, const sd_bus_error *e) {
                 { SD_BUS_ERROR_TIMEOUT, ETIMEDOUT },
         };
 
-        if (e && sd_bus_error_is_set(e))
+        if (name)
                 for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-                        if (sd_bus_error_has_name(e, table[i].name))
+                        if (strcmp(name, table[i].name) == 0)
                                 return -table[i].errnum;
         return r < 0 ? r : -EIO;
 }
@@ -62,7 +65,7 @@ static int resolve(sd_bus *bus, const char *device, const char **ret_path, char 
                 return -EINVAL;
         r = sd_bus_call_method(bus, SERVICE, MANAGER_PATH, MANAGER_IFACE, "GetDevice", &error, &reply, "s", device);
         if (r < 0) {
-                r = map_error(r, &error);
+                r = tund_errno_from_error_name(error.name, r);
                 goto finish;
         }
         r = sd_bus_message_read(reply, "o", &path);
@@ -116,7 +119,7 @@ static int open_packet_fd(sd_bus *bus, const char *path, const struct tund_optio
                 goto finish;
         r = sd_bus_call(bus, m, 0, &error, &reply);
         if (r < 0) {
-                r = map_error(r, &error);
+                r = tund_errno_from_error_name(error.name, r);
                 goto finish;
         }
         r = sd_bus_message_read(reply, "h", &fd);

@@ -77,6 +77,12 @@ struct tund_packet {
  * reply or ring header that does not add up), or what sd-bus returned. */
 int tund_open(sd_bus *bus, const char *device, const struct tund_options *options, tund_fd **ret);
 
+/* The negative errno tund_open() returns for NAME, the name of a D-Bus error of the
+ * service's (sd_bus_error.name; mapped as tund_open(3) lists), or R when NAME is NULL or
+ * unknown (-EIO when R is not negative either): for programs that call the service's other
+ * methods themselves. */
+int tund_errno_from_error_name(const char *name, int r);
+
 /* Adopts FD, a packet fd obtained some other way (its mode and vnet in OPTIONS, NULL:
  * packet): on success the tund_fd owns it, on failure the caller still does. For mode ring
  * it reads the handshake (the ring memory) first, waiting for it at most 5 s. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "macro.h"
+#include "tund.h"
 #include "strv.h"
 #include "tundctl-bus.h"
 
@@ -24,34 +25,10 @@ struct TundBus {
 };
 
 
-/* The service's errors as errno, so that tundctl's exit codes tell them apart. */
-static int map_error(int r, const sd_bus_error *e) {
-        static const struct {
-                const char *name;
-                int errnum;
-        } table[] = {
-                { "org.example.Tun1.Error.NoSuchDevice", ENODEV },
-                { SD_BUS_ERROR_UNKNOWN_OBJECT, ENODEV },
-                { SD_BUS_ERROR_UNKNOWN_INTERFACE, ENODEV },
-                { "org.example.Tun1.Error.Exists", EEXIST },
-                { "org.example.Tun1.Error.NoSuchAddress", EADDRNOTAVAIL },
-                { "org.example.Tun1.Error.NoSuchRoute", ESRCH },
-                { "org.example.Tun1.Error.NotSupported", EOPNOTSUPP },
-                { "org.example.Tun1.Error.LimitsExceeded", ENOSPC },
-                { SD_BUS_ERROR_ACCESS_DENIED, EACCES },
-                { SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED, EACCES },
-                { SD_BUS_ERROR_INVALID_ARGS, EINVAL },
-                { SD_BUS_ERROR_SERVICE_UNKNOWN, EHOSTDOWN },
-                { SD_BUS_ERROR_NAME_HAS_NO_OWNER, EHOSTDOWN },
-                { SD_BUS_ERROR_NO_REPLY, ETIMEDOUT },
-                { SD_BUS_ERROR_TIMEOUT, ETIMEDOUT },
-        };
-
-        if (e && sd_bus_error_is_set(e))
-                for (size_t i = 0; i < ELEMENTSOF(table); i++)
-                        if (sd_bus_error_has_name(e, table[i].name))
-                                return -table[i].errnum;
-        return r < 0 ? r : -EIO;
+/* The service's errors as errno (libtund's map), so that tundctl's exit codes tell them
+ * apart. */
+static int bus_errno(const sd_bus_error *error, int r) {
+        return tund_errno_from_error_name(error ? error->name : NULL, r);
 }
 
 int tund_bus_open(TundBus **ret, bool interactive) {
@@ -133,13 +110,13 @@ static int call(TundBus *b, const char *path, const char *iface, const char *mem
         }
         /* Someone may be typing a password: no timeout then. */
         r = sd_bus_call(b->bus, m, auth && b->interactive ? UINT64_MAX : 0, error, reply);
-        return r < 0 ? map_error(r, error) : 0;
+        return r < 0 ? bus_errno(error, r) : 0;
 }
 
 int tund_bus_version(TundBus *b, char **ret, sd_bus_error *error) {
         int r = sd_bus_get_property_string(b->bus, SERVICE, MANAGER_PATH, MANAGER_IFACE,
                                            "Version", error, ret);
-        return r < 0 ? map_error(r, error) : 0;
+        return r < 0 ? bus_errno(error, r) : 0;
 }
 
 int tund_bus_resolve(TundBus *b, const char *device, char **ret_path, sd_bus_error *error) {
@@ -576,7 +553,7 @@ int tund_bus_create(TundBus *b, const char *name, const TundCreateOptions *optio
                 return r;
         r = sd_bus_call(b->bus, m, b->interactive ? UINT64_MAX : 0, error, &reply);
         if (r < 0)
-                return map_error(r, error);
+                return bus_errno(error, r);
         r = sd_bus_message_read(reply, "o", &path);
         if (r < 0)
                 return r;
@@ -604,7 +581,7 @@ int tund_bus_set_offloads(TundBus *b, const char *path, char **offloads, sd_bus_
         if (r < 0)
                 return r;
         r = sd_bus_call(b->bus, m, b->interactive ? UINT64_MAX : 0, error, NULL);
-        return r < 0 ? map_error(r, error) : 0;
+        return r < 0 ? bus_errno(error, r) : 0;
 }
 
 int tund_bus_get_netcfg(TundBus *b, const char *path, bool routes, TundNetEntry **ret, size_t *ret_n,
@@ -632,7 +609,7 @@ static int call_message(TundBus *b, sd_bus_message *m, sd_bus_error *error) {
                         return r;
         }
         r = sd_bus_call(b->bus, m, b->interactive ? UINT64_MAX : 0, error, NULL);
-        return r < 0 ? map_error(r, error) : 0;
+        return r < 0 ? bus_errno(error, r) : 0;
 }
 
 int tund_bus_change_address(TundBus *b, const char *path, bool add, const TundNetEntry *address,
@@ -843,7 +820,7 @@ int tund_bus_watch(TundBus *b, const TundWatch *watch, void *userdata, sd_bus_er
         for (size_t i = 0; i < ELEMENTSOF(matches); i++) {
                 r = sd_bus_add_match(b->bus, NULL, matches[i].rule, matches[i].handler, b);
                 if (r < 0)
-                        return map_error(r, error);
+                        return bus_errno(error, r);
         }
         /* The service may not be running (or be activated by this call). */
         return tund_bus_version(b, &version, error);

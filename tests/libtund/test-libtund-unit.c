@@ -1199,10 +1199,26 @@ static void test_two_threads(void) {
         }
 }
 
+/* The service's errors by name, what is no error of its, and no name at all. */
+static void test_error_names(void) {
+        g_assert_cmpint(tund_errno_from_error_name("org.example.Tun1.Error.NoSuchDevice", -EIO), ==, -ENODEV);
+        g_assert_cmpint(tund_errno_from_error_name("org.example.Tun1.Error.Exists", -EIO), ==, -EEXIST);
+        g_assert_cmpint(tund_errno_from_error_name("org.example.Tun1.Error.NoSuchAddress", -EIO), ==, -EADDRNOTAVAIL);
+        g_assert_cmpint(tund_errno_from_error_name("org.example.Tun1.Error.NoSuchRoute", -EIO), ==, -ESRCH);
+        g_assert_cmpint(tund_errno_from_error_name("org.example.Tun1.Error.LimitsExceeded", -EIO), ==, -ENOSPC);
+        g_assert_cmpint(tund_errno_from_error_name("org.freedesktop.DBus.Error.AccessDenied", -EIO), ==, -EACCES);
+        g_assert_cmpint(tund_errno_from_error_name("org.freedesktop.DBus.Error.ServiceUnknown", -EIO), ==, -EHOSTDOWN);
+        g_assert_cmpint(tund_errno_from_error_name("org.freedesktop.DBus.Error.NoReply", -EIO), ==, -ETIMEDOUT);
+        g_assert_cmpint(tund_errno_from_error_name("org.example.Tun1.Error.NoSuchDevic", -EPERM), ==, -EPERM);
+        g_assert_cmpint(tund_errno_from_error_name(NULL, -ENOMEM), ==, -ENOMEM);
+        g_assert_cmpint(tund_errno_from_error_name(NULL, 0), ==, -EIO);
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
         signal(SIGPIPE, SIG_IGN);
         g_test_add_func("/libtund-unit/options", test_options);
+        g_test_add_func("/libtund-unit/error-names", test_error_names);
         g_test_add_func("/libtund-unit/handshake", test_handshake);
         g_test_add_func("/libtund-unit/ring-recv", test_ring_recv);
         g_test_add_func("/libtund-unit/ring-bad", test_ring_bad);
