@@ -178,27 +178,30 @@ void tund_get_counters(const tund_fd *t, struct tund_counters *ret, size_t size)
         memcpy(ret, &c, size < sizeof(c) ? size : sizeof(c));
 }
 
-int tund_recv_burst(tund_fd *t, struct tund_packet *pkts, unsigned n) {
+/* What both burst calls check first: 1 to go on, else what they return. */
+static int burst_begin(const tund_fd *t, const struct tund_packet *pkts, unsigned n) {
         int r = tund_fd_error(t);
 
         if (r < 0)
                 return r;
         if (n == 0)
                 return 0;
-        if (!pkts)
-                return -EINVAL;
+        return pkts ? 1 : -EINVAL;
+}
+
+int tund_recv_burst(tund_fd *t, struct tund_packet *pkts, unsigned n) {
+        int r = burst_begin(t, pkts, n);
+
+        if (r <= 0)
+                return r;
         return t->mode == TUND_MODE_RING ? tund_ring_recv(t, pkts, n) : tund_socket_recv(t, pkts, n);
 }
 
 int tund_send_burst(tund_fd *t, const struct tund_packet *pkts, unsigned n) {
-        int r = tund_fd_error(t);
+        int r = burst_begin(t, pkts, n);
 
-        if (r < 0)
+        if (r <= 0)
                 return r;
-        if (n == 0)
-                return 0;
-        if (!pkts)
-                return -EINVAL;
         return t->mode == TUND_MODE_RING ? tund_ring_send(t, pkts, n) : tund_socket_send(t, pkts, n);
 }
 

@@ -90,7 +90,7 @@ int ctl_fail(int r, const sd_bus_error *error, const char *format, ...) {
         return exit_code_from_errno(r);
 }
 
-int ctl_resolve(Ctl *ctl, const char *device, char **ret_path) {
+int ctl_resolve(Ctl *ctl, const char *device, char **ret_path, TundBus **ret_bus) {
         sd_bus_error error = SD_BUS_ERROR_NULL;
         TundBus *bus = NULL;
         int r;
@@ -106,6 +106,8 @@ int ctl_resolve(Ctl *ctl, const char *device, char **ret_path) {
                 sd_bus_error_free(&error);
                 return r;
         }
+        if (ret_bus)
+                *ret_bus = bus;
         return EXIT_OK;
 }
 

@@ -50,8 +50,9 @@ int ctl_bus(Ctl *ctl, TundBus **ret);
 int ctl_fail(int r, const sd_bus_error *error, const char *format, ...)
         __attribute__((format(printf, 3, 4)));
 int exit_code_from_errno(int r);
-/* Resolves DEVICE (name or path) to a path, reporting failure (returns an exit code). */
-int ctl_resolve(Ctl *ctl, const char *device, char **ret_path);
+/* Resolves DEVICE (name or path) to a path, reporting failure (returns an exit code);
+ * RET_BUS (may be NULL) gets the connection. */
+int ctl_resolve(Ctl *ctl, const char *device, char **ret_path, TundBus **ret_bus);
 /* For the calls that may need polkit: the agent, when asking is allowed. */
 void ctl_agent_open(Ctl *ctl);
 

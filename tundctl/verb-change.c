@@ -18,10 +18,7 @@ static int on_device(Ctl *ctl, const char *device, DeviceCall fn, const void *ar
         TundBus *bus = NULL;
         int r;
 
-        r = ctl_resolve(ctl, device, &path);
-        if (r != EXIT_OK)
-                return r;
-        r = ctl_bus(ctl, &bus);
+        r = ctl_resolve(ctl, device, &path, &bus);
         if (r != EXIT_OK)
                 return r;
         ctl_agent_open(ctl);

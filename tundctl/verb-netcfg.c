@@ -135,10 +135,7 @@ static int list(Ctl *ctl, const char *device, bool routes) {
         size_t n = 0;
         int r;
 
-        r = ctl_resolve(ctl, device, &path);
-        if (r != EXIT_OK)
-                return r;
-        r = ctl_bus(ctl, &bus);
+        r = ctl_resolve(ctl, device, &path, &bus);
         if (r != EXIT_OK)
                 return r;
         r = tund_bus_get_netcfg(bus, path, routes, &entries, &n, &error);
@@ -163,10 +160,7 @@ static int change(Ctl *ctl, const char *device, const char *what, bool add, bool
         TundBus *bus = NULL;
         int r;
 
-        r = ctl_resolve(ctl, device, &path);
-        if (r != EXIT_OK)
-                return r;
-        r = ctl_bus(ctl, &bus);
+        r = ctl_resolve(ctl, device, &path, &bus);
         if (r != EXIT_OK)
                 return r;
         e.first = (char *) what;

@@ -200,9 +200,7 @@ int verb_stats(Ctl *ctl, int argc, char **argv) {
 
         if (ctl->watch && block_exit_signals() < 0)
                 return ctl_fail(negative_errno(), NULL, "Failed to watch statistics");
-        r = ctl_resolve(ctl, argv[0], &path);
-        if (r == EXIT_OK)
-                r = ctl_bus(ctl, &s.bus);
+        r = ctl_resolve(ctl, argv[0], &path, &s.bus);
         if (r != EXIT_OK)
                 return r;
         s.path = path;

@@ -29,7 +29,7 @@ static int collect(Ctl *ctl, TundBus *bus, int argc, char **argv, TundDevice ***
                 return ctl_fail(-ENOMEM, NULL, "Failed to show status");
         for (int i = 0; i < argc; i++) {
                 _cleanup_free_ char *path = NULL;
-                r = ctl_resolve(ctl, argv[i], &path);
+                r = ctl_resolve(ctl, argv[i], &path, NULL);
                 if (r == EXIT_OK) {
                         r = tund_bus_get_device(bus, path, &devices[i], &error);
                         if (r < 0)
