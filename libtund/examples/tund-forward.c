@@ -62,6 +62,13 @@ static void account(Direction *d, const struct tund_packet *p) {
 #endif
 }
 
+/* Waits up to 100 ms for room to send, unless asked to stop. */
+static int wait_for_room(Direction *d) {
+        if (stop_requested())
+                return -ECANCELED;
+        return tund_wait_send(d->out, 100);
+}
+
 /* Sends all N packets, waiting for room as needed. 0, or negative errno. */
 static int send_all(Direction *d, struct tund_packet *pkts, unsigned n) {
         for (unsigned sent = 0; sent < n;) {
@@ -70,9 +77,7 @@ static int send_all(Direction *d, struct tund_packet *pkts, unsigned n) {
                         return r;
                 sent += (unsigned) r;
                 if (r == 0) {
-                        if (stop_requested())
-                                return -ECANCELED;
-                        r = tund_wait_send(d->out, 100);
+                        r = wait_for_room(d);
                         if (r < 0)
                                 return r;
                 }
@@ -103,9 +108,7 @@ static int send_in_place(Direction *d, struct tund_packet *pkts, unsigned n) {
                 if (r < 0)
                         return r;
                 if (r == 0) {
-                        if (stop_requested())
-                                return -ECANCELED;
-                        r = tund_wait_send(d->out, 100);
+                        r = wait_for_room(d);
                         if (r < 0)
                                 return r;
                         continue;

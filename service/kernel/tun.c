@@ -67,6 +67,16 @@ int tun_detach_queue(int fd) {
         return 0;
 }
 
+/* A raw device's anchor queue: detached, so that it gets none of the device's packets. */
+static int take_detached(int *fd, int *ret_fd) {
+        int r = tun_detach_queue(*fd);
+
+        if (r < 0)
+                return r;
+        *ret_fd = TAKE_FD(*fd);
+        return 0;
+}
+
 int tun_create_raw(const char *name, bool vnet_header, int *ret_fd, char ret_name[static IFNAMSIZ]) {
         _cleanup_close_ int fd = -EBADF;
         int r;
@@ -74,11 +84,7 @@ int tun_create_raw(const char *name, bool vnet_header, int *ret_fd, char ret_nam
         r = tun_open(name, tun_raw_flags(vnet_header)|IFF_TUN_EXCL, true, &fd, ret_name);
         if (r < 0)
                 return r;
-        r = tun_detach_queue(fd);
-        if (r < 0)
-                return r;
-        *ret_fd = TAKE_FD(fd);
-        return 0;
+        return take_detached(&fd, ret_fd);
 }
 
 int tun_open_queue(const char *name, bool vnet_header, int *ret_fd) {
@@ -117,11 +123,7 @@ int tun_attach_raw(const char *name, bool vnet_header, int *ret_fd) {
         r = tun_attach_flags(name, tun_raw_flags(vnet_header), &fd);
         if (r < 0)
                 return r;
-        r = tun_detach_queue(fd);
-        if (r < 0)
-                return r;
-        *ret_fd = TAKE_FD(fd);
-        return 0;
+        return take_detached(&fd, ret_fd);
 }
 
 int tun_get_info(int fd, char ret_name[static IFNAMSIZ], unsigned *ret_flags) {
