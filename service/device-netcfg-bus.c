@@ -284,16 +284,21 @@ typedef struct Append {
         int error;
 } Append;
 
-/* An (sa{sv}) of Addresses or Routes: entry_open() appends the string and opens the
- * dict, the caller appends the options, entry_close() closes both. */
-static int entry_open(sd_bus_message *m, const char *s) {
+/* An (sa{sv}) of Addresses or Routes: entry_open() appends the prefix, opens the dict and
+ * puts KEY there when EXTRA (the peer, the gateway) is given; the caller may add more
+ * options, entry_close() closes both. */
+static int entry_open(sd_bus_message *m, int family, const InAddr *prefix, uint8_t prefixlen,
+                      const char *key, const InAddr *extra) {
+        char buf[INET_PREFIX_STRLEN], text[INET6_ADDRSTRLEN];
         int r;
 
         r = sd_bus_message_open_container(m, 'r', "sa{sv}");
         if (r >= 0)
-                r = sd_bus_message_append(m, "s", s);
+                r = sd_bus_message_append(m, "s", inet_prefix_format(family, prefix, prefixlen, buf));
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0 && extra)
+                r = sd_bus_message_append(m, "{sv}", key, "s", inet_addr_format(family, extra, text));
         return r;
 }
 
@@ -308,15 +313,12 @@ static int entry_close(sd_bus_message *m) {
 
 /* device_foreach_address's callback: one entry of Addresses; the first error stays. */
 static void append_address(const NetAddress *a, void *userdata) {
-        char buf[INET_PREFIX_STRLEN], peer[INET6_ADDRSTRLEN];
         Append *ap = userdata;
         int r;
 
         if (ap->error < 0)
                 return;
-        r = entry_open(ap->reply, inet_prefix_format(a->family, &a->local, a->prefixlen, buf));
-        if (r >= 0 && a->has_peer)
-                r = sd_bus_message_append(ap->reply, "{sv}", "Peer", "s", inet_addr_format(a->family, &a->peer, peer));
+        r = entry_open(ap->reply, a->family, &a->local, a->prefixlen, "Peer", a->has_peer ? &a->peer : NULL);
         if (r >= 0)
                 r = entry_close(ap->reply);
         ap->error = r;
@@ -324,15 +326,13 @@ static void append_address(const NetAddress *a, void *userdata) {
 
 /* The same for Routes. */
 static void append_route(const NetRoute *route, void *userdata) {
-        char buf[INET_PREFIX_STRLEN], gw[INET6_ADDRSTRLEN];
         Append *ap = userdata;
         int r;
 
         if (ap->error < 0)
                 return;
-        r = entry_open(ap->reply, inet_prefix_format(route->family, &route->dst, route->dst_len, buf));
-        if (r >= 0 && route->has_gateway)
-                r = sd_bus_message_append(ap->reply, "{sv}", "Gateway", "s", inet_addr_format(route->family, &route->gateway, gw));
+        r = entry_open(ap->reply, route->family, &route->dst, route->dst_len, "Gateway",
+                       route->has_gateway ? &route->gateway : NULL);
         if (r >= 0)
                 r = sd_bus_message_append(ap->reply, "{sv}{sv}", "Metric", "u", route->metric, "Table", "u", route->table);
         if (r >= 0)
