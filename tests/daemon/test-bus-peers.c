@@ -26,7 +26,7 @@ static void caller_sync(TbCaller *c) {
         g_autoptr(GError) error = NULL;
         g_autoptr(GVariant) reply = tb_caller_call(c, false, TS_PATH, "org.freedesktop.DBus.Peer",
                                                    "Ping", NULL, &error);
-        g_assert_no_error(error);
+        tb_assert_reply(reply, error, NULL);
 }
 
 static void test_user_uid(void) {
@@ -99,7 +99,7 @@ static void forge_departure(TbCaller *forger, const char *destination, const cha
                                             g_variant_new("(sss)", victim, victim, ""));
         g_autoptr(GVariant) reply = tb_caller_wait(forger, id, &error);
 
-        g_assert_no_error(error);
+        tb_assert_reply(reply, error, NULL);
         caller_sync(forger);
 }
 
@@ -158,7 +158,7 @@ static void test_gone_while_asking(void) {
         unsigned id = tb_caller_send_to(c, false, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                         "org.freedesktop.DBus", "GetId", NULL);
         g_autoptr(GVariant) bus_id = tb_caller_wait(c, id, &error);
-        g_assert_no_error(error);
+        tb_assert_reply(bus_id, error, NULL);
         /* Once the bus says the name has no owner, it has sent the service the news of the
          * departure: the service's question about the uid comes after it. */
         tb_caller_free(c);

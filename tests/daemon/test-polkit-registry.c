@@ -49,7 +49,7 @@ static void test_root_not_asked(void) {
         ts_polkitd_stop(s->env);
         g_autoptr(GVariant) reply = ts_root_call(root, "Check", g_variant_new("(s)", TB_ACTION_MANAGE), &error);
         ts_polkitd_cont(s->env);
-        g_assert_no_error(error);
+        tb_assert_reply(reply, error, NULL);
         g_assert_cmpuint(ts_count(s, name, "check-pending"), ==, 0);
         g_assert_cmpuint(ts_count(s, name, "check-allowed"), ==, 1);
         g_dbus_connection_close_sync(root, NULL, NULL);
@@ -157,7 +157,7 @@ static void test_timeout(void) {
         unsigned id = send_check(c, false, TB_ACTION_CREATE);
         g_assert_true(ts_wait_count(s, tb_caller_unique_name(c), "check-pending", 1));
         g_autoptr(GVariant) reply = ts_root_call(root, "Check", g_variant_new("(s)", TB_ACTION_CREATE), &error);
-        g_assert_no_error(error);
+        tb_assert_reply(reply, error, NULL);
         g_autofree char *message = wait_check(c, id, TB_ACCESS_DENIED);
         ts_polkitd_cont(s->env);
 
