@@ -192,6 +192,7 @@ static void test_caller_gone(void) {
         g_assert_cmpuint(ts_count(s, name, "check-allowed"), ==, 0);
         g_assert_cmpuint(ts_count(s, name, "check-refused"), ==, 0);
         g_assert_cmpuint(ts_count(s, name, "uid-known"), ==, 1);
+        g_assert_cmpuint(ts_count(s, name, "uid-refused"), ==, 0);
 }
 
 int main(int argc, char **argv) {
