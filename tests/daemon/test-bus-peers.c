@@ -4,13 +4,6 @@
 
 #include "test-service.h"
 
-static TestService *service_new(void) {
-        TbEnv *env = ts_env();
-        Limits limits = LIMITS_DEFAULT;
-
-        return env ? ts_new(env, &limits) : NULL;
-}
-
 static uint32_t caller_uid(TbCaller *c) {
         g_autoptr(GError) error = NULL;
         g_autoptr(GVariant) reply = tb_caller_call(c, false, TS_PATH, TS_IFACE, "Uid", NULL, &error);
@@ -34,7 +27,7 @@ static void bus_sync(TbCaller *c) {
 }
 
 static void test_user_uid(void) {
-        g_autoptr(TestService) s = service_new();
+        g_autoptr(TestService) s = ts_new(NULL);
         if (!s)
                 return;
         const TbUser *user = tb_env_user(s->env, TB_ROLE_CREATE);
@@ -43,17 +36,15 @@ static void test_user_uid(void) {
 
         /* The first call waits for the bus's answer and runs again with it. */
         g_assert_cmpuint(caller_uid(c), ==, user->uid);
-        g_assert_cmpuint(ts_count(s, name, "uid-wait"), ==, 1);
-        g_assert_cmpuint(ts_count(s, name, "uid-known"), ==, 1);
+        ts_assert_events(s, name, "uid-wait uid-known");
 
         /* The second is answered at once. */
         g_assert_cmpuint(caller_uid(c), ==, user->uid);
-        g_assert_cmpuint(ts_count(s, name, "uid-wait"), ==, 1);
-        g_assert_cmpuint(ts_count(s, name, "uid-known"), ==, 2);
+        ts_assert_events(s, name, "uid-wait uid-known uid-known");
 }
 
 static void test_root_uid(void) {
-        g_autoptr(TestService) s = service_new();
+        g_autoptr(TestService) s = ts_new(NULL);
         if (!s)
                 return;
         g_autoptr(GDBusConnection) root = tb_env_connect(s->env);
@@ -65,18 +56,17 @@ static void test_root_uid(void) {
         g_assert_no_error(error);
         g_variant_get(reply, "(u)", &uid);
         g_assert_cmpuint(uid, ==, 0);
-        g_assert_cmpuint(ts_count(s, name, "uid-wait"), ==, 1);
-        g_assert_cmpuint(ts_count(s, name, "uid-known"), ==, 1);
+        ts_assert_events(s, name, "uid-wait uid-known");
         g_dbus_connection_close_sync(root, NULL, NULL);
 }
 
 static void test_gone_once(void) {
-        g_autoptr(TestService) s = service_new();
+        g_autoptr(TestService) s = ts_new(NULL);
         if (!s)
                 return;
-        TbCaller *c = tb_caller_new(s->env, tb_env_user(s->env, TB_ROLE_NOBODY));
-        g_autoptr(TbCaller) stranger = tb_caller_new(s->env, tb_env_user(s->env, TB_ROLE_DENIED));
-        g_autoptr(TbCaller) witness = tb_caller_new(s->env, tb_env_user(s->env, TB_ROLE_CREATE));
+        TbCaller *c = ts_caller_new(s, TB_ROLE_NOBODY);
+        g_autoptr(TbCaller) stranger = ts_caller_new(s, TB_ROLE_DENIED);
+        g_autoptr(TbCaller) witness = ts_caller_new(s, TB_ROLE_CREATE);
         g_autofree char *name = g_strdup(tb_caller_unique_name(c));
         g_autofree char *stranger_name = g_strdup(tb_caller_unique_name(stranger));
 
@@ -89,9 +79,9 @@ static void test_gone_once(void) {
         g_clear_pointer(&stranger, tb_caller_free);
         caller_uid(witness);
         caller_uid(witness);
-        g_assert_cmpuint(ts_count(s, name, "gone"), ==, 1);
-        g_assert_cmpuint(ts_count(s, stranger_name, "gone"), ==, 0);
-        g_assert_cmpuint(s->log->len, ==, 7);   /* 2 + 2 for the first calls, 2 later, 1 gone */
+        ts_assert_events(s, name, "uid-wait uid-known gone");
+        ts_assert_events(s, stranger_name, "");
+        ts_assert_events(s, tb_caller_unique_name(witness), "uid-wait uid-known uid-known uid-known");
 }
 
 /* A test user sends NameOwnerChanged saying that VICTIM left, to DESTINATION (NULL:
@@ -110,12 +100,12 @@ static void forge_departure(TbCaller *forger, const char *destination, const cha
 /* The forged news arrive right before a call of the peer they name: had BusPeers believed
  * them, that call would find the peer leaving. */
 static void test_forged_departure(void) {
-        g_autoptr(TestService) s = service_new();
+        g_autoptr(TestService) s = ts_new(NULL);
         if (!s)
                 return;
         const TbUser *user = tb_env_user(s->env, TB_ROLE_CREATE);
         g_autoptr(TbCaller) victim = tb_caller_new(s->env, user);
-        g_autoptr(TbCaller) forger = tb_caller_new(s->env, tb_env_user(s->env, TB_ROLE_DENIED));
+        g_autoptr(TbCaller) forger = ts_caller_new(s, TB_ROLE_DENIED);
         const char *name = tb_caller_unique_name(victim);
         const char *service_name = NULL;
         g_autoptr(GError) error = NULL;
@@ -136,33 +126,17 @@ static void test_forged_departure(void) {
         g_variant_get(reply, "(u)", &uid);
         g_assert_cmpuint(uid, ==, user->uid);
         g_assert_cmpuint(caller_uid(victim), ==, user->uid);
-        g_assert_cmpuint(ts_count(s, name, "uid-wait"), ==, 1);
-        g_assert_cmpuint(ts_count(s, name, "uid-known"), ==, 3);
-        g_assert_cmpuint(ts_count(s, name, "gone"), ==, 0);
-}
-
-typedef struct NameOf {
-        TbEnv *env;
-        const char *name;
-} NameOf;
-
-static bool name_released(void *data) {
-        NameOf *n = data;
-
-        if (!tb_name_has_owner(n->env, n->name))
-                return true;
-        g_usleep(10 * 1000);
-        return false;
+        ts_assert_events(s, name, "uid-wait uid-known uid-known uid-known");
 }
 
 /* The call arrives, the service asks the bus for the uid, and the caller's departure is
  * already waiting behind the call: the call ends unanswered, and nothing of it stays. */
 static void test_gone_while_asking(void) {
-        g_autoptr(TestService) s = service_new();
+        g_autoptr(TestService) s = ts_new(NULL);
         if (!s)
                 return;
-        TbCaller *c = tb_caller_new(s->env, tb_env_user(s->env, TB_ROLE_CREATE));
-        g_autoptr(TbCaller) witness = tb_caller_new(s->env, tb_env_user(s->env, TB_ROLE_NOBODY));
+        TbCaller *c = ts_caller_new(s, TB_ROLE_CREATE);
+        g_autoptr(TbCaller) witness = ts_caller_new(s, TB_ROLE_NOBODY);
         g_autofree char *name = g_strdup(tb_caller_unique_name(c));
 
         ts_detach(s);
@@ -171,15 +145,12 @@ static void test_gone_while_asking(void) {
         /* Once the bus says the name has no owner, it has sent the service the news of the
          * departure: the service's question about the uid comes after it. */
         tb_caller_free(c);
-        g_assert_true(tb_wait_until(name_released, &(NameOf) { s->env, name }));
+        g_assert_true(tb_wait_name_released(s->env, name));
         ts_attach(s);
 
         g_assert_true(ts_wait_count(s, name, "gone", 1));
         caller_uid(witness);
-        g_assert_cmpuint(ts_count(s, name, "uid-wait"), ==, 1);
-        g_assert_cmpuint(ts_count(s, name, "uid-known"), ==, 0);
-        g_assert_cmpuint(ts_count(s, name, "uid-refused"), ==, 0);
-        g_assert_cmpuint(ts_count(s, name, "gone"), ==, 1);
+        ts_assert_events(s, name, "uid-wait gone");
 }
 
 int main(int argc, char **argv) {
@@ -189,5 +160,5 @@ int main(int argc, char **argv) {
         g_test_add_func("/bus-peers/gone-once", test_gone_once);
         g_test_add_func("/bus-peers/forged-departure", test_forged_departure);
         g_test_add_func("/bus-peers/gone-while-asking", test_gone_while_asking);
-        return ts_run();
+        return tb_test_run();
 }

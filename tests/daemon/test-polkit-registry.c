@@ -7,18 +7,6 @@
 
 #include <string.h>
 
-static TestService *service_new_with(const Limits *limits) {
-        TbEnv *env = ts_env();
-
-        return env ? ts_new(env, limits) : NULL;
-}
-
-static TestService *service_new(void) {
-        Limits limits = LIMITS_DEFAULT;
-
-        return service_new_with(&limits);
-}
-
 static unsigned send_check(TbCaller *c, bool interactive, const char *action) {
         return tb_caller_send(c, interactive, TS_PATH, TS_IFACE, "Check", g_variant_new("(s)", action));
 }
@@ -37,8 +25,12 @@ static void expect_check(TbCaller *c, bool interactive, const char *action, cons
         g_free(wait_check(c, send_check(c, interactive, action), error_name));
 }
 
+/* Two checks refused once polkit answered. */
+#define TWO_REFUSED "uid-wait uid-known check-pending uid-known check-refused" \
+        " uid-known check-pending uid-known check-refused"
+
 static void test_root_not_asked(void) {
-        g_autoptr(TestService) s = service_new();
+        g_autoptr(TestService) s = ts_new(NULL);
         if (!s)
                 return;
         g_autoptr(GDBusConnection) root = tb_env_connect(s->env);
@@ -50,55 +42,51 @@ static void test_root_not_asked(void) {
         g_autoptr(GVariant) reply = ts_root_call(root, "Check", g_variant_new("(s)", TB_ACTION_MANAGE), &error);
         ts_polkitd_cont(s->env);
         tb_assert_reply(reply, error, NULL);
-        g_assert_cmpuint(ts_count(s, name, "check-pending"), ==, 0);
-        g_assert_cmpuint(ts_count(s, name, "check-allowed"), ==, 1);
+        ts_assert_events(s, name, "uid-wait uid-known check-allowed");
         g_dbus_connection_close_sync(root, NULL, NULL);
 }
 
 static void test_allowed(void) {
-        g_autoptr(TestService) s = service_new();
+        g_autoptr(TestService) s = ts_new(NULL);
         if (!s)
                 return;
-        g_autoptr(TbCaller) c = tb_caller_new(s->env, tb_env_user(s->env, TB_ROLE_CREATE));
+        g_autoptr(TbCaller) c = ts_caller_new(s, TB_ROLE_CREATE);
         const char *name = tb_caller_unique_name(c);
 
         expect_check(c, false, TB_ACTION_CREATE, NULL);
-        g_assert_cmpuint(ts_count(s, name, "check-pending"), ==, 1);
-        g_assert_cmpuint(ts_count(s, name, "check-allowed"), ==, 1);
+        ts_assert_events(s, name, "uid-wait uid-known check-pending uid-known check-allowed");
         /* Each call is a check of its own. */
         expect_check(c, false, TB_ACTION_CREATE, NULL);
-        g_assert_cmpuint(ts_count(s, name, "check-pending"), ==, 2);
-        g_assert_cmpuint(ts_count(s, name, "check-allowed"), ==, 2);
+        ts_assert_events(s, name, "uid-wait uid-known check-pending uid-known check-allowed"
+                         " uid-known check-pending uid-known check-allowed");
 }
 
 static void test_denied(void) {
-        g_autoptr(TestService) s = service_new();
+        g_autoptr(TestService) s = ts_new(NULL);
         if (!s)
                 return;
-        g_autoptr(TbCaller) c = tb_caller_new(s->env, tb_env_user(s->env, TB_ROLE_DENIED));
+        g_autoptr(TbCaller) c = ts_caller_new(s, TB_ROLE_DENIED);
         const char *name = tb_caller_unique_name(c);
 
         expect_check(c, false, TB_ACTION_CREATE, TB_ACCESS_DENIED);
         expect_check(c, true, TB_ACTION_CREATE, TB_ACCESS_DENIED);
-        g_assert_cmpuint(ts_count(s, name, "check-pending"), ==, 2);
-        g_assert_cmpuint(ts_count(s, name, "check-refused"), ==, 2);
+        ts_assert_events(s, name, TWO_REFUSED);
 }
 
 /* No rule for this user: the action's default, authentication as an administrator, which
  * no agent can give here. */
 static void test_challenge(void) {
-        g_autoptr(TestService) s = service_new();
+        g_autoptr(TestService) s = ts_new(NULL);
         if (!s)
                 return;
-        g_autoptr(TbCaller) c = tb_caller_new(s->env, tb_env_user(s->env, TB_ROLE_NOBODY));
+        g_autoptr(TbCaller) c = ts_caller_new(s, TB_ROLE_NOBODY);
         const char *name = tb_caller_unique_name(c);
 
         g_assert_cmpint(tb_polkit_answer(s->env, name, TB_ACTION_CREATE, false), ==, TB_ANSWER_CHALLENGE);
         expect_check(c, false, TB_ACTION_CREATE, TB_INTERACTIVE);
         /* Interactive, polkit finds no agent: a plain refusal, whatever polkit's flags say. */
         expect_check(c, true, TB_ACTION_CREATE, TB_ACCESS_DENIED);
-        g_assert_cmpuint(ts_count(s, name, "check-pending"), ==, 2);
-        g_assert_cmpuint(ts_count(s, name, "check-refused"), ==, 2);
+        ts_assert_events(s, name, TWO_REFUSED);
 }
 
 static void assert_limit(const char *message, const char *limit) {
@@ -113,11 +101,11 @@ static void test_limits(void) {
         Limits limits = LIMITS_DEFAULT;
         limits.pending_checks_per_user = 2;
         limits.pending_checks = 3;
-        g_autoptr(TestService) s = service_new_with(&limits);
+        g_autoptr(TestService) s = ts_new(&limits);
         if (!s)
                 return;
-        g_autoptr(TbCaller) a = tb_caller_new(s->env, tb_env_user(s->env, TB_ROLE_CREATE));
-        g_autoptr(TbCaller) b = tb_caller_new(s->env, tb_env_user(s->env, TB_ROLE_MANAGE));
+        g_autoptr(TbCaller) a = ts_caller_new(s, TB_ROLE_CREATE);
+        g_autoptr(TbCaller) b = ts_caller_new(s, TB_ROLE_MANAGE);
         unsigned ida[3], idb[2];
 
         ts_polkitd_stop(s->env);
@@ -146,10 +134,10 @@ static void test_limits(void) {
 static void test_timeout(void) {
         Limits limits = LIMITS_DEFAULT;
         limits.polkit_timeout_usec = 1000 * 1000;
-        g_autoptr(TestService) s = service_new_with(&limits);
+        g_autoptr(TestService) s = ts_new(&limits);
         if (!s)
                 return;
-        g_autoptr(TbCaller) c = tb_caller_new(s->env, tb_env_user(s->env, TB_ROLE_CREATE));
+        g_autoptr(TbCaller) c = ts_caller_new(s, TB_ROLE_CREATE);
         g_autoptr(GDBusConnection) root = tb_env_connect(s->env);
         g_autoptr(GError) error = NULL;
 
@@ -170,11 +158,11 @@ static void test_timeout(void) {
 /* The caller leaves while polkitd has its check: the check ends, and polkitd's answer, when
  * it comes, runs no handler. */
 static void test_caller_gone(void) {
-        g_autoptr(TestService) s = service_new();
+        g_autoptr(TestService) s = ts_new(NULL);
         if (!s)
                 return;
-        TbCaller *c = tb_caller_new(s->env, tb_env_user(s->env, TB_ROLE_CREATE));
-        g_autoptr(TbCaller) witness = tb_caller_new(s->env, tb_env_user(s->env, TB_ROLE_CREATE));
+        TbCaller *c = ts_caller_new(s, TB_ROLE_CREATE);
+        g_autoptr(TbCaller) witness = ts_caller_new(s, TB_ROLE_CREATE);
         g_autofree char *name = g_strdup(tb_caller_unique_name(c));
 
         ts_polkitd_stop(s->env);
@@ -188,11 +176,7 @@ static void test_caller_gone(void) {
          * departed caller's check (or its cancellation). */
         expect_check(witness, false, TB_ACTION_CREATE, NULL);
         expect_check(witness, false, TB_ACTION_CREATE, NULL);
-        g_assert_cmpuint(ts_count(s, name, "check-pending"), ==, 1);
-        g_assert_cmpuint(ts_count(s, name, "check-allowed"), ==, 0);
-        g_assert_cmpuint(ts_count(s, name, "check-refused"), ==, 0);
-        g_assert_cmpuint(ts_count(s, name, "uid-known"), ==, 1);
-        g_assert_cmpuint(ts_count(s, name, "uid-refused"), ==, 0);
+        ts_assert_events(s, name, "uid-wait uid-known check-pending gone");
 }
 
 int main(int argc, char **argv) {
@@ -204,5 +188,5 @@ int main(int argc, char **argv) {
         g_test_add_func("/polkit-registry/limits", test_limits);
         g_test_add_func("/polkit-registry/timeout", test_timeout);
         g_test_add_func("/polkit-registry/caller-gone", test_caller_gone);
-        return ts_run();
+        return tb_test_run();
 }

@@ -10,24 +10,6 @@
 #include <signal.h>
 #include <string.h>
 
-static TbEnv *test_env;
-
-TbEnv *ts_env(void) {
-        if (!tb_can_run())
-                return NULL;
-        if (!test_env)
-                test_env = tb_env_new();
-        return test_env;
-}
-
-int ts_run(void) {
-        /* The modules' own debug messages go to stderr, beside the test's. */
-        log_set_max_level(LOG_DEBUG);
-        int r = g_test_run();
-        g_clear_pointer(&test_env, tb_env_free);
-        return r;
-}
-
 /* sd-event as a GLib source: prepare, poll its epoll fd, wait without blocking, dispatch. */
 typedef struct EventSource {
         GSource source;
@@ -80,8 +62,24 @@ void ts_detach(TestService *s) {
         g_clear_pointer(&s->source, g_source_unref);
 }
 
+TbCaller *ts_caller_new(TestService *s, TbRole role) {
+        return tb_caller_new(s->env, tb_env_user(s->env, role));
+}
+
 static void ts_log(TestService *s, const char *sender, const char *event) {
         g_ptr_array_add(s->log, g_strdup_printf("%s %s", sender, event));
+}
+
+char *ts_events(TestService *s, const char *sender) {
+        g_autoptr(GString) events = g_string_new(NULL);
+        size_t n = strlen(sender);
+
+        for (unsigned i = 0; i < s->log->len; i++) {
+                const char *entry = s->log->pdata[i];
+                if (strncmp(entry, sender, n) == 0 && entry[n] == ' ')
+                        g_string_append_printf(events, "%s%s", events->len ? " " : "", entry + n + 1);
+        }
+        return g_string_free(g_steal_pointer(&events), FALSE);
 }
 
 unsigned ts_count(TestService *s, const char *sender, const char *event) {
@@ -197,11 +195,18 @@ static void ts_connect(TestService *s) {
         g_assert_cmpint(sd_bus_attach_event(s->bus, s->event, SD_EVENT_PRIORITY_NORMAL), >=, 0);
 }
 
-TestService *ts_new(TbEnv *env, const Limits *limits) {
-        TestService *s = g_new0(TestService, 1);
+TestService *ts_new(const Limits *limits) {
+        TbEnv *env = tb_test_bus_env();
+        TestService *s;
 
+        if (!env)
+                return NULL;
+        s = g_new0(TestService, 1);
+
+        /* The modules' own debug messages go to stderr, beside the test's. */
+        log_set_max_level(LOG_DEBUG);
         s->env = env;
-        s->limits = *limits;
+        s->limits = limits ? *limits : LIMITS_DEFAULT;
         s->log = g_ptr_array_new_with_free_func(g_free);
         ts_connect(s);
         g_assert_cmpint(polkit_registry_new(&s->polkit, s->event, &s->limits), >=, 0);

@@ -38,20 +38,23 @@ typedef struct TestService {
         GPtrArray *log;         /* of "SENDER EVENT" */
 } TestService;
 
-/* The test program's environment (bus and polkitd, no tund), started on first use; NULL
- * when the test is skipped (tb_can_run). */
-TbEnv *ts_env(void);
-/* g_test_run(), then stops the environment. */
-int ts_run(void);
-
-/* Starts the service with LIMITS (its registry then bounds checks by them). */
-TestService *ts_new(TbEnv *env, const Limits *limits);
+/* Starts the service in the test program's environment (tb_test_bus_env) with LIMITS
+ * (NULL: LIMITS_DEFAULT) for its registry; NULL when the test is skipped (tb_can_run). */
+TestService *ts_new(const Limits *limits);
 void ts_free(TestService *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TestService, ts_free)
+/* A caller as the test user of ROLE. */
+TbCaller *ts_caller_new(TestService *s, TbRole role);
 /* Stops and restarts serving: while detached, what arrives for the service waits unread. */
 void ts_detach(TestService *s);
 void ts_attach(TestService *s);
 
+/* The events logged for SENDER, in order, separated by spaces. */
+char *ts_events(TestService *s, const char *sender);
+#define ts_assert_events(s, sender, want) do {                          \
+                g_autofree char *_events = ts_events((s), (sender));    \
+                g_assert_cmpstr(_events, ==, (want));                   \
+        } while (0)
 /* How often EVENT was logged for SENDER. */
 unsigned ts_count(TestService *s, const char *sender, const char *event);
 /* Waits until EVENT was logged for SENDER at least N times; false on a hang. */
