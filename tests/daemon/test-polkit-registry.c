@@ -6,6 +6,7 @@
 #include "test-service.h"
 
 #include <string.h>
+#include <sys/ioctl.h>
 
 static unsigned send_check(TbCaller *c, bool interactive, const char *action) {
         return tb_caller_send(c, interactive, TS_PATH, TS_IFACE, "Check", g_variant_new("(s)", action));
@@ -179,6 +180,56 @@ static void test_caller_gone(void) {
         ts_assert_events(s, name, "uid-wait uid-known check-pending gone");
 }
 
+typedef struct Unread {
+        TestService *s;
+        int more_than;
+} Unread;
+
+static int unread_bytes(TestService *s) {
+        int n = 0;
+
+        g_assert_no_errno(ioctl(sd_bus_get_fd(s->bus), FIONREAD, &n));
+        return n;
+}
+
+static bool more_unread(void *data) {
+        Unread *u = data;
+
+        if (unread_bytes(u->s) > u->more_than)
+                return true;
+        g_usleep(10 * 1000);
+        return false;
+}
+
+/* The caller leaves while polkitd's answer is on its way: the news of its departure come
+ * first, the answer right after, and the call dispatched again with the answer finds the
+ * caller leaving (bus_peers_get_uid refuses it before polkit_verify runs). Nothing is done
+ * for it. The answered check is never picked up: it stays in the registry until a later
+ * check drops it as stale or the registry ends (ASan sees it freed then). */
+static void test_caller_gone_answer_in_flight(void) {
+        g_autoptr(TestService) s = ts_new(NULL);
+        if (!s)
+                return;
+        TbCaller *c = ts_caller_new(s, TB_ROLE_CREATE);
+        g_autofree char *name = g_strdup(tb_caller_unique_name(c));
+
+        ts_polkitd_stop(s->env);
+        send_check(c, false, TB_ACTION_CREATE);
+        g_assert_true(ts_wait_count(s, name, "check-pending", 1));
+        ts_detach(s);
+        tb_caller_free(c);
+        g_assert_true(tb_wait_name_released(s->env, name));
+        /* The departure waits unread; polkitd's answer comes behind it. */
+        Unread u = { s, unread_bytes(s) };
+        g_assert_cmpint(u.more_than, >, 0);
+        ts_polkitd_cont(s->env);
+        g_assert_true(tb_wait_until(more_unread, &u));
+        ts_attach(s);
+
+        g_assert_true(ts_wait_count(s, name, "gone", 1));
+        ts_assert_events(s, name, "uid-wait uid-known check-pending uid-refused gone");
+}
+
 int main(int argc, char **argv) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/polkit-registry/root-not-asked", test_root_not_asked);
@@ -188,5 +239,6 @@ int main(int argc, char **argv) {
         g_test_add_func("/polkit-registry/limits", test_limits);
         g_test_add_func("/polkit-registry/timeout", test_timeout);
         g_test_add_func("/polkit-registry/caller-gone", test_caller_gone);
+        g_test_add_func("/polkit-registry/caller-gone-answer-in-flight", test_caller_gone_answer_in_flight);
         return tb_test_run();
 }
