@@ -170,6 +170,19 @@ bool tb_wait_name(GDBusConnection *bus, const char *name, GSubprocess *proc) {
         return tb_wait_until(name_owned_or_exited, &w) && name_has_owner(bus, name);
 }
 
+static bool name_released(void *data) {
+        NameWait *w = data;
+        if (!name_has_owner(w->bus, w->name))
+                return true;
+        g_usleep(10 * 1000);
+        return false;
+}
+
+bool tb_wait_name_released(TbEnv *env, const char *name) {
+        NameWait w = { env->bus, name, NULL };
+        return tb_wait_until(name_released, &w);
+}
+
 static void install_polkit_files(TbEnv *env) {
         g_autofree char *actions = tb_source_path("polkit/org.example.tun1.policy");
         g_autofree char *contents = NULL;

@@ -118,6 +118,9 @@ int tb_tund_run_second(TbEnv *env);
 pid_t tb_tund_pid(TbEnv *env);
 /* Whether the bus name is owned now. */
 bool tb_name_has_owner(TbEnv *env, const char *name);
+/* Waits until nobody owns the bus name (a unique name: its connection is gone, and the bus
+ * has told everyone so); false on a hang. */
+bool tb_wait_name_released(TbEnv *env, const char *name);
 /* Sends SIGTERM and waits for the exit; returns the wait status. */
 int tb_tund_stop(TbEnv *env);
 /* Waits for tund to exit on its own; returns the wait status, or -1 on a hang. */
@@ -255,6 +258,8 @@ int tb_run(const char *const *argv, char **out, char **err);
 /* The test program's environment, started on first use, with tund running (started again
  * if a test stopped it). NULL when the test was skipped (see tb_can_run). */
 TbEnv *tb_test_env(void);
+/* The same environment without starting tund, for tests that stand where tund would. */
+TbEnv *tb_test_bus_env(void);
 /* g_test_run(), then stops and removes everything the environment started. */
 int tb_test_run(void);
 /* An a{sv} from KEY, GVariant * (floating is fine) pairs ending with NULL. */

@@ -5,14 +5,20 @@
 
 static TbEnv *test_env;
 
-TbEnv *tb_test_env(void) {
+TbEnv *tb_test_bus_env(void) {
         if (!tb_can_run())
                 return NULL;
         if (!test_env)
                 test_env = tb_env_new();
-        if (tb_tund_pid(test_env) == 0)
-                tb_tund_start(test_env);
         return test_env;
+}
+
+TbEnv *tb_test_env(void) {
+        TbEnv *env = tb_test_bus_env();
+
+        if (env && tb_tund_pid(env) == 0)
+                tb_tund_start(env);
+        return env;
 }
 
 int tb_test_run(void) {
