@@ -367,14 +367,9 @@ void polkit_registry_peer_gone(PolkitRegistry *reg, const char *name) {
                 next = q->next;
                 if (!q->request || strcmp(q->sender, name) != 0)
                         continue;
-                if (!q->done) {
-                        /* Never dispatched again: nothing is done for a caller that is gone. */
-                        polkit_query_drop_request(q);
-                        continue;
-                }
-                /* Dispatched again already: make sure it is refused. */
-                q->result = -ESRCH;
-                sd_bus_error_free(&q->error);
-                sd_bus_error_set(&q->error, SD_BUS_ERROR_DISCONNECTED, "The caller left the bus.");
+                /* Not dispatched again, or dispatched already: either way the call is
+                 * refused before it reaches polkit_verify() again (bus_peers_get_uid() knows
+                 * the caller is gone), so nothing is kept for it. */
+                polkit_query_drop_request(q);
         }
 }
