@@ -262,6 +262,22 @@ size_t tund_ring_slot_size(const tund_fd *t) {
 
 /* ---- Receiving -------------------------------------------------------------------------- */
 
+/* The entry checks of the in-place calls: mode ring, the fd not failed, pkts given for n.
+ * Then *ret_map is the fd's ring. */
+static int ring_call_begin(tund_fd *t, const struct tund_packet *pkts, unsigned n, RingMap **ret_map) {
+        int r;
+
+        if (t->mode != TUND_MODE_RING)
+                return -EOPNOTSUPP;
+        r = tund_fd_error(t);
+        if (r < 0)
+                return r;
+        if (n > 0 && !pkts)
+                return -EINVAL;
+        *ret_map = t->ring;
+        return 0;
+}
+
 static uint8_t *slot_of(const RingSide *s, const RingMap *m, uint32_t i) {
         return s->slots + (size_t) (i & m->mask) * m->slot_size;
 }
@@ -408,19 +424,13 @@ int tund_ring_recv(tund_fd *t, struct tund_packet *pkts, unsigned n) {
 }
 
 int tund_ring_peek(tund_fd *t, struct tund_packet *pkts, unsigned n) {
-        RingMap *m;
+        RingMap *m = NULL;
+        int r = ring_call_begin(t, pkts, n, &m);
         unsigned out = 0;
         uint32_t p = 0;
-        int r;
 
-        if (t->mode != TUND_MODE_RING)
-                return -EOPNOTSUPP;
-        r = tund_fd_error(t);
         if (r < 0)
                 return r;
-        if (n > 0 && !pkts)
-                return -EINVAL;
-        m = t->ring;
         rx_disarm(m);
         r = rx_producer(t, &p);
         if (r < 0)
@@ -454,11 +464,9 @@ int tund_ring_peek(tund_fd *t, struct tund_packet *pkts, unsigned n) {
 }
 
 int tund_ring_release(tund_fd *t) {
-        int r;
+        RingMap *m = NULL;
+        int r = ring_call_begin(t, NULL, 0, &m);
 
-        if (t->mode != TUND_MODE_RING)
-                return -EOPNOTSUPP;
-        r = tund_fd_error(t);
         if (r < 0)
                 return r;
         rx_release(t);
@@ -640,17 +648,11 @@ int tund_ring_send(tund_fd *t, const struct tund_packet *pkts, unsigned n) {
 }
 
 int tund_ring_reserve(tund_fd *t, struct tund_packet *pkts, unsigned n) {
-        RingMap *m;
-        int r;
+        RingMap *m = NULL;
+        int r = ring_call_begin(t, pkts, n, &m);
 
-        if (t->mode != TUND_MODE_RING)
-                return -EOPNOTSUPP;
-        r = tund_fd_error(t);
         if (r < 0)
                 return r;
-        if (n > 0 && !pkts)
-                return -EINVAL;
-        m = t->ring;
         if (tx_free(m) < n) {
                 r = tx_refresh(t);
                 if (r < 0)
@@ -665,16 +667,12 @@ int tund_ring_reserve(tund_fd *t, struct tund_packet *pkts, unsigned n) {
 }
 
 int tund_ring_submit(tund_fd *t, const struct tund_packet *pkts, unsigned n) {
-        RingMap *m;
-        int r;
+        RingMap *m = NULL;
+        int r = ring_call_begin(t, pkts, n, &m);
 
-        if (t->mode != TUND_MODE_RING)
-                return -EOPNOTSUPP;
-        r = tund_fd_error(t);
         if (r < 0)
                 return r;
-        m = t->ring;
-        if (n > m->reserved || (n > 0 && !pkts))
+        if (n > m->reserved)
                 return -EINVAL;
         for (unsigned i = 0; i < n; i++)
                 if (pkts[i].data != slot_of(&m->tx, m, m->tx_prod + i) ||
