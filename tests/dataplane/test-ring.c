@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -476,6 +477,162 @@ static void test_scribbler(void) {
         wait_freed(env, fds_before);
 }
 
+/* ---- A full ring ------------------------------------------------------------------------ */
+
+#define FULL_PORT       9009u
+#define FULL_EXTRA      2000u           /* sent while the client consumes slowly */
+
+/* CPU time (clock ticks) of tund's device readers so far. */
+static uint64_t reader_ticks(pid_t pid) {
+        g_autofree char *dir_path = g_strdup_printf("/proc/%d/task", (int) pid);
+        g_autoptr(GDir) dir = g_dir_open(dir_path, 0, NULL);
+        const char *tid;
+        uint64_t ticks = 0;
+
+        g_assert_nonnull(dir);
+        while ((tid = g_dir_read_name(dir))) {
+                g_autofree char *path = g_strdup_printf("%s/%s/stat", dir_path, tid);
+                g_autofree char *stat = NULL;
+                unsigned long utime = 0, stime = 0;
+                const char *end;
+
+                if (!g_file_get_contents(path, &stat, NULL, NULL) || !strstr(stat, "(dp-reader)"))
+                        continue;
+                end = strrchr(stat, ')');
+                /* After the name: state, then fields 4 to 13, then utime and stime. */
+                g_assert_cmpint(sscanf(end + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+                                       &utime, &stime), ==, 2);
+                ticks += utime + stime;
+        }
+        return ticks;
+}
+
+static void send_udp(int fd, unsigned n) {
+        struct sockaddr_storage ss;
+        socklen_t sl = make_addr(AF_INET, "10.93.0.2", FULL_PORT, &ss);
+        uint8_t payload[100] = {};
+
+        for (unsigned i = 0; i < n; i++)
+                g_assert_cmpint(sendto(fd, payload, sizeof(payload), 0, (struct sockaddr *) &ss, sl), ==, sizeof(payload));
+}
+
+/* Whether a packet the client read is one of send_udp()'s. */
+static bool is_full_packet(const uint8_t *pkt, int len) {
+        return len >= 28 && (pkt[0] >> 4) == 4 && pkt[9] == IPPROTO_UDP &&
+               ((pkt[22] << 8) | pkt[23]) == FULL_PORT;
+}
+
+typedef struct SlowConsumer {
+        RingClient *c;
+        unsigned want, got;
+        pthread_t thread;
+} SlowConsumer;
+
+/* One packet, released, then a pause far shorter than tund's bound (2 ms), until all came. */
+static void *slow_consume(void *userdata) {
+        SlowConsumer *s = userdata;
+        static uint8_t buf[65536];
+
+        for (unsigned idle = 0; s->got < s->want && idle < 10000;) {
+                int n = ring_client_recv(s->c, buf, sizeof(buf));
+
+                g_assert_cmpint(n, >=, 0);
+                if (n == 0) {
+                        idle++;
+                        g_usleep(500);
+                        continue;
+                }
+                idle = 0;
+                ring_client_release(s->c);
+                if (is_full_packet(buf, n))
+                        s->got++;
+                g_usleep(500);
+        }
+        return NULL;
+}
+
+/* A client fills its ring, then consumes more slowly than packets come: each one reaches
+ * it, none is dropped, and tund's reader sleeps meanwhile rather than spinning. */
+static void test_full_slow_consumer(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *path = tb_create_ok(bus, if_a, NULL);
+        g_autoptr(GError) error = NULL;
+        int fd = tb_open_packet_fd(bus, path, sized(64, 4096), &error);
+        RingClient c;
+        SlowConsumer s = { .c = &c, .want = 64 + FULL_EXTRA };
+
+        g_assert_no_error(error);
+        g_assert_cmpint(netns_setup(ns_a, if_a, "10.93.0.1/24", NULL, MTU), ==, 0);
+        g_assert_cmpint(ring_client_open(&c, fd), ==, 0);
+        int tx = socket_in_netns(ns_a, AF_INET, SOCK_DGRAM, 0);
+        g_assert_cmpint(tx, >=, 0);
+        uint64_t drops = get_statistic(bus, path, "drops_queue_full");
+
+        /* Full: 64 entries published, none released. */
+        send_udp(tx, 64);
+        for (unsigned i = 0; i < TB_HANG_SECONDS * 1000 && __atomic_load_n(c.rx.producer, __ATOMIC_ACQUIRE) < 64; i++)
+                g_usleep(1000);
+        g_assert_cmpuint(__atomic_load_n(c.rx.producer, __ATOMIC_ACQUIRE), >=, 64);
+
+        uint64_t ticks = reader_ticks(tb_tund_pid(env));
+        gint64 start = g_get_monotonic_time();
+        g_assert_cmpint(pthread_create(&s.thread, NULL, slow_consume, &s), ==, 0);
+        /* Faster than the client takes them, never more than the kernel's queue holds. */
+        for (unsigned sent = 0; sent < FULL_EXTRA; sent += 100) {
+                send_udp(tx, 100);
+                g_usleep(50 * 1000);
+        }
+        pthread_join(s.thread, NULL);
+        ticks = reader_ticks(tb_tund_pid(env)) - ticks;
+        g_test_message("%u packets in %" G_GINT64_FORMAT " ms, the reader's CPU %" G_GUINT64_FORMAT " ticks",
+                       s.got, (g_get_monotonic_time() - start) / 1000, ticks);
+        g_assert_cmpuint(s.got, ==, s.want);
+        g_assert_cmpuint(get_statistic(bus, path, "drops_queue_full"), ==, drops);
+        /* A loose bound: a reader that looked again and again would take far more. */
+        g_assert_cmpuint(ticks, <=, (uint64_t) sysconf(_SC_CLK_TCK) / 10);
+
+        close(tx);
+        ring_client_close(&c);
+        close(fd);
+        wait_clients(bus, path, 0);
+        tb_delete_ok(bus, path);
+        netns_remove(ns_a);
+}
+
+/* A client that never consumes counts as stalled: its packets are dropped and counted, it
+ * keeps its ring, and a transfer through two other devices completes meanwhile. */
+static void test_full_stalled(void) {
+        TbEnv *env = tb_test_env();
+        if (!env || !need_forwarder())
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *path_c = tb_create_ok(bus, if_c, NULL);
+        int fd = open_ring(bus, path_c, false);
+        Blast blast;
+        Pair p;
+
+        g_assert_cmpint(netns_setup(ns_c, if_c, "10.92.0.1/24", NULL, MTU), ==, 0);
+        uint64_t drops = get_statistic(bus, path_c, "drops_queue_full");
+        blast_start(&blast, ns_c, "10.92.0.2");
+
+        pair_start(env, &p, false);
+        pair_transfer(&p, AF_INET);
+        g_assert_cmpuint(get_statistic(p.bus, p.path_a, "drops_queue_full"), ==, 0);
+        g_assert_cmpuint(get_statistic(bus, path_c, "drops_queue_full"), >, drops);
+        g_assert_cmpuint(get_clients(bus, path_c), ==, 1);
+        g_assert_false(ended(fd));
+
+        blast_stop(&blast);
+        pair_finish(&p, true);
+        close(fd);
+        wait_clients(bus, path_c, 0);
+        tb_delete_ok(bus, path_c);
+        netns_remove(ns_c);
+}
+
 /* ---- The end of a ring ----------------------------------------------------------------- */
 
 /* Closing frees the ring at once; Delete and the service's stop end every ring. */
@@ -526,6 +683,8 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/ring/keeps-breaking", test_keeps_breaking);
         g_test_add_func("/ring/passed-fds-closed", test_passed_fds_closed);
         g_test_add_func("/ring/scribbler", test_scribbler);
+        g_test_add_func("/ring/full-slow-consumer", test_full_slow_consumer);
+        g_test_add_func("/ring/full-stalled", test_full_stalled);
         g_test_add_func("/ring/end", test_end);
         return tb_test_run();
 }
