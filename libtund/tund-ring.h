@@ -9,6 +9,7 @@
  *   header.ring[r].producer   uint32_t, free-running, on a cache line of its own
  *   header.ring[r].consumer   uint32_t, free-running, on a cache line of its own
  *   header.ring[r].need_wakeup uint32_t, written by the ring's consumer, own cache line
+ *   header.ring[r].need_room  uint32_t, written by the ring's producer, own cache line
  *   header.ring[r].descs      ring_slots x struct tund_ring_desc
  *   header.ring[r].slots      ring_slots x slot_size bytes
  *
@@ -21,7 +22,8 @@
 #include <stdint.h>
 
 #define TUND_RING_MAGIC         UINT32_C(0x676e7274)    /* "trng" read as a little-endian uint32 */
-#define TUND_RING_VERSION       UINT32_C(1)
+/* 2: need_room, in the header's former reserved bytes (1 had no way to wait for room). */
+#define TUND_RING_VERSION       UINT32_C(2)
 #define TUND_RING_CACHE_LINE    64u
 
 /* RingSlots: a power of two in [MIN, MAX]. SlotSize: a multiple of 64 in [MIN, MAX].
@@ -65,6 +67,7 @@ struct tund_ring_offsets {
         uint64_t producer;
         uint64_t consumer;
         uint64_t need_wakeup;
+        uint64_t need_room;
         uint64_t descs;
         uint64_t slots;
 };
@@ -78,7 +81,6 @@ struct tund_ring_header {
         uint32_t slot_size;             /* bytes per slot */
         uint64_t memory_size;           /* of the whole memfd */
         struct tund_ring_offsets ring[TUND_RING_COUNT];
-        uint8_t reserved[16];
 };
 
 _Static_assert(sizeof(struct tund_ring_desc) == 8, "descriptors are 8 bytes");

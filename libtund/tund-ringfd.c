@@ -29,11 +29,11 @@
 #define END_LOOK_EVERY  64u             /* empty receives between looks at the socket */
 /* The largest memory a valid header names: both rings at their largest, three pages. */
 #define MEMORY_MAX                                                                      \
-        ((uint64_t) TUND_RING_COUNT * (TUND_RING_BYTES_MAX + 3u * TUND_RING_CACHE_LINE + \
+        ((uint64_t) TUND_RING_COUNT * (TUND_RING_BYTES_MAX + 4u * TUND_RING_CACHE_LINE + \
                                        TUND_RING_SLOTS_MAX * sizeof(struct tund_ring_desc)) + 3u * 4096u)
 
 typedef struct RingSide {
-        uint32_t *producer, *consumer, *need_wakeup;
+        uint32_t *producer, *consumer, *need_wakeup, *need_room;
         uint64_t *descs;                        /* struct tund_ring_desc, loaded whole */
         uint8_t *slots;
 } RingSide;
@@ -128,7 +128,7 @@ typedef struct Region {
 static int header_check(const struct tund_ring_header *h) {
         uint32_t n = h->ring_slots;
         uint64_t bytes = (uint64_t) n * h->slot_size;
-        Region regions[1 + 5 * TUND_RING_COUNT] = { { 0, sizeof(*h) } };
+        Region regions[1 + 6 * TUND_RING_COUNT] = { { 0, sizeof(*h) } };
         unsigned k = 1;
 
         if (h->magic != TUND_RING_MAGIC)
@@ -149,11 +149,13 @@ static int header_check(const struct tund_ring_header *h) {
         for (unsigned r = 0; r < TUND_RING_COUNT; r++) {
                 const struct tund_ring_offsets *o = &h->ring[r];
 
-                if (o->producer % 4 || o->consumer % 4 || o->need_wakeup % 4 || o->descs % 8)
+                if (o->producer % 4 || o->consumer % 4 || o->need_wakeup % 4 || o->need_room % 4 ||
+                    o->descs % 8)
                         return -EBADMSG;
                 regions[k++] = (Region) { o->producer, 4 };
                 regions[k++] = (Region) { o->consumer, 4 };
                 regions[k++] = (Region) { o->need_wakeup, 4 };
+                regions[k++] = (Region) { o->need_room, 4 };
                 regions[k++] = (Region) { o->descs, (uint64_t) n * sizeof(struct tund_ring_desc) };
                 regions[k++] = (Region) { o->slots, bytes };
         }
@@ -173,6 +175,7 @@ static void side_init(RingSide *s, uint8_t *mem, const struct tund_ring_offsets 
                 .producer = (uint32_t *) (mem + o->producer),
                 .consumer = (uint32_t *) (mem + o->consumer),
                 .need_wakeup = (uint32_t *) (mem + o->need_wakeup),
+                .need_room = (uint32_t *) (mem + o->need_room),
                 .descs = (uint64_t *) (mem + o->descs),
                 .slots = mem + o->slots,
         };
@@ -258,6 +261,22 @@ size_t tund_ring_slot_size(const tund_fd *t) {
 }
 
 /* ---- Receiving -------------------------------------------------------------------------- */
+
+/* The entry checks of the in-place calls: mode ring, the fd not failed, pkts given for n.
+ * Then *ret_map is the fd's ring. */
+static int ring_call_begin(tund_fd *t, const struct tund_packet *pkts, unsigned n, RingMap **ret_map) {
+        int r;
+
+        if (t->mode != TUND_MODE_RING)
+                return -EOPNOTSUPP;
+        r = tund_fd_error(t);
+        if (r < 0)
+                return r;
+        if (n > 0 && !pkts)
+                return -EINVAL;
+        *ret_map = t->ring;
+        return 0;
+}
 
 static uint8_t *slot_of(const RingSide *s, const RingMap *m, uint32_t i) {
         return s->slots + (size_t) (i & m->mask) * m->slot_size;
@@ -348,12 +367,22 @@ static int rx_check_end(tund_fd *t) {
         return 0;
 }
 
-static void rx_release(RingMap *m) {
+/* Gives the slots back; wakes the service if it waits for room (tund-ring(7), WAKE-UPS).
+ * A failed wake-up is not an error here: the next receive learns of an end. */
+static void rx_release(tund_fd *t) {
+        RingMap *m = t->ring;
+
         if (m->rx_released == m->rx_cons)
                 return;
         __atomic_store_n(m->rx.consumer, m->rx_cons, __ATOMIC_RELEASE);
         m->rx_released = m->rx_cons;
         m->bounce_used = 0;
+
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (!__atomic_load_n(m->rx.need_room, __ATOMIC_RELAXED))
+                return;
+        t->rx_syscalls++;
+        (void) send(t->fd, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 int tund_ring_recv(tund_fd *t, struct tund_packet *pkts, unsigned n) {
@@ -376,7 +405,7 @@ int tund_ring_recv(tund_fd *t, struct tund_packet *pkts, unsigned n) {
                 int parts = parse_packet(t, m->rx_cons, p - m->rx_cons, &len);
 
                 if (parts < 0) {
-                        rx_release(m);
+                        rx_release(t);
                         return tund_fd_fail(t, parts);
                 }
                 if (len > pkts[out].size)
@@ -390,24 +419,18 @@ int tund_ring_recv(tund_fd *t, struct tund_packet *pkts, unsigned n) {
                 }
                 m->rx_cons += (uint32_t) parts;
         }
-        rx_release(m);
+        rx_release(t);
         return (int) out;
 }
 
 int tund_ring_peek(tund_fd *t, struct tund_packet *pkts, unsigned n) {
-        RingMap *m;
+        RingMap *m = NULL;
+        int r = ring_call_begin(t, pkts, n, &m);
         unsigned out = 0;
         uint32_t p = 0;
-        int r;
 
-        if (t->mode != TUND_MODE_RING)
-                return -EOPNOTSUPP;
-        r = tund_fd_error(t);
         if (r < 0)
                 return r;
-        if (n > 0 && !pkts)
-                return -EINVAL;
-        m = t->ring;
         rx_disarm(m);
         r = rx_producer(t, &p);
         if (r < 0)
@@ -441,14 +464,12 @@ int tund_ring_peek(tund_fd *t, struct tund_packet *pkts, unsigned n) {
 }
 
 int tund_ring_release(tund_fd *t) {
-        int r;
+        RingMap *m = NULL;
+        int r = ring_call_begin(t, NULL, 0, &m);
 
-        if (t->mode != TUND_MODE_RING)
-                return -EOPNOTSUPP;
-        r = tund_fd_error(t);
         if (r < 0)
                 return r;
-        rx_release(t->ring);
+        rx_release(t);
         return 0;
 }
 
@@ -627,17 +648,11 @@ int tund_ring_send(tund_fd *t, const struct tund_packet *pkts, unsigned n) {
 }
 
 int tund_ring_reserve(tund_fd *t, struct tund_packet *pkts, unsigned n) {
-        RingMap *m;
-        int r;
+        RingMap *m = NULL;
+        int r = ring_call_begin(t, pkts, n, &m);
 
-        if (t->mode != TUND_MODE_RING)
-                return -EOPNOTSUPP;
-        r = tund_fd_error(t);
         if (r < 0)
                 return r;
-        if (n > 0 && !pkts)
-                return -EINVAL;
-        m = t->ring;
         if (tx_free(m) < n) {
                 r = tx_refresh(t);
                 if (r < 0)
@@ -652,16 +667,12 @@ int tund_ring_reserve(tund_fd *t, struct tund_packet *pkts, unsigned n) {
 }
 
 int tund_ring_submit(tund_fd *t, const struct tund_packet *pkts, unsigned n) {
-        RingMap *m;
-        int r;
+        RingMap *m = NULL;
+        int r = ring_call_begin(t, pkts, n, &m);
 
-        if (t->mode != TUND_MODE_RING)
-                return -EOPNOTSUPP;
-        r = tund_fd_error(t);
         if (r < 0)
                 return r;
-        m = t->ring;
-        if (n > m->reserved || (n > 0 && !pkts))
+        if (n > m->reserved)
                 return -EINVAL;
         for (unsigned i = 0; i < n; i++)
                 if (pkts[i].data != slot_of(&m->tx, m, m->tx_prod + i) ||

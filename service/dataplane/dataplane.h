@@ -38,7 +38,7 @@ typedef struct Dataplane Dataplane;
  *     RingSlots x SlotSize bytes (at most TUND_RING_BYTES_MAX each; 2 MiB each by
  *     default) with their indices and descriptors, at most RING_LAYOUT_MEMORY_MAX (8.3 MiB);
  *   - DATAPLANE_RING_RX_BYTES of private copies of the packets it takes from the client.
- * That is at most DATAPLANE_RING_CLIENT_MEMORY_MAX, 11 023 744 bytes (about 10.5 MiB), and
+ * That is at most DATAPLANE_RING_CLIENT_MEMORY_MAX, 11 023 872 bytes (about 10.5 MiB), and
  * 6.3 MiB with the default sizes; its pages too are touched only as packets reach them.
  * Kernel memory: the socket's buffers, min(4 MiB, net.core.wmem_max) doubled (SO_SNDBUF)
  * in each direction, are the system's limits; packets queued there beyond them are dropped

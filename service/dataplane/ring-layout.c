@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /* The layout of a ring fd's memory: the header, then each ring's producer, consumer and
- * need_wakeup lines and descriptors, then, page-aligned, each ring's slots. */
+ * need_wakeup and need_room lines and descriptors, then, page-aligned, each ring's slots. */
 
 #include <stddef.h>
 
@@ -45,7 +45,8 @@ void ring_layout_compute(uint32_t ring_slots, uint32_t slot_size, bool vnet, str
                 o->producer = off;
                 o->consumer = off + TUND_RING_CACHE_LINE;
                 o->need_wakeup = off + 2 * TUND_RING_CACHE_LINE;
-                o->descs = off + 3 * TUND_RING_CACHE_LINE;
+                o->need_room = off + 3 * TUND_RING_CACHE_LINE;
+                o->descs = off + 4 * TUND_RING_CACHE_LINE;
                 off = align_up(o->descs + (uint64_t) ring_slots * sizeof(struct tund_ring_desc), TUND_RING_CACHE_LINE);
         }
         off = align_up(off, PAGE);

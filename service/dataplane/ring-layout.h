@@ -12,7 +12,7 @@
 /* The most memory one ring fd's memfd takes: both rings' slots at TUND_RING_BYTES_MAX,
  * and their indices and descriptors at TUND_RING_SLOTS_MAX, with the header. */
 #define RING_LAYOUT_MEMORY_MAX                                                          \
-        ((uint64_t) TUND_RING_COUNT * (TUND_RING_BYTES_MAX + 3u * TUND_RING_CACHE_LINE + \
+        ((uint64_t) TUND_RING_COUNT * (TUND_RING_BYTES_MAX + 4u * TUND_RING_CACHE_LINE + \
                                        TUND_RING_SLOTS_MAX * sizeof(struct tund_ring_desc)) + 3u * 4096u)
 
 /* Whether the sizes are within the bounds of tund-ring.h; says why not. */

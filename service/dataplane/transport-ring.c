@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -30,28 +31,36 @@
 /* Entries one receive() holds at most: a quarter of the ring where packets are handed over
  * in place (the client refills the rest meanwhile), else all it may see. */
 #define IN_PLACE_MAX(t) ((t)->in_place ? ((t)->mask + 1) / 4 : (t)->mask + 2)
-/* A full ring holds the reader (the device's packets wait in the kernel's queue) for at
- * most FULL_WAIT_NS, looking again every FULL_NAP_NS; then the client counts as stalled
+/* A full ring holds the reader (the device's packets wait in the kernel's queue), asleep
+ * until the client makes room, for at most FULL_WAIT_NS; then the client counts as stalled
  * and its packets are dropped without waiting until it has consumed half a ring: a client
  * that takes a packet now and then cannot hold the device's reader, which its other
  * clients share, for more than a moment. */
 #define FULL_WAIT_NS    2000000L
-#define FULL_NAP_NS     20000L
 
 _Static_assert(RX_BUF_SIZE >= 2 * TUND_RING_VNET_MESSAGE_MAX, "room for the largest message");
-_Static_assert(DATAPLANE_RING_CLIENT_MEMORY_MAX == 11023744, "as dataplane.h and tund(8) say");
+_Static_assert(DATAPLANE_RING_CLIENT_MEMORY_MAX == 11023872, "as dataplane.h and tund(8) say");
 
 /* tund's view of one ring: pointers into the shared memory and its own index. */
 typedef struct Ring {
-        uint32_t *producer, *consumer, *need_wakeup;
+        uint32_t *producer, *consumer, *need_wakeup, *need_room;
         uint64_t *descs;                        /* struct tund_ring_desc, loaded whole */
         uint8_t *slots;
         uint32_t own;                           /* out: produced; in: consumed */
         uint32_t peer;                          /* out: the client's consumer, last valid */
 } Ring;
 
+/* Wake-ups: the client's bytes on the socket are for whichever of tund's threads sleeps,
+ * the writer (its ring was empty) or the reader (the client's ring was full), and either
+ * thread may read a byte meant for the other. So whichever reads any pokes the other's
+ * eventfd (tund's own, never shared, its flags only tund's): a byte sent after a thread
+ * set its flag either waits in the socket, or was read by that thread, or by the other,
+ * which then leaves the eventfd readable until the sleeper reads it on waking, before it
+ * looks at its ring again. No wake-up is lost, and neither thread polls a socket it
+ * cannot drain (which would spin). */
 struct Transport {
         int fd;
+        int reader_efd, writer_efd;
         uint8_t *mem;
         size_t mem_size;
         uint32_t mask, slot_size, max_len, min_len;
@@ -79,6 +88,8 @@ static Transport *transport_ring_free(Transport *t) {
         if (!t)
                 return NULL;
         safe_close(t->fd);
+        safe_close(t->reader_efd);
+        safe_close(t->writer_efd);
         if (t->mem)
                 (void) munmap(t->mem, t->mem_size);
         if (t->rx_buf)
@@ -102,6 +113,7 @@ static void ring_init(Ring *r, uint8_t *mem, const struct tund_ring_offsets *o) 
                 .producer = (uint32_t *) (mem + o->producer),
                 .consumer = (uint32_t *) (mem + o->consumer),
                 .need_wakeup = (uint32_t *) (mem + o->need_wakeup),
+                .need_room = (uint32_t *) (mem + o->need_room),
                 .descs = (uint64_t *) (mem + o->descs),
                 .slots = mem + o->slots,
         };
@@ -169,7 +181,7 @@ static int transport_ring_new(const ClientOptions *o, Transport **ret, int *ret_
         t = calloc(1, sizeof(Transport));
         if (!t)
                 return -ENOMEM;
-        t->fd = -EBADF;
+        t->fd = t->reader_efd = t->writer_efd = -EBADF;
         t->mask = h.ring_slots - 1;
         t->slot_size = h.slot_size;
         t->max_len = o->vnet ? TUND_RING_VNET_MESSAGE_MAX : TUND_RING_PACKET_MAX;
@@ -184,6 +196,11 @@ static int transport_ring_new(const ClientOptions *o, Transport **ret, int *ret_
         if (rx == MAP_FAILED)
                 return -ENOMEM;
         t->rx_buf = rx;
+
+        t->reader_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        t->writer_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (t->reader_efd < 0 || t->writer_efd < 0)
+                return -errno;
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
                 return -errno;
@@ -225,10 +242,32 @@ static bool peer_gone(int fd) {
         return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
-/* Reads the wake-ups waiting, closing any fds they carry. Returns 0 at end-of-file, 1
- * otherwise, or negative errno. */
-static int drain_socket(int fd) {
-        for (unsigned i = 0; i < DRAIN_MAX; i++) {
+static void poke(int efd) {
+        /* EAGAIN: the counter is at its maximum, readable already. */
+        (void) eventfd_write(efd, 1);
+}
+
+/* Sleeps in poll until the socket or the eventfd efd is readable, at most timeout (NULL:
+ * no bound); then empties efd. */
+static void sleep_on(int fd, int efd, const struct timespec *timeout) {
+        struct pollfd p[2] = {
+                { .fd = fd, .events = POLLIN },
+                { .fd = efd, .events = POLLIN },
+        };
+        eventfd_t v;
+
+        if (ppoll(p, 2, timeout, NULL) > 0 && p[1].revents)
+                (void) eventfd_read(efd, &v);
+}
+
+/* Reads the wake-ups waiting, closing any fds they carry; if there were any, pokes
+ * other_efd (see struct Transport). Returns 0 at end-of-file, 1 otherwise, or negative
+ * errno. */
+static int drain_socket(int fd, int other_efd) {
+        int r = 1;
+        unsigned i;
+
+        for (i = 0; i < DRAIN_MAX; i++) {
                 union {
                         struct cmsghdr h;
                         uint8_t buf[CMSG_SPACE(sizeof(int) * PASSED_FDS_MAX)];
@@ -245,13 +284,19 @@ static int drain_socket(int fd) {
 
                 if (n < 0 && errno == EINTR)
                         continue;
-                if (n < 0)
-                        return errno == EAGAIN ? 1 : -errno;
+                if (n < 0) {
+                        r = errno == EAGAIN ? 1 : -errno;
+                        break;
+                }
                 close_passed_fds(&m);
-                if (n == 0 && peer_gone(fd))
-                        return 0;
+                if (n == 0 && peer_gone(fd)) {
+                        r = 0;
+                        break;
+                }
         }
-        return 1;
+        if (i > 0)
+                poke(other_efd);
+        return r;
 }
 
 /* ---- Kernel -> client ------------------------------------------------------------------ */
@@ -283,23 +328,56 @@ static bool room_for(const Transport *t, uint32_t parts) {
 
 static void publish(Transport *t);
 
-/* Hands the client what is queued and waits a moment for it to make room. */
+static int64_t now_ns(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Says that tund waits for room, then looks once more (tund-ring(7), WAKE-UPS): a client
+ * that releases after this sees the flag and wakes the reader. 1: room, 0: none, -EPROTO:
+ * the consumer index was bad. */
+static int arm_for_room(Transport *t, uint32_t parts) {
+        __atomic_store_n(t->out.need_room, 1, __ATOMIC_RELAXED);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        refresh_consumer(t);
+        if (t->out_strikes > 0)
+                return -EPROTO;
+        return room_for(t, parts);
+}
+
+/* Hands the client what is queued and sleeps until it makes room, for FULL_WAIT_NS at
+ * most; a client that makes none then counts as stalled. */
 static bool wait_for_room(Transport *t, uint32_t parts) {
-        struct timespec nap = { .tv_nsec = FULL_NAP_NS };
+        int64_t deadline;
+        int r = 0;
 
         if (t->stalled)
                 return false;
         publish(t);
-        for (long waited = 0; waited < FULL_WAIT_NS; waited += FULL_NAP_NS) {
-                (void) nanosleep(&nap, NULL);
-                refresh_consumer(t);
-                if (room_for(t, parts))
-                        return true;
-                if (t->out_strikes > 0)
-                        return false;
+        deadline = now_ns() + FULL_WAIT_NS;
+        for (;;) {
+                int64_t left;
+
+                r = arm_for_room(t, parts);
+                left = deadline - now_ns();
+                if (r != 0 || left <= 0)
+                        break;
+                sleep_on(t->fd, t->reader_efd,
+                         &(struct timespec) { .tv_sec = left / 1000000000, .tv_nsec = left % 1000000000 });
+                /* At end-of-file (a client that shut down its writing side still receives)
+                 * no wake-up can come: it counts as stalled, as when the time is up. */
+                if (drain_socket(t->fd, t->writer_efd) <= 0)
+                        break;
         }
-        t->stalled = true;
-        t->stalled_at = t->out.peer;
+        __atomic_store_n(t->out.need_room, 0, __ATOMIC_RELAXED);
+        if (r > 0)
+                return true;
+        if (r == 0) {
+                t->stalled = true;
+                t->stalled_at = t->out.peer;
+        }
         return false;
 }
 
@@ -500,6 +578,11 @@ static void release_taken(Transport *t) {
                 return;
         __atomic_store_n(t->in.consumer, t->in.own, __ATOMIC_RELEASE);
         t->in_released = t->in.own;
+
+        /* A client that waits for room in the ring to tund (tund-ring(7), WAKE-UPS). */
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (__atomic_load_n(t->in.need_room, __ATOMIC_RELAXED) != 0)
+                wake_peer(t->fd);
 }
 
 /* Takes what the client published. Returns the packets taken, -EAGAIN when entries were
@@ -551,7 +634,6 @@ static int take_packets(Transport *t, TransportCounters *c) {
 /* Sleeps until the client published more or its socket has news. Returns 0 at
  * end-of-file, 1 otherwise, or negative errno. */
 static int sleep_for_client(Transport *t) {
-        struct pollfd p = { .fd = t->fd, .events = POLLIN };
         int r;
 
         __atomic_store_n(t->in.need_wakeup, 1, __ATOMIC_RELAXED);
@@ -561,9 +643,8 @@ static int sleep_for_client(Transport *t) {
                 return 1;
         }
 
-        while (poll(&p, 1, -1) < 0 && errno == EINTR)
-                ;
-        r = drain_socket(t->fd);
+        sleep_on(t->fd, t->writer_efd, NULL);
+        r = drain_socket(t->fd, t->reader_efd);
         __atomic_store_n(t->in.need_wakeup, 0, __ATOMIC_RELAXED);
         return r;
 }

@@ -53,7 +53,7 @@ static bool header_ok(const struct tund_ring_header *h) {
         for (unsigned r = 0; r < TUND_RING_COUNT; r++) {
                 const struct tund_ring_offsets *o = &h->ring[r];
                 if (!offset_ok(h, o->producer, 4) || !offset_ok(h, o->consumer, 4) ||
-                    !offset_ok(h, o->need_wakeup, 4) ||
+                    !offset_ok(h, o->need_wakeup, 4) || !offset_ok(h, o->need_room, 4) ||
                     !offset_ok(h, o->descs, (uint64_t) n * sizeof(struct tund_ring_desc)) ||
                     !offset_ok(h, o->slots, (uint64_t) n * h->slot_size))
                         return false;
@@ -66,6 +66,7 @@ static void side_init(RingSide *s, uint8_t *mem, const struct tund_ring_offsets 
                 .producer = (uint32_t *) (mem + o->producer),
                 .consumer = (uint32_t *) (mem + o->consumer),
                 .need_wakeup = (uint32_t *) (mem + o->need_wakeup),
+                .need_room = (uint32_t *) (mem + o->need_room),
                 .descs = (struct tund_ring_desc *) (mem + o->descs),
                 .slots = mem + o->slots,
         };
@@ -141,6 +142,9 @@ int ring_client_peek(RingClient *c, const uint8_t **ret_pkt) {
 
 void ring_client_release(RingClient *c) {
         __atomic_store_n(c->rx.consumer, c->rx_cons, __ATOMIC_RELEASE);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (__atomic_load_n(c->rx.need_room, __ATOMIC_RELAXED))
+                (void) send(c->fd, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 int ring_client_send(RingClient *c, const uint8_t *pkt, size_t len) {

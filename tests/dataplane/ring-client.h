@@ -12,7 +12,7 @@
 #include "tund-ring.h"
 
 typedef struct RingSide {
-        uint32_t *producer, *consumer, *need_wakeup;
+        uint32_t *producer, *consumer, *need_wakeup, *need_room;
         struct tund_ring_desc *descs;
         uint8_t *slots;
 } RingSide;
@@ -36,7 +36,8 @@ void ring_client_close(RingClient *c);
 
 /* The next packet to the client, copied into buf (size >= its length): returns its
  * length, 0 when the ring is empty, -EBADMSG for descriptors the service should never
- * write. ring_client_release() then gives the entries back. */
+ * write. ring_client_release() then gives the entries back, waking the service if it waits for
+ * room. */
 int ring_client_recv(RingClient *c, uint8_t *buf, size_t size);
 /* The same for a packet in one slot, read in place: *ret_pkt points into the slot until
  * ring_client_release(). Returns -EMSGSIZE, taking nothing, for a chained packet (use

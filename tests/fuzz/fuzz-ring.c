@@ -10,14 +10,16 @@
  *   3 receive     the transport takes what the client published
  *   4 consumer    the client consumes what the service sent (checking it) or writes any value
  *   5 queue       the service sends a packet
- *   6 scribble    any 32 bits anywhere the client may write (header, its indices, its ring)
+ *   6 scribble    any 32 bits anywhere the client may write (header, its indices and flags,
+ *                 its ring)
  *   7 reserve     the service writes packets (vnet: a message) straight into its ring
  *
  * Each side is checked against a model written from tund-ring(7) alone. What the transport
  * takes from the client must be exactly the valid packets of the entries it consumed, in
  * order and byte for byte, and its consumer index must end on a packet's boundary; what it
  * sends must be valid descriptors over exactly the packets it counted as delivered, never
- * overwriting an entry the client has not released. */
+ * overwriting an entry the client has not released, and never leaving its need_room set
+ * once it no longer waits. */
 
 #include <assert.h>
 #include <stdbool.h>
@@ -69,7 +71,7 @@ typedef struct Client {
         uint32_t mask;
         uint32_t min_len, max_len;
         bool in_place;                  /* vnet: the transport hands messages over in place */
-        volatile uint32_t *idx[TUND_RING_COUNT][3];     /* producer, consumer, need_wakeup */
+        volatile uint32_t *idx[TUND_RING_COUNT][4];     /* producer, consumer, need_wakeup, need_room */
         struct tund_ring_desc *descs[TUND_RING_COUNT];
         uint8_t *slots[TUND_RING_COUNT];
 
@@ -84,7 +86,7 @@ typedef struct Client {
         uint8_t seed;
 } Client;
 
-enum { PROD, CONS, WAKE };
+enum { PROD, CONS, WAKE, ROOM };
 
 static uint8_t pattern(uint8_t seed, size_t i) {
         return (uint8_t) (seed * 31u + i * 7u + (i >> 8));
@@ -126,6 +128,7 @@ static int recv_memory(Client *c) {
                 c->idx[r][PROD] = (uint32_t *) (c->mem + o->producer);
                 c->idx[r][CONS] = (uint32_t *) (c->mem + o->consumer);
                 c->idx[r][WAKE] = (uint32_t *) (c->mem + o->need_wakeup);
+                c->idx[r][ROOM] = (uint32_t *) (c->mem + o->need_room);
                 c->descs[r] = (struct tund_ring_desc *) (c->mem + o->descs);
                 c->slots[r] = c->mem + o->slots;
         }
@@ -360,6 +363,7 @@ static void op_queue(Client *c, Input *in) {
                         buf[j] = pattern(seed, j);
                 follow_consumer(c);
                 assert(c->ops->queue(c->t, buf, len) == 0);
+                assert(*c->idx[TUND_RING_TO_CLIENT][ROOM] == 0);
                 flush_and_account(c, 1, &len, &seed);
         }
 }
@@ -434,7 +438,9 @@ static void op_scribble(Client *c, Input *in) {
 
         switch (where % 4) {
         case 0: at = off % sizeof(c->h); break;
-        case 1: at = (where & 4 ? to_client->need_wakeup : to_service->need_wakeup); break;
+        case 1:
+                at = where & 4 ? to_client->need_wakeup : where & 8 ? to_service->need_room : to_service->need_wakeup;
+                break;
         case 2: at = to_service->descs + off % (c->h.ring_slots * sizeof(struct tund_ring_desc)); break;
         default: at = to_service->slots + off % ((uint64_t) c->h.ring_slots * c->h.slot_size); break;
         }

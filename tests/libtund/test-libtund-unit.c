@@ -30,7 +30,7 @@ typedef struct Fake {
         uint8_t *mem;
         struct tund_ring_header h;
         uint32_t mask, slot_size;
-        uint32_t *prod[2], *cons[2], *wake[2];
+        uint32_t *prod[2], *cons[2], *wake[2], *room[2];
         struct tund_ring_desc *descs[2];
         uint8_t *slots[2];
         uint32_t out_prod;              /* the service's producer of the ring to the client */
@@ -63,6 +63,7 @@ static void fake_memory(Fake *f, uint32_t slots, uint32_t slot_size, bool vnet, 
                 f->prod[r] = (uint32_t *) (f->mem + o->producer);
                 f->cons[r] = (uint32_t *) (f->mem + o->consumer);
                 f->wake[r] = (uint32_t *) (f->mem + o->need_wakeup);
+                f->room[r] = (uint32_t *) (f->mem + o->need_room);
                 f->descs[r] = (struct tund_ring_desc *) (f->mem + o->descs);
                 f->slots[r] = f->mem + o->slots;
         }
@@ -211,7 +212,8 @@ typedef struct BadHeader {
 } BadHeader;
 
 static void bad_magic(struct tund_ring_header *h) { h->magic ^= 1; }
-static void bad_version(struct tund_ring_header *h) { h->version = 2; }
+static void bad_version(struct tund_ring_header *h) { h->version = TUND_RING_VERSION - 1; }
+static void bad_version_later(struct tund_ring_header *h) { h->version = TUND_RING_VERSION + 1; }
 static void bad_header_size(struct tund_ring_header *h) { h->header_size = 64; }
 static void bad_flags(struct tund_ring_header *h) { h->flags |= 0x100; }
 static void bad_slots(struct tund_ring_header *h) { h->ring_slots = 1000; }
@@ -226,11 +228,14 @@ static void bad_overlap(struct tund_ring_header *h) { h->ring[1].slots = h->ring
 static void bad_index_in_slots(struct tund_ring_header *h) { h->ring[0].producer = h->ring[1].slots + 64; }
 static void bad_index_in_header(struct tund_ring_header *h) { h->ring[0].consumer = 8; }
 static void bad_misaligned(struct tund_ring_header *h) { h->ring[1].need_wakeup += 2; }
+static void bad_room_misaligned(struct tund_ring_header *h) { h->ring[0].need_room += 1; }
+static void bad_room_on_index(struct tund_ring_header *h) { h->ring[0].need_room = h->ring[0].consumer; }
 static void bad_descs_misaligned(struct tund_ring_header *h) { h->ring[0].descs += 4; }
 
 static const BadHeader bad_headers[] = {
         { "magic", bad_magic, -EBADMSG },
         { "version", bad_version, -EPROTONOSUPPORT },
+        { "a later version", bad_version_later, -EPROTONOSUPPORT },
         { "header_size", bad_header_size, -EBADMSG },
         { "flags", bad_flags, -EBADMSG },
         { "ring_slots", bad_slots, -EBADMSG },
@@ -245,6 +250,8 @@ static const BadHeader bad_headers[] = {
         { "an index in the slots", bad_index_in_slots, -EBADMSG },
         { "an index in the header", bad_index_in_header, -EBADMSG },
         { "an index misaligned", bad_misaligned, -EBADMSG },
+        { "need_room misaligned", bad_room_misaligned, -EBADMSG },
+        { "need_room on an index", bad_room_on_index, -EBADMSG },
         { "descriptors misaligned", bad_descs_misaligned, -EBADMSG },
 };
 
@@ -691,6 +698,42 @@ static void test_ring_send(void) {
         g_assert_cmpint(tund_ring_release(t), ==, -EOPNOTSUPP);
         tund_fd_free(t);
         close(pair[1]);
+}
+
+/* The service waits for room (need_room set): releasing sends it one wake-up byte; without
+ * the flag, releasing sends nothing. */
+static void test_ring_room_wake(void) {
+        struct tund_packet p[4];
+        uint8_t b[4];
+        Fake f;
+        tund_fd *t;
+
+        fake_new(&f, 64, 4096, false);
+        t = fake_open(&f, false);
+        for (unsigned i = 0; i < 4; i++)
+                fake_put_packet(&f, 60, (uint8_t) i);
+        fake_publish(&f);
+
+        g_assert_cmpint(tund_ring_peek(t, p, 2), ==, 2);
+        g_assert_cmpint(tund_ring_release(t), ==, 0);
+        g_assert_cmpuint(*f.cons[TUND_RING_TO_CLIENT], ==, 2);
+        g_assert_cmpint(recv(f.svc_fd, b, sizeof(b), MSG_DONTWAIT), ==, -1);
+        g_assert_cmpint(errno, ==, EAGAIN);
+
+        __atomic_store_n(f.room[TUND_RING_TO_CLIENT], 1, __ATOMIC_SEQ_CST);
+        g_assert_cmpint(tund_ring_peek(t, p, 1), ==, 1);
+        g_assert_cmpint(tund_ring_release(t), ==, 0);
+        g_assert_cmpint(recv(f.svc_fd, b, sizeof(b), MSG_DONTWAIT), ==, 1);
+        /* Nothing released, nothing sent. */
+        g_assert_cmpint(tund_ring_release(t), ==, 0);
+        g_assert_cmpint(recv(f.svc_fd, b, sizeof(b), MSG_DONTWAIT), ==, -1);
+        /* Copying receives release too. */
+        struct tund_packet c = { .data = (uint8_t[2048]) {}, .size = 2048 };
+        g_assert_cmpint(tund_recv_burst(t, &c, 1), ==, 1);
+        g_assert_cmpint(recv(f.svc_fd, b, sizeof(b), MSG_DONTWAIT), ==, 1);
+
+        tund_fd_free(t);
+        fake_free(&f);
 }
 
 /* ---- Sleeping and waking ---------------------------------------------------------------- */
@@ -1224,6 +1267,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/libtund-unit/ring-bad", test_ring_bad);
         g_test_add_func("/libtund-unit/ring-send", test_ring_send);
         g_test_add_func("/libtund-unit/ring-wait", test_ring_wait);
+        g_test_add_func("/libtund-unit/ring-room-wake", test_ring_room_wake);
         g_test_add_func("/libtund-unit/ring-scribble", test_ring_scribble);
         g_test_add_func("/libtund-unit/packet-mode", test_packet_mode);
         g_test_add_func("/libtund-unit/batch-mode", test_batch_mode);
