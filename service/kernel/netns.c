@@ -230,16 +230,23 @@ static int parse_tun_counters(struct nl_msg *msg, void *arg) {
         return NL_OK;
 }
 
+/* Where the TUN device of tun_fd is (its nsid, seen from rtnl) and its name. */
+static int tun_nsid_and_name(struct nl_sock *rtnl, int tun_fd, int *ret_nsid, char name[static IFNAMSIZ]) {
+        int r;
+
+        r = netns_nsid_of_tun(rtnl, tun_fd, ret_nsid);
+        if (r < 0)
+                return r;
+        return tun_get_info(tun_fd, name, NULL);
+}
+
 int netns_tun_get_counters(struct nl_sock *rtnl, int tun_fd, TunCounters *ret) {
         _cleanup_(nlmsg_freep) struct nl_msg *msg = NULL;
         TunCounters c = {};
         char name[IFNAMSIZ];
         int nsid, r;
 
-        r = netns_nsid_of_tun(rtnl, tun_fd, &nsid);
-        if (r < 0)
-                return r;
-        r = tun_get_info(tun_fd, name, NULL);
+        r = tun_nsid_and_name(rtnl, tun_fd, &nsid, name);
         if (r < 0)
                 return r;
         r = rtnl_link_build_get_request(0, name, &msg);
@@ -346,10 +353,7 @@ int netns_tun_get_link(struct nl_sock *rtnl, int tun_fd, LinkState *ret) {
         char name[IFNAMSIZ];
         int nsid, r;
 
-        r = netns_nsid_of_tun(rtnl, tun_fd, &nsid);
-        if (r < 0)
-                return r;
-        r = tun_get_info(tun_fd, name, NULL);
+        r = tun_nsid_and_name(rtnl, tun_fd, &nsid, name);
         if (r < 0)
                 return r;
         return netns_link_get(rtnl, nsid, 0, name, ret);
