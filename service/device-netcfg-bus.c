@@ -340,22 +340,9 @@ static void append_route(const NetRoute *route, void *userdata) {
         ap->error = r;
 }
 
-static int property_get_addresses(sd_bus *bus, const char *path, const char *interface,
-                                  const char *property, sd_bus_message *reply, void *userdata,
-                                  sd_bus_error *error) {
-        Append ap = { .reply = reply };
-        int r;
-
-        r = sd_bus_message_open_container(reply, 'a', "(sa{sv})");
-        if (r < 0)
-                return r;
-        r = device_foreach_address(userdata, append_address, &ap);
-        if (r < 0 || ap.error < 0)
-                return r < 0 ? r : ap.error;
-        return sd_bus_message_close_container(reply);
-}
-
-static int property_get_routes(sd_bus *bus, const char *path, const char *interface,
+/* Addresses and Routes alike. In another namespace the kernel cannot be asked for the
+ * routes (-EREMOTE): none shown. */
+static int property_get_netcfg(sd_bus *bus, const char *path, const char *interface,
                                const char *property, sd_bus_message *reply, void *userdata,
                                sd_bus_error *error) {
         Append ap = { .reply = reply };
@@ -364,17 +351,19 @@ static int property_get_routes(sd_bus *bus, const char *path, const char *interf
         r = sd_bus_message_open_container(reply, 'a', "(sa{sv})");
         if (r < 0)
                 return r;
-        /* In another namespace the kernel cannot be asked for the routes: none shown. */
-        r = device_foreach_route(userdata, append_route, &ap);
-        if ((r < 0 && r != -EREMOTE) || ap.error < 0)
-                return r < 0 && r != -EREMOTE ? r : ap.error;
+        r = strcmp(property, "Routes") == 0 ? device_foreach_route(userdata, append_route, &ap) :
+                                              device_foreach_address(userdata, append_address, &ap);
+        if (r < 0 && r != -EREMOTE)
+                return r;
+        if (ap.error < 0)
+                return ap.error;
         return sd_bus_message_close_container(reply);
 }
 
 const sd_bus_vtable device_netcfg_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("Addresses", "a(sa{sv})", property_get_addresses, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Routes", "a(sa{sv})", property_get_routes, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Addresses", "a(sa{sv})", property_get_netcfg, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Routes", "a(sa{sv})", property_get_netcfg, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("AddAddress",
                                 SD_BUS_ARGS("s", address, "a{sv}", options),
                                 SD_BUS_NO_RESULT,
