@@ -11,6 +11,7 @@
 #include "device.h"
 #include "log.h"
 #include "manager.h"
+#include "netns-helper-client.h"
 #include "packet-fd-options.h"
 #include "polkit.h"
 #include "tund-limits.h"
@@ -105,6 +106,18 @@ int device_bus_check_mtu(uint32_t mtu, const char *what, sd_bus_error *error) {
         return 0;
 }
 
+int device_bus_helper_error(Device *d, int r, const char *what, sd_bus_error *error) {
+        const char *why;
+
+        if (!netns_helper_error_is_transport(r))
+                return 0;
+        why = r == -ECONNREFUSED ? "is not running (nothing answers on its socket)" :
+              r == -ETIME ? "did not answer in time" : "failed without an answer";
+        return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED,
+                                 "Device %s is in another network namespace, where tund acts through its namespace helper (tund-netns-helper.socket), which %s; tund cannot %s there now. See tund's log.",
+                                 d->name, why, what);
+}
+
 static int method_set_mtu(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Device *d = userdata;
         uid_t uid;
@@ -123,10 +136,8 @@ static int method_set_mtu(sd_bus_message *message, void *userdata, sd_bus_error 
                 return r < 0 ? r : 1;
 
         r = device_set_mtu(d, mtu);
-        if (r == -EREMOTE)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
-                                         "Device %s is in another network namespace now, which tund may not enter to set its MTU (that needs CAP_SYS_ADMIN); set it with ip -n NAMESPACE link set %s mtu %" PRIu32 ".",
-                                         d->name, d->name, mtu);
+        if (device_bus_helper_error(d, r, "set its MTU", error) < 0)
+                return -EIO;
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to set MTU %" PRIu32 " on %s: %m", mtu, d->name);
         return sd_bus_reply_method_return(message, NULL);

@@ -14,6 +14,7 @@
 #include "device.h"
 #include "inet-text.h"
 #include "manager.h"
+#include "netns-helper-client.h"
 #include "polkit.h"
 
 #define TABLE_MAIN 254u
@@ -90,10 +91,8 @@ static int ipv6_off_error(Device *d, sd_bus_error *error) {
 static int address_error(Device *d, const char *address, int family, int r, sd_bus_error *error) {
         if (family == AF_INET6 && (r == -ENODEV || r == -EINVAL || r == -EACCES))
                 return ipv6_off_error(d, error);
-        if (r == -EREMOTE)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
-                                         "Device %s is in another network namespace now; tund cannot change addresses there yet. Use ip -n NAMESPACE address.",
-                                         d->name);
+        if (device_bus_helper_error(d, r, "change its addresses", error) < 0)
+                return -EIO;
         if (r == -EEXIST)
                 return sd_bus_error_setf(error, BUS_ERROR_EXISTS, "Device %s has the address %s already.", d->name, address);
         if (r == -EADDRNOTAVAIL)
@@ -226,10 +225,8 @@ static int route_error(Device *d, const char *dst, const NetRoute *route, int r,
 
         if (route->family == AF_INET6 && r == -ENODEV)
                 return ipv6_off_error(d, error);
-        if (r == -EREMOTE)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
-                                         "Device %s is in another network namespace now; tund cannot change routes there yet. Use ip -n NAMESPACE route.",
-                                         d->name);
+        if (device_bus_helper_error(d, r, "change its routes", error) < 0)
+                return -EIO;
         if (r == -EEXIST)
                 return sd_bus_error_setf(error, BUS_ERROR_EXISTS,
                                          "A route to %s with metric %" PRIu32 " in table %" PRIu32 " exists already.",
@@ -340,8 +337,8 @@ static void append_route(const NetRoute *route, void *userdata) {
         ap->error = r;
 }
 
-/* Addresses and Routes alike. In another namespace the kernel cannot be asked for the
- * routes (-EREMOTE): none shown. */
+/* Addresses and Routes alike. Where the namespace helper cannot be reached, none shown
+ * (its failure is logged): a property that fails fails GetAll and GetManagedObjects. */
 static int property_get_netcfg(sd_bus *bus, const char *path, const char *interface,
                                const char *property, sd_bus_message *reply, void *userdata,
                                sd_bus_error *error) {
@@ -353,7 +350,7 @@ static int property_get_netcfg(sd_bus *bus, const char *path, const char *interf
                 return r;
         r = strcmp(property, "Routes") == 0 ? device_foreach_route(userdata, append_route, &ap) :
                                               device_foreach_address(userdata, append_address, &ap);
-        if (r < 0 && r != -EREMOTE)
+        if (r < 0 && !netns_helper_error_is_transport(r))
                 return r;
         if (ap.error < 0)
                 return ap.error;

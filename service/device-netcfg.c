@@ -145,49 +145,107 @@ static int device_changed_here(Device *d, int r) {
         return r;
 }
 
+/* In another namespace tund hears nothing of the kernel there: after a change of its own
+ * it says the property changed, and Routes too after an address (its prefix route). */
+static int device_changed_remote(Device *d, const char *property, int r) {
+        char *properties[] = { (char *) property, (char *) "Routes", NULL };
+
+        if (r < 0)
+                return r;
+        if (strcmp(property, "Routes") == 0)
+                properties[1] = NULL;
+        if (d->ctx->ops->properties_changed)
+                d->ctx->ops->properties_changed(d, properties);
+        return 0;
+}
+
 int device_add_address(Device *d, const NetAddress *a) {
         int r = device_check_here(d);
 
+        if (r == -EREMOTE)
+                return device_changed_remote(d, "Addresses", device_remote_change_address(d, true, a));
         if (r < 0)
                 return r;
         return device_changed_here(d, rtnl_address_add(d->ctx->rtnl, d->ifindex, a));
 }
 
+static bool address_matches(const NetAddress *have, const NetAddress *a) {
+        return have->family == a->family && have->prefixlen == a->prefixlen &&
+                memcmp(&have->local, &a->local, sizeof(a->local)) == 0;
+}
+
+typedef struct AddressFind {
+        const NetAddress *wanted;
+        NetAddress found;
+        bool have;
+} AddressFind;
+
+static void address_find_one(const NetAddress *a, void *userdata) {
+        AddressFind *f = userdata;
+
+        if (!f->have && address_matches(a, f->wanted)) {
+                f->found = *a;
+                f->have = true;
+        }
+}
+
 int device_remove_address(Device *d, const NetAddress *a) {
-        const NetAddress *found = NULL;
+        AddressFind f = { .wanted = a };
         int r = device_check_here(d);
 
+        if (r < 0 && r != -EREMOTE)
+                return r;
+        /* The address as it is, peer included: the kernel matches on all of it. */
+        r = device_foreach_address(d, address_find_one, &f);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < d->netcfg.n_addresses && !found; i++)
-                if (d->netcfg.addresses[i].family == a->family && d->netcfg.addresses[i].prefixlen == a->prefixlen &&
-                    memcmp(&d->netcfg.addresses[i].local, &a->local, sizeof(a->local)) == 0)
-                        found = &d->netcfg.addresses[i];
-        if (!found)
+        if (!f.have)
                 return -EADDRNOTAVAIL;
-        return device_changed_here(d, rtnl_address_remove(d->ctx->rtnl, d->ifindex, found));
+        if (device_check_here(d) == -EREMOTE)
+                return device_changed_remote(d, "Addresses", device_remote_change_address(d, false, &f.found));
+        return device_changed_here(d, rtnl_address_remove(d->ctx->rtnl, d->ifindex, &f.found));
 }
 
 int device_add_route(Device *d, const NetRoute *r) {
         int k = device_check_here(d);
 
+        if (k == -EREMOTE)
+                return device_changed_remote(d, "Routes", device_remote_change_route(d, true, r));
         if (k < 0)
                 return k;
         return device_changed_here(d, rtnl_route_add(d->ctx->rtnl, d->ifindex, r));
 }
 
+typedef struct RouteFind {
+        const NetRoute *wanted;
+        NetRoute found;
+        bool have;
+} RouteFind;
+
+static void route_find_one(const NetRoute *r, void *userdata) {
+        RouteFind *f = userdata;
+        const NetRoute *w = f->wanted;
+
+        if (!f->have && (w->has_gateway ? net_route_equal(r, w) : net_route_same_slot(r, w))) {
+                f->found = *r;
+                f->have = true;
+        }
+}
+
 int device_remove_route(Device *d, const NetRoute *r) {
-        const NetRoute *found = NULL;
+        RouteFind f = { .wanted = r };
         int k = device_check_here(d);
 
+        if (k < 0 && k != -EREMOTE)
+                return k;
+        k = device_foreach_route(d, route_find_one, &f);
         if (k < 0)
                 return k;
-        for (size_t i = 0; i < d->netcfg.n_routes && !found; i++)
-                if (r->has_gateway ? net_route_equal(&d->netcfg.routes[i], r) : net_route_same_slot(&d->netcfg.routes[i], r))
-                        found = &d->netcfg.routes[i];
-        if (!found)
+        if (!f.have)
                 return -ESRCH;
-        return device_changed_here(d, rtnl_route_remove(d->ctx->rtnl, d->ifindex, found));
+        if (device_check_here(d) == -EREMOTE)
+                return device_changed_remote(d, "Routes", device_remote_change_route(d, false, &f.found));
+        return device_changed_here(d, rtnl_route_remove(d->ctx->rtnl, d->ifindex, &f.found));
 }
 
 typedef struct Reload {
@@ -291,6 +349,8 @@ int device_foreach_address(Device *d, void (*func)(const NetAddress *a, void *us
 int device_foreach_route(Device *d, void (*func)(const NetRoute *r, void *userdata), void *userdata) {
         int r = device_check_here(d);
 
+        if (r == -EREMOTE)
+                return device_remote_foreach_route(d, func, userdata);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < d->netcfg.n_routes; i++)

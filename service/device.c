@@ -314,8 +314,8 @@ int device_set_mtu(Device *d, uint32_t mtu) {
         int r;
 
         r = netns_tun_set_mtu(d->ctx->rtnl, d->tun_fd, mtu);
-        if (r == -EPERM && tun_in_own_netns(d->tun_fd) == 0)
-                return -EREMOTE;        /* tund may not enter the device's namespace */
+        if (r == -EREMOTE)
+                r = device_remote_set_mtu(d, mtu);
         if (r < 0)
                 return r;
         /* MTUChanged before the reply, after any older change still queued. d may be gone

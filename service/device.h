@@ -54,6 +54,7 @@ typedef struct DeviceContext {
         LinkMonitor *link_monitor;
         NetcfgMonitor *netcfg_monitor;  /* after a change of tund's own: flushed */
         const char *state_dir;          /* records of persistent devices */
+        const char *netns_helper_socket;        /* acts in other namespaces; NULL: none */
         unsigned supported_offloads;
         const DeviceOps *ops;
         void *userdata;                 /* the owner's, for its ops */
@@ -155,9 +156,15 @@ unsigned device_raw_n_clients(Device *d);
 unsigned device_raw_n_clients_of(Device *d, uid_t uid);
 void device_raw_done(Device *d);
 
-/* Addresses and routes (device-netcfg.c). Changes are the kernel's answer as -errno, and
- * -EREMOTE while the device is in another network namespace, where tund cannot act yet.
- * What changes is told as the properties Addresses and Routes, once per change, before a
+/* device-remote.c: in another namespace, through the namespace helper. */
+int device_remote_set_mtu(Device *d, uint32_t mtu);
+int device_remote_change_address(Device *d, bool add, const NetAddress *a);
+int device_remote_change_route(Device *d, bool add, const NetRoute *r);
+int device_remote_foreach_route(Device *d, void (*func)(const NetRoute *r, void *userdata), void *userdata);
+
+/* Addresses and routes (device-netcfg.c). Changes are the kernel's answer as -errno. In
+ * another network namespace the namespace helper makes them, and its own errors may come
+ * back too (netns-helper-client.h: -ECONNREFUSED, -ETIME, -EBADE). What changes is told as the properties Addresses and Routes, once per change, before a
  * change of tund's own returns. */
 int device_add_address(Device *d, const NetAddress *a);
 /* The address with a's local address and prefix length, whatever its peer;
@@ -178,8 +185,8 @@ void device_clear_netcfg(Device *d);
 /* The link changed (up, down, moved): what the kernel dropped silently goes too. */
 void device_netcfg_link_changed(Device *d);
 
-/* Calls func for each address wherever the device is (in another namespace, asked of the
- * kernel there), or each route in tund's namespace (-EREMOTE elsewhere: the kernel has no
- * route dump addressed to another namespace). */
+/* Calls func for each address or route wherever the device is (in another namespace,
+ * asked of the kernel there: addresses directly, routes through the namespace helper, as
+ * the kernel has no route dump addressed to another namespace). */
 int device_foreach_address(Device *d, void (*func)(const NetAddress *a, void *userdata), void *userdata);
 int device_foreach_route(Device *d, void (*func)(const NetRoute *r, void *userdata), void *userdata);

@@ -14,8 +14,11 @@
 
 #define STATE_DIRECTORY_ENV "TUND_STATE_DIRECTORY"
 
+#define NETNS_HELPER_SOCKET RUNSTATEDIR "/tund-netns-helper.socket"
+
 typedef struct Arguments {
         const char *state_dir;
+        const char *netns_helper_socket;
         Limits limits;
 } Arguments;
 
@@ -34,6 +37,10 @@ static void help(void) {
                "                             console-prefixed, journal, syslog, kmsg or null\n"
                "     --state-directory=PATH  Keep records of persistent devices in PATH\n"
                "                             (default: $" STATE_DIRECTORY_ENV ", else %s/tund)\n"
+               "     --netns-helper-socket=PATH\n"
+               "                             Reach the namespace helper, which acts for tund in\n"
+               "                             other network namespaces, on PATH (default:\n"
+               "                             " NETNS_HELPER_SOCKET "; \"\" for none)\n"
                "\n"
                "Limits (uid 0 is exempt from the per-user ones):\n"
                "     --max-devices-per-user=N         Devices one uid may own (default %u)\n"
@@ -60,6 +67,7 @@ static int parse_argv(int argc, char *argv[], Arguments *args) {
                 ARG_LOG_LEVEL,
                 ARG_LOG_TARGET,
                 ARG_STATE_DIRECTORY,
+                ARG_NETNS_HELPER_SOCKET,
                 ARG_LIMIT,                      /* tund-limits.c knows them by name */
         };
         static const struct option options[] = {
@@ -68,6 +76,7 @@ static int parse_argv(int argc, char *argv[], Arguments *args) {
                 { "log-level",                   required_argument, NULL, ARG_LOG_LEVEL                   },
                 { "log-target",                  required_argument, NULL, ARG_LOG_TARGET                  },
                 { "state-directory",             required_argument, NULL, ARG_STATE_DIRECTORY             },
+                { "netns-helper-socket",         required_argument, NULL, ARG_NETNS_HELPER_SOCKET         },
                 { "max-devices-per-user",        required_argument, NULL, ARG_LIMIT                       },
                 { "max-packet-fds-per-device",   required_argument, NULL, ARG_LIMIT                       },
                 { "max-packet-fds-per-user",     required_argument, NULL, ARG_LIMIT                       },
@@ -104,6 +113,11 @@ static int parse_argv(int argc, char *argv[], Arguments *args) {
                                 return log_error_errno(EINVAL, "The state directory must be an absolute path, not '%s'.", optarg);
                         args->state_dir = optarg;
                         break;
+                case ARG_NETNS_HELPER_SOCKET:
+                        if (optarg[0] != '\0' && optarg[0] != '/')
+                                return log_error_errno(EINVAL, "The namespace helper's socket must be an absolute path, not '%s'.", optarg);
+                        args->netns_helper_socket = optarg;
+                        break;
                 case ARG_LIMIT:
                         r = limits_parse_option(&args->limits, options[option_index].name, optarg);
                         if (r < 0)
@@ -138,7 +152,7 @@ static void raise_fd_limit(void) {
 static int run(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         _cleanup_free_ char *default_state_dir = NULL;
-        Arguments args = { .limits = LIMITS_DEFAULT };
+        Arguments args = { .limits = LIMITS_DEFAULT, .netns_helper_socket = NETNS_HELPER_SOCKET };
         int r;
 
         r = parse_argv(argc, argv, &args);
@@ -158,6 +172,9 @@ static int run(int argc, char *argv[]) {
         r = manager_new(&m, args.state_dir, &args.limits, &manager_bus_ops);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up: %m");
+        r = manager_set_netns_helper_socket(m, args.netns_helper_socket[0] ? args.netns_helper_socket : NULL);
+        if (r < 0)
+                return log_oom();
         r = manager_start(m);
         if (r < 0)
                 return r;

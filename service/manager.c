@@ -73,6 +73,7 @@ Manager *manager_free(Manager *m) {
         hashmap_free(m->devices_by_name);
         safe_close(m->state_lock_fd);
         free(m->state_dir);
+        free(m->netns_helper_socket);
         free(m);
         return NULL;
 }
@@ -214,6 +215,19 @@ static int manager_on_name_acquired(sd_bus_message *reply, void *userdata, sd_bu
         return 0;
 }
 
+int manager_set_netns_helper_socket(Manager *m, const char *path) {
+        char *p = NULL;
+
+        if (path) {
+                p = strdup(path);
+                if (!p)
+                        return -ENOMEM;
+        }
+        free(m->netns_helper_socket);
+        m->netns_helper_socket = p;
+        return 0;
+}
+
 int manager_start(Manager *m) {
         int r;
 
@@ -247,6 +261,7 @@ int manager_start(Manager *m) {
                 .link_monitor = m->link_monitor,
                 .netcfg_monitor = m->netcfg_monitor,
                 .state_dir = m->state_dir,
+                .netns_helper_socket = m->netns_helper_socket,
                 .supported_offloads = m->supported_offloads,
                 .ops = &manager_device_ops,
                 .userdata = m,

@@ -62,6 +62,7 @@ struct Manager {
 
         unsigned supported_offloads;    /* Offload bits, probed at start */
         char *state_dir;                /* records of persistent devices */
+        char *netns_helper_socket;      /* the namespace helper's; NULL: none */
         int state_lock_fd;              /* held while tund manages them */
         Unadopted *unadopted;
         size_t n_unadopted;
@@ -74,6 +75,8 @@ Manager *manager_free(Manager *m);
 
 /* Probes the kernel, connects to the system bus, manages the persistent devices of an
  * earlier run again and then asks for the bus name; READY=1 follows once it is ours. */
+/* Where the namespace helper listens (tund-netns-helper.socket); before manager_start(). */
+int manager_set_netns_helper_socket(Manager *m, const char *path);
 int manager_start(Manager *m);
 int manager_run(Manager *m);
 

@@ -8,8 +8,6 @@
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 #include <net/if.h>
-#include <pthread.h>
-#include <sched.h>
 #include <netlink/socket.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -143,37 +141,6 @@ int netns_nsid_of_tun(struct nl_sock *rtnl, int tun_fd, int *ret) {
                 return r;
         *ret = r;
         return 0;
-}
-
-typedef struct NetnsCall {
-        int netns_fd;
-        int (*func)(void *userdata);
-        void *userdata;
-        int result;
-} NetnsCall;
-
-static void *netns_thread(void *p) {
-        NetnsCall *call = p;
-
-        if (setns(call->netns_fd, CLONE_NEWNET) < 0)
-                call->result = negative_errno();
-        else
-                call->result = call->func(call->userdata);
-        return NULL;
-}
-
-int netns_run(int netns_fd, int (*func)(void *userdata), void *userdata) {
-        NetnsCall call = { .netns_fd = netns_fd, .func = func, .userdata = userdata };
-        pthread_t thread;
-        int r;
-
-        r = pthread_create(&thread, NULL, netns_thread, &call);
-        if (r != 0)
-                return -r;
-        r = pthread_join(thread, NULL);
-        if (r != 0)
-                return -r;
-        return call.result;
 }
 
 static int link_target(struct nl_msg *msg, int nsid) {
@@ -332,23 +299,6 @@ int netns_link_delete(struct nl_sock *rtnl, int nsid, int ifindex) {
         return rtnl_call(rtnl, msg, NULL, NULL);
 }
 
-typedef struct SetMtu {
-        const char *name;
-        uint32_t mtu;
-} SetMtu;
-
-static int set_mtu_here(void *userdata) {
-        const SetMtu *set = userdata;
-        struct ifreq ifr = { .ifr_mtu = (int) set->mtu };
-        _cleanup_close_ int fd = -EBADF;
-
-        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return negative_errno();
-        strncpy(ifr.ifr_name, set->name, IFNAMSIZ - 1);
-        return ioctl(fd, SIOCSIFMTU, &ifr) < 0 ? negative_errno() : 0;
-}
-
 int netns_tun_get_link(struct nl_sock *rtnl, int tun_fd, LinkState *ret) {
         char name[IFNAMSIZ];
         int nsid, r;
@@ -373,26 +323,16 @@ int netns_tun_delete(struct nl_sock *rtnl, int tun_fd) {
 }
 
 int netns_tun_set_mtu(struct nl_sock *rtnl, int tun_fd, uint32_t mtu) {
-        _cleanup_close_ int netns_fd = -EBADF;
-        char name[IFNAMSIZ];
         LinkState s;
         int nsid, r;
 
         r = netns_nsid_of_tun(rtnl, tun_fd, &nsid);
         if (r < 0)
                 return r;
-        if (nsid == NETNS_NSID_SELF) {
-                r = netns_tun_get_link(rtnl, tun_fd, &s);
-                if (r < 0)
-                        return r;
-                return link_set_mtu(rtnl, NETNS_NSID_SELF, s.ifindex, mtu);
-        }
-
-        netns_fd = netns_open_of_tun(tun_fd);
-        if (netns_fd < 0)
-                return netns_fd;
-        r = tun_get_info(tun_fd, name, NULL);
+        if (nsid != NETNS_NSID_SELF)
+                return -EREMOTE;
+        r = netns_tun_get_link(rtnl, tun_fd, &s);
         if (r < 0)
                 return r;
-        return netns_run(netns_fd, set_mtu_here, &(SetMtu) { .name = name, .mtu = mtu });
+        return link_set_mtu(rtnl, NETNS_NSID_SELF, s.ifindex, mtu);
 }

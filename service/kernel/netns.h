@@ -7,8 +7,9 @@
  * there (IFLA_TARGET_NETNSID): RTM_GETLINK and RTM_DELLINK honour it, with CAP_NET_ADMIN
  * only, and nothing of tund stays inside that namespace (a socket opened in there, like an
  * nsfs fd kept open, would keep it alive after `ip netns delete`). RTM_SETLINK ignores it
- * (checked here, kernel 6.18), so changing the MTU there means entering the namespace with
- * setns() on a short-lived thread: CAP_SYS_ADMIN, and RestrictNamespaces= must allow net. */
+ * (checked here, kernel 6.18), and so do address and route requests, so changes there need
+ * a socket made inside the namespace: setns(), CAP_SYS_ADMIN, which tund has not. The
+ * namespace helper does them (netns-helper-client.h). */
 
 #include <linux/if_link.h>
 #include <stdbool.h>
@@ -44,11 +45,6 @@ int netns_get_or_assign_nsid(struct nl_sock *rtnl, int netns_fd);
  * -EBADFD when the device is gone. */
 int netns_nsid_of_tun(struct nl_sock *rtnl, int tun_fd, int *ret);
 
-/* Runs func(userdata) on a short-lived thread that joined the namespace of netns_fd, and
- * returns what it returned. The calling thread never changes namespace. -EPERM where
- * setns() is not allowed. */
-int netns_run(int netns_fd, int (*func)(void *userdata), void *userdata);
-
 /* Link requests on rtnl addressed to the namespace nsid (NETNS_NSID_SELF: rtnl's own).
  * The link is found by ifindex (> 0) or else by name. -ENODEV: no such link there. */
 int netns_link_get(struct nl_sock *rtnl, int nsid, int ifindex, const char *name, LinkState *ret);
@@ -71,5 +67,5 @@ typedef struct TunCounters {
         struct rtnl_link_stats64 stats;
 } TunCounters;
 int netns_tun_get_counters(struct nl_sock *rtnl, int tun_fd, TunCounters *ret);
-/* In another namespace: -EPERM unless tund may enter it (see above). */
+/* -EREMOTE in another namespace (see above). */
 int netns_tun_set_mtu(struct nl_sock *rtnl, int tun_fd, uint32_t mtu);

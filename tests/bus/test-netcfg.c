@@ -8,7 +8,6 @@
 #include "harness.h"
 
 #define INVALID_ARGS   "org.freedesktop.DBus.Error.InvalidArgs"
-#define NOT_SUPPORTED  "org.freedesktop.DBus.Error.NotSupported"
 #define ACCESS_DENIED  "org.freedesktop.DBus.Error.AccessDenied"
 #define INTERACTIVE    "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"
 #define EXISTS         "org.example.Tun1.Error.Exists"
@@ -560,20 +559,35 @@ static void test_restart(void) {
         tb_delete_ok(bus, again);
 }
 
-/* In another namespace tund cannot act yet; what the kernel there shows is still read. */
+/* A namespace for the test, or NULL after a skip. */
+static char *netns_add(const char *suffix) {
+        char *netns = tb_ifname(suffix);
+        const char *argv[] = { "ip", "netns", "add", netns, NULL };
+        g_autofree char *err = NULL;
+        if (tb_run(argv, NULL, &err) != 0) {
+                g_test_skip_printf("cannot add a network namespace: %s", err);
+                g_free(netns);
+                return NULL;
+        }
+        return netns;
+}
+
+static void netns_delete(const char *netns) {
+        const char *argv[] = { "ip", "netns", "delete", netns, NULL };
+        g_assert_cmpint(tb_run(argv, NULL, NULL), ==, 0);
+}
+
+/* In another namespace tund acts through the namespace helper (the harness runs it by
+ * socket activation), and what it shows is that namespace's truth. */
 static void test_moved_device(void) {
         TbEnv *env = tb_test_env();
         if (!env)
                 return;
+        g_assert_nonnull(tb_env_netns_helper_socket(env));
         GDBusConnection *bus = tb_env_bus(env);
-        g_autofree char *name = tb_ifname("m"), *netns = tb_ifname("nm");
-        const char *add_netns[] = { "ip", "netns", "add", netns, NULL };
-        const char *del_netns[] = { "ip", "netns", "delete", netns, NULL };
-        g_autofree char *err = NULL;
-        if (tb_run(add_netns, NULL, &err) != 0) {
-                g_test_skip_printf("cannot add a network namespace: %s", err);
+        g_autofree char *name = tb_ifname("m"), *netns = netns_add("nm");
+        if (!netns)
                 return;
-        }
         g_autofree char *path = create_up(bus, name);
         tb_call_expect(bus, path, TB_DEVICE_IFACE, "AddAddress", address_args("10.8.9.2/24", NULL), NULL);
         g_autoptr(TbSignals) s = tb_signals_new(bus, "org.freedesktop.DBus.Properties", "PropertiesChanged", path);
@@ -582,24 +596,94 @@ static void test_moved_device(void) {
         /* The move took the address away. */
         g_autoptr(GVariant) moved = tb_signals_wait(s, "PropertiesChanged", path, changes, "Addresses");
         g_assert_nonnull(moved);
-
-        tb_call_expect(bus, path, TB_DEVICE_IFACE, "AddAddress", address_args("10.8.9.2/24", NULL), NOT_SUPPORTED);
-        tb_call_expect(bus, path, TB_DEVICE_IFACE, "RemoveAddress", g_variant_new("(s)", "10.8.9.2/24"), NOT_SUPPORTED);
-        tb_call_expect(bus, path, TB_DEVICE_IFACE, "AddRoute", route_args("10.99.0.0/16", NULL), NOT_SUPPORTED);
-        tb_call_expect(bus, path, TB_DEVICE_IFACE, "RemoveRoute", route_args("10.99.0.0/16", NULL), NOT_SUPPORTED);
-
-        /* One added there shows. */
         assert_address(bus, path, "10.8.9.2/24", false);
+        ip("-n %s link set %s up", netns, name);
+        g_autofree char *dev_args = g_strdup_printf("-n %s address show dev %s", netns, name);
+        g_autofree char *route_args_v4 = g_strdup_printf("-n %s route show dev %s", netns, name);
+        g_autofree char *route_args_t = g_strdup_printf("-n %s route show table 100 dev %s", netns, name);
+        g_autofree char *link_args = g_strdup_printf("-n %s link show dev %s", netns, name);
+
+        /* Addresses: there, in the property, and once as a change. */
+        forget_changes(s);
+        tb_call_expect(bus, path, TB_DEVICE_IFACE, "AddAddress", address_args("10.8.9.2/24", NULL), NULL);
+        g_assert_true(kernel_shows(dev_args, "inet 10.8.9.2/24"));
+        assert_address(bus, path, "10.8.9.2/24", true);
+        assert_changed_once(s, path, "Addresses");
+        tb_call_expect(bus, path, TB_DEVICE_IFACE, "AddAddress", address_args("10.8.9.2/24", NULL), EXISTS);
+        tb_call_expect(bus, path, TB_DEVICE_IFACE, "AddAddress", address_args("10.8.19.2/32", "10.8.19.1"), NULL);
+        assert_address(bus, path, "10.8.19.2/32 peer 10.8.19.1", true);
+        tb_call_expect(bus, path, TB_DEVICE_IFACE, "RemoveAddress", g_variant_new("(s)", "10.8.19.2/32"), NULL);
+        g_assert_false(kernel_shows(dev_args, "10.8.19.2"));
+        tb_call_expect(bus, path, TB_DEVICE_IFACE, "RemoveAddress", g_variant_new("(s)", "10.8.19.2/32"), NO_SUCH_ADDR);
+        /* One added there by someone else shows too. */
         ip("-n %s address add 10.8.10.2/24 dev %s", netns, name);
         assert_address(bus, path, "10.8.10.2/24", true);
-        /* Routes there cannot be asked for from here: none shown, and no failure. */
+
+        /* Routes: read through the helper, the prefix routes of the addresses among them. */
+        assert_route(bus, path, "10.8.9.0/24 metric 0 table 254", true);
+        tb_call_expect(bus, path, TB_DEVICE_IFACE, "AddRoute", route_args("10.99.0.0/16", NULL), NULL);
+        g_assert_true(kernel_shows(route_args_v4, "10.99.0.0/16"));
+        assert_route(bus, path, "10.99.0.0/16 metric 0 table 254", true);
+        tb_call_expect(bus, path, TB_DEVICE_IFACE, "AddRoute", route_args("10.99.0.0/16", NULL), EXISTS);
+        tb_call_expect(bus, path, TB_DEVICE_IFACE, "AddRoute",
+                       route_args("10.98.0.0/16", tb_options("Gateway", g_variant_new_string("10.8.9.1"),
+                                                             "Table", g_variant_new_uint32(100), NULL)), NULL);
+        g_assert_true(kernel_shows(route_args_t, "10.98.0.0/16 via 10.8.9.1"));
+        assert_route(bus, path, "10.98.0.0/16 via 10.8.9.1 metric 0 table 100", true);
+        tb_call_expect(bus, path, TB_DEVICE_IFACE, "RemoveRoute", route_args("10.99.0.0/16", NULL), NULL);
+        g_assert_false(kernel_shows(route_args_v4, "10.99.0.0/16"));
+        tb_call_expect(bus, path, TB_DEVICE_IFACE, "RemoveRoute", route_args("10.99.0.0/16", NULL), NO_SUCH_ROUTE);
+        /* A gateway the namespace cannot reach is the kernel's error, from there. */
+        tb_call_expect(bus, path, TB_DEVICE_IFACE, "AddRoute",
+                       route_args("10.97.0.0/16", tb_options("Gateway", g_variant_new_string("192.0.2.1"), NULL)),
+                       INVALID_ARGS);
+
+        /* The MTU, there, with MTUChanged. */
+        g_autoptr(TbSignals) mtu = tb_signals_new(bus, TB_DEVICE_IFACE, "MTUChanged", path);
+        tb_call_expect(bus, path, TB_DEVICE_IFACE, "SetMTU", g_variant_new("(u)", 1300), NULL);
+        g_assert_true(kernel_shows(link_args, "mtu 1300"));
+        g_assert_nonnull(tb_signals_wait(mtu, "MTUChanged", path, NULL, NULL));
+        g_autoptr(GVariant) all = tb_get_all(bus, path, TB_DEVICE_IFACE);
+        g_assert_nonnull(all);
+
+        tb_delete_ok(bus, path);
+        netns_delete(netns);
+}
+
+/* Without the helper, a clear error, and the properties still read. */
+static void test_moved_without_helper(void) {
+        TbEnv *env = tb_test_env();
+        if (!env)
+                return;
+        GDBusConnection *bus = tb_env_bus(env);
+        g_autofree char *name = tb_ifname("w"), *netns = netns_add("nw");
+        if (!netns)
+                return;
+        g_autofree char *gone = g_build_filename(tb_env_dir(env), "no-helper.socket", NULL);
+        g_autofree char *arg = g_strconcat("--netns-helper-socket=", gone, NULL);
+        int status = tb_tund_stop(env);
+        g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        tb_tund_start_with_args(env, (const char *[]) { arg, NULL });
+
+        g_autofree char *path = create_up(bus, name);
+        ip("link set %s netns %s", name, netns);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = tb_call(bus, path, TB_DEVICE_IFACE, "SetMTU", g_variant_new("(u)", 1300), NULL, &error);
+        tb_assert_reply(reply, error, "org.freedesktop.DBus.Error.Failed");
+        g_assert_nonnull(strstr(error->message, "namespace helper"));
+        g_assert_nonnull(strstr(error->message, "is not running"));
+        tb_call_expect(bus, path, TB_DEVICE_IFACE, "AddRoute", route_args("10.99.0.0/16", NULL),
+                       "org.freedesktop.DBus.Error.Failed");
         g_autoptr(GHashTable) routes = route_set(bus, path);
         g_assert_cmpuint(g_hash_table_size(routes), ==, 0);
         g_autoptr(GVariant) all = tb_get_all(bus, path, TB_DEVICE_IFACE);
         g_assert_nonnull(all);
 
         tb_delete_ok(bus, path);
-        g_assert_cmpint(tb_run(del_netns, NULL, NULL), ==, 0);
+        netns_delete(netns);
+        status = tb_tund_stop(env);
+        g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        tb_tund_start(env);
 }
 
 int main(int argc, char **argv) {
@@ -612,5 +696,6 @@ int main(int argc, char **argv) {
         g_test_add_func("/netcfg/outside-changes", test_outside_changes);
         g_test_add_func("/netcfg/restart", test_restart);
         g_test_add_func("/netcfg/moved-device", test_moved_device);
+        g_test_add_func("/netcfg/moved-without-helper", test_moved_without_helper);
         return tb_test_run();
 }

@@ -44,7 +44,7 @@ char *tb_ifname(const char *suffix) {
 
 void tb_env_write_pids(TbEnv *env) {
         g_autoptr(GString) s = g_string_new(NULL);
-        GSubprocess *procs[] = { env->tund, env->polkitd, env->dbus };
+        GSubprocess *procs[] = { env->tund, env->netns_helper, env->polkitd, env->dbus };
         for (size_t i = 0; i < G_N_ELEMENTS(procs); i++)
                 if (procs[i] && g_subprocess_get_identifier(procs[i]))
                         g_string_append_printf(s, "%s\n", g_subprocess_get_identifier(procs[i]));
@@ -312,6 +312,7 @@ TbEnv *tb_env_new(void) {
         make_notify_socket(env);
         start_bus(env);
         start_polkitd(env);
+        tb_netns_helper_start(env);
         return env;
 }
 
@@ -335,6 +336,7 @@ void tb_env_free(TbEnv *env) {
         if (env->tund && g_subprocess_get_identifier(env->tund))
                 g_assert_cmpint(tb_tund_stop(env), ==, 0);
         g_clear_object(&env->tund);
+        tb_netns_helper_stop(env);
         if (env->polkitd) {
                 tb_subprocess_stop(env->polkitd);
                 g_clear_object(&env->polkitd);
@@ -358,6 +360,7 @@ void tb_env_free(TbEnv *env) {
         g_free(env->notify_path);
         g_hash_table_unref(env->user_programs);
         g_free(env->state_dir);
+        g_free(env->netns_helper_socket);
         g_free(env->address);
         g_free(env->dir);
         g_free(env);
@@ -378,10 +381,11 @@ void tb_env_install_activation(TbEnv *env) {
         g_autoptr(GString) file = g_string_new(NULL);
         g_auto(GStrv) lines = g_strsplit(contents, "\n", -1);
         for (char **l = lines; *l; l++) {
-                if (g_str_has_prefix(*l, "Exec="))
-                        g_string_append_printf(file, "Exec=/usr/bin/env DBUS_SYSTEM_BUS_ADDRESS=%s %s --state-directory=%s\n",
-                                               env->address, tb_tund_path(), env->state_dir);
-                else if (**l)
+                if (g_str_has_prefix(*l, "Exec=")) {
+                        g_autofree char *helper_arg = tb_netns_helper_socket_arg(env);
+                        g_string_append_printf(file, "Exec=/usr/bin/env DBUS_SYSTEM_BUS_ADDRESS=%s %s --state-directory=%s %s\n",
+                                               env->address, tb_tund_path(), env->state_dir, helper_arg);
+                } else if (**l)
                         g_string_append_printf(file, "%s\n", *l);
         }
         g_autofree char *dir = g_build_filename(env->dir, "services", NULL);

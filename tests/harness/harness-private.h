@@ -16,6 +16,8 @@ struct TbEnv {
         GSubprocess *dbus;
         GSubprocess *polkitd;
         GSubprocess *tund;
+        GSubprocess *netns_helper;      /* systemd-socket-activate running the helper */
+        char *netns_helper_socket;
         GDBusConnection *bus;
         TbUser users[_TB_ROLE_MAX];
         const char *caller_path;        /* a copy of tb-caller that test users can run */
@@ -43,6 +45,13 @@ int tb_subprocess_stop(GSubprocess *proc);
 bool tb_wait_name(GDBusConnection *bus, const char *name, GSubprocess *proc);
 /* Writes the PIDs the reaper must stop, should the test process die. */
 void tb_env_write_pids(TbEnv *env);
+
+/* netns-helper.c */
+#define TB_SERVICE_USER "tund"
+void tb_netns_helper_start(TbEnv *env);
+void tb_netns_helper_stop(TbEnv *env);
+/* "--netns-helper-socket=PATH" for tund ("" when none runs: not the system's). */
+char *tb_netns_helper_socket_arg(TbEnv *env);
 
 /* reaper.c */
 char *tb_user_name(pid_t pid, TbRole role);

@@ -60,6 +60,8 @@ const char *tb_env_address(TbEnv *env);
 const char *tb_env_dir(TbEnv *env);
 /* tund's --state-directory (where it keeps the records of persistent devices). */
 const char *tb_env_state_dir(TbEnv *env);
+/* Where the env's namespace helper listens, NULL when none was started. */
+const char *tb_env_netns_helper_socket(TbEnv *env);
 /* A copy of the program at PATH that the test users can run (mode 0755, in a folder they
  * can reach): the build folder may be under a home they cannot search, such as a 0700
  * /root. Made on the first call for PATH, removed with the environment. */
@@ -96,6 +98,8 @@ TbAnswer tb_polkit_answer(TbEnv *env, const char *bus_name, const char *action, 
 
 /* tund */
 const char *tb_tund_path(void);
+/* The built tund-netns-helper ($TUND_NETNS_HELPER), NULL when missing. */
+const char *tb_netns_helper_path(void);
 /* Starts tund on the bus, with $NOTIFY_SOCKET and a state directory that stays the same for
  * the whole test program, and waits until it owns its name. */
 void tb_tund_start(TbEnv *env);

@@ -16,11 +16,13 @@ const char *tb_tund_path(void) {
 
 void tb_tund_spawn_with_args(TbEnv *env, const char *const *extra_argv, const char *const *extra_env) {
         g_autofree char *state_arg = g_strconcat("--state-directory=", env->state_dir, NULL);
+        g_autofree char *helper_arg = tb_netns_helper_socket_arg(env);
         g_autoptr(GPtrArray) argv = g_ptr_array_new();
 
         g_assert_nonnull(tb_tund_path());
         g_ptr_array_add(argv, (char *) tb_tund_path());
         g_ptr_array_add(argv, state_arg);
+        g_ptr_array_add(argv, helper_arg);
         for (; extra_argv && extra_argv[0]; extra_argv++)
                 g_ptr_array_add(argv, (char *) extra_argv[0]);
         g_ptr_array_add(argv, NULL);
@@ -90,7 +92,8 @@ void tb_tund_start_with_args(TbEnv *env, const char *const *extra_argv) {
 
 int tb_tund_run_second(TbEnv *env) {
         g_autofree char *state_arg = g_strconcat("--state-directory=", env->state_dir, NULL);
-        const char *argv[] = { tb_tund_path(), state_arg, NULL };
+        g_autofree char *helper_arg = tb_netns_helper_socket_arg(env);
+        const char *argv[] = { tb_tund_path(), state_arg, helper_arg, NULL };
         g_autoptr(GSubprocess) second = tb_spawn(env, G_SUBPROCESS_FLAGS_NONE, argv, NULL);
         return tb_subprocess_wait(second);
 }

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* What a device does in another network namespace: through the namespace helper
+ * (netns-helper-client.h), which enters it for tund. */
+
+#include <string.h>
+
+#include "device.h"
+#include "log.h"
+#include "netns-helper-client.h"
+#include "netns.h"
+
+/* The request for d's link as the namespace it is in now numbers it. */
+static int remote_request(Device *d, NetnsHelperOp op, NetnsHelperRequest *ret) {
+        LinkState s;
+        int r;
+
+        if (!d->ctx->netns_helper_socket)
+                return -ECONNREFUSED;
+        r = netns_tun_get_link(d->ctx->rtnl, d->tun_fd, &s);
+        if (r < 0)
+                return r;
+        *ret = (NetnsHelperRequest) { .magic = NETNS_HELPER_MAGIC, .op = op, .ifindex = s.ifindex };
+        return 0;
+}
+
+static int remote_call(Device *d, NetnsHelperRequest *request, NetnsHelperReply **ret_reply) {
+        int r = netns_helper_call(d->ctx->netns_helper_socket, d->tun_fd, request, ret_reply);
+
+        if (r < 0 && !netns_helper_error_is_transport(r))
+                log_debug_errno(r, "The namespace helper's %s on %s: %m",
+                                netns_helper_op_to_string(request->op), d->name);
+        return r;
+}
+
+int device_remote_set_mtu(Device *d, uint32_t mtu) {
+        NetnsHelperRequest request;
+        int r;
+
+        r = remote_request(d, NETNS_HELPER_SET_MTU, &request);
+        if (r < 0)
+                return r;
+        request.mtu = mtu;
+        return remote_call(d, &request, NULL);
+}
+
+int device_remote_change_address(Device *d, bool add, const NetAddress *a) {
+        NetnsHelperRequest request;
+        int r;
+
+        r = remote_request(d, add ? NETNS_HELPER_ADD_ADDRESS : NETNS_HELPER_REMOVE_ADDRESS, &request);
+        if (r < 0)
+                return r;
+        request.address = *a;
+        return remote_call(d, &request, NULL);
+}
+
+int device_remote_change_route(Device *d, bool add, const NetRoute *route) {
+        NetnsHelperRequest request;
+        int r;
+
+        r = remote_request(d, add ? NETNS_HELPER_ADD_ROUTE : NETNS_HELPER_REMOVE_ROUTE, &request);
+        if (r < 0)
+                return r;
+        request.route = *route;
+        return remote_call(d, &request, NULL);
+}
+
+int device_remote_foreach_route(Device *d, void (*func)(const NetRoute *r, void *userdata), void *userdata) {
+        _cleanup_free_ NetnsHelperReply *reply = NULL;
+        NetnsHelperRequest request;
+        int r;
+
+        r = remote_request(d, NETNS_HELPER_DUMP_ROUTES, &request);
+        if (r < 0)
+                return r;
+        r = remote_call(d, &request, &reply);
+        if (r < 0)
+                return r;
+        if (reply->truncated)
+                log_notice("%s has more than %u routes in its namespace; Routes shows the first %u.",
+                           d->name, NETNS_HELPER_ROUTES_MAX, NETNS_HELPER_ROUTES_MAX);
+        for (uint32_t i = 0; i < reply->n_routes; i++)
+                func(&reply->routes[i], userdata);
+        return 0;
+}
