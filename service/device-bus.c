@@ -107,12 +107,8 @@ int device_bus_check_mtu(uint32_t mtu, const char *what, sd_bus_error *error) {
 }
 
 int device_bus_helper_error(Device *d, int r, const char *what, sd_bus_error *error) {
-        const char *why;
-
-        if (!netns_helper_error_is_transport(r))
-                return 0;
-        why = r == -ECONNREFUSED ? "is not running (nothing answers on its socket)" :
-              r == -ETIME ? "did not answer in time" : "failed without an answer";
+        const char *why = r == -ECONNREFUSED ? "is not running (nothing answers on its socket)" :
+                          r == -ETIME ? "did not answer in time" : "failed without an answer";
         return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED,
                                  "Device %s is in another network namespace, where tund acts through its namespace helper (tund-netns-helper.socket), which %s; tund cannot %s there now. See tund's log.",
                                  d->name, why, what);
@@ -136,8 +132,8 @@ static int method_set_mtu(sd_bus_message *message, void *userdata, sd_bus_error 
                 return r < 0 ? r : 1;
 
         r = device_set_mtu(d, mtu);
-        if (device_bus_helper_error(d, r, "set its MTU", error) < 0)
-                return -EIO;
+        if (netns_helper_error_is_transport(r))
+                return device_bus_helper_error(d, r, "set its MTU", error);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to set MTU %" PRIu32 " on %s: %m", mtu, d->name);
         return sd_bus_reply_method_return(message, NULL);

@@ -19,8 +19,8 @@ extern const sd_bus_vtable device_netcfg_vtable[];
 /* InvalidArgs unless mtu is within DEVICE_MTU_MIN..MAX; what names it in the message
  * ("MTU", "Option MTU"). */
 int device_bus_check_mtu(uint32_t mtu, const char *what, sd_bus_error *error);
-/* Failed with the reason when r is one of the namespace helper's own errors
- * (netns-helper-client.h), for what (a phrase: "set its MTU"); 0 otherwise. */
+/* Failed with the reason, for r one of the namespace helper's own errors
+ * (netns-helper-client.h); what: the phrase for what failed ("set its MTU"). */
 int device_bus_helper_error(Device *d, int r, const char *what, sd_bus_error *error);
 /* DEVICE_OBJECT_PREFIX/id */
 int device_bus_path(uint64_t id, char **ret);

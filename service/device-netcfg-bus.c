@@ -91,8 +91,8 @@ static int ipv6_off_error(Device *d, sd_bus_error *error) {
 static int address_error(Device *d, const char *address, int family, int r, sd_bus_error *error) {
         if (family == AF_INET6 && (r == -ENODEV || r == -EINVAL || r == -EACCES))
                 return ipv6_off_error(d, error);
-        if (device_bus_helper_error(d, r, "change its addresses", error) < 0)
-                return -EIO;
+        if (netns_helper_error_is_transport(r))
+                return device_bus_helper_error(d, r, "change its addresses", error);
         if (r == -EEXIST)
                 return sd_bus_error_setf(error, BUS_ERROR_EXISTS, "Device %s has the address %s already.", d->name, address);
         if (r == -EADDRNOTAVAIL)
@@ -225,8 +225,8 @@ static int route_error(Device *d, const char *dst, const NetRoute *route, int r,
 
         if (route->family == AF_INET6 && r == -ENODEV)
                 return ipv6_off_error(d, error);
-        if (device_bus_helper_error(d, r, "change its routes", error) < 0)
-                return -EIO;
+        if (netns_helper_error_is_transport(r))
+                return device_bus_helper_error(d, r, "change its routes", error);
         if (r == -EEXIST)
                 return sd_bus_error_setf(error, BUS_ERROR_EXISTS,
                                          "A route to %s with metric %" PRIu32 " in table %" PRIu32 " exists already.",

@@ -136,6 +136,7 @@ static void netcfg_lists_clear(NetcfgLists *l) {
 
 void device_clear_netcfg(Device *d) {
         netcfg_lists_clear(&d->netcfg);
+        device_remote_forget(d);
 }
 
 /* The kernel's answer arrives after its notification: told before the caller replies. */
@@ -325,6 +326,7 @@ void device_netcfg_link_changed(Device *d) {
 
         /* A link going down loses its IPv4 routes without a word from the kernel; a link
          * moved away takes everything with it. */
+        device_remote_forget(d);
         r = device_reload_netcfg(d, true);
         if (r < 0)
                 log_warning_errno(r, "Failed to read the addresses and routes of %s again: %m", d->name);

@@ -105,6 +105,10 @@ struct Device {
         sd_event_source *raw_clients_timer;
 
         NetcfgLists netcfg;             /* in tund's own namespace (device-netcfg.c) */
+        /* In another namespace: the routes the helper last listed, and when (device-remote.c):
+         * a flood of Gets costs one helper run a second, not one each. */
+        NetcfgLists remote;
+        uint64_t remote_routes_usec;
 
         Device *prev, *next;            /* in the owner's list */
 };
@@ -161,6 +165,7 @@ int device_remote_set_mtu(Device *d, uint32_t mtu);
 int device_remote_change_address(Device *d, bool add, const NetAddress *a);
 int device_remote_change_route(Device *d, bool add, const NetRoute *r);
 int device_remote_foreach_route(Device *d, void (*func)(const NetRoute *r, void *userdata), void *userdata);
+void device_remote_forget(Device *d);
 
 /* Addresses and routes (device-netcfg.c). Changes are the kernel's answer as -errno. In
  * another network namespace the namespace helper makes them, and its own errors may come
