@@ -172,6 +172,11 @@ static int caps_settle(void) {
                 return log_error_errno(errno, "Failed to reset PR_SET_KEEPCAPS: %m");
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return log_error_errno(errno, "Failed to set no_new_privs: %m");
+        /* The change of uid made tund undumpable, which the unit's tund is not: no core
+         * dumps, /proc/PID owned by root, and LeakSanitizer unable to stop its threads. Its
+         * memory holds nothing of root's, and only tund itself runs as its user. */
+        if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+                return log_error_errno(errno, "Failed to make the process dumpable again: %m");
         return 0;
 }
 
