@@ -18,6 +18,7 @@ struct TbEnv {
         GSubprocess *tund;
         GDBusConnection *bus;
         TbUser users[_TB_ROLE_MAX];
+        TbUser service_user;    /* tund's own, which tund started as root drops to */
         const char *caller_path;        /* a copy of tb-caller that test users can run */
         GHashTable *user_programs;      /* built path → its copy below dir/bin */
         GPtrArray *callers;     /* borrowed TbCaller, so that they are stopped at the end */
