@@ -10,6 +10,7 @@
 #include "log.h"
 #include "manager-bus.h"
 #include "manager.h"
+#include "privileges.h"
 #include "tund-limits.h"
 
 #define STATE_DIRECTORY_ENV "TUND_STATE_DIRECTORY"
@@ -19,6 +20,8 @@
 typedef struct Arguments {
         const char *state_dir;
         const char *netns_helper_socket;
+        const char *user;
+        bool keep_root;
         Limits limits;
 } Arguments;
 
@@ -41,6 +44,9 @@ static void help(void) {
                "                             Reach the namespace helper, which acts for tund in\n"
                "                             other network namespaces, on PATH (default:\n"
                "                             " NETNS_HELPER_SOCKET "; \"\" for none)\n"
+               "     --user=NAME             Started as root, run as user NAME with only\n"
+               "                             CAP_NET_ADMIN and CAP_NET_BROADCAST (default " PRIVILEGES_USER_DEFAULT ")\n"
+               "     --keep-root             Stay root when started as root, for development\n"
                "\n"
                "Limits (uid 0 is exempt from the per-user ones):\n"
                "     --max-devices-per-user=N         Devices one uid may own (default %u)\n"
@@ -68,6 +74,8 @@ static int parse_argv(int argc, char *argv[], Arguments *args) {
                 ARG_LOG_TARGET,
                 ARG_STATE_DIRECTORY,
                 ARG_NETNS_HELPER_SOCKET,
+                ARG_USER,
+                ARG_KEEP_ROOT,
                 ARG_LIMIT,                      /* tund-limits.c knows them by name */
         };
         static const struct option options[] = {
@@ -77,6 +85,8 @@ static int parse_argv(int argc, char *argv[], Arguments *args) {
                 { "log-target",                  required_argument, NULL, ARG_LOG_TARGET                  },
                 { "state-directory",             required_argument, NULL, ARG_STATE_DIRECTORY             },
                 { "netns-helper-socket",         required_argument, NULL, ARG_NETNS_HELPER_SOCKET         },
+                { "user",                        required_argument, NULL, ARG_USER                        },
+                { "keep-root",                   no_argument,       NULL, ARG_KEEP_ROOT                   },
                 { "max-devices-per-user",        required_argument, NULL, ARG_LIMIT                       },
                 { "max-packet-fds-per-device",   required_argument, NULL, ARG_LIMIT                       },
                 { "max-packet-fds-per-user",     required_argument, NULL, ARG_LIMIT                       },
@@ -118,6 +128,14 @@ static int parse_argv(int argc, char *argv[], Arguments *args) {
                                 return log_error_errno(EINVAL, "The namespace helper's socket must be an absolute path, not '%s'.", optarg);
                         args->netns_helper_socket = optarg;
                         break;
+                case ARG_USER:
+                        if (optarg[0] == '\0')
+                                return log_error_errno(EINVAL, "The user name must not be empty.");
+                        args->user = optarg;
+                        break;
+                case ARG_KEEP_ROOT:
+                        args->keep_root = true;
+                        break;
                 case ARG_LIMIT:
                         r = limits_parse_option(&args->limits, options[option_index].name, optarg);
                         if (r < 0)
@@ -152,7 +170,11 @@ static void raise_fd_limit(void) {
 static int run(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         _cleanup_free_ char *default_state_dir = NULL;
-        Arguments args = { .limits = LIMITS_DEFAULT, .netns_helper_socket = NETNS_HELPER_SOCKET };
+        Arguments args = {
+                .user = PRIVILEGES_USER_DEFAULT,
+                .netns_helper_socket = NETNS_HELPER_SOCKET,
+                .limits = LIMITS_DEFAULT,
+        };
         int r;
 
         r = parse_argv(argc, argv, &args);
@@ -168,6 +190,13 @@ static int run(int argc, char *argv[]) {
         }
 
         raise_fd_limit();
+
+        /* Before the first fd of netlink, the bus or /dev/net/tun, and before any thread. */
+        if (!args.keep_root) {
+                r = privileges_drop(args.user, args.state_dir);
+                if (r < 0)
+                        return r;
+        }
 
         r = manager_new(&m, args.state_dir, &args.limits, &manager_bus_ops);
         if (r < 0)

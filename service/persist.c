@@ -31,7 +31,7 @@ static bool record_id_valid(const char *id) {
         return strlen(id) == SD_ID128_STRING_MAX - 1 && sd_id128_from_string(id, &parsed) >= 0;
 }
 
-static int mkdir_parents_and_self(const char *dir) {
+int records_dir_make(const char *dir, mode_t mode) {
         _cleanup_free_ char *copy = strdup(dir);
 
         if (!copy)
@@ -43,7 +43,7 @@ static int mkdir_parents_and_self(const char *dir) {
                                 return negative_errno();
                         *p = '/';
                 }
-        if (mkdir(copy, 0755) < 0 && errno != EEXIST)
+        if (mkdir(copy, mode) < 0 && errno != EEXIST)
                 return negative_errno();
         return 0;
 }
@@ -53,7 +53,7 @@ int records_lock(const char *dir, int *ret_fd) {
         _cleanup_close_ int fd = -EBADF;
         int r;
 
-        r = mkdir_parents_and_self(dir);
+        r = records_dir_make(dir, 0755);
         if (r < 0)
                 return r;
         if (asprintf(&path, "%s/lock", dir) < 0)
@@ -72,7 +72,7 @@ int record_save(const char *dir, const DeviceRecord *rec) {
         _cleanup_(fclosep) FILE *f = NULL;
         int r;
 
-        r = mkdir_parents_and_self(dir);
+        r = records_dir_make(dir, 0755);
         if (r < 0)
                 return r;
         if (asprintf(&path, "%s/%s", dir, rec->id) < 0 ||

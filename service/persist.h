@@ -21,6 +21,9 @@ typedef struct DeviceRecord {
         bool vnet_header;               /* raw only: with IFF_VNET_HDR */
 } DeviceRecord;
 
+/* Makes DIR with MODE where it is missing, and its missing parents with 0755. */
+int records_dir_make(const char *dir, mode_t mode);
+
 /* Takes the lock of the state directory (DIR/lock), which the tund that manages the
  * devices of an earlier run holds while it runs: -EBUSY when another holds it. */
 int records_lock(const char *dir, int *ret_fd);

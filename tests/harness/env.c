@@ -219,22 +219,69 @@ static void install_polkit_files(TbEnv *env) {
         g_assert_no_errno(chmod(dest, 0644));
 }
 
+/* useradd, tried again while another process holds the passwd lock. */
+static struct passwd *useradd(const char *const *argv, const char *name) {
+        struct passwd *pw = getpwnam(name);
+        for (int tries = 0; !pw && tries < 20; tries++) {
+                g_autofree char *err = NULL;
+                if (tb_run(argv, NULL, &err) != 0) {
+                        g_test_message("useradd %s: %s", name, err);
+                        g_usleep(200 * 1000);
+                }
+                pw = getpwnam(name);
+        }
+        return pw;
+}
+
+/* tund, started as root, drops to its user, whom the bus policy also names (so before the
+ * bus starts). Made as a package would make it, and left in place: it is no test user. */
+static void ensure_service_user(TbEnv *env) {
+        const char *argv[] = { "useradd", "--system", "--no-create-home", "--home-dir", "/",
+                               "--shell", "/usr/sbin/nologin", "--user-group", TB_SERVICE_USER, NULL };
+        struct passwd *pw = useradd(argv, TB_SERVICE_USER);
+        g_assert_nonnull(pw);
+        env->service_user = (TbUser) { g_strdup(TB_SERVICE_USER), pw->pw_uid, pw->pw_gid };
+}
+
+/* Where no udev runs /dev/net/tun may be 0600, which tund as its own user cannot open: it is
+ * made 0666, as udev makes it, and left so. */
+static void make_tun_usable(void) {
+        struct stat st;
+        g_assert_no_errno(stat("/dev/net/tun", &st));
+        if ((st.st_mode & 0666) != 0666) {
+                g_test_message("/dev/net/tun is %04o; making it 0666, as udev would",
+                               (unsigned) (st.st_mode & 07777));
+                g_assert_no_errno(chmod("/dev/net/tun", (st.st_mode & 07777) | 0666));
+        }
+}
+
+/* tund as its user reaches the state directory (and the bus socket) through every folder
+ * above; env->dir itself is made searchable, the ones above it are the system's. */
+static void assert_dir_reachable(const char *dir) {
+        g_autofree char *parent = g_path_get_dirname(dir);
+        for (;;) {
+                struct stat st;
+                g_assert_no_errno(stat(parent, &st));
+                if (!(st.st_mode & S_IXOTH))
+                        g_error("%s (mode %04o) is not searchable by others: tund, which drops to user "
+                                TB_SERVICE_USER ", could not reach %s; set TMPDIR elsewhere",
+                                parent, (unsigned) (st.st_mode & 07777), dir);
+                if (strcmp(parent, "/") == 0)
+                        break;
+                char *up = g_path_get_dirname(parent);
+                g_free(parent);
+                parent = up;
+        }
+}
+
 static void create_users(TbEnv *env) {
         for (TbRole r = 0; r < _TB_ROLE_MAX; r++) {
                 TbUser *u = &env->users[r];
                 u->name = tb_user_name(getpid(), r);
-                struct passwd *pw = getpwnam(u->name);
-                for (int tries = 0; !pw && tries < 20; tries++) {
-                        const char *argv[] = { "useradd", "--system", "--no-create-home",
-                                               "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin",
-                                               "--user-group", u->name, NULL };
-                        g_autofree char *err = NULL;
-                        if (tb_run(argv, NULL, &err) != 0) {
-                                g_test_message("useradd %s: %s", u->name, err);
-                                g_usleep(200 * 1000);   /* another process holds the passwd lock */
-                        }
-                        pw = getpwnam(u->name);
-                }
+                const char *argv[] = { "useradd", "--system", "--no-create-home",
+                                       "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin",
+                                       "--user-group", u->name, NULL };
+                struct passwd *pw = useradd(argv, u->name);
                 g_assert_nonnull(pw);
                 u->uid = pw->pw_uid;
                 u->gid = pw->pw_gid;
@@ -256,6 +303,9 @@ static void make_notify_socket(TbEnv *env) {
         env->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         g_assert_cmpint(env->notify_fd, >=, 0);
         g_assert_no_errno(bind(env->notify_fd, (struct sockaddr *) &sa, sizeof(sa)));
+        /* Sending needs write access: tund's user's, as systemd's socket is its own. */
+        g_assert_no_errno(chown(env->notify_path, env->service_user.uid, env->service_user.gid));
+        g_assert_no_errno(chmod(env->notify_path, 0600));
         env->notifications = g_ptr_array_new_with_free_func(g_free);
         /* Read as they come: FDSTORE=1 messages carry TUN fds, which reading drops; left
          * in the queue they would keep deleted devices alive. */
@@ -298,8 +348,10 @@ TbEnv *tb_env_new(void) {
         tb_clean_stale();
         env->dir = g_dir_make_tmp("tbXXXXXX", NULL);
         g_assert_nonnull(env->dir);
-        /* Test users reach the bus socket through this folder. */
+        /* Test users reach the bus socket through this folder, and tund its state directory
+         * (which tund gives to its user itself). */
         g_assert_no_errno(chmod(env->dir, 0755));
+        assert_dir_reachable(env->dir);
         env->state_dir = g_build_filename(env->dir, "state", NULL);
         g_assert_no_errno(mkdir(env->state_dir, 0755));
         env->callers = g_ptr_array_new();
@@ -307,6 +359,8 @@ TbEnv *tb_env_new(void) {
         env->reaper = tb_reaper_start(env->dir, &env->reaper_fd);
 
         install_caller(env);
+        ensure_service_user(env);
+        make_tun_usable();
         create_users(env);
         install_polkit_files(env);
         make_notify_socket(env);
@@ -357,6 +411,7 @@ void tb_env_free(TbEnv *env) {
         g_ptr_array_unref(env->callers);
         for (TbRole r = 0; r < _TB_ROLE_MAX; r++)
                 g_free(env->users[r].name);
+        g_free(env->service_user.name);
         g_free(env->notify_path);
         g_hash_table_unref(env->user_programs);
         g_free(env->state_dir);
@@ -419,4 +474,8 @@ pid_t tb_env_polkitd_pid(TbEnv *env) {
 
 const TbUser *tb_env_user(TbEnv *env, TbRole role) {
         return &env->users[role];
+}
+
+const TbUser *tb_env_service_user(TbEnv *env) {
+        return &env->service_user;
 }

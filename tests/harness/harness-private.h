@@ -20,6 +20,7 @@ struct TbEnv {
         char *netns_helper_socket;
         GDBusConnection *bus;
         TbUser users[_TB_ROLE_MAX];
+        TbUser service_user;    /* tund's own, which tund started as root drops to */
         const char *caller_path;        /* a copy of tb-caller that test users can run */
         GHashTable *user_programs;      /* built path → its copy below dir/bin */
         GPtrArray *callers;     /* borrowed TbCaller, so that they are stopped at the end */
@@ -47,7 +48,6 @@ bool tb_wait_name(GDBusConnection *bus, const char *name, GSubprocess *proc);
 void tb_env_write_pids(TbEnv *env);
 
 /* netns-helper.c */
-#define TB_SERVICE_USER "tund"
 void tb_netns_helper_start(TbEnv *env);
 void tb_netns_helper_stop(TbEnv *env);
 /* "--netns-helper-socket=PATH" for tund ("" when none runs: not the system's). */

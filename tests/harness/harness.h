@@ -26,6 +26,9 @@
 #define TB_POLKIT_IFACE    "org.freedesktop.PolicyKit1.Authority"
 #define TB_POLKIT_ALLOW_USER_INTERACTION 1u
 
+/* The user the bus policy and the unit name, which tund drops to (tund --user's default). */
+#define TB_SERVICE_USER    "tund"
+
 /* How long any wait may last before the test calls it a hang. Not a timing assertion. */
 #define TB_HANG_SECONDS 60
 
@@ -71,6 +74,9 @@ GDBusConnection *tb_env_bus(TbEnv *env);
 /* A new uid 0 connection; closing it ends its lifetime on the bus. */
 GDBusConnection *tb_env_connect(TbEnv *env);
 const TbUser *tb_env_user(TbEnv *env, TbRole role);
+/* The user tund drops to, started as root without --keep-root: TB_SERVICE_USER, made by the
+ * harness when missing and kept afterwards (it is the system's service user). */
+const TbUser *tb_env_service_user(TbEnv *env);
 pid_t tb_env_polkitd_pid(TbEnv *env);
 /* Installs the project's activation file (from the build) on the bus, so that a call to
  * org.example.Tun1 starts tund with this environment's state directory. */

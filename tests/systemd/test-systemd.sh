@@ -492,6 +492,58 @@ t_move() {
         [[ $(printf '%s\n' "$before" | wc -l) -eq 2 ]] || { echo "not two devices"; return 1; }
 }
 
+# tund.service pulls in the helper's socket (Wants=): owned by tund, 0600, as the unit says.
+t_netns_helper_socket() {
+        local owner
+        [[ $(in_ct systemctl is-active tund-netns-helper.socket) == active ]] ||
+                { echo "tund-netns-helper.socket is not active"; return 1; }
+        owner=$(in_ct stat -c '%U %a %F' /run/tund-netns-helper.socket) || return 1
+        echo "/run/tund-netns-helper.socket: $owner"
+        [[ $owner == "tund 600 socket" ]]
+}
+
+device_call() { in_ct busctl --timeout=20 call "$bus" "$1" org.example.Tun1.Device "${@:2}"; }
+
+# tund (user tund, no CAP_SYS_ADMIN) changes the moved device through the helper, started
+# per request by the socket; everything is undone at the end.
+t_netns_helper_acts() {
+        local path accepted_before accepted routes failed
+        path=$(tcall GetDevice s tt1) || return 1
+        path=$(printf '%s' "${path#o }" | tr -d '"')
+        accepted_before=$(in_ct systemctl show -P NAccepted tund-netns-helper.socket)
+        device_call "$path" SetMTU u 1280 || return 1
+        link_is tns tt1 1280 || return 1
+        # The kernel routes only through a link that is up.
+        in_ct ip -n tns link set tt1 up || return 1
+        device_call "$path" AddAddress 'sa{sv}' 10.9.0.1/24 0 || return 1
+        device_call "$path" AddRoute 'sa{sv}' 10.9.9.0/24 0 || return 1
+        in_ct ip -n tns -o address show dev tt1 | grep -q 'inet 10.9.0.1/24' || { echo "no address in tns"; return 1; }
+        in_ct ip -n tns route show dev tt1 | grep -q '^10.9.9.0/24' || { echo "no route in tns"; return 1; }
+        routes=$(in_ct busctl get-property "$bus" "$path" org.example.Tun1.Device Routes) || return 1
+        echo "Routes: $routes"
+        [[ $routes == *'"10.9.9.0/24"'* ]] || { echo "Routes misses 10.9.9.0/24"; return 1; }
+        device_call "$path" RemoveRoute 'sa{sv}' 10.9.9.0/24 0 || return 1
+        device_call "$path" RemoveAddress s 10.9.0.1/24 || return 1
+        device_call "$path" SetMTU u 1300 || return 1
+        in_ct ip -n tns link set tt1 down || return 1
+        link_is tns tt1 1300 || return 1
+        ! in_ct ip -n tns -o address show dev tt1 | grep -q 10.9.0.1 || { echo "the address stayed"; return 1; }
+        accepted=$(in_ct systemctl show -P NAccepted tund-netns-helper.socket)
+        echo "helper connections: $accepted_before before, $accepted after"
+        ((accepted - accepted_before >= 7)) || { echo "fewer helper runs than requests"; return 1; }
+        failed=$(in_ct journalctl -q --no-pager -u 'tund-netns-helper@*' | grep -c 'Failed with result')
+        [[ $failed == 0 ]] || { in_ct journalctl -q --no-pager -u 'tund-netns-helper@*' | tail -20; return 1; }
+}
+
+t_netns_helper_security() {
+        local out score
+        out=$(in_ct systemd-analyze security --no-pager tund-netns-helper@check.service) || { echo "$out"; return 1; }
+        score=$(printf '%s\n' "$out" | sed -n 's/.*Overall exposure level for tund-netns-helper@check.service: \([0-9.]*\).*/\1/p')
+        echo "exposure: $score"
+        [[ -n $score ]] || { echo "$out"; return 1; }
+        awk -v s="$score" 'BEGIN { exit !(s <= 1.7) }' || { printf '%s\n' "$out" | grep -v '^  ✓'; return 1; }
+}
+
 # After whatever ended the previous tund: both devices, where they were, with their
 # properties.
 survived() {
@@ -656,6 +708,9 @@ check "systemd-analyze security on the loaded tund.service: exposure at most 1.5
 check "polkitd answers tund (user tund) about another caller: a challenge without a rule, yes with one" t_polkit_other_caller
 check "root creates two persistent devices over busctl (CreateDevice Persistent, MTU, Owner): ip link shows them" t_create_persistent
 check "one persistent device moved to another network namespace (ip link set tt1 netns tns)" t_move
+check "tund.service pulls in tund-netns-helper.socket: /run/tund-netns-helper.socket owned by tund, mode 0600" t_netns_helper_socket
+check "SetMTU, AddAddress, AddRoute, Routes, RemoveRoute, RemoveAddress on the moved device act in tns through the socket-activated helper, none failed" t_netns_helper_acts
+check "systemd-analyze security on a loaded tund-netns-helper@.service instance: exposure at most 1.7" t_netns_helper_security
 check "persistent devices, also the moved one, survive systemctl restart with their properties" t_restart
 check "persistent devices survive a crash (SIGSEGV, Restart=on-failure) with their properties" t_segv
 check "persistent devices survive a watchdog kill (SIGSTOP; test drop-in WatchdogSec=3s) with their properties" t_watchdog
