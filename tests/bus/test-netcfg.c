@@ -584,6 +584,12 @@ static void test_moved_device(void) {
         if (!env)
                 return;
         g_assert_nonnull(tb_env_netns_helper_socket(env));
+        /* tund runs as the unit would run it: its own user, without CAP_SYS_ADMIN. */
+        g_autofree char *proc = g_strdup_printf("/proc/%d/status", (int) tb_tund_pid(env));
+        g_autofree char *status = NULL;
+        g_assert_true(g_file_get_contents(proc, &status, NULL, NULL));
+        g_assert_nonnull(strstr(status, "\nCapEff:\t0000000000001800\n"));
+        g_assert_null(strstr(status, "\nUid:\t0\t"));
         GDBusConnection *bus = tb_env_bus(env);
         g_autofree char *name = tb_ifname("m"), *netns = netns_add("nm");
         if (!netns)
