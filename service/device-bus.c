@@ -106,6 +106,11 @@ int device_bus_check_mtu(uint32_t mtu, const char *what, sd_bus_error *error) {
         return 0;
 }
 
+int device_bus_gone_error(Device *d, sd_bus_error *error) {
+        return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_OBJECT,
+                                 "Device %s is gone: it was deleted, or its network namespace was.", d->name);
+}
+
 int device_bus_helper_error(Device *d, int r, const char *what, sd_bus_error *error) {
         const char *why = r == -ECONNREFUSED ? "is not running (nothing answers on its socket)" :
                           r == -ETIME ? "did not answer in time" : "failed without an answer";
@@ -134,6 +139,8 @@ static int method_set_mtu(sd_bus_message *message, void *userdata, sd_bus_error 
         r = device_set_mtu(d, mtu);
         if (netns_helper_error_is_transport(r))
                 return device_bus_helper_error(d, r, "set its MTU", error);
+        if (device_gone_errno(r))
+                return device_bus_gone_error(d, error);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to set MTU %" PRIu32 " on %s: %m", mtu, d->name);
         return sd_bus_reply_method_return(message, NULL);
@@ -157,6 +164,8 @@ static int method_set_offloads(sd_bus_message *message, void *userdata, sd_bus_e
                 return r < 0 ? r : 1;
 
         r = device_set_offloads(d, offloads);
+        if (device_gone_errno(r))
+                return device_bus_gone_error(d, error);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to set the offloads of %s: %m", d->name);
         return sd_bus_reply_method_return(message, NULL);
@@ -200,6 +209,8 @@ static int open_queue(Device *d, uid_t uid, int *ret_fd, sd_bus_error *error) {
                 return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
                                          "Raw device %s is in another network namespace now, where tund cannot attach a queue to it (the kernel finds a TUN by name in the opener's namespace only); open it there with TUNSETIFF %s, IFF_TUN|IFF_NO_PI|IFF_MULTI_QUEUE%s.",
                                          d->name, d->name, d->vnet_header ? "|IFF_VNET_HDR" : "");
+        if (device_gone_errno(r))
+                return device_bus_gone_error(d, error);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to open a queue of raw device %s: %m", d->name);
         return 0;
@@ -237,6 +248,8 @@ static int method_open_packet_fd(sd_bus_message *message, void *userdata, sd_bus
                 return sd_bus_reply_method_return(message, "h", fd);
         }
         r = device_open_packet_fd(d, &opts, uid, &fd);
+        if (device_gone_errno(r))
+                return device_bus_gone_error(d, error);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to open a %s packet fd on %s: %m",
                                                client_mode_to_string(opts.mode), d->name);

@@ -4,6 +4,8 @@
 /* The D-Bus face of the devices: org.example.Tun1.Device at
  * /org/example/Tun1/device/N, served by a fallback vtable. */
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 
@@ -19,6 +21,12 @@ extern const sd_bus_vtable device_netcfg_vtable[];
 /* InvalidArgs unless mtu is within DEVICE_MTU_MIN..MAX; what names it in the message
  * ("MTU", "Option MTU"). */
 int device_bus_check_mtu(uint32_t mtu, const char *what, sd_bus_error *error);
+/* UnknownObject for a device whose link the kernel removed before tund heard of it
+ * (device_gone_errno): it goes away once the removal is heard. */
+static inline bool device_gone_errno(int r) {
+        return r == -EBADFD || r == -ENODEV;    /* the TUN fd detached; no such link */
+}
+int device_bus_gone_error(Device *d, sd_bus_error *error);
 /* Failed with the reason, for r one of the namespace helper's own errors
  * (netns-helper-client.h); what: the phrase for what failed ("set its MTU"). */
 int device_bus_helper_error(Device *d, int r, const char *what, sd_bus_error *error);

@@ -97,6 +97,8 @@ static int address_error(Device *d, const char *address, int family, int r, sd_b
                 return sd_bus_error_setf(error, BUS_ERROR_EXISTS, "Device %s has the address %s already.", d->name, address);
         if (r == -EADDRNOTAVAIL)
                 return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_ADDRESS, "Device %s has no address %s.", d->name, address);
+        if (device_gone_errno(r))
+                return device_bus_gone_error(d, error);
         return sd_bus_error_set_errnof(error, r, "Failed to change the address %s of %s: %m", address, d->name);
 }
 
@@ -245,6 +247,8 @@ static int route_error(Device *d, const char *dst, const NetRoute *route, int r,
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Device %s is down, and the kernel routes only through a link that is up: bring it up first (ip link set %s up).",
                                          d->name, d->name);
+        if (device_gone_errno(r))
+                return device_bus_gone_error(d, error);
         return sd_bus_error_set_errnof(error, r, "Failed to change the route to %s through %s: %m", dst, d->name);
 }
 
