@@ -577,6 +577,14 @@ static void netns_delete(const char *netns) {
         g_assert_cmpint(tb_run(argv, NULL, NULL), ==, 0);
 }
 
+/* Whether `ip netns exec NETNS ethtool -k DEV` prints WHAT. */
+static bool ethtool_shows(const char *netns, const char *dev, const char *what) {
+        const char *argv[] = { "ip", "netns", "exec", netns, "ethtool", "-k", dev, NULL };
+        g_autofree char *out = NULL;
+        g_assert_cmpint(tb_run(argv, &out, NULL), ==, 0);
+        return strstr(out, what) != NULL;
+}
+
 /* In another namespace tund acts through the namespace helper (the harness runs it by
  * socket activation), and what it shows is that namespace's truth. */
 static void test_moved_device(void) {
@@ -648,11 +656,22 @@ static void test_moved_device(void) {
         g_autoptr(TbSignals) mtu = tb_signals_new(bus, TB_DEVICE_IFACE, "MTUChanged", path);
         tb_call_expect(bus, path, TB_DEVICE_IFACE, "SetMTU", g_variant_new("(u)", 1300), NULL);
         g_assert_true(kernel_shows(link_args, "mtu 1300"));
-        g_assert_nonnull(tb_signals_wait(mtu, "MTUChanged", path, NULL, NULL));
+        g_autoptr(GVariant) mtu_changed = tb_signals_wait(mtu, "MTUChanged", path, NULL, NULL);
+        g_assert_nonnull(mtu_changed);
+        /* Offloads are set on tund's own fd of the TUN, which works wherever it is. */
+        tb_call_expect(bus, path, TB_DEVICE_IFACE, "SetOffloads",
+                       g_variant_new_parsed("(@as ['csum'],)"), NULL);
+        g_assert_false(ethtool_shows(netns, name, "tx-tcp-segmentation: on"));
+        tb_call_expect(bus, path, TB_DEVICE_IFACE, "SetOffloads",
+                       g_variant_new_parsed("(@as ['csum', 'tso4'],)"), NULL);
+        g_assert_true(ethtool_shows(netns, name, "tx-tcp-segmentation: on"));
         g_autoptr(GVariant) all = tb_get_all(bus, path, TB_DEVICE_IFACE);
         g_assert_nonnull(all);
 
+        /* Delete acts there too. */
         tb_delete_ok(bus, path);
+        g_autofree char *links = g_strdup_printf("-n %s -o link show", netns);
+        g_assert_false(kernel_shows(links, name));
         netns_delete(netns);
 }
 
