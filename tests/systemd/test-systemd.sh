@@ -12,8 +12,8 @@
 # and the cached root stays clean. `test-systemd.sh --build-root-only` only builds (or
 # finds) the root and prints its path.
 #
-# Environment: TB_BUILD_ROOT (the build), TB_HOLDER (tund-holder), TB_SANITIZE (meson's
-# b_sanitize). Needs root, systemd-nspawn (systemd-container), mmdebstrap, and the host's
+# Environment: TB_BUILD_ROOT (the build), TB_HOLDER (tund-holder), TB_SEQPACKET_CONNECT
+# (seqpacket-connect), TB_SANITIZE (meson's b_sanitize). Needs root, systemd-nspawn (systemd-container), mmdebstrap, and the host's
 # cgroup v1+v2 hybrid layout (/sys/fs/cgroup/unified).
 
 set -uo pipefail
@@ -172,6 +172,8 @@ build=${TB_BUILD_ROOT:-}
 holder=${TB_HOLDER:-}
 [[ -n $build && -x $build/service/tund ]] || bail_out "TB_BUILD_ROOT does not hold a built tund"
 [[ -n $holder && -x $holder ]] || bail_out "TB_HOLDER is not an executable"
+seqpacket_connect=${TB_SEQPACKET_CONNECT:-}
+[[ -n $seqpacket_connect && -x $seqpacket_connect ]] || bail_out "TB_SEQPACKET_CONNECT is not an executable"
 
 # --- the container ----------------------------------------------------------------------
 
@@ -239,6 +241,7 @@ mkdir -p "$work/stage" "$work/test"
 meson install -C "$build" --no-rebuild --quiet --destdir "$work/stage" >"$work/install.log" 2>&1 ||
         { cat "$work/install.log"; bail_out "meson install --destdir failed"; }
 cp "$holder" "$work/test/tund-holder"
+cp "$seqpacket_connect" "$work/test/seqpacket-connect"
 
 for d in "${cg_dirs[@]}"; do
         mkdir "$d" || bail_out "cannot create cgroup $d"
@@ -535,6 +538,19 @@ t_netns_helper_acts() {
         [[ $failed == 0 ]] || { in_ct journalctl -q --no-pager -u 'tund-netns-helper@*' | tail -20; return 1; }
 }
 
+# Another local user cannot even connect (SocketMode=0600); tund's user can.
+t_netns_helper_other_user() {
+        local out
+        in_ct systemd-sysusers --inline 'u tundtest - "tund test caller"' || return 1
+        out=$(as_tundtest /mnt/tund-test/seqpacket-connect /run/tund-netns-helper.socket)
+        local status=$?
+        echo "as tundtest: $out"
+        [[ $status == 2 ]] || { echo "not refused with EACCES (exit status $status)"; return 1; }
+        out=$(in_ct setpriv --reuid=tund --regid=tund --clear-groups /mnt/tund-test/seqpacket-connect \
+                /run/tund-netns-helper.socket) || { echo "as tund: $out"; return 1; }
+        echo "as tund: $out"
+}
+
 t_netns_helper_security() {
         local out score
         out=$(in_ct systemd-analyze security --no-pager tund-netns-helper@check.service) || { echo "$out"; return 1; }
@@ -710,6 +726,7 @@ check "root creates two persistent devices over busctl (CreateDevice Persistent,
 check "one persistent device moved to another network namespace (ip link set tt1 netns tns)" t_move
 check "tund.service pulls in tund-netns-helper.socket: /run/tund-netns-helper.socket owned by tund, mode 0600" t_netns_helper_socket
 check "SetMTU, AddAddress, AddRoute, Routes, RemoveRoute, RemoveAddress on the moved device act in tns through the socket-activated helper, none failed" t_netns_helper_acts
+check "another user cannot connect to the helper's socket (EACCES); the user tund can" t_netns_helper_other_user
 check "systemd-analyze security on a loaded tund-netns-helper@.service instance: exposure at most 1.7" t_netns_helper_security
 check "persistent devices, also the moved one, survive systemctl restart with their properties" t_restart
 check "persistent devices survive a crash (SIGSEGV, Restart=on-failure) with their properties" t_segv
