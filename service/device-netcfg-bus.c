@@ -354,7 +354,8 @@ static int property_get_netcfg(sd_bus *bus, const char *path, const char *interf
                 return r;
         r = strcmp(property, "Routes") == 0 ? device_foreach_route(userdata, append_route, &ap) :
                                               device_foreach_address(userdata, append_address, &ap);
-        if (r < 0 && !netns_helper_error_is_transport(r))
+        /* A device whose link vanished before tund heard of it shows none. */
+        if (r < 0 && !netns_helper_error_is_transport(r) && !device_gone_errno(r))
                 return r;
         if (ap.error < 0)
                 return ap.error;
