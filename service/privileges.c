@@ -104,10 +104,14 @@ static int state_dir_give(const char *dir, const User *u) {
         return 0;
 }
 
+static bool cap_kept(unsigned c) {
+        return KEPT_CAPS & (UINT64_C(1) << c);
+}
+
 /* What no program tund might execute could gain back; needs CAP_SETPCAP, so while root. */
 static int bounding_set_limit(unsigned last) {
         for (unsigned c = 0; c <= last; c++)
-                if (!(KEPT_CAPS & (UINT64_C(1) << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
+                if (!cap_kept(c) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
                         return log_error_errno(errno, "Failed to drop capability %u from the bounding set: %m", c);
         return 0;
 }
@@ -156,13 +160,10 @@ static int caps_set(const CapSets *c) {
         return 0;
 }
 
-/* Nothing inheritable, so nothing ambient: tund executes nothing, and what it executed
- * would start without capabilities. */
 static int caps_settle(void) {
         /* Exactly what the unit's AmbientCapabilities= gives: the two in every set,
          * ambient (and so inheritable) too. */
         const CapSets kept = { .effective = KEPT_CAPS, .permitted = KEPT_CAPS, .inheritable = KEPT_CAPS };
-        static const int ambient[] = { CAP_NET_BROADCAST, CAP_NET_ADMIN };
         int r;
 
         r = caps_set(&kept);
@@ -170,9 +171,9 @@ static int caps_settle(void) {
                 return log_error_errno(r, "Failed to set the capabilities to " KEPT_CAPS_TEXT ": %m");
         if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
                 return log_error_errno(errno, "Failed to clear the ambient capabilities: %m");
-        for (size_t i = 0; i < ELEMENTSOF(ambient); i++)
-                if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, ambient[i], 0, 0) < 0)
-                        return log_error_errno(errno, "Failed to make capability %d ambient: %m", ambient[i]);
+        for (unsigned c = 0; c < 64; c++)
+                if (cap_kept(c) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+                        return log_error_errno(errno, "Failed to make capability %u ambient: %m", c);
         if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
                 return log_error_errno(errno, "Failed to reset PR_SET_KEEPCAPS: %m");
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
@@ -210,10 +211,14 @@ static int caps_check(unsigned last) {
         if (c.effective != KEPT_CAPS || c.permitted != KEPT_CAPS || c.inheritable != KEPT_CAPS)
                 return log_error_errno(EPERM, "After dropping privileges the capabilities are effective %#" PRIx64 ", permitted %#" PRIx64 ", inheritable %#" PRIx64 ", not %#" PRIx64 " in each.",
                                        c.effective, c.permitted, c.inheritable, KEPT_CAPS);
-        for (unsigned i = 0; i <= last; i++)
-                if (prctl(PR_CAPBSET_READ, i, 0, 0, 0) != !!(KEPT_CAPS & (UINT64_C(1) << i)))
-                        return log_error_errno(EPERM, "After dropping privileges capability %u is %s the bounding set.",
-                                               i, KEPT_CAPS & (UINT64_C(1) << i) ? "missing from" : "still in");
+        for (unsigned i = 0; i <= last; i++) {
+                const char *where = cap_kept(i) ? "missing from" : "still in";
+
+                if (prctl(PR_CAPBSET_READ, i, 0, 0, 0) != cap_kept(i))
+                        return log_error_errno(EPERM, "After dropping privileges capability %u is %s the bounding set.", i, where);
+                if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, i, 0, 0) != cap_kept(i))
+                        return log_error_errno(EPERM, "After dropping privileges capability %u is %s the ambient set.", i, where);
+        }
         if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
                 return log_error_errno(EPERM, "After dropping privileges no_new_privs is not set.");
         return 0;
