@@ -192,17 +192,17 @@ static void address_find_one(const NetAddress *a, void *userdata) {
 
 int device_remove_address(Device *d, const NetAddress *a) {
         AddressFind f = { .wanted = a };
-        int r = device_check_here(d);
+        int here = device_check_here(d), r;
 
-        if (r < 0 && r != -EREMOTE)
-                return r;
+        if (here < 0 && here != -EREMOTE)
+                return here;
         /* The address as it is, peer included: the kernel matches on all of it. */
         r = device_foreach_address(d, address_find_one, &f);
         if (r < 0)
                 return r;
         if (!f.have)
                 return -EADDRNOTAVAIL;
-        if (device_check_here(d) == -EREMOTE)
+        if (here == -EREMOTE)
                 return device_changed_remote(d, "Addresses", device_remote_change_address(d, false, &f.found));
         return device_changed_here(d, rtnl_address_remove(d->ctx->rtnl, d->ifindex, &f.found));
 }
@@ -235,16 +235,16 @@ static void route_find_one(const NetRoute *r, void *userdata) {
 
 int device_remove_route(Device *d, const NetRoute *r) {
         RouteFind f = { .wanted = r };
-        int k = device_check_here(d);
+        int here = device_check_here(d), k;
 
-        if (k < 0 && k != -EREMOTE)
-                return k;
+        if (here < 0 && here != -EREMOTE)
+                return here;
         k = device_foreach_route(d, route_find_one, &f);
         if (k < 0)
                 return k;
         if (!f.have)
                 return -ESRCH;
-        if (device_check_here(d) == -EREMOTE)
+        if (here == -EREMOTE)
                 return device_changed_remote(d, "Routes", device_remote_change_route(d, false, &f.found));
         return device_changed_here(d, rtnl_route_remove(d->ctx->rtnl, d->ifindex, &f.found));
 }

@@ -12,20 +12,6 @@
 #include "netns-helper-client.h"
 #include "netns.h"
 
-/* The request for d's link as the namespace it is in now numbers it. */
-static int remote_request(Device *d, NetnsHelperOp op, NetnsHelperRequest *ret) {
-        LinkState s;
-        int r;
-
-        if (!d->ctx->netns_helper_socket)
-                return -ECONNREFUSED;
-        r = netns_tun_get_link(d->ctx->rtnl, d->tun_fd, &s);
-        if (r < 0)
-                return r;
-        *ret = (NetnsHelperRequest) { .magic = NETNS_HELPER_MAGIC, .op = op, .ifindex = s.ifindex };
-        return 0;
-}
-
 /* How long a list of routes read there is shown again. */
 #define REMOTE_ROUTES_FRESH_USEC 1000000ULL
 
@@ -43,12 +29,23 @@ void device_remote_forget(Device *d) {
         d->remote_routes_usec = 0;
 }
 
+/* Sends request (its op and arguments) for d's link, numbered as the namespace it is in
+ * now numbers it. */
 static int remote_call(Device *d, NetnsHelperRequest *request, NetnsHelperReply **ret_reply) {
-        int r = netns_helper_call(d->ctx->netns_helper_socket, d->tun_fd, request, ret_reply);
+        LinkState s;
+        int r;
 
+        if (!d->ctx->netns_helper_socket)
+                return -ECONNREFUSED;
+        r = netns_tun_get_link(d->ctx->rtnl, d->tun_fd, &s);
+        if (r < 0)
+                return r;
+        request->magic = NETNS_HELPER_MAGIC;
+        request->ifindex = s.ifindex;
+
+        r = netns_helper_call(d->ctx->netns_helper_socket, d->tun_fd, request, ret_reply);
         if (request->op != NETNS_HELPER_DUMP_ROUTES)
                 device_remote_forget(d);        /* what changed there is read again */
-
         if (r < 0 && !netns_helper_error_is_transport(r))
                 log_debug_errno(r, "The namespace helper's %s on %s: %m",
                                 netns_helper_op_to_string(request->op), d->name);
@@ -56,47 +53,33 @@ static int remote_call(Device *d, NetnsHelperRequest *request, NetnsHelperReply 
 }
 
 int device_remote_set_mtu(Device *d, uint32_t mtu) {
-        NetnsHelperRequest request;
-        int r;
-
-        r = remote_request(d, NETNS_HELPER_SET_MTU, &request);
-        if (r < 0)
-                return r;
-        request.mtu = mtu;
-        return remote_call(d, &request, NULL);
+        return remote_call(d, &(NetnsHelperRequest) { .op = NETNS_HELPER_SET_MTU, .mtu = mtu }, NULL);
 }
 
 int device_remote_change_address(Device *d, bool add, const NetAddress *a) {
-        NetnsHelperRequest request;
-        int r;
+        NetnsHelperRequest request = {
+                .op = add ? NETNS_HELPER_ADD_ADDRESS : NETNS_HELPER_REMOVE_ADDRESS,
+                .address = *a,
+        };
 
-        r = remote_request(d, add ? NETNS_HELPER_ADD_ADDRESS : NETNS_HELPER_REMOVE_ADDRESS, &request);
-        if (r < 0)
-                return r;
-        request.address = *a;
         return remote_call(d, &request, NULL);
 }
 
 int device_remote_change_route(Device *d, bool add, const NetRoute *route) {
-        NetnsHelperRequest request;
-        int r;
+        NetnsHelperRequest request = {
+                .op = add ? NETNS_HELPER_ADD_ROUTE : NETNS_HELPER_REMOVE_ROUTE,
+                .route = *route,
+        };
 
-        r = remote_request(d, add ? NETNS_HELPER_ADD_ROUTE : NETNS_HELPER_REMOVE_ROUTE, &request);
-        if (r < 0)
-                return r;
-        request.route = *route;
         return remote_call(d, &request, NULL);
 }
 
 static int remote_routes_read(Device *d) {
         _cleanup_free_ NetnsHelperReply *reply = NULL;
-        NetnsHelperRequest request;
+        NetnsHelperRequest request = { .op = NETNS_HELPER_DUMP_ROUTES };
         NetRoute *routes = NULL;
         int r;
 
-        r = remote_request(d, NETNS_HELPER_DUMP_ROUTES, &request);
-        if (r < 0)
-                return r;
         r = remote_call(d, &request, &reply);
         if (r < 0)
                 return r;

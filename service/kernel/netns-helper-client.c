@@ -3,38 +3,12 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <sys/un.h>
 
 #include "log.h"
 #include "macro.h"
 #include "netns-helper-client.h"
 #include "netns.h"
-
-const char *netns_helper_op_to_string(NetnsHelperOp op) {
-        static const char *const names[_NETNS_HELPER_OP_MAX] = {
-                [NETNS_HELPER_SET_MTU] = "set-mtu",
-                [NETNS_HELPER_ADD_ADDRESS] = "add-address",
-                [NETNS_HELPER_REMOVE_ADDRESS] = "remove-address",
-                [NETNS_HELPER_ADD_ROUTE] = "add-route",
-                [NETNS_HELPER_REMOVE_ROUTE] = "remove-route",
-                [NETNS_HELPER_DUMP_ROUTES] = "dump-routes",
-        };
-
-        return op > 0 && op < _NETNS_HELPER_OP_MAX ? names[op] : NULL;
-}
-
-static int set_timeouts(int fd) {
-        struct timeval tv = {
-                .tv_sec = NETNS_HELPER_TIMEOUT_USEC / 1000000,
-                .tv_usec = NETNS_HELPER_TIMEOUT_USEC % 1000000,
-        };
-
-        if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
-                return negative_errno();
-        return 0;
-}
 
 static int helper_connect(const char *socket_path, int *ret_fd) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -47,7 +21,7 @@ static int helper_connect(const char *socket_path, int *ret_fd) {
         fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return negative_errno();
-        r = set_timeouts(fd);
+        r = netns_helper_set_timeouts(fd);
         if (r < 0)
                 return r;
         if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {

@@ -47,4 +47,7 @@ typedef struct NetnsHelperReply {
 
 #define NETNS_HELPER_REPLY_MAX (sizeof(NetnsHelperReply) + NETNS_HELPER_ROUTES_MAX * sizeof(NetRoute))
 
+/* "set-mtu", ...; NULL for an unknown op. */
 const char *netns_helper_op_to_string(NetnsHelperOp op);
+/* Both directions of fd time out after NETNS_HELPER_TIMEOUT_USEC (EAGAIN). */
+int netns_helper_set_timeouts(int fd);

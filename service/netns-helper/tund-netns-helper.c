@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
 
@@ -172,18 +171,6 @@ static int serve(int fd) {
         return send_reply(fd, reply, size);
 }
 
-static int set_timeouts(int fd) {
-        struct timeval tv = {
-                .tv_sec = NETNS_HELPER_TIMEOUT_USEC / 1000000,
-                .tv_usec = NETNS_HELPER_TIMEOUT_USEC % 1000000,
-        };
-
-        if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
-                return log_error_errno(errno, "Failed to set the socket's timeouts: %m");
-        return 0;
-}
-
 static int run(int argc, char *argv[]) {
         int n, r;
 
@@ -198,9 +185,9 @@ static int run(int argc, char *argv[]) {
         r = sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_SEQPACKET, 0, NULL, 0);
         if (r <= 0)
                 return log_error_errno(r < 0 ? r : EINVAL, "fd 3 is not a connected SOCK_SEQPACKET socket: %m");
-        r = set_timeouts(SD_LISTEN_FDS_START);
+        r = netns_helper_set_timeouts(SD_LISTEN_FDS_START);
         if (r < 0)
-                return r;
+                return log_error_errno(r, "Failed to set the socket's timeouts: %m");
         return serve(SD_LISTEN_FDS_START);
 }
 
