@@ -345,6 +345,17 @@ static bool wait_for_work(Reader *r) {
         return !dataplane_stopping(r->dp);
 }
 
+static void refresh_clients(Reader *r) {
+        uint64_t seen = r->generation;
+
+        dataplane_refresh_clients(r->dp, &r->clients, &r->n_clients, &r->generation);
+        if (r->generation == seen)
+                return;
+        for (size_t i = 0; i < r->n_clients; i++)
+                if (r->clients[i]->ops->set_sole)
+                        r->clients[i]->ops->set_sole(r->clients[i]->transport, r->n_clients == 1);
+}
+
 void *reader_main(void *userdata) {
         Dataplane *dp = userdata;
         Reader r;
@@ -358,7 +369,7 @@ void *reader_main(void *userdata) {
         }
 
         while (!dataplane_stopping(dp)) {
-                dataplane_refresh_clients(dp, &r.clients, &r.n_clients, &r.generation);
+                refresh_clients(&r);
 
                 k = read_batch(&r);
                 flush_all(&r);

@@ -35,8 +35,11 @@
  * until the client makes room, for at most FULL_WAIT_NS; then the client counts as stalled
  * and its packets are dropped without waiting until it has consumed half a ring: a client
  * that takes a packet now and then cannot hold the device's reader, which its other
- * clients share, for more than a moment. */
-#define FULL_WAIT_NS    2000000L
+ * clients share, for more than a moment. The device's only client holds nobody else's
+ * packets: it may take FULL_WAIT_SOLE_NS, so that a client the scheduler put aside for a
+ * few time slices on a busy machine loses nothing. */
+#define FULL_WAIT_NS            2000000L
+#define FULL_WAIT_SOLE_NS       50000000L
 
 _Static_assert(RX_BUF_SIZE >= 2 * TUND_RING_VNET_MESSAGE_MAX, "room for the largest message");
 _Static_assert(DATAPLANE_RING_CLIENT_MEMORY_MAX == 11023872, "as dataplane.h and tund(8) say");
@@ -71,7 +74,8 @@ struct Transport {
         bool woke;                              /* a wake-up went out while the client ... */
         uint32_t woke_at;                       /* ... had consumed this far */
         unsigned out_strikes;
-        bool stalled;                           /* did not make room in FULL_WAIT_NS ... */
+        int64_t full_wait_ns;                   /* FULL_WAIT_NS, or FULL_WAIT_SOLE_NS */
+        bool stalled;                           /* did not make room in full_wait_ns ... */
         uint32_t stalled_at;                    /* ... when its consumer was here */
         TransportCounters pending;              /* since the last flush */
 
@@ -182,6 +186,7 @@ static int transport_ring_new(const ClientOptions *o, Transport **ret, int *ret_
         if (!t)
                 return -ENOMEM;
         t->fd = t->reader_efd = t->writer_efd = -EBADF;
+        t->full_wait_ns = FULL_WAIT_NS;
         t->mask = h.ring_slots - 1;
         t->slot_size = h.slot_size;
         t->max_len = o->vnet ? TUND_RING_VNET_MESSAGE_MAX : TUND_RING_PACKET_MAX;
@@ -347,7 +352,7 @@ static int arm_for_room(Transport *t, uint32_t parts) {
         return room_for(t, parts);
 }
 
-/* Hands the client what is queued and sleeps until it makes room, for FULL_WAIT_NS at
+/* Hands the client what is queued and sleeps until it makes room, for full_wait_ns at
  * most; a client that makes none then counts as stalled. */
 static bool wait_for_room(Transport *t, uint32_t parts) {
         int64_t deadline;
@@ -356,7 +361,7 @@ static bool wait_for_room(Transport *t, uint32_t parts) {
         if (t->stalled)
                 return false;
         publish(t);
-        deadline = now_ns() + FULL_WAIT_NS;
+        deadline = now_ns() + t->full_wait_ns;
         for (;;) {
                 int64_t left;
 
@@ -488,6 +493,10 @@ static void wake_client(Transport *t) {
         wake_peer(t->fd);
         t->woke = true;
         t->woke_at = c;
+}
+
+static void transport_ring_set_sole(Transport *t, bool sole) {
+        t->full_wait_ns = sole ? FULL_WAIT_SOLE_NS : FULL_WAIT_NS;
 }
 
 static void transport_ring_flush(Transport *t, TransportCounters *c) {
@@ -685,6 +694,7 @@ const TransportOps transport_ring_ops = {
         .free = transport_ring_free,
         .queue = transport_ring_queue,
         .flush = transport_ring_flush,
+        .set_sole = transport_ring_set_sole,
         .reserve = transport_ring_reserve,
         .commit = transport_ring_commit,
         .receive = transport_ring_receive,
@@ -699,6 +709,7 @@ const TransportOps transport_ring_vnet_ops = {
         .free = transport_ring_free,
         .queue = transport_ring_queue,
         .flush = transport_ring_flush,
+        .set_sole = transport_ring_set_sole,
         .reserve_message = transport_ring_reserve_message,
         .commit_message = transport_ring_commit_message,
         .receive = transport_ring_receive,

@@ -39,6 +39,10 @@ typedef struct TransportOps {
          * never blocks: what the client has no room for is dropped and counted. */
         int (*queue)(Transport *t, const uint8_t *pkt, size_t len);
         void (*flush)(Transport *t, TransportCounters *c);
+        /* Optional, on the reader thread: whether t is now the device's only client. A
+         * transport that waits for the client to make room may then wait longer, since no
+         * other client's packets wait behind it. */
+        void (*set_sole)(Transport *t, bool sole);
 
         /* Optional (NULL where the transport has no memory of its own to offer), on the
          * reader thread: room for packets written straight into the transport, packet i

@@ -2,7 +2,7 @@
 
 /* The data plane's benchmark (not a test; run as root, on a quiet machine):
  *
- *   dataplane-bench [SECONDS [ROUNDS [VARIANT]]]   (default: 5 s, 1 round, every variant)
+ *   dataplane-bench [SECONDS [ROUNDS [VARIANT[,VARIANT...]]]]   (default: 5 s, 1 round, every variant)
  *
  * iperf3, one TCP stream, MTU 1500, between two namespaces, through:
  *   packet-mmsg    tund packet mode, client batching with recvmmsg/sendmmsg
@@ -37,6 +37,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -564,6 +565,18 @@ static MessageCost median_cost(MessageCost *costs, unsigned n) {
         return (MessageCost) { small[n / 2], large[n / 2] };
 }
 
+/* VARIANT may name several, separated by commas; NULL chooses all. */
+static bool variant_chosen(const char *only, const char *name) {
+        size_t n = strlen(name);
+
+        if (!only)
+                return true;
+        for (const char *p = only; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+                if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+                        return true;
+        return false;
+}
+
 int main(int argc, char *argv[]) {
         static const char *const names[N_VARIANTS] = {
                 "packet-mmsg", "packet-single", "batch", "vnet", "plain-tun", "vnet-tun", "veth",
@@ -580,7 +593,7 @@ int main(int argc, char *argv[]) {
         unsigned rounds = 1;
 
         if (argc > 1 && argv[1][0] == '-') {
-                fprintf(stderr, "Usage: dataplane-bench [SECONDS [ROUNDS [VARIANT]]] (see the comment at the top of\n"
+                fprintf(stderr, "Usage: dataplane-bench [SECONDS [ROUNDS [VARIANT[,VARIANT...]]]] (see the comment at the top of\n"
                                 "tests/bench/dataplane-bench.c); default 5 s, 1 round, every variant.\n");
                 return strcmp(argv[1], "--help") == 0 ? 0 : 2;
         }
@@ -612,7 +625,7 @@ int main(int argc, char *argv[]) {
                         k + 1, costs[k].small, costs[k].large);
                 for (unsigned j = 0; j < N_VARIANTS; j++) {
                         unsigned i = order[j];
-                        if (only && strcmp(only, names[i]) != 0)
+                        if (!variant_chosen(only, names[i]))
                                 continue;
                         runs[i][k] = run_variant(i);
                         fprintf(stderr, "# round %u %s %.2f Gbit/s\n", k + 1, names[i], runs[i][k].gbps);
@@ -629,7 +642,7 @@ int main(int argc, char *argv[]) {
         /* Each of tund's modes beside the baseline its target is set against (issue 5). */
         for (unsigned j = 0; j < N_VARIANTS; j++) {
                 unsigned i = order[j], base = i == 3 || i >= 7 ? 5 : 4;
-                if (only && strcmp(only, names[i]) != 0)
+                if (!variant_chosen(only, names[i]))
                         continue;
                 print_result(names[i], r[i], i < 4 || i > 6 ? names[base] : NULL, r[base].gbps,
                              i < 4 ? targets[i] : i > 6 ? ring_targets[i - 7] : 0);
@@ -645,7 +658,7 @@ int main(int argc, char *argv[]) {
         printf("seqpacket-1500-cpu %.0f ns/message\n", cost.small);
         printf("seqpacket-64k-cpu %.0f ns/message\n", cost.large);
         for (unsigned i = 0; i < 4; i++) {
-                if (only && strcmp(only, names[i]) != 0)
+                if (!variant_chosen(only, names[i]))
                         continue;
                 /* packet-single's tund batches as packet-mmsg's does */
                 double client_ns = i == 1 && r[0].gbps > 0 ? r[0].client_ns : r[i].client_ns;
@@ -658,7 +671,7 @@ int main(int argc, char *argv[]) {
                 unsigned other = i == 3 || i >= 7 ? 4 : 5;
                 if (i >= 4 && i <= 6)
                         continue;
-                if (only && strcmp(only, names[i]) != 0)
+                if (!variant_chosen(only, names[i]))
                         continue;
                 if (r[other].gbps > 0)
                         printf("%s-vs-%s %.2f x\n", names[i], names[other], r[i].gbps / r[other].gbps);
