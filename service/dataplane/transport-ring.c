@@ -28,9 +28,9 @@
 #define STRIKES_MAX     64u                     /* protocol breaks in a row that end the ring */
 #define DRAIN_MAX       64u                     /* wake-up messages read per sleep */
 #define PASSED_FDS_MAX  253u                    /* SCM_MAX_FD */
-/* Entries one receive() holds at most: a quarter of the ring where packets are handed over
- * in place (the client refills the rest meanwhile), else all it may see. */
-#define IN_PLACE_MAX(t) ((t)->in_place ? ((t)->mask + 1) / 4 : (t)->mask + 2)
+/* Entries one receive() holds at most: packets are handed over in their slots, so a
+ * quarter of the ring, which the client refills meanwhile. */
+#define IN_PLACE_MAX(t) (((t)->mask + 1) / 4)
 /* A full ring holds the reader (the device's packets wait in the kernel's queue), asleep
  * until the client makes room, for at most FULL_WAIT_NS; then the client counts as stalled
  * and its packets are dropped without waiting until it has consumed half a ring: a client
@@ -82,7 +82,6 @@ struct Transport {
         /* Client -> kernel, on the writer thread: a cache line apart from the reader's */
         _Alignas(64) Ring in;
         uint32_t in_released;                   /* in.own as last stored to its consumer */
-        bool in_place;                          /* vnet: messages returned in their slots */
         unsigned in_strikes;
         uint8_t *rx_buf;
         struct iovec rx_pkts[RX_PKTS];
@@ -191,7 +190,6 @@ static int transport_ring_new(const ClientOptions *o, Transport **ret, int *ret_
         t->slot_size = h.slot_size;
         t->max_len = o->vnet ? TUND_RING_VNET_MESSAGE_MAX : TUND_RING_PACKET_MAX;
         t->min_len = o->vnet ? VNET_HDR_LEN + 1 : 1;
-        t->in_place = o->vnet;
 
         r = map_memory(t, &h, &memfd);
         if (r < 0)
@@ -558,14 +556,14 @@ static size_t check_packet(Transport *t, uint32_t avail, uint32_t *ret_parts) {
         return 0;
 }
 
-/* Where the checked packet at in.own is: in its slots, where the transport hands vnet
- * messages over in place and the packet does not wrap; else copied to dst. */
+/* Where the checked packet at in.own is: in its slots, unless it wraps; then copied to
+ * dst. */
 static const uint8_t *place_packet(Transport *t, size_t len, uint32_t parts, uint8_t *dst, bool *ret_copied) {
         uint32_t idx = t->in.own & t->mask, to_wrap = t->mask + 1 - idx;
         const uint8_t *src = t->in.slots + (size_t) idx * t->slot_size;
         size_t first = MIN(len, (size_t) to_wrap * t->slot_size);
 
-        *ret_copied = !(t->in_place && parts <= to_wrap);
+        *ret_copied = parts > to_wrap;
         if (!*ret_copied)
                 return src;
         memcpy(dst, src, first);
@@ -581,7 +579,7 @@ static bool in_broken(Transport *t, TransportCounters *c) {
 }
 
 /* Gives the client back the entries taken so far: those of packets returned in place
- * once they were written, that is at the next receive(). */
+ * once they were used (written, or copied by coalescing), that is at the next receive(). */
 static void release_taken(Transport *t) {
         if (t->in.own == t->in_released)
                 return;
@@ -633,8 +631,6 @@ static int take_packets(Transport *t, TransportCounters *c) {
                 c->bytes += len;
         }
 
-        if (!t->in_place)
-                release_taken(t);
         if (n > 0)
                 return (int) n;
         return taken ? -EAGAIN : 0;
@@ -690,6 +686,7 @@ static void transport_ring_shutdown(Transport *t) {
 const TransportOps transport_ring_ops = {
         .mode = CLIENT_MODE_RING,
         .vnet = false,
+        .shared = true,
         .new = transport_ring_new,
         .free = transport_ring_free,
         .queue = transport_ring_queue,
@@ -705,6 +702,7 @@ const TransportOps transport_ring_ops = {
 const TransportOps transport_ring_vnet_ops = {
         .mode = CLIENT_MODE_RING,
         .vnet = true,
+        .shared = true,
         .new = transport_ring_new,
         .free = transport_ring_free,
         .queue = transport_ring_queue,

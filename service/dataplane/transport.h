@@ -27,6 +27,7 @@ typedef struct TransportCounters {
 typedef struct TransportOps {
         ClientMode mode;
         bool vnet;      /* carries vnet messages as they come from / go to the TUN */
+        bool shared;    /* receive() returns packets in memory the client may change */
 
         /* Creates the transport as o says (valid, of this table's mode); *ret_peer_fd is
          * the client's end, for the caller to hand over and close. */
@@ -66,9 +67,10 @@ typedef struct TransportOps {
          * taken (pointing into the transport, valid until the next call), 0 when the
          * client is gone or shutdown() was called, -EAGAIN when there was nothing (only
          * without wait) or all it took was refused, or another negative errno.
-         * Malformed input is counted in c, never returned. The vnet messages of a
-         * transport may point into memory the client shares and may change at any time:
-         * they are for writing to the TUN as they are, never to be parsed. */
+         * Malformed input is counted in c, never returned. The packets of a shared
+         * transport point into memory the client may change at any time: vnet messages
+         * are for writing to the TUN as they are, never to be parsed; plain packets for
+         * gro_batch_add_shared(), which copies what it parses first. */
         int (*receive)(Transport *t, bool wait, const struct iovec **ret_pkts, TransportCounters *c);
         /* After receive() returned 0, on the client's thread: waits until the client has
          * closed its fd entirely or shutdown() was called. A client that shut down only its

@@ -89,12 +89,15 @@ static void follow_offloads(Writer *w) {
 }
 
 static void add_plain_packets(Writer *w, const struct iovec *pkts, size_t n) {
+        /* Packets in memory the client shares are read the one safe way. */
+        int (*add)(GroBatch *, const uint8_t *, size_t) = w->client->ops->shared ? gro_batch_add_shared : gro_batch_add;
+
         follow_offloads(w);
         for (size_t i = 0; i < n; i++) {
-                int r = gro_batch_add(w->gro, pkts[i].iov_base, pkts[i].iov_len);
+                int r = add(w->gro, pkts[i].iov_base, pkts[i].iov_len);
                 if (r == -ENOBUFS) {
                         write_gro_batch(w);
-                        r = gro_batch_add(w->gro, pkts[i].iov_base, pkts[i].iov_len);
+                        r = add(w->gro, pkts[i].iov_base, pkts[i].iov_len);
                         if (r == -ENOBUFS)      /* not even alone: never lost uncounted */
                                 w->delta.drops_invalid++;
                 }

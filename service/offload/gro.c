@@ -29,6 +29,12 @@
 #include "packet.h"
 
 #define GRO_MAX_HDR (IPV6_HDR_LEN + TCP_MAX_HDR_LEN)
+/* gro_batch_add_shared() copies this much of a packet privately: the headers the parse
+ * reads, but for IPv6 extension headers (IPv4 and TCP headers are 60 bytes at most). */
+#define GRO_HEAD_LEN 128u
+_Static_assert(GRO_HEAD_LEN >= 60 + TCP_MAX_HDR_LEN, "IPv4 and TCP headers at their longest");
+/* The longest IP packet: IPv6's payload length leaves out its header. */
+#define GRO_HEAD_MAX (IPV6_HDR_LEN + IP_MAX_PACKET)
 #define GRO_REGION_ALIGN(n) (((n) + 63u) & ~(size_t) 63u)
 #define GRO_REGION_SIZE GRO_REGION_ALIGN(VNET_HDR_LEN + IP_MAX_PACKET)
 _Static_assert(GRO_REGION_SIZE == GRO_BATCH_MIN_BYTES, "the room of the largest run");
@@ -165,6 +171,8 @@ struct GroBatch {
         uint32_t bucket_mask;
         uint32_t gen;
 
+        uint8_t *head;                  /* gro_batch_add_shared()'s private copy */
+
         struct iovec *msgs;
         size_t n_msgs;                  /* of the last finish() */
         uint8_t *unmerge_buf;
@@ -263,7 +271,9 @@ int gro_batch_new_limited(GroBatch **ret, size_t max_packets, size_t max_bytes) 
         b->msgs = calloc(max_packets, sizeof(struct iovec));
         b->unmerge_buf = malloc(IP_MAX_PACKET + max_packets * (VNET_HDR_LEN + GRO_MAX_HDR));
         b->unmerge_msgs = calloc(max_packets, sizeof(struct iovec));
-        if (!b->packets || !b->runs || !b->regions || !b->buckets || !b->msgs || !b->unmerge_buf || !b->unmerge_msgs) {
+        b->head = malloc(GRO_HEAD_MAX);
+        if (!b->packets || !b->runs || !b->regions || !b->buckets || !b->msgs || !b->unmerge_buf || !b->unmerge_msgs ||
+            !b->head) {
                 gro_batch_free(b);
                 return -ENOMEM;
         }
@@ -282,6 +292,7 @@ GroBatch *gro_batch_free(GroBatch *b) {
         free(b->msgs);
         free(b->unmerge_buf);
         free(b->unmerge_msgs);
+        free(b->head);
         free(b);
         return NULL;
 }
@@ -619,8 +630,9 @@ static void append_record(GroBatch *b, GroRun *r, uint32_t i, uint32_t payload_l
         b->stats.merged++;
 }
 
-/* Returns 1 when merged, 0 when p does not fit after r, -EINVAL for a bad checksum. */
-static int try_append(GroBatch *b, GroRun *r, const uint8_t *pkt, const Parsed *p) {
+/* Returns 1 when merged, 0 when p does not fit after r, -EINVAL for a bad checksum. pkt
+ * holds the headers, data the whole packet (see add_packet()). */
+static int try_append(GroBatch *b, GroRun *r, const uint8_t *pkt, const uint8_t *data, const Parsed *p) {
         IdMode mode;
 
         if (!run_takes(r, p->payload_len, p->seq) || !headers_match(r, pkt, p) ||
@@ -629,7 +641,7 @@ static int try_append(GroBatch *b, GroRun *r, const uint8_t *pkt, const Parsed *
 
         /* Copied to its final place and verified in one pass; refused bytes stay past
          * r->len, outside anything sent. */
-        uint32_t payload_sum = csum_copy(r->region + VNET_HDR_LEN + r->len, pkt + p->hdrs, p->payload_len, 0);
+        uint32_t payload_sum = csum_copy(r->region + VNET_HDR_LEN + r->len, data + p->hdrs, p->payload_len, 0);
         if (!l4_csum_ok(pkt, p, payload_sum))
                 return refuse(b, OFFLOAD_DROP_BAD_CHECKSUM);
 
@@ -645,7 +657,7 @@ static int try_append(GroBatch *b, GroRun *r, const uint8_t *pkt, const Parsed *
  * the checks here of the lengths, the IPv4 header checksum, the UDP checksum's presence
  * and the L4 checksum. Returns true when merged; false leaves everything to the full path
  * (which also decides on refusals). */
-static bool fast_append(GroBatch *b, GroRun *r, const uint8_t *pkt, size_t len) {
+static bool fast_append(GroBatch *b, GroRun *r, const uint8_t *pkt, const uint8_t *data, size_t len) {
         size_t hdrs = r->hdrs, l4 = r->ip.l3_len;
         bool tcp = r->ip.proto == PROTO_TCP;
 
@@ -674,7 +686,7 @@ static bool fast_append(GroBatch *b, GroRun *r, const uint8_t *pkt, size_t len) 
 
         /* The L4 header bytes outside the varying fields equal the first packet's: their
          * sum is the run's. */
-        uint32_t payload_sum = csum_copy(r->region + VNET_HDR_LEN + r->len, pkt + hdrs, payload_len, 0);
+        uint32_t payload_sum = csum_copy(r->region + VNET_HDR_LEN + r->len, data + hdrs, payload_len, 0);
         uint32_t be_len = htobe32(l4_len);
         uint64_t sum = (uint64_t) r->l4_fixed_sum + (be_len & 0xffff) + (be_len >> 16) + payload_sum +
                        (tcp ? csum_words32(pkt + l4 + L4_VAR_OFFSET, TCP_VAR_LEN)
@@ -689,7 +701,7 @@ static bool fast_append(GroBatch *b, GroRun *r, const uint8_t *pkt, size_t len) 
 }
 
 /* A TCP segment that belongs right before the run (it arrived late). */
-static int try_prepend(GroBatch *b, GroRun *r, const uint8_t *pkt, const Parsed *p) {
+static int try_prepend(GroBatch *b, GroRun *r, const uint8_t *pkt, const uint8_t *data, const Parsed *p) {
         const GroPacket *old_first = &b->packets[r->first];
         IdMode mode;
 
@@ -702,12 +714,14 @@ static int try_prepend(GroBatch *b, GroRun *r, const uint8_t *pkt, const Parsed 
         if (!headers_match(r, pkt, p) || !ip_id_fits(r, p->id, p->ip.version == 4 && ipv4_df(pkt), false, &mode))
                 return 0;
 
-        if (!l4_csum_ok(pkt, p, csum_partial(pkt + p->hdrs, p->payload_len, 0)))
-                return refuse(b, OFFLOAD_DROP_BAD_CHECKSUM);
-
+        /* Copied to its place and verified in one pass, as in try_append(): the payload
+         * is read once. A bad one is taken out again. */
         uint8_t *payload = r->region + VNET_HDR_LEN + r->hdrs;
         memmove(payload + p->payload_len, payload, r->len - r->hdrs);
-        memcpy(payload, pkt + p->hdrs, p->payload_len);
+        if (!l4_csum_ok(pkt, p, csum_copy(payload, data + p->hdrs, p->payload_len, 0))) {
+                memmove(payload, payload + p->payload_len, r->len - r->hdrs);
+                return refuse(b, OFFLOAD_DROP_BAD_CHECKSUM);
+        }
 
         if (r->count == 1 && old_first->payload_len < p->payload_len)
                 r->closed = true;
@@ -743,7 +757,7 @@ static size_t run_room(const Parsed *p, size_t len) {
         return GRO_REGION_ALIGN(VNET_HDR_LEN + max);
 }
 
-static int start_run(GroBatch *b, const uint8_t *pkt, size_t len, const Parsed *p) {
+static int start_run(GroBatch *b, const uint8_t *pkt, const uint8_t *data, size_t len, const Parsed *p) {
         uint32_t ri = (uint32_t) b->n_runs;
         size_t room = run_room(p, len);
 
@@ -755,11 +769,14 @@ static int start_run(GroBatch *b, const uint8_t *pkt, size_t len, const Parsed *
 
         if (p->has_flow) {
                 memcpy(dst, pkt, p->hdrs);
-                uint32_t payload_sum = csum_copy(dst + p->hdrs, pkt + p->hdrs, p->payload_len, 0);
+                uint32_t payload_sum = csum_copy(dst + p->hdrs, data + p->hdrs, p->payload_len, 0);
                 if (!l4_csum_ok(pkt, p, payload_sum))
                         return refuse(b, OFFLOAD_DROP_BAD_CHECKSUM);
-        } else
-                memcpy(dst, pkt, len);
+        } else {
+                /* Passed on as it is: the IP header as parsed, the rest as it comes. */
+                memcpy(dst, pkt, p->ip.l3_len);
+                memcpy(dst + p->ip.l3_len, data + p->ip.l3_len, len - p->ip.l3_len);
+        }
 
         uint32_t pi = add_packet_record(b, pkt, p->ip.l3_len, p->ip.proto, p->payload_len, p->eligible);
         GroRun *r = &b->runs[ri];
@@ -800,7 +817,11 @@ static int start_run(GroBatch *b, const uint8_t *pkt, size_t len, const Parsed *
         return 0;
 }
 
-int gro_batch_add(GroBatch *b, const uint8_t *pkt, size_t len) {
+/* Adds the packet data of len bytes, whose headers are also at pkt: the same bytes
+ * (gro_batch_add()), or a private copy of its first GRO_HEAD_LEN (gro_batch_add_shared()).
+ * Everything that decides (lengths, offsets, flows, the rules) is read from pkt, within
+ * the headers as parsed; data is read only for the payload, once, as it is copied. */
+static int add_packet(GroBatch *b, const uint8_t *pkt, const uint8_t *data, size_t len) {
         Parsed p;
 
         if (b->n_packets >= b->max_packets)
@@ -811,7 +832,7 @@ int gro_batch_add(GroBatch *b, const uint8_t *pkt, size_t len) {
         size_t l4 = len > 0 && pkt[0] >> 4 == 4 ? IPV4_MIN_HDR_LEN : IPV6_HDR_LEN;
         if (b->fast_path && len >= l4 + 4) {
                 uint32_t ri = b->port_runs[port_slot(load32(pkt + l4))];
-                if (ri < b->n_runs && fast_append(b, &b->runs[ri], pkt, len)) {
+                if (ri < b->n_runs && fast_append(b, &b->runs[ri], pkt, data, len)) {
                         b->last_run = ri;
                         return 0;
                 }
@@ -824,16 +845,41 @@ int gro_batch_add(GroBatch *b, const uint8_t *pkt, size_t len) {
         if (p.eligible) {
                 GroRun *r = find_flow_run(b, &p);
                 if (r && r->mergeable) {
-                        int k = try_append(b, r, pkt, &p);
+                        int k = try_append(b, r, pkt, data, &p);
                         if (k == 0 && p.ip.proto == PROTO_TCP)
-                                k = try_prepend(b, r, pkt, &p);
+                                k = try_prepend(b, r, pkt, data, &p);
                         if (k > 0)
                                 b->last_run = (uint32_t) (r - b->runs);
                         if (k != 0)
                                 return k < 0 ? k : 0;
                 }
         }
-        return start_run(b, pkt, len, &p);
+        return start_run(b, pkt, data, len, &p);
+}
+
+int gro_batch_add(GroBatch *b, const uint8_t *pkt, size_t len) {
+        return add_packet(b, pkt, pkt, len);
+}
+
+/* Whether pkt's headers may lie past its first GRO_HEAD_LEN bytes: IPv6 extension headers
+ * that the parse walks. (IPv4 and TCP headers take at most 60 bytes each.) */
+static bool headers_may_be_long(const uint8_t *head, size_t len) {
+        return len >= IPV6_HDR_LEN && head[0] >> 4 == 6 &&
+               (head[IPV6_NEXT_HDR] == IPV6_EXT_HOP_BY_HOP || head[IPV6_NEXT_HDR] == IPV6_EXT_DEST_OPTS);
+}
+
+int gro_batch_add_shared(GroBatch *b, const uint8_t *pkt, size_t len) {
+        size_t head_len = min_size(len, GRO_HEAD_LEN);
+
+        if (len > GRO_HEAD_MAX)         /* longer than any IP packet */
+                return refuse(b, OFFLOAD_DROP_BAD_IP_HEADER);
+        memcpy(b->head, pkt, head_len);
+        if (len == head_len || headers_may_be_long(b->head, len)) {
+                /* All of it private: the parse may read anywhere in it. */
+                memcpy(b->head + head_len, pkt + head_len, len - head_len);
+                return add_packet(b, b->head, b->head, len);
+        }
+        return add_packet(b, b->head, pkt, len);
 }
 
 /* ---- output --------------------------------------------------------------------------- */

@@ -135,7 +135,7 @@ typedef struct GroStats {
  * allocated as address space, touched only as far as runs fill it, from its start again
  * after each reset: small packets touch a few pages, and no batch touches more than
  * max_bytes. TCP and UDP coalescing start enabled. Besides max_bytes it allocates about
- * max_packets * 330 bytes + 70 KiB of tables.
+ * max_packets * 330 bytes + 134 KiB of tables.
  * gro_batch_new(): room for max_packets runs of the largest size (never full by bytes).
  * Return 0, -EINVAL or -ENOMEM. */
 #define GRO_BATCH_MIN_BYTES (((VNET_HDR_LEN + 65535u) + 63u) & ~63u)
@@ -160,6 +160,14 @@ void gro_batch_reset(GroBatch *b);
  * or -ENOBUFS when the batch is full, by packets or by room (flush first; an empty
  * batch always takes a packet). */
 int gro_batch_add(GroBatch *b, const uint8_t *pkt, size_t len);
+
+/* The same, for a packet in memory that others may change meanwhile (a client's ring
+ * slots): it copies the packet's headers to private memory first and decides everything
+ * from that copy; the payload is read once, as it is copied and its checksum verified. So
+ * whatever changes, the batch stays sound, and a packet goes out as it was checked, or
+ * not at all. The result is the same as gro_batch_add()'s for a packet nobody changes
+ * (a len past the longest IP packet, 65575 bytes, is refused as BAD_IP_HEADER). */
+int gro_batch_add_shared(GroBatch *b, const uint8_t *pkt, size_t len);
 
 /* Finishes the batch: fills *ret_msgs with the messages to write to the TUN, each a
  * virtio_net_hdr followed by a (possibly coalesced) packet, in an order that keeps every

@@ -2,8 +2,6 @@
 
 #include "packet.h"
 
-#define IPV6_EXT_HOP_BY_HOP 0u
-#define IPV6_EXT_DEST_OPTS 60u
 #define IPV6_MAX_EXT_HEADERS 8
 
 static OffloadDrop ipv4_parse(const uint8_t *pkt, size_t len, IpInfo *ret) {

@@ -43,6 +43,8 @@
 
 #define IPV6_PAYLOAD_LEN 4
 #define IPV6_NEXT_HDR 6
+#define IPV6_EXT_HOP_BY_HOP 0u
+#define IPV6_EXT_DEST_OPTS 60u
 #define IPV6_HOP_LIMIT 7
 #define IPV6_SADDR 8
 #define IPV6_DADDR 24

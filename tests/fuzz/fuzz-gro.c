@@ -2,8 +2,9 @@
 
 /* Input: 1 byte of switches (bit 0: gro-tcp off, bit 1: gro-udp off, bit 2: fix up the
  * checksums of every packet first so that merging is reached, bit 3: a batch with room
- * for only two runs of the largest size, which may refuse packets with -ENOBUFS), then
- * packets as records of
+ * for only two runs of the largest size, which may refuse packets with -ENOBUFS, bit 4:
+ * the first batch takes them through gro_batch_add_shared(), as packets in a client's
+ * ring), then packets as records of
  * a 2-byte big-endian length and that many bytes. Every coalesced message must split back
  * into as many packets as were merged into it, and unmerge must give them back: each
  * packet it gives is byte for byte one that was added. A second batch takes the same
@@ -128,7 +129,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         fix_checksums(p, len);
                 pkts[n] = p;
                 lens[n] = len;
-                int r = gro_batch_add(b, p, len);
+                int r = sw & 16 ? gro_batch_add_shared(b, p, len) : gro_batch_add(b, p, len);
                 if (gro_batch_add(full, p, len) != r ||
                     memcmp(gro_batch_stats(b), gro_batch_stats(full), sizeof(GroStats)) != 0)
                         abort();

@@ -6,7 +6,8 @@
  *
  * add_test_gro_paths() registers each of those once more with GRO's fast path off, at
  * PATH/slow-path and PATH/slow-path/portable: the test makes its batches with
- * test_gro_batch_new() or test_gro_batch_new_limited(), which turn it off in those. */
+ * test_gro_batch_new() or test_gro_batch_new_limited(), which turn it off in those; and
+ * once at PATH/shared, where test_gro_add() adds packets with gro_batch_add_shared(). */
 
 #include <glib.h>
 
@@ -17,18 +18,20 @@ typedef struct PathVariant {
         GTestFunc func;
         bool portable;
         bool gro_slow_path;
+        bool gro_shared;
 } PathVariant;
 
-/* Whether the test running takes GRO's full path only. */
-static bool variant_gro_slow_path;
+/* Whether the test running takes GRO's full path only; adds as for shared memory. */
+static bool variant_gro_slow_path, variant_gro_shared;
 
 static inline void run_path_variant(gconstpointer data) {
         const PathVariant *v = data;
         csum_force_portable(v->portable);
         variant_gro_slow_path = v->gro_slow_path;
+        variant_gro_shared = v->gro_shared;
         v->func();
         csum_force_portable(false);
-        variant_gro_slow_path = false;
+        variant_gro_slow_path = variant_gro_shared = false;
 }
 
 static inline void add_test_variants(const char *path, GTestFunc func, bool gro) {
@@ -47,7 +50,16 @@ static inline void add_test_both_paths(const char *path, GTestFunc func) {
 }
 
 static inline void add_test_gro_paths(const char *path, GTestFunc func) {
+        PathVariant *v = g_new(PathVariant, 1);
+        g_autofree char *shared = g_strdup_printf("%s/shared", path);
+
         add_test_variants(path, func, true);
+        *v = (PathVariant) { .func = func, .gro_shared = true };
+        g_test_add_data_func_full(shared, v, run_path_variant, g_free);
+}
+
+static inline int test_gro_add(GroBatch *b, const uint8_t *pkt, size_t len) {
+        return variant_gro_shared ? gro_batch_add_shared(b, pkt, len) : gro_batch_add(b, pkt, len);
 }
 
 static inline int test_gro_batch_new_limited(GroBatch **ret, size_t max_packets, size_t max_bytes) {
