@@ -60,9 +60,8 @@ int tund_options_check(const struct tund_options *o, struct tund_options *ret) {
         return 0;
 }
 
-int tund_poll_one(int fd, short events, int timeout_ms) {
+int tund_poll(struct pollfd *p, unsigned n, int timeout_ms) {
         struct timespec end = {};
-        struct pollfd p = { .fd = fd, .events = events };
 
         if (timeout_ms > 0) {
                 clock_gettime(CLOCK_MONOTONIC, &end);
@@ -74,11 +73,9 @@ int tund_poll_one(int fd, short events, int timeout_ms) {
                 }
         }
         for (;;) {
-                int r = poll(&p, 1, timeout_ms);
-                if (r > 0)
-                        return p.revents;
-                if (r == 0)
-                        return 0;
+                int r = poll(p, n, timeout_ms);
+                if (r >= 0)
+                        return r;
                 if (errno != EINTR)
                         return -errno;
                 if (timeout_ms > 0) {
@@ -90,6 +87,13 @@ int tund_poll_one(int fd, short events, int timeout_ms) {
                         timeout_ms = (int) left;
                 }
         }
+}
+
+int tund_poll_one(int fd, short events, int timeout_ms) {
+        struct pollfd p = { .fd = fd, .events = events };
+        int r = tund_poll(&p, 1, timeout_ms);
+
+        return r > 0 ? p.revents : r;
 }
 
 int tund_fd_from_fd(int fd, const struct tund_options *options, tund_fd **ret) {
@@ -145,7 +149,9 @@ tund_fd *tund_fd_free(tund_fd *t) {
 }
 
 int tund_get_fd(const tund_fd *t) {
-        return t ? t->fd : -EINVAL;
+        if (!t)
+                return -EINVAL;
+        return t->mode == TUND_MODE_RING ? tund_ring_poll_fd(t) : t->fd;
 }
 
 enum tund_mode tund_get_mode(const tund_fd *t) {

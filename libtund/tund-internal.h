@@ -5,6 +5,7 @@
  * modes packet, batch and vnet; ring.c: mode ring). Nothing here is exported. */
 
 #include <errno.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -56,8 +57,10 @@ static inline int tund_fd_fail(tund_fd *t, int error) {
 /* Checks OPTIONS (NULL: defaults) into *RET, sized as this version knows them. */
 TUND_HIDDEN int tund_options_check(const struct tund_options *options, struct tund_options *ret);
 
-/* poll() one fd, restarted after EINTR with what is left of the timeout. Returns revents,
- * 0 on timeout, or negative errno. */
+/* poll(), restarted after EINTR with what is left of the timeout. Returns the number of
+ * fds with events, 0 on timeout, or negative errno. */
+TUND_HIDDEN int tund_poll(struct pollfd *p, unsigned n, int timeout_ms);
+/* The same for one fd; returns its revents instead. */
 TUND_HIDDEN int tund_poll_one(int fd, short events, int timeout_ms);
 
 /* socket.c */
@@ -72,6 +75,7 @@ TUND_HIDDEN int tund_socket_wait_send(tund_fd *t, int timeout_ms);
 TUND_HIDDEN int tund_ring_init(tund_fd *t);
 TUND_HIDDEN void tund_ring_done(tund_fd *t);
 TUND_HIDDEN size_t tund_ring_slot_size(const tund_fd *t);
+TUND_HIDDEN int tund_ring_poll_fd(const tund_fd *t);
 TUND_HIDDEN int tund_ring_recv(tund_fd *t, struct tund_packet *pkts, unsigned n);
 TUND_HIDDEN int tund_ring_send(tund_fd *t, const struct tund_packet *pkts, unsigned n);
 TUND_HIDDEN int tund_ring_wait(tund_fd *t, int timeout_ms);

@@ -10,12 +10,20 @@
  * writes is loaded once into a local and checked there. A service that breaks the protocol
  * makes the tund_fd fail with -EBADMSG, never makes the library read or write outside the
  * mapping. The receiving side touches only the ring to the client, the sending side only the
- * ring to the service (and the socket, for wake-ups). */
+ * ring to the service (and the socket, for wake-ups).
+ *
+ * Wake-ups for both sides come on the one socket, and a side that sleeps reads whatever is
+ * there, so it may take the byte that was meant for the other. Each side therefore has an
+ * eventfd of its own (the library's, never shared with the service) and says when it
+ * sleeps: whichever side reads wake-ups pokes the other's eventfd if that one sleeps. The
+ * receiving side's eventfd and the socket together are tund_get_fd()'s epoll fd. */
 
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -24,7 +32,6 @@
 
 #define DRAIN_MAX       64u             /* wake-up messages read per wake-up */
 #define PASSED_FDS_MAX  8u              /* fds a message may carry that are closed here */
-#define ROOM_NAP_NS     20000L          /* tund_wait_send's look-again interval */
 #define BOUNCE_SIZE     (2u * TUND_RING_VNET_MESSAGE_MAX)
 #define END_LOOK_EVERY  64u             /* empty receives between looks at the socket */
 /* The largest memory a valid header names: both rings at their largest, three pages. */
@@ -38,11 +45,20 @@ typedef struct RingSide {
         uint8_t *slots;
 } RingSide;
 
+/* A side's own wake-up: its eventfd, and whether it sleeps (or, receiving, is armed for
+ * a caller's own poll): __atomic, set and read by both sides. */
+typedef struct Sleeper {
+        int efd;
+        int sleeping;
+} Sleeper;
+
 struct RingMap {
         uint8_t *mem;
         size_t size;
         struct tund_ring_header h;              /* the handshake's copy, checked */
         uint32_t mask, slot_size;
+        Sleeper rx_sleeper, tx_sleeper;
+        int poll_fd;                            /* epoll: the socket and rx_sleeper.efd */
 
         /* Receiving side: the ring to the client */
         RingSide rx;
@@ -226,18 +242,41 @@ static int map_ring(tund_fd *t, RingMap *m) {
         return 0;
 }
 
+static int epoll_add(int epfd, int fd, uint32_t events) {
+        struct epoll_event e = { .events = events, .data.fd = fd };
+
+        return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &e) < 0 ? -errno : 0;
+}
+
+static int sleepers_init(tund_fd *t, RingMap *m) {
+        int r;
+
+        m->rx_sleeper.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        m->tx_sleeper.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        m->poll_fd = epoll_create1(EPOLL_CLOEXEC);
+        if (m->rx_sleeper.efd < 0 || m->tx_sleeper.efd < 0 || m->poll_fd < 0)
+                return -errno;
+        r = epoll_add(m->poll_fd, t->fd, EPOLLIN | EPOLLRDHUP);
+        if (r == 0)
+                r = epoll_add(m->poll_fd, m->rx_sleeper.efd, EPOLLIN);
+        return r;
+}
+
 int tund_ring_init(tund_fd *t) {
         RingMap *m = aligned_alloc(64, (sizeof(RingMap) + 63) & ~(size_t) 63);
         int r;
 
         if (!m)
                 return -ENOMEM;
-        *m = (RingMap) {};
+        *m = (RingMap) { .rx_sleeper.efd = -1, .tx_sleeper.efd = -1, .poll_fd = -1 };
         t->ring = m;
         m->bounce = malloc(BOUNCE_SIZE);
         if (!m->bounce)
                 return -ENOMEM;
         r = map_ring(t, m);
+        if (r < 0)
+                return r;
+        r = sleepers_init(t, m);
         if (r < 0)
                 return r;
         /* Entries the service published already are found by the first look. */
@@ -251,6 +290,12 @@ void tund_ring_done(tund_fd *t) {
                 return;
         if (m->mem)
                 munmap(m->mem, m->size);
+        if (m->rx_sleeper.efd >= 0)
+                close(m->rx_sleeper.efd);
+        if (m->tx_sleeper.efd >= 0)
+                close(m->tx_sleeper.efd);
+        if (m->poll_fd >= 0)
+                close(m->poll_fd);
         free(m->bounce);
         free(m);
         t->ring = NULL;
@@ -258,6 +303,28 @@ void tund_ring_done(tund_fd *t) {
 
 size_t tund_ring_slot_size(const tund_fd *t) {
         return t->ring->slot_size;
+}
+
+int tund_ring_poll_fd(const tund_fd *t) {
+        return t->ring->poll_fd;
+}
+
+/* ---- Sleeping ---------------------------------------------------------------------------- */
+
+static void sleeper_set(Sleeper *s, bool sleeping) {
+        __atomic_store_n(&s->sleeping, sleeping, __ATOMIC_SEQ_CST);
+}
+
+/* After reading wake-ups: the other side may have been the one they were for. */
+static void sleeper_poke(Sleeper *s) {
+        if (__atomic_load_n(&s->sleeping, __ATOMIC_SEQ_CST))
+                (void) eventfd_write(s->efd, 1);
+}
+
+static void sleeper_clear(Sleeper *s) {
+        eventfd_t v;
+
+        (void) eventfd_read(s->efd, &v);
 }
 
 /* ---- Receiving -------------------------------------------------------------------------- */
@@ -295,6 +362,7 @@ static void rx_disarm(RingMap *m) {
         if (!m->armed)
                 return;
         __atomic_store_n(m->rx.need_wakeup, 0, __ATOMIC_RELAXED);
+        sleeper_set(&m->rx_sleeper, false);
         m->armed = false;
 }
 
@@ -473,9 +541,11 @@ int tund_ring_release(tund_fd *t) {
         return 0;
 }
 
-/* Reads the wake-ups waiting, closing any fds they carry. 1, or -EPIPE at end-of-file. */
-static int drain_socket(tund_fd *t) {
-        for (unsigned i = 0; i < DRAIN_MAX; i++) {
+/* The messages read (at most DRAIN_MAX), or -EPIPE at end-of-file, or negative errno. */
+static int read_wakeups(tund_fd *t, uint64_t *syscalls) {
+        unsigned i;
+
+        for (i = 0; i < DRAIN_MAX; i++) {
                 union {
                         struct cmsghdr c;
                         uint8_t buf[CMSG_SPACE(sizeof(int) * PASSED_FDS_MAX)];
@@ -490,12 +560,12 @@ static int drain_socket(tund_fd *t) {
                 };
                 ssize_t n;
 
-                t->rx_syscalls++;
+                (*syscalls)++;
                 n = recvmsg(t->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0)
-                        return errno == EAGAIN ? 1 : errno == ECONNRESET ? -EPIPE : -errno;
+                        return errno == EAGAIN ? (int) i : errno == ECONNRESET ? -EPIPE : -errno;
                 for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
                         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
                                 size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
@@ -508,6 +578,41 @@ static int drain_socket(tund_fd *t) {
                 if (n == 0)
                         return -EPIPE;
         }
+        return (int) i;
+}
+
+/* Reads the wake-ups waiting, closing any fds they carry, counting its calls in *syscalls;
+ * if there were any, pokes the other side, which may have slept for one of them. 1, or
+ * -EPIPE at end-of-file. */
+static int drain_socket(tund_fd *t, uint64_t *syscalls, Sleeper *other) {
+        int r = read_wakeups(t, syscalls);
+
+        if (r != 0)
+                sleeper_poke(other);
+        return r < 0 ? r : 1;
+}
+
+/* Polls the socket and self's eventfd, then reads what woke it. 1 when woken, 0 on
+ * timeout, -EPIPE at the peer's end, or negative errno. */
+static int sleep_on_socket(tund_fd *t, Sleeper *self, Sleeper *other, uint64_t *syscalls, int timeout_ms) {
+        struct pollfd p[2] = {
+                { .fd = t->fd, .events = POLLIN | POLLRDHUP },
+                { .fd = self->efd, .events = POLLIN },
+        };
+        int r;
+
+        (*syscalls)++;
+        r = tund_poll(p, 2, timeout_ms);
+        if (r <= 0)
+                return r;
+        if (p[0].revents & POLLNVAL)
+                return -EBADF;
+        if (p[1].revents) {
+                (*syscalls)++;
+                sleeper_clear(self);
+        }
+        if (p[0].revents & (POLLIN | POLLRDHUP | POLLHUP | POLLERR))
+                return drain_socket(t, syscalls, other);
         return 1;
 }
 
@@ -525,28 +630,26 @@ int tund_ring_wait(tund_fd *t, int timeout_ms) {
         }
 
         /* Going to sleep: say so, then look once more (tund-ring(7), WAKE-UPS). */
+        sleeper_set(&m->rx_sleeper, true);
         __atomic_store_n(m->rx.need_wakeup, 1, __ATOMIC_RELAXED);
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
         if (__atomic_load_n(m->rx.producer, __ATOMIC_RELAXED) != m->rx_cons) {
                 __atomic_store_n(m->rx.need_wakeup, 0, __ATOMIC_RELAXED);
+                sleeper_set(&m->rx_sleeper, false);
                 m->armed = false;
                 return 1;
         }
-        t->rx_syscalls++;
-        r = tund_poll_one(t->fd, POLLIN | POLLRDHUP, timeout_ms);
-        if (r > 0 && (r & POLLNVAL))
-                r = -EBADF;
-        else if (r > 0 && (r & (POLLIN | POLLRDHUP | POLLHUP | POLLERR)))
-                r = drain_socket(t);
+        r = sleep_on_socket(t, &m->rx_sleeper, &m->tx_sleeper, &t->rx_syscalls, timeout_ms);
         if (r >= 0 && timeout_ms == 0 &&
             __atomic_load_n(m->rx.producer, __ATOMIC_RELAXED) == m->rx_cons) {
-                /* Only a look, and nothing there: the flag stays set, so that the service
-                 * wakes the fd for a caller that polls it itself (tund_get_fd). Receiving
-                 * clears it. */
+                /* Only a look, and nothing there: the flags stay set, so that the service
+                 * (or the sending side) wakes the fd for a caller that polls it itself
+                 * (tund_get_fd). Receiving clears them. */
                 m->armed = true;
                 return 0;
         }
         __atomic_store_n(m->rx.need_wakeup, 0, __ATOMIC_RELAXED);
+        sleeper_set(&m->rx_sleeper, false);
         m->armed = false;
         if (r == -EPIPE) {
                 /* The end: what was published before it is still handed out. */
@@ -693,32 +796,50 @@ int tund_ring_submit(tund_fd *t, const struct tund_packet *pkts, unsigned n) {
         return (int) n;
 }
 
-int tund_ring_wait_send(tund_fd *t, int timeout_ms) {
+static int64_t now_ms(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Room, or a sleep until the service released entries: says so (need_room), looks once
+ * more, and sleeps as tund_ring_wait() does. 1: room, 0: none yet, or negative errno. */
+static int tx_sleep_for_room(tund_fd *t, int timeout_ms) {
         RingMap *m = t->ring;
-        struct timespec start, now;
+        int r;
 
-        clock_gettime(CLOCK_MONOTONIC, &start);
+        sleeper_set(&m->tx_sleeper, true);
+        __atomic_store_n(m->tx.need_room, 1, __ATOMIC_RELAXED);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        r = tx_refresh(t);
+        if (r == 0 && tx_free(m) == 0)
+                r = sleep_on_socket(t, &m->tx_sleeper, &m->rx_sleeper, &t->tx_syscalls, timeout_ms);
+        __atomic_store_n(m->tx.need_room, 0, __ATOMIC_RELAXED);
+        sleeper_set(&m->tx_sleeper, false);
+        if (r < 0)
+                return tund_fd_fail(t, r);
+        r = tx_refresh(t);
+        return r < 0 ? r : tx_free(m) > 0;
+}
+
+int tund_ring_wait_send(tund_fd *t, int timeout_ms) {
+        int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+        int r;
+
+        r = tx_refresh(t);
+        if (r < 0)
+                return r;
+        if (tx_free(t->ring) > 0)
+                return 1;
         for (;;) {
-                int r = tx_refresh(t);
-                if (r < 0)
-                        return r;
-                if (tx_free(m) > 0)
-                        return 1;
+                int left = timeout_ms <= 0 ? timeout_ms : (int) (deadline - now_ms());
 
-                /* No wake-up comes for room: look again in a moment, unless the peer ended. */
-                struct pollfd p = { .fd = t->fd, .events = POLLRDHUP };
-                struct timespec nap = { .tv_nsec = ROOM_NAP_NS };
-                t->tx_syscalls++;
-                r = ppoll(&p, 1, timeout_ms == 0 ? &(struct timespec) {} : &nap, NULL);
-                if (r < 0 && errno != EINTR)
-                        return tund_fd_fail(t, -errno);
-                if (r > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)))
-                        return tund_fd_fail(t, p.revents & POLLNVAL ? -EBADF : -EPIPE);
-                if (timeout_ms >= 0) {
-                        clock_gettime(CLOCK_MONOTONIC, &now);
-                        int64_t ms = (int64_t) (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000L;
-                        if (ms >= timeout_ms)
-                                return 0;
-                }
+                if (timeout_ms > 0 && left <= 0)
+                        return 0;
+                r = tx_sleep_for_room(t, left);
+                /* Woken for the other side, or by a spurious poke: sleep on. */
+                if (r != 0 || timeout_ms == 0)
+                        return r;
         }
 }

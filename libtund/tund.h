@@ -95,7 +95,8 @@ tund_fd *tund_fd_free(tund_fd *t);
 /* The fd to poll for POLLIN (packets or wake-ups may be waiting; the peer's end reads so
  * too), for a program with an event loop of its own. Owned by the tund_fd. Poll it only
  * after tund_wait(t, 0) returned 0: in ring mode, that call is what tells the service to
- * wake the fd (need_wakeup), and the next receive or wait clears it again. */
+ * wake the fd (need_wakeup), and the next receive or wait clears it again. In ring mode it
+ * is an epoll fd over the packet fd and the library's own wake-up eventfd: never read it. */
 int tund_get_fd(const tund_fd *t);
 enum tund_mode tund_get_mode(const tund_fd *t);
 /* 1 when packets are vnet messages (mode vnet, ring with vnet), else 0. */
@@ -135,8 +136,8 @@ int tund_send_burst(tund_fd *t, const struct tund_packet *pkts, unsigned n);
  * (need_wakeup), looks once more and only then polls the fd. */
 int tund_wait(tund_fd *t, int timeout_ms);
 /* Sleeps until tund_send_burst() may take a packet again, at most TIMEOUT_MS. Returns 1, 0
- * (timeout) or negative errno. In ring mode, where the service sends no wake-up for room,
- * it looks again every 20 µs or so. */
+ * (timeout) or negative errno. In ring mode it says so (need_room), looks once more, and
+ * sleeps until the service has made room and woken it. */
 int tund_wait_send(tund_fd *t, int timeout_ms);
 
 /* Ring mode only (others: -EOPNOTSUPP). */

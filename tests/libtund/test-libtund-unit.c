@@ -847,6 +847,84 @@ static void test_ring_wait(void) {
         fake_free(&f);
 }
 
+/* Waiting for room in the ring to the service: need_room is set, and the service's one
+ * wake-up byte after it released entries ends the wait, even when another thread waiting
+ * to receive on the same fd reads that byte (it pokes the sender's eventfd). */
+typedef struct RoomWaiter {
+        tund_fd *t;
+        int result;
+        pthread_t thread;
+} RoomWaiter;
+
+static void *room_waiter(void *userdata) {
+        RoomWaiter *w = userdata;
+
+        w->result = tund_wait_send(w->t, 60 * 1000);
+        return NULL;
+}
+
+static void fill_to_service(tund_fd *t) {
+        static uint8_t pkt[100];
+        struct tund_packet p = { .data = pkt, .len = sizeof(pkt) };
+
+        while (tund_send_burst(t, &p, 1) == 1)
+                ;
+}
+
+static void test_ring_wait_send(void) {
+        static uint8_t got[65536];
+        Fake f;
+
+        fake_new(&f, 64, 4096, false);
+        for (unsigned round = 0; round < 20; round++) {
+                tund_fd *t = fake_open(&f, false);
+                RoomWaiter sender = { .t = t };
+                Waiter receiver = { .t = t };
+                struct tund_counters before = {}, after = {};
+
+                fill_to_service(t);
+                g_assert_cmpint(tund_wait_send(t, 0), ==, 0);
+                /* Every other round a thread sleeps to receive too, and may read the byte. */
+                if (round % 2)
+                        g_assert_cmpint(pthread_create(&receiver.thread, NULL, waiter, &receiver), ==, 0);
+                g_assert_cmpint(pthread_create(&sender.thread, NULL, room_waiter, &sender), ==, 0);
+                while (!__atomic_load_n(f.room[TUND_RING_TO_SERVICE], __ATOMIC_ACQUIRE))
+                        g_usleep(1000);
+                while (round % 2 && !__atomic_load_n(f.wake[TUND_RING_TO_CLIENT], __ATOMIC_ACQUIRE))
+                        g_usleep(1000);
+                tund_get_counters(t, &before, sizeof(before));
+                g_usleep(20 * 1000);
+                /* Asleep, not looking again and again. */
+                tund_get_counters(t, &after, sizeof(after));
+                g_assert_cmpuint(after.tx_syscalls, ==, before.tx_syscalls);
+
+                /* The service consumes, sees need_room and sends one byte. */
+                while (f.in_cons != *f.prod[TUND_RING_TO_SERVICE])
+                        fake_take(&f, got);
+                __atomic_store_n(f.cons[TUND_RING_TO_SERVICE], f.in_cons, __ATOMIC_RELEASE);
+                __atomic_thread_fence(__ATOMIC_SEQ_CST);
+                g_assert_cmpuint(__atomic_load_n(f.room[TUND_RING_TO_SERVICE], __ATOMIC_RELAXED), ==, 1);
+                g_assert_cmpint(send(f.svc_fd, "", 1, 0), ==, 1);
+                pthread_join(sender.thread, NULL);
+                g_assert_cmpint(sender.result, ==, 1);
+                g_assert_cmpuint(*f.room[TUND_RING_TO_SERVICE], ==, 0);
+
+                if (round % 2) {
+                        /* A packet ends the receiver's wait. */
+                        fake_put_packet(&f, 60, 1);
+                        fake_publish(&f);
+                        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+                        g_assert_cmpint(send(f.svc_fd, "", 1, 0), ==, 1);
+                        pthread_join(receiver.thread, NULL);
+                        g_assert_cmpint(receiver.result, ==, 1);
+                }
+                tund_fd_free(t);
+                fake_free(&f);
+                fake_new(&f, 64, 4096, false);
+        }
+        fake_free(&f);
+}
+
 /* ---- Garbage all over the mapping --------------------------------------------------------- */
 
 typedef struct Scribbler {
@@ -1268,6 +1346,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/libtund-unit/ring-send", test_ring_send);
         g_test_add_func("/libtund-unit/ring-wait", test_ring_wait);
         g_test_add_func("/libtund-unit/ring-room-wake", test_ring_room_wake);
+        g_test_add_func("/libtund-unit/ring-wait-send", test_ring_wait_send);
         g_test_add_func("/libtund-unit/ring-scribble", test_ring_scribble);
         g_test_add_func("/libtund-unit/packet-mode", test_packet_mode);
         g_test_add_func("/libtund-unit/batch-mode", test_batch_mode);
