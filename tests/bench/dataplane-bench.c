@@ -24,7 +24,9 @@
  * there), the median round trip of a small datagram on the idle path, and the ratios
  * to plain-tun and vnet-tun; the machine's busy CPU per packet, and from it each mode's
  * ceiling (see print_ceiling); and what one seqpacket message costs the kernel to send and
- * receive (1500 B and 64 KiB, two threads in batches, measured once a round). With several
+ * receive (1500 B and 64 KiB, two threads in batches, measured once a round); with
+ * DATAPLANE_BENCH_PROFILE=1 in the environment, where the time goes in each run (perf
+ * sampling every CPU, to stderr; see profile_start()). With several
  * rounds (every variant once per round, so that
  * the load of a shared machine falls on all of them alike) it prints each variant's median
  * run. */
@@ -163,6 +165,49 @@ static double syscalls_stop(SyscallCount *c) {
         return n;
 }
 
+/* With DATAPLANE_BENCH_PROFILE set: where the machine's time goes during each run, by
+ * perf's sampling of every CPU (cpu-clock, which works without hardware counters), printed
+ * as "# profile VARIANT" lines: thread name, where, share of all samples (swapper is idle). */
+static const char *profiling;           /* the variant running, when profiling */
+
+typedef struct Profile {
+        pid_t perf;
+        char file[64];
+} Profile;
+
+static void profile_start(Profile *p) {
+        *p = (Profile) {};
+        if (!profiling)
+                return;
+        snprintf(p->file, sizeof(p->file), "/tmp/dataplane-bench-profile-%d", (int) getpid());
+        p->perf = spawn_command("perf", "record", "-q", "-e", "cpu-clock", "-F", "999", "-a", "-o", p->file, NULL);
+}
+
+/* Prints perf's report of the samples sorted by SORT, the lines of at least 1%. */
+static void profile_print(const Profile *p, const char *sort, unsigned max_lines) {
+        char *out = NULL, *line, *save = NULL;
+        unsigned shown = 0;
+
+        if (run_command_capture(&out, "perf", "report", "-q", "-i", p->file, "--no-children", "--sort", sort,
+                                "--percent-limit", "1", "--stdio", NULL) == 0 && out)
+                for (line = strtok_r(out, "\n", &save); line && shown < max_lines; line = strtok_r(NULL, "\n", &save))
+                        if (strchr(line, '%')) {
+                                fprintf(stderr, "# profile %s: %s\n", profiling, line + strspn(line, " "));
+                                shown++;
+                        }
+        free(out);
+}
+
+static void profile_stop(Profile *p) {
+        if (p->perf <= 0)
+                return;
+        kill(p->perf, SIGINT);
+        waitpid(p->perf, NULL, 0);
+        profile_print(p, "comm", 10);           /* by thread: tund's are dp-reader, dp-writer */
+        profile_print(p, "comm,dso,sym", 30);
+        unlink(p->file);
+}
+
 /* Echoes datagrams in namespace B until it hears nothing for a second. */
 static void *echo_main(void *userdata) {
         int fd = *(int *) userdata;
@@ -272,13 +317,16 @@ static double run_iperf(void) {
 static void measure_iperf_counting(Result *res, bool tund, pid_t client) {
         SyscallCount tund_calls = {}, client_calls = {};
         double busy0 = cpu_seconds_busy(), n_tund, n_client;
+        Profile profile;
 
         if (tund)
                 syscalls_start(&tund_calls, getpid());
         if (client > 0)
                 syscalls_start(&client_calls, client);
         usleep(200 * 1000);     /* perf attached */
+        profile_start(&profile);
         res->gbps = run_iperf();
+        profile_stop(&profile);
         if (res->gbps > 0)
                 res->system_ns = (cpu_seconds_busy() - busy0) * 1e9 / packets_moved(res->gbps);
         n_tund = syscalls_stop(&tund_calls);
@@ -627,6 +675,8 @@ int main(int argc, char *argv[]) {
                         unsigned i = order[j];
                         if (!variant_chosen(only, names[i]))
                                 continue;
+                        if (getenv("DATAPLANE_BENCH_PROFILE"))
+                                profiling = names[i];
                         runs[i][k] = run_variant(i);
                         fprintf(stderr, "# round %u %s %.2f Gbit/s\n", k + 1, names[i], runs[i][k].gbps);
                 }
