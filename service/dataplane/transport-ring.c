@@ -55,15 +55,22 @@ typedef struct Ring {
 
 /* Wake-ups: the client's bytes on the socket are for whichever of tund's threads sleeps,
  * the writer (its ring was empty) or the reader (the client's ring was full), and either
- * thread may read a byte meant for the other. So whichever reads any pokes the other's
- * eventfd (tund's own, never shared, its flags only tund's): a byte sent after a thread
- * set its flag either waits in the socket, or was read by that thread, or by the other,
- * which then leaves the eventfd readable until the sleeper reads it on waking, before it
- * looks at its ring again. No wake-up is lost, and neither thread polls a socket it
- * cannot drain (which would spin). */
+ * thread may read a byte meant for the other. So a thread says that it sleeps (Sleeper)
+ * before it sets its flag in the shared memory, and whichever reads any bytes pokes the
+ * other's eventfd (tund's own, never shared, its flags only tund's) if the other sleeps: a
+ * byte sent after a thread set its flag either waits in the socket, or was read by that
+ * thread, or by the other, which then saw it asleep and left the eventfd readable until
+ * the sleeper reads it on waking, before it looks at its ring again. No wake-up is lost,
+ * a thread that is awake costs the other no system call, and neither thread polls a
+ * socket it cannot drain (which would spin). */
+typedef struct Sleeper {
+        int efd;
+        int sleeping;                           /* __atomic */
+} Sleeper;
+
 struct Transport {
         int fd;
-        int reader_efd, writer_efd;
+        Sleeper reader, writer;
         uint8_t *mem;
         size_t mem_size;
         uint32_t mask, slot_size, max_len, min_len;
@@ -91,8 +98,8 @@ static Transport *transport_ring_free(Transport *t) {
         if (!t)
                 return NULL;
         safe_close(t->fd);
-        safe_close(t->reader_efd);
-        safe_close(t->writer_efd);
+        safe_close(t->reader.efd);
+        safe_close(t->writer.efd);
         if (t->mem)
                 (void) munmap(t->mem, t->mem_size);
         if (t->rx_buf)
@@ -184,7 +191,7 @@ static int transport_ring_new(const ClientOptions *o, Transport **ret, int *ret_
         t = calloc(1, sizeof(Transport));
         if (!t)
                 return -ENOMEM;
-        t->fd = t->reader_efd = t->writer_efd = -EBADF;
+        t->fd = t->reader.efd = t->writer.efd = -EBADF;
         t->full_wait_ns = FULL_WAIT_NS;
         t->mask = h.ring_slots - 1;
         t->slot_size = h.slot_size;
@@ -200,9 +207,9 @@ static int transport_ring_new(const ClientOptions *o, Transport **ret, int *ret_
                 return -ENOMEM;
         t->rx_buf = rx;
 
-        t->reader_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        t->writer_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        if (t->reader_efd < 0 || t->writer_efd < 0)
+        t->reader.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        t->writer.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (t->reader.efd < 0 || t->writer.efd < 0)
                 return -errno;
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
@@ -245,9 +252,14 @@ static bool peer_gone(int fd) {
         return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
-static void poke(int efd) {
+static void sleeper_set(Sleeper *s, bool sleeping) {
+        __atomic_store_n(&s->sleeping, sleeping, __ATOMIC_SEQ_CST);
+}
+
+static void poke(Sleeper *s) {
         /* EAGAIN: the counter is at its maximum, readable already. */
-        (void) eventfd_write(efd, 1);
+        if (__atomic_load_n(&s->sleeping, __ATOMIC_SEQ_CST))
+                (void) eventfd_write(s->efd, 1);
 }
 
 /* Sleeps in poll until the socket or the eventfd efd is readable, at most timeout (NULL:
@@ -264,9 +276,9 @@ static void sleep_on(int fd, int efd, const struct timespec *timeout) {
 }
 
 /* Reads the wake-ups waiting, closing any fds they carry; if there were any, pokes
- * other_efd (see struct Transport). Returns 0 at end-of-file, 1 otherwise, or negative
- * errno. */
-static int drain_socket(int fd, int other_efd) {
+ * the other thread (see struct Sleeper). Returns 0 at end-of-file, 1 otherwise, or
+ * negative errno. */
+static int drain_socket(int fd, Sleeper *other) {
         int r = 1;
         unsigned i;
 
@@ -298,7 +310,7 @@ static int drain_socket(int fd, int other_efd) {
                 }
         }
         if (i > 0)
-                poke(other_efd);
+                poke(other);
         return r;
 }
 
@@ -360,6 +372,7 @@ static bool wait_for_room(Transport *t, uint32_t parts) {
                 return false;
         publish(t);
         deadline = now_ns() + t->full_wait_ns;
+        sleeper_set(&t->reader, true);
         for (;;) {
                 int64_t left;
 
@@ -367,14 +380,15 @@ static bool wait_for_room(Transport *t, uint32_t parts) {
                 left = deadline - now_ns();
                 if (r != 0 || left <= 0)
                         break;
-                sleep_on(t->fd, t->reader_efd,
+                sleep_on(t->fd, t->reader.efd,
                          &(struct timespec) { .tv_sec = left / 1000000000, .tv_nsec = left % 1000000000 });
                 /* At end-of-file (a client that shut down its writing side still receives)
                  * no wake-up can come: it counts as stalled, as when the time is up. */
-                if (drain_socket(t->fd, t->writer_efd) <= 0)
+                if (drain_socket(t->fd, &t->writer) <= 0)
                         break;
         }
         __atomic_store_n(t->out.need_room, 0, __ATOMIC_RELAXED);
+        sleeper_set(&t->reader, false);
         if (r > 0)
                 return true;
         if (r == 0) {
@@ -639,18 +653,17 @@ static int take_packets(Transport *t, TransportCounters *c) {
 /* Sleeps until the client published more or its socket has news. Returns 0 at
  * end-of-file, 1 otherwise, or negative errno. */
 static int sleep_for_client(Transport *t) {
-        int r;
+        int r = 1;
 
+        sleeper_set(&t->writer, true);
         __atomic_store_n(t->in.need_wakeup, 1, __ATOMIC_RELAXED);
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
-        if (__atomic_load_n(t->in.producer, __ATOMIC_RELAXED) != t->in.own) {
-                __atomic_store_n(t->in.need_wakeup, 0, __ATOMIC_RELAXED);
-                return 1;
+        if (__atomic_load_n(t->in.producer, __ATOMIC_RELAXED) == t->in.own) {
+                sleep_on(t->fd, t->writer.efd, NULL);
+                r = drain_socket(t->fd, &t->reader);
         }
-
-        sleep_on(t->fd, t->writer_efd, NULL);
-        r = drain_socket(t->fd, t->reader_efd);
         __atomic_store_n(t->in.need_wakeup, 0, __ATOMIC_RELAXED);
+        sleeper_set(&t->writer, false);
         return r;
 }
 
