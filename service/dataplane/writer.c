@@ -19,6 +19,9 @@ typedef struct Writer {
         Client *client;
         Dataplane *dp;
         GroBatch *gro;
+        /* gro_batch_add_shared() for packets in memory the client shares: read the one
+         * safe way. */
+        int (*gro_add)(GroBatch *b, const uint8_t *pkt, size_t len);
         unsigned offloads;
         size_t n_pending;               /* packets added to gro since it was written */
         GroStats gro_seen;              /* the GRO statistics already added to dp */
@@ -89,15 +92,12 @@ static void follow_offloads(Writer *w) {
 }
 
 static void add_plain_packets(Writer *w, const struct iovec *pkts, size_t n) {
-        /* Packets in memory the client shares are read the one safe way. */
-        int (*add)(GroBatch *, const uint8_t *, size_t) = w->client->ops->shared ? gro_batch_add_shared : gro_batch_add;
-
         follow_offloads(w);
         for (size_t i = 0; i < n; i++) {
-                int r = add(w->gro, pkts[i].iov_base, pkts[i].iov_len);
+                int r = w->gro_add(w->gro, pkts[i].iov_base, pkts[i].iov_len);
                 if (r == -ENOBUFS) {
                         write_gro_batch(w);
-                        r = add(w->gro, pkts[i].iov_base, pkts[i].iov_len);
+                        r = w->gro_add(w->gro, pkts[i].iov_base, pkts[i].iov_len);
                         if (r == -ENOBUFS)      /* not even alone: never lost uncounted */
                                 w->delta.drops_invalid++;
                 }
@@ -123,6 +123,7 @@ void *writer_main(void *userdata) {
                 .client = c,
                 .dp = c->dp,
                 .offloads = ~0u,
+                .gro_add = c->ops->shared ? gro_batch_add_shared : gro_batch_add,
         };
         int r;
 
