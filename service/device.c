@@ -404,28 +404,28 @@ unsigned device_n_clients_of(Device *d, uid_t uid) {
 /* Packets the kernel dropped because the device's queue was full: they waited there while
  * a client's ring was full (tund's reader holds then, see transport-ring.c), and past what
  * the queue holds a client that does not read fast enough loses them as its own. */
-static void add_kernel_queue_drops(Device *d, DataplaneStats *s) {
+static int add_kernel_queue_drops(Device *d, DataplaneStats *s) {
         TunCounters c;
         int r;
 
         r = netns_tun_get_counters(d->ctx->rtnl, d->tun_fd, &c);
         if (r < 0)
-                log_debug_errno(r, "Failed to read the link counters of %s: %m", d->name);
-        if (r < 0 || !c.have_stats)
-                return;
-        s->drops_queue_full += c.stats.tx_dropped;
+                return r;
+        if (c.have_stats)
+                s->drops_queue_full += c.stats.tx_dropped;
+        return 0;
 }
 
 void device_get_statistics(Device *d, DataplaneStats *ret) {
-        int r;
+        int r = 0;
 
-        if (d->raw) {
+        if (d->raw)
                 r = device_raw_get_statistics(d, ret);
-                if (r < 0)
-                        log_debug_errno(r, "Failed to read the link counters of %s: %m", d->name);
-        } else if (d->dataplane) {
+        else if (d->dataplane) {
                 dataplane_get_stats(d->dataplane, ret);
-                add_kernel_queue_drops(d, ret);
+                r = add_kernel_queue_drops(d, ret);
         } else
                 *ret = (DataplaneStats) {};
+        if (r < 0)
+                log_debug_errno(r, "Failed to read the link counters of %s: %m", d->name);
 }
