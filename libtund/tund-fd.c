@@ -60,18 +60,16 @@ int tund_options_check(const struct tund_options *o, struct tund_options *ret) {
         return 0;
 }
 
-int tund_poll(struct pollfd *p, unsigned n, int timeout_ms) {
-        struct timespec end = {};
+int64_t tund_now_ms(void) {
+        struct timespec ts;
 
-        if (timeout_ms > 0) {
-                clock_gettime(CLOCK_MONOTONIC, &end);
-                end.tv_sec += timeout_ms / 1000;
-                end.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
-                if (end.tv_nsec >= 1000000000L) {
-                        end.tv_sec++;
-                        end.tv_nsec -= 1000000000L;
-                }
-        }
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int tund_poll(struct pollfd *p, unsigned n, int timeout_ms) {
+        int64_t deadline = timeout_ms > 0 ? tund_now_ms() + timeout_ms : 0;
+
         for (;;) {
                 int r = poll(p, n, timeout_ms);
                 if (r >= 0)
@@ -79,9 +77,7 @@ int tund_poll(struct pollfd *p, unsigned n, int timeout_ms) {
                 if (errno != EINTR)
                         return -errno;
                 if (timeout_ms > 0) {
-                        struct timespec now;
-                        clock_gettime(CLOCK_MONOTONIC, &now);
-                        int64_t left = (int64_t) (end.tv_sec - now.tv_sec) * 1000 + (end.tv_nsec - now.tv_nsec) / 1000000L;
+                        int64_t left = deadline - tund_now_ms();
                         if (left <= 0)
                                 return 0;
                         timeout_ms = (int) left;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -57,6 +58,8 @@ static inline int tund_fd_fail(tund_fd *t, int error) {
 /* Checks OPTIONS (NULL: defaults) into *RET, sized as this version knows them. */
 TUND_HIDDEN int tund_options_check(const struct tund_options *options, struct tund_options *ret);
 
+/* CLOCK_MONOTONIC in milliseconds, for deadlines. */
+TUND_HIDDEN int64_t tund_now_ms(void);
 /* poll(), restarted after EINTR with what is left of the timeout. Returns the number of
  * fds with events, 0 on timeout, or negative errno. */
 TUND_HIDDEN int tund_poll(struct pollfd *p, unsigned n, int timeout_ms);

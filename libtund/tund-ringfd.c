@@ -26,7 +26,6 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "tund-internal.h"
 
@@ -796,13 +795,6 @@ int tund_ring_submit(tund_fd *t, const struct tund_packet *pkts, unsigned n) {
         return (int) n;
 }
 
-static int64_t now_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Room, or a sleep until the service released entries: says so (need_room), looks once
  * more, and sleeps as tund_ring_wait() does. 1: room, 0: none yet, or negative errno. */
 static int tx_sleep_for_room(tund_fd *t, int timeout_ms) {
@@ -824,7 +816,7 @@ static int tx_sleep_for_room(tund_fd *t, int timeout_ms) {
 }
 
 int tund_ring_wait_send(tund_fd *t, int timeout_ms) {
-        int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+        int64_t deadline = timeout_ms > 0 ? tund_now_ms() + timeout_ms : 0;
         int r;
 
         r = tx_refresh(t);
@@ -833,7 +825,7 @@ int tund_ring_wait_send(tund_fd *t, int timeout_ms) {
         if (tx_free(t->ring) > 0)
                 return 1;
         for (;;) {
-                int left = timeout_ms <= 0 ? timeout_ms : (int) (deadline - now_ms());
+                int left = timeout_ms <= 0 ? timeout_ms : (int) (deadline - tund_now_ms());
 
                 if (timeout_ms > 0 && left <= 0)
                         return 0;
