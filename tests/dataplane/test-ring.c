@@ -507,43 +507,75 @@ static uint64_t kernel_queue_drops(const char *ns, const char *ifname) {
         return g_ascii_strtoull(out, NULL, 10);
 }
 
-/* Nearly fills the ring of c, then sends FULL_EXTRA more, faster than the slow consumer takes
+/* A device of one ring client with a ring of 64 entries, in namespace ns_a with a queue of
+ * txqueuelen, and a UDP socket there that sends through it (send_udp). */
+typedef struct FullRing {
+        GDBusConnection *bus;
+        char *path;
+        int fd, tx;
+        RingClient c;
+} FullRing;
+
+static void full_ring_open(TbEnv *env, FullRing *f, const char *txqueuelen) {
+        g_autoptr(GError) error = NULL;
+
+        f->bus = tb_env_bus(env);
+        f->path = tb_create_ok(f->bus, if_a, NULL);
+        f->fd = tb_open_packet_fd(f->bus, f->path, sized(64, 4096), &error);
+        g_assert_no_error(error);
+        g_assert_cmpint(netns_setup(ns_a, if_a, "10.93.0.1/24", NULL, MTU), ==, 0);
+        g_assert_cmpint(run_command("ip", "-n", ns_a, "link", "set", if_a, "txqueuelen", txqueuelen, NULL), ==, 0);
+        g_assert_cmpint(ring_client_open(&f->c, f->fd), ==, 0);
+        f->tx = socket_in_netns(ns_a, AF_INET, SOCK_DGRAM, 0);
+        g_assert_cmpint(f->tx, >=, 0);
+}
+
+static void full_ring_close(FullRing *f) {
+        close(f->tx);
+        ring_client_close(&f->c);
+        close(f->fd);
+        wait_clients(f->bus, f->path, 0);
+        tb_delete_ok(f->bus, f->path);
+        g_free(f->path);
+        netns_remove(ns_a);
+}
+
+/* Nearly fills f's ring, then sends FULL_EXTRA more, faster than the slow consumer takes
  * them but never more than the kernel's queue holds (FULL_TXQUEUELEN): they wait there
  * while the ring is full. Returns whether the client always made room well within tund's
  * bound (the machine is shared, its threads may pause longer), and then nothing was
  * dropped. */
-static bool fill_then_consume(TbEnv *env, GDBusConnection *bus, const char *path, RingClient *c, int tx) {
-        SlowConsumer s = { .c = c, .want = FULL_FIRST + FULL_EXTRA };
-        uint64_t drops = get_statistic(bus, path, "drops_queue_full"), ticks;
+static bool fill_then_consume(TbEnv *env, FullRing *f) {
+        SlowConsumer s = { .c = &f->c, .want = FULL_FIRST + FULL_EXTRA };
+        uint64_t drops = get_statistic(f->bus, f->path, "drops_queue_full"), ticks;
         uint64_t kernel_drops = kernel_queue_drops(ns_a, if_a);
         gint64 start;
 
         /* Nearly full (other packets of the link may take entries too), none released. */
-        send_udp(tx, FULL_FIRST);
+        send_udp(f->tx, FULL_FIRST);
         for (unsigned i = 0; i < TB_HANG_SECONDS * 1000 &&
-                             __atomic_load_n(c->rx.producer, __ATOMIC_ACQUIRE) - c->rx_cons < FULL_FIRST; i++)
+                             __atomic_load_n(f->c.rx.producer, __ATOMIC_ACQUIRE) - f->c.rx_cons < FULL_FIRST; i++)
                 g_usleep(1000);
-        g_assert_cmpuint(__atomic_load_n(c->rx.producer, __ATOMIC_ACQUIRE) - c->rx_cons, >=, FULL_FIRST);
+        g_assert_cmpuint(__atomic_load_n(f->c.rx.producer, __ATOMIC_ACQUIRE) - f->c.rx_cons, >=, FULL_FIRST);
 
         ticks = reader_ticks(tb_tund_pid(env));
         start = g_get_monotonic_time();
         g_assert_cmpint(pthread_create(&s.thread, NULL, slow_consume, &s), ==, 0);
         for (unsigned sent = 0; sent < FULL_EXTRA; sent += 100) {
-                send_udp(tx, 100);
+                send_udp(f->tx, 100);
                 g_usleep(50 * 1000);
         }
         __atomic_store_n(&s.sent, 1, __ATOMIC_RELEASE);
         pthread_join(s.thread, NULL);
         ticks = reader_ticks(tb_tund_pid(env)) - ticks;
-        drops = get_statistic(bus, path, "drops_queue_full") - drops;
+        drops = get_statistic(f->bus, f->path, "drops_queue_full") - drops;
         kernel_drops = kernel_queue_drops(ns_a, if_a) - kernel_drops;
         g_test_message("%u packets in %" G_GINT64_FORMAT " ms, %" G_GUINT64_FORMAT " dropped, %"
                        G_GUINT64_FORMAT " of them by the kernel, the longest pause %"
                        G_GINT64_FORMAT " µs, the reader's CPU %" G_GUINT64_FORMAT " ticks",
                        s.got, (g_get_monotonic_time() - start) / 1000, drops, kernel_drops, s.max_gap, ticks);
-        /* None lost without being counted; a loose bound on the CPU: a reader that looked
-         * again and again would take far more. */
-        /* drops_queue_full includes the kernel's. */
+        /* None lost without being counted (drops_queue_full includes the kernel's); a loose
+         * bound on the CPU: a reader that looked again and again would take far more. */
         g_assert_cmpuint(drops, >=, kernel_drops);
         g_assert_cmpuint(s.got + drops, ==, s.want);
         g_assert_cmpuint(ticks, <=, (uint64_t) sysconf(_SC_CLK_TCK) / 10);
@@ -562,31 +594,15 @@ static void test_full_slow_consumer(void) {
         TbEnv *env = tb_test_env();
         if (!env)
                 return;
-        GDBusConnection *bus = tb_env_bus(env);
-        g_autofree char *path = tb_create_ok(bus, if_a, NULL);
-        g_autoptr(GError) error = NULL;
-        int fd = tb_open_packet_fd(bus, path, sized(64, 4096), &error);
         bool proven = false;
-        RingClient c;
+        FullRing f;
 
-        g_assert_no_error(error);
-        g_assert_cmpint(netns_setup(ns_a, if_a, "10.93.0.1/24", NULL, MTU), ==, 0);
-        g_assert_cmpint(run_command("ip", "-n", ns_a, "link", "set", if_a, "txqueuelen", FULL_TXQUEUELEN, NULL), ==, 0);
-        g_assert_cmpint(ring_client_open(&c, fd), ==, 0);
-        int tx = socket_in_netns(ns_a, AF_INET, SOCK_DGRAM, 0);
-        g_assert_cmpint(tx, >=, 0);
-
+        full_ring_open(env, &f, FULL_TXQUEUELEN);
         for (unsigned round = 0; round < 5 && !proven; round++)
-                proven = fill_then_consume(env, bus, path, &c, tx);
+                proven = fill_then_consume(env, &f);
         if (!proven)
                 g_test_message("the client paused past %u µs in every round: losses not checked", FULL_GAP_MAX_US);
-
-        close(tx);
-        ring_client_close(&c);
-        close(fd);
-        wait_clients(bus, path, 0);
-        tb_delete_ok(bus, path);
-        netns_remove(ns_a);
+        full_ring_close(&f);
 }
 
 #define QUEUE_SMALL_LEN "16"
@@ -599,27 +615,18 @@ static void test_full_kernel_queue(void) {
         TbEnv *env = tb_test_env();
         if (!env)
                 return;
-        GDBusConnection *bus = tb_env_bus(env);
-        g_autofree char *path = tb_create_ok(bus, if_a, NULL);
-        g_autoptr(GError) error = NULL;
-        int fd = tb_open_packet_fd(bus, path, sized(64, 4096), &error);
         static uint8_t buf[65536];
         unsigned got = 0;
-        RingClient c;
+        FullRing f;
 
-        g_assert_no_error(error);
-        g_assert_cmpint(netns_setup(ns_a, if_a, "10.93.0.1/24", NULL, MTU), ==, 0);
-        g_assert_cmpint(run_command("ip", "-n", ns_a, "link", "set", if_a, "txqueuelen", QUEUE_SMALL_LEN, NULL), ==, 0);
-        g_assert_cmpint(ring_client_open(&c, fd), ==, 0);
-        int tx = socket_in_netns(ns_a, AF_INET, SOCK_DGRAM, 0);
-        g_assert_cmpint(tx, >=, 0);
-        uint64_t drops = get_statistic(bus, path, "drops_queue_full");
+        full_ring_open(env, &f, QUEUE_SMALL_LEN);
+        uint64_t drops = get_statistic(f.bus, f.path, "drops_queue_full");
         uint64_t kernel_drops = kernel_queue_drops(ns_a, if_a);
 
         /* Far more than the ring (64) and the queue (16) hold, none consumed meanwhile. */
-        send_udp(tx, QUEUE_BURST);
+        send_udp(f.tx, QUEUE_BURST);
         for (unsigned idle = 0; idle < 200;) {
-                int n = ring_client_recv(&c, buf, sizeof(buf));
+                int n = ring_client_recv(&f.c, buf, sizeof(buf));
 
                 g_assert_cmpint(n, >=, 0);
                 if (n == 0) {
@@ -628,24 +635,18 @@ static void test_full_kernel_queue(void) {
                         continue;
                 }
                 idle = 0;
-                ring_client_release(&c);
+                ring_client_release(&f.c);
                 if (is_full_packet(buf, n))
                         got++;
         }
-        drops = get_statistic(bus, path, "drops_queue_full") - drops;
+        drops = get_statistic(f.bus, f.path, "drops_queue_full") - drops;
         kernel_drops = kernel_queue_drops(ns_a, if_a) - kernel_drops;
         g_test_message("%u of %u packets received, %" G_GUINT64_FORMAT " dropped, %" G_GUINT64_FORMAT
                        " of them by the kernel", got, QUEUE_BURST, drops, kernel_drops);
         g_assert_cmpuint(kernel_drops, >, 0);
         g_assert_cmpuint(drops, >=, kernel_drops);
         g_assert_cmpuint(got + drops, ==, QUEUE_BURST);
-
-        close(tx);
-        ring_client_close(&c);
-        close(fd);
-        wait_clients(bus, path, 0);
-        tb_delete_ok(bus, path);
-        netns_remove(ns_a);
+        full_ring_close(&f);
 }
 
 /* A client that never consumes counts as stalled: its packets are dropped and counted, it

@@ -873,10 +873,10 @@ static void fill_to_service(tund_fd *t) {
 
 static void test_ring_wait_send(void) {
         static uint8_t got[65536];
-        Fake f;
 
-        fake_new(&f, 64, 4096, false);
         for (unsigned round = 0; round < 20; round++) {
+                Fake f;
+                fake_new(&f, 64, 4096, false);
                 tund_fd *t = fake_open(&f, false);
                 RoomWaiter sender = { .t = t };
                 Waiter receiver = { .t = t };
@@ -920,9 +920,7 @@ static void test_ring_wait_send(void) {
                 }
                 tund_fd_free(t);
                 fake_free(&f);
-                fake_new(&f, 64, 4096, false);
         }
-        fake_free(&f);
 }
 
 /* ---- Garbage all over the mapping --------------------------------------------------------- */
