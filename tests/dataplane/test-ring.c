@@ -687,6 +687,7 @@ typedef enum Hostility {
         HOSTILE_WAKE_FLOOD,     /* wake-up messages as fast as it can */
         HOSTILE_BLOCKING,       /* O_NONBLOCK cleared, its receive queue left full */
         HOSTILE_INDICES,        /* indices far ahead and behind, descriptors of all flags */
+        HOSTILE_FLIP,           /* valid packets whose headers change while tund reads them */
         HOSTILE_COUNT,
 } Hostility;
 
@@ -734,6 +735,32 @@ static void indices_round(RingClient *c, uint64_t *state) {
         g_usleep(200);
 }
 
+#define FLIP_PACKETS 32u
+
+/* Publishes a train of valid UDP packets of one flow (which tund would coalesce), then
+ * rewrites their IP and UDP headers with random bytes and back, again and again, while
+ * tund parses and copies them out of the slots. */
+static void flip_round(RingClient *c, uint64_t *state) {
+        static const uint8_t saddr[4] = { 10, 92, 0, 2 }, daddr[4] = { 10, 92, 0, 1 };
+        uint8_t pkt[1100], payload[1000] = {};
+        size_t len = packet_build_udp4(pkt, saddr, daddr, 4000, 4001, payload, sizeof(payload));
+        uint32_t first = c->tx_prod;
+        unsigned n = 0;
+
+        while (n < FLIP_PACKETS && ring_client_send(c, pkt, len) == 0)
+                n++;
+        ring_client_publish(c);
+        for (unsigned k = 0; k < 200; k++)
+                for (unsigned i = 0; i < n; i++) {
+                        uint8_t *slot = c->tx.slots + (size_t) ((first + i) & c->mask) * c->slot_size;
+                        *state ^= *state << 13, *state ^= *state >> 7, *state ^= *state << 17;
+                        memcpy(slot + (*state >> 8) % 24, state, 4);    /* within IP + UDP headers */
+                        if (k % 2)
+                                memcpy(slot, pkt, 28);
+                }
+        g_usleep(200);
+}
+
 static void *hostile(void *userdata) {
         Hostile *h = userdata;
         uint64_t state = 0x2545f4914f6cdd1dull + h->how;
@@ -760,6 +787,9 @@ static void *hostile(void *userdata) {
                         case HOSTILE_BLOCKING:
                                 blocking_round(&c);
                                 break;
+                        case HOSTILE_FLIP:
+                                flip_round(&c, &state);
+                                break;
                         default:
                                 indices_round(&c, &state);
                         }
@@ -770,7 +800,8 @@ static void *hostile(void *userdata) {
 }
 
 /* Clients that scribble over all their shared memory, flood wake-ups, clear O_NONBLOCK and
- * leave their receive queue full, or write bad indices and descriptors, on a device that
+ * leave their receive queue full, write bad indices and descriptors, or change the headers
+ * of valid packets while tund reads them, on a device that
  * gets packets: tund neither crashes nor stalls nor leaks (the rings hold nothing
  * afterwards), and a transfer through a ring pair on two other devices completes. */
 static void test_hostile(void) {
@@ -802,10 +833,14 @@ static void test_hostile(void) {
                 g_test_message("hostile client %u: %u rings", i, h[i].rings);
         }
         blast_stop(&blast);
-        g_test_message("drops_invalid %" G_GUINT64_FORMAT ", rx %" G_GUINT64_FORMAT,
-                       get_statistic(bus, path_c, "drops_invalid"), get_statistic(bus, path_c, "rx_packets"));
+        g_test_message("drops_invalid %" G_GUINT64_FORMAT ", rx %" G_GUINT64_FORMAT ", tx %" G_GUINT64_FORMAT
+                       ", merged %" G_GUINT64_FORMAT,
+                       get_statistic(bus, path_c, "drops_invalid"), get_statistic(bus, path_c, "rx_packets"),
+                       get_statistic(bus, path_c, "tx_packets"), get_statistic(bus, path_c, "gro_merged"));
         g_assert_cmpuint(h[HOSTILE_SCRIBBLE].rings, >, 1);
         g_assert_cmpuint(get_statistic(bus, path_c, "drops_invalid"), >, 0);
+        /* The flipper's packets that stayed whole were taken and coalesced. */
+        g_assert_cmpuint(get_statistic(bus, path_c, "gro_merged"), >, 0);
         pair_finish(&p, true);
 
         wait_clients(bus, path_c, 0);
